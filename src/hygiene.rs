@@ -1,0 +1,241 @@
+//! Payload hygiene: secret redaction and truncation, in one place.
+//!
+//! Every event, result, error and log line passes through here before it leaves the process.
+//! Redaction runs before truncation, so a secret cut in half by truncation is never half-shown.
+//!
+//! What counts as a secret:
+//! - the value of any environment variable whose name looks secret-bearing (`*KEY*`, `*TOKEN*`,
+//!   `*SECRET*`, `*PASSWORD*`, `*CREDENTIAL*`, `*AUTH*`, `*COOKIE*`), from the sidecar's own
+//!   environment and from env maps and headers in a task (MCP servers, runtime options);
+//! - anything shaped like a well-known credential (Anthropic/OpenAI `sk-…` keys, Google `AIza…`
+//!   keys, GitHub and Slack tokens, AWS access key ids, JWTs, `Bearer …` values).
+
+use std::sync::{OnceLock, RwLock};
+
+use aho_corasick::AhoCorasick;
+use regex::Regex;
+use serde_json::{Map, Value};
+
+pub const REDACTED: &str = "[redacted]";
+
+/// Values shorter than this are not treated as secrets: redacting "1" or "true" everywhere
+/// would mangle output and protect nothing.
+const MIN_SECRET_LEN: usize = 8;
+
+pub fn is_secret_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    [
+        "KEY",
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "CREDENTIAL",
+        "AUTH",
+        "COOKIE",
+    ]
+    .iter()
+    .any(|w| upper.contains(w))
+}
+
+fn patterns() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(concat!(
+            r"sk-ant-[A-Za-z0-9_\-]{8,}",
+            r"|sk-(?:proj-|live-|test-)?[A-Za-z0-9_\-]{20,}",
+            r"|AIza[0-9A-Za-z_\-]{30,}",
+            r"|gh[pousr]_[A-Za-z0-9]{20,}",
+            r"|github_pat_[A-Za-z0-9_]{20,}",
+            r"|xox[abprs]-[A-Za-z0-9\-]{10,}",
+            r"|AKIA[0-9A-Z]{16}",
+            r"|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+            r"|(?i:bearer)\s+[A-Za-z0-9._~+/\-]{12,}=*",
+        ))
+        .expect("credential patterns compile")
+    })
+}
+
+/// Known secret values plus credential patterns.
+#[derive(Default)]
+pub struct Redactor {
+    secrets: Vec<String>,
+    matcher: Option<AhoCorasick>,
+}
+
+impl Redactor {
+    pub fn new(secrets: impl IntoIterator<Item = String>) -> Self {
+        let mut r = Redactor::default();
+        r.extend(secrets);
+        r
+    }
+
+    /// Secrets from an environment: values of variables with secret-looking names.
+    pub fn secrets_of_env<'a>(
+        vars: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> impl Iterator<Item = String> {
+        vars.into_iter()
+            .filter(|(k, _)| is_secret_name(k))
+            .map(|(_, v)| v.to_string())
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    pub fn extend(&mut self, secrets: impl IntoIterator<Item = String>) {
+        let before = self.secrets.len();
+        for s in secrets {
+            if s.len() >= MIN_SECRET_LEN && !self.secrets.contains(&s) {
+                self.secrets.push(s);
+            }
+        }
+        if self.secrets.len() != before {
+            // Longest first, so a secret that contains another is replaced whole.
+            self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+            self.matcher = AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                .build(&self.secrets)
+                .ok();
+        }
+    }
+
+    pub fn redact(&self, s: &str) -> String {
+        let literal = match &self.matcher {
+            Some(m) if m.is_match(s) => {
+                m.replace_all(s, &vec![REDACTED; self.secrets.len()])
+            }
+            _ => s.to_string(),
+        };
+        match patterns().replace_all(&literal, REDACTED) {
+            std::borrow::Cow::Borrowed(_) => literal,
+            std::borrow::Cow::Owned(o) => o,
+        }
+    }
+}
+
+/// The process-wide redactor: the sidecar's own environment plus every task's secrets.
+/// Log lines are redacted with it.
+pub fn global() -> &'static RwLock<Redactor> {
+    static GLOBAL: OnceLock<RwLock<Redactor>> = OnceLock::new();
+    GLOBAL.get_or_init(|| {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        RwLock::new(Redactor::new(Redactor::secrets_of_env(
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )))
+    })
+}
+
+pub fn add_global_secrets(secrets: impl IntoIterator<Item = String>) {
+    global().write().unwrap_or_else(|e| e.into_inner()).extend(secrets);
+}
+
+pub fn redact(s: &str) -> String {
+    global().read().unwrap_or_else(|e| e.into_inner()).redact(s)
+}
+
+/// Redaction plus truncation, configured per task.
+#[derive(Clone, Copy)]
+pub struct Hygiene {
+    max_field_bytes: usize,
+}
+
+impl Hygiene {
+    pub fn new(max_field_bytes: usize) -> Self {
+        Hygiene { max_field_bytes }
+    }
+
+    /// Redacts every string in `value` and truncates strings longer than the limit.
+    /// A truncated object field `f` gets a sibling `fTruncated: {"truncated": true, "bytes": N}`
+    /// (N = the original length in bytes); a truncated string inside an array ends with
+    /// `…[truncated, N bytes]`.
+    pub fn clean(&self, value: &mut Value) {
+        let redactor = global().read().unwrap_or_else(|e| e.into_inner());
+        self.clean_with(&redactor, value);
+    }
+
+    fn clean_with(&self, r: &Redactor, value: &mut Value) {
+        match value {
+            Value::String(s) => {
+                let red = r.redact(s);
+                let (t, original) = truncate(red, self.max_field_bytes);
+                *s = match original {
+                    Some(n) => format!("{t}…[truncated, {n} bytes]"),
+                    None => t,
+                };
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.clean_with(r, v)),
+            Value::Object(map) => self.clean_object(r, map),
+            _ => {}
+        }
+    }
+
+    fn clean_object(&self, r: &Redactor, map: &mut Map<String, Value>) {
+        let mut markers = vec![];
+        for (k, v) in map.iter_mut() {
+            if let Value::String(s) = v {
+                let red = r.redact(s);
+                let (t, original) = truncate(red, self.max_field_bytes);
+                *s = t;
+                if let Some(n) = original {
+                    markers.push((format!("{k}Truncated"), n));
+                }
+            } else {
+                self.clean_with(r, v);
+            }
+        }
+        for (k, n) in markers {
+            map.insert(k, serde_json::json!({ "truncated": true, "bytes": n }));
+        }
+    }
+}
+
+/// Cuts `s` to at most `max` bytes on a char boundary; returns the original length if it cut.
+fn truncate(mut s: String, max: usize) -> (String, Option<usize>) {
+    if s.len() <= max {
+        return (s, None);
+    }
+    let n = s.len();
+    let mut cut = max;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.truncate(cut);
+    (s, Some(n))
+}
+
+/// A `tracing` writer that redacts each formatted log line before it reaches stderr.
+pub struct RedactingStderr;
+
+impl std::io::Write for RedactingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        std::io::stderr().write_all(redact(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn known_values_and_patterns_are_redacted() {
+        let r = Redactor::new(["supersecretvalue123".to_string(), "short".to_string()]);
+        let out = r.redact("a supersecretvalue123 b sk-ant-api03-abcdefghijklmnop c short Bearer abcdefghijklmnopq");
+        assert_eq!(out, "a [redacted] b [redacted] c short [redacted]");
+    }
+
+    #[test]
+    fn long_fields_are_truncated_with_a_marker() {
+        let h = Hygiene::new(64);
+        let mut v = json!({ "output": "é".repeat(100), "list": ["x".repeat(100)] });
+        h.clean(&mut v);
+        assert!(v["output"].as_str().unwrap().len() <= 64);
+        assert_eq!(v["outputTruncated"], json!({ "truncated": true, "bytes": 200 }));
+        assert!(v["list"][0].as_str().unwrap().ends_with("…[truncated, 100 bytes]"));
+    }
+}

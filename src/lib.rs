@@ -1,0 +1,16 @@
+//! agent-runtime-kit: run an agentic coding task through Claude Code, Codex or Antigravity with
+//! one JSON-RPC protocol on stdio.
+//!
+//! The data path: host line → `server::transport` → `server::dispatch` → `server::tasks` →
+//! `runtime::*` → vendor process (`process`) → the runtime's mapping → `runtime::EventSink` →
+//! `server::transport` → host. Wire types live in `protocol`; redaction and truncation in `hygiene`.
+
+pub mod cli;
+pub mod framing;
+pub mod hygiene;
+pub mod process;
+pub mod protocol;
+pub mod record;
+pub mod runtime;
+pub mod schema;
+pub mod server;

@@ -1,0 +1,194 @@
+//! What a host asks for: the task (AgentTask) and how to run it (RunOptions).
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A coding task for an agent. Only `goal` is required.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AgentTask {
+    /// The prompt. Never placed on a child's command line.
+    pub goal: String,
+    /// Replaces the vendor's system prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_prompt: Option<String>,
+    /// Appended to the vendor's system prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub append_system_prompt: Option<String>,
+    /// Must exist and be a directory. Default: the sidecar's working directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_directory: Option<String>,
+    /// Further directories the agent may read and write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub additional_directories: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Default: `workspace-write` + `deny`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Permissions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionRef>,
+    /// name → server, in the shape Claude, Codex and MCP hosts already use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_servers: Option<BTreeMap<String, McpServer>>,
+    /// A JSON Schema; the result's `structuredOutput` is validated against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_schema: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_turns: Option<u32>,
+    /// Wall-clock limit; past it the task ends with `finishReason: "timeout"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// No vendor output for this long → `finishReason: "timeout"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_ms: Option<u64>,
+    /// Opaque; echoed back in `agent.task.started` and the result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
+    /// One object per runtime name; only the chosen runtime's entry is read, and unknown keys in it are rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_options: Option<BTreeMap<String, Value>>,
+}
+
+impl AgentTask {
+    pub fn permissions(&self) -> Permissions {
+        self.permissions.clone().unwrap_or_default()
+    }
+
+    /// The options object for `runtime`, or an empty object.
+    pub fn runtime_options_for(&self, runtime: &str) -> Value {
+        self.runtime_options
+            .as_ref()
+            .and_then(|m| m.get(runtime).cloned())
+            .unwrap_or_else(|| Value::Object(Default::default()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SandboxMode {
+    ReadOnly,
+    #[default]
+    WorkspaceWrite,
+    FullAccess,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ApprovalMode {
+    /// Anything that would need approval is refused and reported as a denied tool call.
+    #[default]
+    Deny,
+    /// Each approval is forwarded to the host as an `approval/request`.
+    Host,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Permissions {
+    #[serde(default)]
+    pub sandbox: SandboxMode,
+    #[serde(default)]
+    pub approvals: ApprovalMode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_tools: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disallowed_tools: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionRef {
+    /// The session id a previous result reported.
+    pub resume: String,
+    /// Continue in a new session branched from `resume` instead of appending to it.
+    #[serde(default)]
+    pub fork: bool,
+}
+
+/// An MCP server the agent may use: a local command (stdio) or a URL (streamable HTTP).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum McpServer {
+    Stdio(McpStdioServer),
+    Http(McpHttpServer),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct McpStdioServer {
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub transport: Option<StdioTag>,
+    pub command: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct McpHttpServer {
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub transport: Option<HttpTag>,
+    pub url: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StdioTag {
+    Stdio,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HttpTag {
+    Http,
+}
+
+impl McpServer {
+    pub fn transport_name(&self) -> &'static str {
+        match self {
+            McpServer::Stdio(_) => "stdio",
+            McpServer::Http(_) => "http",
+        }
+    }
+}
+
+/// How the sidecar runs the task (not what the agent does).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RunOptions {
+    /// Also emit `agent.vendor.event` with each raw vendor message.
+    #[serde(default)]
+    pub include_vendor_events: bool,
+    /// String fields longer than this are truncated (default 8192).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 64))]
+    pub max_field_bytes: Option<usize>,
+    /// How long an `approval/request` may wait for the host before it counts as a deny (default 300000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_timeout_ms: Option<u64>,
+}
+
+impl RunOptions {
+    pub const DEFAULT_MAX_FIELD_BYTES: usize = 8 * 1024;
+    pub const DEFAULT_APPROVAL_TIMEOUT_MS: u64 = 5 * 60 * 1000;
+
+    pub fn max_field_bytes(&self) -> usize {
+        self.max_field_bytes
+            .unwrap_or(Self::DEFAULT_MAX_FIELD_BYTES)
+            .max(64)
+    }
+
+    pub fn approval_timeout_ms(&self) -> u64 {
+        self.approval_timeout_ms
+            .unwrap_or(Self::DEFAULT_APPROVAL_TIMEOUT_MS)
+    }
+}

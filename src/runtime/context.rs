@@ -1,0 +1,278 @@
+//! What a runtime gets to run one task: the task, an event sink, a cancel token and an approval
+//! broker. Nothing here knows JSON-RPC; the server (or the one-shot CLI) plugs in behind the traits.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::hygiene::Hygiene;
+use crate::protocol::event::{EventBody, ToolRequested, VendorEvent};
+use crate::protocol::methods::{ApprovalParams, ApprovalResponse, Decision};
+use crate::protocol::task::{AgentTask, ApprovalMode, RunOptions};
+
+/// Where a task's events go (the JSON-RPC writer, the terminal, a recorder).
+#[async_trait]
+pub trait EventOutput: Send + Sync {
+    /// Delivers one event (a [`crate::protocol::Event`] serialized and cleaned); awaiting it applies the host's
+    /// back-pressure.
+    async fn send(&self, event: Value);
+}
+
+/// Asks the host to approve a tool call.
+#[async_trait]
+pub trait ApprovalHost: Send + Sync {
+    async fn ask(&self, params: ApprovalParams) -> Result<ApprovalResponse, String>;
+}
+
+/// Why a task's cancel token fired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum StopReason {
+    None = 0,
+    Cancelled = 1,
+    Timeout = 2,
+    IdleTimeout = 3,
+    Shutdown = 4,
+}
+
+/// The task's stop signal: a token plus the reason it fired.
+#[derive(Clone, Default)]
+pub struct Stop {
+    token: CancellationToken,
+    reason: Arc<AtomicU8>,
+}
+
+impl Stop {
+    /// Fires the token; the first reason wins.
+    pub fn stop(&self, reason: StopReason) {
+        let _ = self.reason.compare_exchange(
+            StopReason::None as u8,
+            reason as u8,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+        self.token.cancel();
+    }
+
+    pub fn reason(&self) -> StopReason {
+        match self.reason.load(Ordering::SeqCst) {
+            1 => StopReason::Cancelled,
+            2 => StopReason::Timeout,
+            3 => StopReason::IdleTimeout,
+            4 => StopReason::Shutdown,
+            _ => StopReason::None,
+        }
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    /// Resolves when the task must stop.
+    pub async fn stopped(&self) {
+        self.token.cancelled().await
+    }
+
+    pub fn token(&self) -> &CancellationToken {
+        &self.token
+    }
+}
+
+/// Numbers, cleans and delivers a task's events. Cheap to clone; all clones share one sequence.
+#[derive(Clone)]
+pub struct EventSink {
+    inner: Arc<SinkInner>,
+}
+
+struct SinkInner {
+    task_id: String,
+    // Held across the send so that seq order is delivery order, whoever emits.
+    seq: tokio::sync::Mutex<u64>,
+    out: Arc<dyn EventOutput>,
+    hygiene: Hygiene,
+    include_vendor_events: bool,
+    closed: AtomicBool,
+    started_sent: AtomicBool,
+    started: Instant,
+    last_activity_ms: AtomicU64,
+}
+
+impl EventSink {
+    pub fn new(task_id: String, out: Arc<dyn EventOutput>, options: &RunOptions) -> Self {
+        EventSink {
+            inner: Arc::new(SinkInner {
+                task_id,
+                seq: tokio::sync::Mutex::new(0),
+                out,
+                hygiene: Hygiene::new(options.max_field_bytes()),
+                include_vendor_events: options.include_vendor_events,
+                closed: AtomicBool::new(false),
+                started_sent: AtomicBool::new(false),
+                started: Instant::now(),
+                last_activity_ms: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    pub fn task_id(&self) -> &str {
+        &self.inner.task_id
+    }
+
+    pub fn hygiene(&self) -> Hygiene {
+        self.inner.hygiene
+    }
+
+    /// Emits one event. Ignored once the task's terminal event is out (a late background emitter
+    /// must not put an event after it).
+    pub async fn emit(&self, body: EventBody) {
+        let v = serde_json::to_value(&body).expect("events serialize");
+        let kind = v["type"].as_str().unwrap_or_default().to_string();
+        let data = v.get("data").cloned().unwrap_or(Value::Null);
+        self.emit_raw(&kind, data).await
+    }
+
+    /// Emits an event of type `kind` with `data` as given. Callers make sure `data` fits `kind`
+    /// (the fixture runtime checks scripts before it plays them).
+    pub async fn emit_raw(&self, kind: &str, mut data: Value) {
+        self.touch();
+        let mut seq = self.inner.seq.lock().await;
+        if self.inner.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        if kind == "agent.task.completed" || kind == "agent.task.failed" {
+            self.inner.closed.store(true, Ordering::SeqCst);
+        }
+        if kind == "agent.task.started" {
+            self.inner.started_sent.store(true, Ordering::SeqCst);
+        }
+        self.inner.hygiene.clean(&mut data);
+        let event = serde_json::json!({
+            "taskId": self.inner.task_id,
+            "seq": *seq,
+            "time": now_rfc3339(),
+            "type": kind,
+            "data": data,
+        });
+        *seq += 1;
+        self.inner.out.send(event).await;
+    }
+
+    /// Whether `agent.task.started` went out.
+    pub fn started_sent(&self) -> bool {
+        self.inner.started_sent.load(Ordering::SeqCst)
+    }
+
+    /// Emits `agent.vendor.event` with the raw vendor message, when the host asked for them.
+    pub async fn vendor_event(&self, raw: &Value) {
+        self.touch();
+        if self.inner.include_vendor_events {
+            self.emit(EventBody::VendorEvent(VendorEvent { raw: raw.clone() }))
+                .await;
+        }
+    }
+
+    /// Records vendor activity for the idle watchdog (call on every vendor line).
+    pub fn touch(&self) {
+        let ms = self.inner.started.elapsed().as_millis() as u64;
+        self.inner.last_activity_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Time since the last vendor activity or event.
+    pub fn idle_for(&self) -> Duration {
+        let now = self.inner.started.elapsed().as_millis() as u64;
+        Duration::from_millis(now.saturating_sub(self.inner.last_activity_ms.load(Ordering::Relaxed)))
+    }
+}
+
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Decides tool approvals for one task: deny outright, or ask the host.
+#[derive(Clone)]
+pub struct Approvals {
+    mode: ApprovalMode,
+    host: Option<Arc<dyn ApprovalHost>>,
+    timeout: Duration,
+    events: EventSink,
+    stop: Stop,
+}
+
+impl Approvals {
+    pub fn new(
+        mode: ApprovalMode,
+        host: Option<Arc<dyn ApprovalHost>>,
+        timeout: Duration,
+        events: EventSink,
+        stop: Stop,
+    ) -> Self {
+        Approvals {
+            mode,
+            host,
+            timeout,
+            events,
+            stop,
+        }
+    }
+
+    pub fn mode(&self) -> ApprovalMode {
+        self.mode
+    }
+
+    /// Asks for a decision. With `approvals: "deny"` (or no host) the answer is deny without asking;
+    /// with `"host"` an `agent.approval.requested` event goes out and the host is asked. No answer in
+    /// time, an error reply, or a stopped task count as deny.
+    pub async fn decide(&self, tool_call_id: &str, name: &str, input: &Value) -> ApprovalResponse {
+        let deny = |message: &str| ApprovalResponse {
+            decision: Decision::Deny,
+            message: Some(message.to_string()),
+        };
+        let host = match (&self.mode, &self.host) {
+            (ApprovalMode::Host, Some(h)) => h.clone(),
+            _ => return deny("denied by policy (approvals: deny)"),
+        };
+        self.events
+            .emit(EventBody::ApprovalRequested(ToolRequested {
+                tool_call_id: tool_call_id.to_string(),
+                name: name.to_string(),
+                input: input.clone(),
+                vendor: None,
+            }))
+            .await;
+        let params = ApprovalParams {
+            task_id: self.events.task_id().to_string(),
+            tool_call_id: tool_call_id.to_string(),
+            name: name.to_string(),
+            input: input.clone(),
+        };
+        tokio::select! {
+            r = tokio::time::timeout(self.timeout, host.ask(params)) => match r {
+                Ok(Ok(resp)) => resp,
+                Ok(Err(e)) => deny(&format!("host approval failed: {e}")),
+                Err(_) => deny("host did not answer the approval request in time"),
+            },
+            _ = self.stop.stopped() => deny("task stopped while waiting for approval"),
+        }
+    }
+}
+
+/// Everything a runtime gets for one task.
+pub struct RunContext {
+    pub task_id: String,
+    pub task: AgentTask,
+    pub options: RunOptions,
+    /// The task's `runtimeOptions` entry for this runtime, already checked against its schema.
+    pub runtime_options: Value,
+    /// The task's working directory, absolute and known to exist.
+    pub working_directory: PathBuf,
+    pub events: EventSink,
+    pub stop: Stop,
+    pub approvals: Approvals,
+}

@@ -1,0 +1,509 @@
+//! The fixture runtime: replays a JSON script, so hosts can test their integration with no vendor
+//! account, and the binary does something useful out of the box (the built-in demo script).
+//!
+//! It is also the replay half of `--record`: a recorded run of any runtime is a script whose steps
+//! are the recorded events and whose `result` is the recorded result.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::{RunContext, Runtime};
+use crate::protocol::event::{EventBody, TaskStarted, ToolCompleted, ToolRequested};
+use crate::protocol::methods::{Decision, DiagnoseParams};
+use crate::protocol::result::{
+    AgentResult, Artifact, CancelMode, FinishReason, TaskError, TaskErrorKind, ToolCallRecord,
+    ToolStatus, Usage,
+};
+use crate::protocol::runtime_info::{Capabilities, Diagnosis, DiagnosisStatus, RuntimeInfo};
+use crate::protocol::task::{AgentTask, ApprovalMode, SandboxMode};
+use crate::protocol::RpcError;
+
+pub const NAME: &str = "fixture";
+
+/// A fixture script: steps run in order, then `result`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Script {
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    #[serde(default)]
+    pub result: ScriptResult,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Step {
+    Delay {
+        #[serde(rename = "delayMs")]
+        delay_ms: u64,
+    },
+    Event {
+        /// An event type other than the terminal ones (the core emits those).
+        event: String,
+        #[serde(default)]
+        data: Value,
+    },
+    Tool {
+        tool: ToolStep,
+    },
+    Approval {
+        approval: ApprovalStep,
+    },
+    Fail {
+        fail: FailStep,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ToolStep {
+    pub name: String,
+    #[serde(default)]
+    pub input: Value,
+    #[serde(default)]
+    pub output: Value,
+    #[serde(default = "ok_status")]
+    pub status: ToolStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+fn ok_status() -> ToolStatus {
+    ToolStatus::Ok
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApprovalStep {
+    pub name: String,
+    #[serde(default)]
+    pub input: Value,
+    /// The tool output when approved.
+    #[serde(default)]
+    pub output: Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FailStep {
+    pub kind: TaskErrorKind,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_code: Option<Value>,
+}
+
+/// The result part of a script. Beyond the contract's `output`, `structuredOutput`, `sessionId`
+/// and `usage`, it takes the other result fields so that a recorded run replays identically.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScriptResult {
+    #[serde(default)]
+    pub output: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub structured_output: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    #[serde(default)]
+    pub usage: Usage,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turns: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<FinishReason>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<TaskError>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<Artifact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Vec<ToolCallRecord>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)] // Read through its schema and `load_script`.
+struct FixtureOptions {
+    /// A script file (relative paths resolve against the task's working directory).
+    path: Option<String>,
+    /// An inline script.
+    script: Option<Script>,
+}
+
+#[derive(Default)]
+pub struct FixtureRuntime;
+
+#[async_trait]
+impl Runtime for FixtureRuntime {
+    fn info(&self) -> RuntimeInfo {
+        RuntimeInfo {
+            name: NAME.into(),
+            description: "Replays a JSON script (or a built-in demo) with no vendor account; \
+                          accepts every task field and simulates it"
+                .into(),
+            capabilities: Capabilities {
+                streaming: true,
+                tool_events: true,
+                approvals: vec![ApprovalMode::Deny, ApprovalMode::Host],
+                sandbox_modes: vec![
+                    SandboxMode::ReadOnly,
+                    SandboxMode::WorkspaceWrite,
+                    SandboxMode::FullAccess,
+                ],
+                tool_filters: true,
+                resume: true,
+                fork: true,
+                mcp: vec!["stdio".into(), "http".into()],
+                structured_output: true,
+                system_prompt: true,
+                append_system_prompt: true,
+                additional_directories: true,
+                max_turns: true,
+                models: None,
+                usage_cost: true,
+            },
+            options: serde_json::to_value(schemars::schema_for!(FixtureOptions))
+                .expect("schema serializes"),
+        }
+    }
+
+    async fn diagnose(&self, _params: &DiagnoseParams) -> Diagnosis {
+        Diagnosis {
+            runtime: NAME.into(),
+            status: DiagnosisStatus::Ready,
+            binary: None,
+            message: "The fixture runtime is built in and needs nothing.".into(),
+            remedy: None,
+        }
+    }
+
+    fn validate(&self, task: &AgentTask) -> Result<(), RpcError> {
+        let wd = task.working_directory.as_deref().unwrap_or(".");
+        load_script(task, Path::new(wd)).map(|_| ())
+    }
+
+    async fn run(&self, ctx: RunContext) -> AgentResult {
+        let script = match load_script(&ctx.task, &ctx.working_directory) {
+            Ok(Some(s)) => s,
+            Ok(None) => demo_script(&ctx.task.goal, &ctx.working_directory),
+            Err(e) => {
+                return failed(TaskErrorKind::Protocol, e.message);
+            }
+        };
+        Player::new(&ctx).play(&ctx, script).await
+    }
+}
+
+fn failed(kind: TaskErrorKind, message: impl Into<String>) -> AgentResult {
+    AgentResult {
+        finish_reason: FinishReason::Error,
+        error: Some(TaskError::new(kind, message)),
+        ..Default::default()
+    }
+}
+
+/// The script from `runtimeOptions.fixture`, or `None` for the demo.
+fn load_script(task: &AgentTask, wd: &Path) -> Result<Option<Script>, RpcError> {
+    let opts = task.runtime_options_for(NAME);
+    let field = "task.runtimeOptions.fixture";
+    let (value, at) = if let Some(script) = opts.get("script") {
+        (script.clone(), format!("{field}.script"))
+    } else if let Some(path) = opts.get("path").and_then(Value::as_str) {
+        let p = wd.join(path);
+        let text = std::fs::read_to_string(&p).map_err(|e| {
+            RpcError::invalid_params(format!("{field}.path"), format!("cannot read {}: {e}", p.display()))
+        })?;
+        let v = serde_json::from_str(&text).map_err(|e| {
+            RpcError::invalid_params(format!("{field}.path"), format!("{} is not JSON: {e}", p.display()))
+        })?;
+        (v, format!("{field}.path"))
+    } else {
+        return Ok(None);
+    };
+    let script: Script = crate::server::params::parse_at(&at, value)?;
+    for (i, step) in script.steps.iter().enumerate() {
+        if let Step::Event { event, data } = step {
+            let body = json!({ "type": event, "data": data });
+            match serde_json::from_value::<EventBody>(body) {
+                Ok(b) if b.is_terminal() => {
+                    return Err(RpcError::invalid_params(
+                        format!("{at}.steps[{i}]"),
+                        "terminal events come from the result, not from steps",
+                    ))
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(RpcError::invalid_params(format!("{at}.steps[{i}]"), e.to_string()))
+                }
+            }
+        }
+    }
+    Ok(Some(script))
+}
+
+/// The built-in demo: echoes the goal as deltas, lists the working directory through one tool
+/// call, and answers.
+fn demo_script(goal: &str, wd: &Path) -> Script {
+    let mut entries: Vec<String> = std::fs::read_dir(wd)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    entries.sort();
+    let listing = entries.join("\n");
+    let answer = format!(
+        "This is the fixture runtime: no model was called. You asked: \"{goal}\". \
+         The working directory has {} visible entries: {}. \
+         Run the same task with --runtime claude, codex or antigravity for a real answer.",
+        entries.len(),
+        if entries.is_empty() { "none".to_string() } else { entries.join(", ") }
+    );
+    let mut steps = vec![Step::Delay { delay_ms: 10 }];
+    steps.push(Step::Tool {
+        tool: ToolStep {
+            name: "ListFiles".into(),
+            input: json!({ "path": wd.display().to_string() }),
+            output: Value::String(listing),
+            status: ToolStatus::Ok,
+            id: None,
+        },
+    });
+    for chunk in answer.split_inclusive(' ') {
+        steps.push(Step::Delay { delay_ms: 5 });
+        steps.push(Step::Event {
+            event: "agent.output.delta".into(),
+            data: json!({ "text": chunk }),
+        });
+    }
+    steps.push(Step::Event {
+        event: "agent.message".into(),
+        data: json!({ "text": answer }),
+    });
+    Script {
+        steps,
+        result: ScriptResult {
+            output: answer,
+            session_id: Some(format!("fixture-{}", uuid::Uuid::new_v4())),
+            usage: Usage {
+                input_tokens: goal.split_whitespace().count() as u64,
+                output_tokens: 0,
+                cached_input_tokens: 0,
+                cost_usd: Some(0.0),
+            },
+            turns: Some(2),
+            ..Default::default()
+        },
+    }
+}
+
+/// Plays one script for one task.
+struct Player {
+    tool_calls: Vec<ToolCallRecord>,
+    next_tool_id: u32,
+    allowed: Option<Vec<String>>,
+    disallowed: Vec<String>,
+}
+
+impl Player {
+    fn new(ctx: &RunContext) -> Self {
+        let perms = ctx.task.permissions();
+        Player {
+            tool_calls: vec![],
+            next_tool_id: 0,
+            allowed: perms.allowed_tools,
+            disallowed: perms.disallowed_tools.unwrap_or_default(),
+        }
+    }
+
+    async fn play(mut self, ctx: &RunContext, script: Script) -> AgentResult {
+        let started_in_script = script.steps.iter().any(
+            |s| matches!(s, Step::Event { event, .. } if event == "agent.task.started"),
+        );
+        let session_id = self.session_id(ctx, &script.result);
+        if !started_in_script {
+            ctx.events
+                .emit(EventBody::TaskStarted(TaskStarted {
+                    runtime: NAME.into(),
+                    model: ctx.task.model.clone().or(Some("fixture".into())),
+                    working_directory: ctx.working_directory.display().to_string(),
+                    permissions: ctx.task.permissions(),
+                    session_id: Some(session_id.0.clone()),
+                    metadata: ctx.task.metadata.clone(),
+                    vendor: None,
+                }))
+                .await;
+        }
+        let turns = script.result.turns.unwrap_or(1);
+        if let Some(max) = ctx.task.max_turns {
+            if turns > max {
+                let mut r = self.finish(script.result, session_id);
+                r.finish_reason = FinishReason::MaxTurns;
+                r.turns = max;
+                r.error = Some(TaskError::new(
+                    TaskErrorKind::MaxTurns,
+                    format!("the script needs {turns} turns; maxTurns is {max}"),
+                ));
+                return r;
+            }
+        }
+        for step in script.steps {
+            if ctx.stop.is_stopped() {
+                return self.cancelled(script.result, session_id);
+            }
+            match step {
+                Step::Delay { delay_ms } => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(delay_ms)) => {}
+                        _ = ctx.stop.stopped() => return self.cancelled(script.result, session_id),
+                    }
+                }
+                // Emitted as given (not re-typed), so a recorded run replays byte for byte.
+                Step::Event { event, data } => ctx.events.emit_raw(&event, data).await,
+                Step::Tool { tool } => self.tool(ctx, tool).await,
+                Step::Approval { approval } => self.approval(ctx, approval).await,
+                Step::Fail { fail } => {
+                    let mut r = self.finish(script.result, session_id);
+                    r.finish_reason = FinishReason::Error;
+                    r.error = Some(TaskError {
+                        kind: fail.kind,
+                        message: fail.message,
+                        vendor_code: fail.vendor_code,
+                    });
+                    return r;
+                }
+            }
+        }
+        self.finish(script.result, session_id)
+    }
+
+    /// The session id to report: the script's, or for a resume the resumed id (a fork gets a new one).
+    fn session_id(&self, ctx: &RunContext, result: &ScriptResult) -> (String, bool) {
+        let own = result
+            .session_id
+            .clone()
+            .unwrap_or_else(|| format!("fixture-{}", ctx.task_id));
+        match &ctx.task.session {
+            Some(s) if s.fork => (format!("{}-fork", s.resume), true),
+            Some(s) => (s.resume.clone(), false),
+            None => (own, false),
+        }
+    }
+
+    fn tool_id(&mut self, given: Option<String>) -> String {
+        self.next_tool_id += 1;
+        given.unwrap_or_else(|| format!("fx-tool-{}", self.next_tool_id))
+    }
+
+    fn is_allowed(&self, name: &str) -> bool {
+        !self.disallowed.iter().any(|d| d == name)
+            && self.allowed.as_ref().is_none_or(|a| a.iter().any(|x| x == name))
+    }
+
+    async fn tool(&mut self, ctx: &RunContext, tool: ToolStep) {
+        let id = self.tool_id(tool.id.clone());
+        let began = Instant::now();
+        request(ctx, &id, &tool.name, &tool.input).await;
+        let (status, output) = if self.is_allowed(&tool.name) {
+            (tool.status, tool.output)
+        } else {
+            (ToolStatus::Denied, json!("denied by permissions.allowedTools/disallowedTools"))
+        };
+        self.complete(ctx, id, tool.name, tool.input, status, output, began)
+            .await;
+    }
+
+    async fn approval(&mut self, ctx: &RunContext, step: ApprovalStep) {
+        let id = self.tool_id(None);
+        let began = Instant::now();
+        request(ctx, &id, &step.name, &step.input).await;
+        let (status, output) = if !self.is_allowed(&step.name) {
+            (ToolStatus::Denied, json!("denied by permissions.allowedTools/disallowedTools"))
+        } else {
+            let answer = ctx.approvals.decide(&id, &step.name, &step.input).await;
+            match answer.decision {
+                Decision::Allow => (ToolStatus::Ok, step.output),
+                Decision::Deny => (
+                    ToolStatus::Denied,
+                    json!(answer.message.unwrap_or_else(|| "denied".into())),
+                ),
+            }
+        };
+        self.complete(ctx, id, step.name, step.input, status, output, began)
+            .await;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn complete(
+        &mut self,
+        ctx: &RunContext,
+        id: String,
+        name: String,
+        input: Value,
+        status: ToolStatus,
+        output: Value,
+        began: Instant,
+    ) {
+        ctx.events
+            .emit(EventBody::ToolCompleted(ToolCompleted {
+                tool_call_id: id.clone(),
+                name: name.clone(),
+                status,
+                output: output.clone(),
+                vendor: None,
+            }))
+            .await;
+        self.tool_calls.push(ToolCallRecord {
+            id,
+            name,
+            input,
+            output: Some(output),
+            status,
+            duration_ms: began.elapsed().as_millis() as u64,
+        });
+    }
+
+    fn finish(self, r: ScriptResult, (session_id, changed): (String, bool)) -> AgentResult {
+        AgentResult {
+            finish_reason: r.finish_reason.unwrap_or(FinishReason::Completed),
+            output: r.output,
+            structured_output: r.structured_output,
+            error: r.error,
+            session_id: Some(session_id),
+            session_changed: changed,
+            artifacts: r.artifacts,
+            tool_calls: r.tool_calls.unwrap_or(self.tool_calls),
+            usage: r.usage,
+            turns: r.turns.unwrap_or(1),
+            vendor: r.vendor,
+            ..Default::default()
+        }
+    }
+
+    fn cancelled(self, r: ScriptResult, session: (String, bool)) -> AgentResult {
+        let mut out = self.finish(r, session);
+        out.finish_reason = FinishReason::Cancelled;
+        out.cancel = Some(CancelMode::Soft);
+        out.output = String::new();
+        out.structured_output = None;
+        out.error = None;
+        out
+    }
+}
+
+async fn request(ctx: &RunContext, id: &str, name: &str, input: &Value) {
+    ctx.events
+        .emit(EventBody::ToolRequested(ToolRequested {
+            tool_call_id: id.to_string(),
+            name: name.to_string(),
+            input: input.clone(),
+            vendor: None,
+        }))
+        .await;
+}

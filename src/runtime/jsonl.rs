@@ -1,0 +1,106 @@
+//! Reading a vendor's newline-delimited JSON, tolerantly.
+//!
+//! Vendors are not perfect peers: Codex app-server has been seen to put a raw newline inside a JSON
+//! string (openclaw#107369), CLIs print banners and warnings on stdout, and tool output can make a
+//! single line enormous. This reader re-joins a line that ends inside an unterminated JSON value with
+//! the lines after it (bounded by the same byte limit), reports non-JSON lines instead of failing,
+//! and skips over-long lines without buffering them.
+
+use futures::StreamExt;
+use serde_json::Value;
+use tokio::io::AsyncRead;
+use tokio_util::codec::FramedRead;
+
+use crate::framing::{Frame, LineFrames};
+
+/// The default per-line limit for vendor output.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum VendorLine {
+    Json(Value),
+    /// A line that is not JSON (a banner, a warning).
+    Text(String),
+    /// A line over the limit, skipped.
+    TooLong,
+}
+
+pub struct JsonLines<R> {
+    frames: FramedRead<R, LineFrames>,
+    max_line_bytes: usize,
+    pending: Option<String>,
+}
+
+impl<R: AsyncRead + Unpin> JsonLines<R> {
+    pub fn new(reader: R, max_line_bytes: usize) -> Self {
+        JsonLines {
+            frames: FramedRead::new(reader, LineFrames::new(max_line_bytes)),
+            max_line_bytes,
+            pending: None,
+        }
+    }
+
+    /// The next line, or `None` at EOF (or on a read error, which for a pipe means the same).
+    pub async fn next(&mut self) -> Option<VendorLine> {
+        loop {
+            let frame = match self.frames.next().await {
+                Some(Ok(f)) => f,
+                Some(Err(e)) => {
+                    tracing::debug!("vendor stdout read error: {e}");
+                    return self.pending.take().map(VendorLine::Text);
+                }
+                None => return self.pending.take().map(VendorLine::Text),
+            };
+            let line = match frame {
+                Frame::Line(l) => l,
+                Frame::TooLong => {
+                    self.pending = None;
+                    return Some(VendorLine::TooLong);
+                }
+                Frame::InvalidUtf8 => {
+                    self.pending = None;
+                    return Some(VendorLine::Text("<invalid UTF-8>".into()));
+                }
+            };
+            let candidate = match self.pending.take() {
+                // The raw newline was inside a string: put it back, escaped.
+                Some(mut prev) => {
+                    prev.push_str("\\n");
+                    prev.push_str(&line);
+                    prev
+                }
+                None => line,
+            };
+            match serde_json::from_str::<Value>(&candidate) {
+                Ok(v) => return Some(VendorLine::Json(v)),
+                Err(e) if e.is_eof() && candidate.trim_start().starts_with('{') => {
+                    if candidate.len() > self.max_line_bytes {
+                        return Some(VendorLine::TooLong);
+                    }
+                    self.pending = Some(candidate);
+                }
+                Err(_) => return Some(VendorLine::Text(candidate)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn tolerates_banners_raw_newlines_and_huge_lines() {
+        let input = format!(
+            "banner\n{{\"a\":\"x\ny\"}}\n{}\n{{\"b\":1}}\n",
+            "z".repeat(200)
+        );
+        let mut r = JsonLines::new(input.as_bytes(), 100);
+        assert_eq!(r.next().await, Some(VendorLine::Text("banner".into())));
+        assert_eq!(r.next().await, Some(VendorLine::Json(json!({"a": "x\ny"}))));
+        assert_eq!(r.next().await, Some(VendorLine::TooLong));
+        assert_eq!(r.next().await, Some(VendorLine::Json(json!({"b": 1}))));
+        assert_eq!(r.next().await, None);
+    }
+}

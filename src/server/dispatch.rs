@@ -1,0 +1,270 @@
+//! From a line of input to the reply: JSON-RPC 2.0 envelope checks, batches, and method dispatch
+//! through jsonrpsee's `RpcModule`.
+//!
+//! jsonrpsee's `Id` cannot hold every id JSON-RPC allows (negative or fractional numbers), and its
+//! envelope errors carry no `data`. So this module checks the envelope itself, calls the module
+//! with an internal id, and puts the host's id back on the reply. Methods are registered once,
+//! by the names declared in `protocol::methods`.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::FutureExt;
+use jsonrpsee::types::ErrorObjectOwned;
+use jsonrpsee::RpcModule;
+use serde_json::{json, Map, Value};
+
+use super::host::HostRequests;
+use super::params::parse_params;
+use super::tasks::{shutting_down, Tasks};
+use super::transport::Outbound;
+use crate::framing::Frame;
+use crate::protocol::methods::{
+    self, CapabilitiesParams, CapabilitiesResult, DiagnoseParams, DiagnoseResult, Method,
+    RunParams, ServerInfo,
+};
+use crate::protocol::{ErrorCode, RpcError, PROTOCOL_VERSION};
+use crate::runtime::{ApprovalHost, EventOutput};
+
+/// What the method handlers share.
+pub struct ServerState {
+    pub tasks: Arc<Tasks>,
+    pub host: Arc<HostRequests>,
+    pub out: Outbound,
+}
+
+pub struct Dispatcher {
+    module: RpcModule<ServerState>,
+    state: Arc<ServerState>,
+}
+
+/// Events go out as `event` notifications through the writer.
+struct NotificationOutput(Outbound);
+
+#[async_trait]
+impl EventOutput for NotificationOutput {
+    async fn send(&self, event: Value) {
+        self.0
+            .send(&json!({ "jsonrpc": "2.0", "method": methods::EventNotification::NAME, "params": event }))
+            .await;
+    }
+}
+
+impl Dispatcher {
+    pub fn new(state: ServerState) -> Self {
+        let state = Arc::new(state);
+        let mut module = RpcModule::from_arc(state.clone());
+        register::<methods::Capabilities, _, _>(&mut module, |p: CapabilitiesParams, s| async move {
+            capabilities(&s.tasks, p)
+        });
+        register::<methods::Diagnose, _, _>(&mut module, |p: DiagnoseParams, s| async move {
+            diagnose(&s.tasks, p).await
+        });
+        register::<methods::Run, _, _>(&mut module, |p: RunParams, s| async move {
+            let out: Arc<dyn EventOutput> = Arc::new(NotificationOutput(s.out.clone()));
+            let host: Arc<dyn ApprovalHost> = s.host.clone();
+            s.tasks.run(p, out, Some(host)).await
+        });
+        register::<methods::Cancel, _, _>(&mut module, |p: methods::CancelParams, s| async move {
+            s.tasks.cancel(&p.task_id).map(|r| serde_json::to_value(r).expect("serializes"))
+        });
+        Dispatcher { module, state }
+    }
+
+    pub fn state(&self) -> &Arc<ServerState> {
+        &self.state
+    }
+
+    /// Handles one input frame to completion (a `run` request completes when its task ends),
+    /// writing whatever reply it needs.
+    pub async fn handle(&self, frame: Frame) {
+        let reply = match frame {
+            Frame::Line(line) => self.handle_line(&line).await,
+            Frame::TooLong => Some(error_reply(
+                Value::Null,
+                RpcError::new(ErrorCode::ParseError, "message longer than --max-message-bytes; discarded", Value::Null),
+            )),
+            Frame::InvalidUtf8 => Some(error_reply(
+                Value::Null,
+                RpcError::new(ErrorCode::ParseError, "message is not valid UTF-8", Value::Null),
+            )),
+        };
+        if let Some(reply) = reply {
+            self.state.out.send(&reply).await;
+        }
+    }
+
+    async fn handle_line(&self, line: &str) -> Option<Value> {
+        if line.trim().is_empty() {
+            return None;
+        }
+        let message: Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(e) => {
+                return Some(error_reply(
+                    Value::Null,
+                    RpcError::new(ErrorCode::ParseError, format!("invalid JSON: {e}"), Value::Null),
+                ))
+            }
+        };
+        match message {
+            Value::Array(items) if items.is_empty() => Some(error_reply(
+                Value::Null,
+                RpcError::new(ErrorCode::InvalidRequest, "empty batch", Value::Null),
+            )),
+            // A batch: its members run concurrently; the replies go out together (JSON-RPC §6).
+            Value::Array(items) => {
+                let replies: Vec<Value> =
+                    futures::future::join_all(items.into_iter().map(|m| self.handle_message(m)))
+                        .await
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                (!replies.is_empty()).then_some(Value::Array(replies))
+            }
+            other => self.handle_message(other).await,
+        }
+    }
+
+    /// One request, notification or response. Returns the reply to send, if any.
+    async fn handle_message(&self, message: Value) -> Option<Value> {
+        let Value::Object(obj) = message else {
+            return Some(error_reply(Value::Null, invalid_request("a message must be a JSON object")));
+        };
+        if !obj.contains_key("method") && (obj.contains_key("result") || obj.contains_key("error")) {
+            self.state.host.on_response(&obj);
+            return None;
+        }
+        let id = obj.get("id").cloned();
+        let reply_id = id.clone().unwrap_or(Value::Null);
+        if let Some(bad) = envelope_problem(&obj) {
+            let reply_id = if bad.0 { Value::Null } else { reply_id };
+            return Some(error_reply(reply_id, invalid_request(bad.1)));
+        }
+        let method = obj["method"].as_str().expect("checked by envelope_problem");
+        if self.state.tasks.is_shutting_down() && method != methods::Cancel::NAME {
+            return id.map(|id| error_reply(id, shutting_down()));
+        }
+        let request = json!({
+            "jsonrpc": "2.0",
+            "id": 0,
+            "method": method,
+            "params": obj.get("params").cloned().unwrap_or_else(|| json!({})),
+        });
+        let request = request.to_string();
+        let call = self.module.raw_json_request(&request, 1);
+        let reply = match AssertUnwindSafe(call).catch_unwind().await {
+            Ok(Ok((raw, _))) => serde_json::from_str::<Value>(raw.get())
+                .unwrap_or_else(|e| error_reply(Value::Null, RpcError::internal(e.to_string()))),
+            Ok(Err(e)) => error_reply(Value::Null, RpcError::internal(e.to_string())),
+            Err(_) => error_reply(Value::Null, RpcError::internal("the handler panicked")),
+        };
+        // A notification gets no reply, whatever happened (JSON-RPC §4.1).
+        let id = id?;
+        let mut reply = reply;
+        reply["id"] = id;
+        if let Some(err) = reply.get_mut("error") {
+            add_kind(err);
+        }
+        Some(reply)
+    }
+}
+
+/// Registers a method by its declared name with typed params; errors become JSON-RPC errors.
+fn register<M, F, Fut>(module: &mut RpcModule<ServerState>, handler: F)
+where
+    M: Method,
+    M::Params: Send + 'static,
+    F: Fn(M::Params, Arc<ServerState>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Value, RpcError>> + Send + 'static,
+{
+    module
+        .register_async_method(M::NAME, move |params, state, _| {
+            let handler = handler.clone();
+            async move {
+                let parsed = parse_params::<M::Params>(params.as_str());
+                let result = match parsed {
+                    Ok(p) => handler(p, state).await,
+                    Err(e) => Err(e),
+                };
+                result.map_err(to_error_object)
+            }
+        })
+        .expect("each method is registered once");
+}
+
+pub fn capabilities(tasks: &Tasks, p: CapabilitiesParams) -> Result<Value, RpcError> {
+    let runtimes = match &p.runtime {
+        Some(name) => vec![tasks.registry().get(name)?.info()],
+        None => tasks.registry().all().map(|r| r.info()).collect(),
+    };
+    Ok(serde_json::to_value(CapabilitiesResult {
+        protocol_version: PROTOCOL_VERSION,
+        server: ServerInfo {
+            name: env!("CARGO_PKG_NAME").into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        runtimes,
+    })
+    .expect("serializes"))
+}
+
+pub async fn diagnose(tasks: &Tasks, p: DiagnoseParams) -> Result<Value, RpcError> {
+    let runtimes = match &p.runtime {
+        Some(name) => vec![tasks.registry().get(name)?],
+        None => tasks.registry().all().cloned().collect(),
+    };
+    let diagnoses = futures::future::join_all(runtimes.iter().map(|r| r.diagnose(&p))).await;
+    let mut value = serde_json::to_value(DiagnoseResult { runtimes: diagnoses }).expect("serializes");
+    crate::hygiene::Hygiene::new(crate::protocol::RunOptions::DEFAULT_MAX_FIELD_BYTES).clean(&mut value);
+    Ok(value)
+}
+
+/// Returns `(id_unusable, reason)` when the envelope is not a valid JSON-RPC 2.0 request.
+fn envelope_problem(obj: &Map<String, Value>) -> Option<(bool, &'static str)> {
+    match obj.get("id") {
+        None | Some(Value::Null | Value::String(_) | Value::Number(_)) => {}
+        Some(_) => return Some((true, "id must be a string, a number or null")),
+    }
+    if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return Some((false, "jsonrpc must be \"2.0\""));
+    }
+    match obj.get("method") {
+        Some(Value::String(_)) => {}
+        Some(_) => return Some((false, "method must be a string")),
+        None => return Some((false, "a request needs a method")),
+    }
+    match obj.get("params") {
+        None | Some(Value::Object(_) | Value::Array(_)) => None,
+        Some(_) => Some((false, "params must be an object or an array")),
+    }
+}
+
+fn invalid_request(reason: &str) -> RpcError {
+    RpcError::new(ErrorCode::InvalidRequest, format!("invalid request: {reason}"), Value::Null)
+}
+
+pub fn error_reply(id: Value, e: RpcError) -> Value {
+    json!({ "jsonrpc": "2.0", "id": id, "error": e })
+}
+
+fn to_error_object(e: RpcError) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(e.code, e.message, Some(e.data))
+}
+
+/// Errors that jsonrpsee makes itself (unknown method) carry no `data.kind`: add it.
+fn add_kind(err: &mut Value) {
+    let code = err["code"].as_i64().unwrap_or_default();
+    if err.get("data").and_then(|d| d.get("kind")).is_some() {
+        return;
+    }
+    if let Some(c) = ErrorCode::ALL.iter().find(|c| i64::from(c.code()) == code) {
+        let mut data = match err.get("data") {
+            Some(Value::Object(m)) => m.clone(),
+            _ => Map::new(),
+        };
+        data.insert("kind".into(), json!(c.kind()));
+        err["data"] = Value::Object(data);
+    }
+}

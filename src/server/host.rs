@@ -1,0 +1,94 @@
+//! Requests the sidecar sends to the host (`approval/request`) and the matching of their replies.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use serde_json::{json, Map, Value};
+use tokio::sync::oneshot;
+
+use super::transport::Outbound;
+use crate::protocol::methods::{ApprovalParams, ApprovalRequest, ApprovalResponse, Method};
+use crate::runtime::ApprovalHost;
+
+type Reply = Result<Value, Value>;
+
+pub struct HostRequests {
+    out: Outbound,
+    next_id: AtomicU64,
+    pending: Mutex<HashMap<String, oneshot::Sender<Reply>>>,
+}
+
+impl HostRequests {
+    pub fn new(out: Outbound) -> Self {
+        HostRequests {
+            out,
+            next_id: AtomicU64::new(1),
+            pending: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Sends a request and waits for its reply (`Err` carries the host's error object).
+    pub async fn request(&self, method: &str, params: Value) -> Result<Value, String> {
+        // String ids with a prefix, so they cannot be mistaken for the host's own numbering.
+        let id = format!("ark-{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        let (tx, rx) = oneshot::channel();
+        self.pending.lock().unwrap().insert(id.clone(), tx);
+        let _guard = PendingGuard { host: self, id: &id };
+        self.out
+            .send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }))
+            .await;
+        match rx.await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(e
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("error reply")
+                .to_string()),
+            Err(_) => Err("no reply".into()),
+        }
+    }
+
+    /// Routes a response object from the host. Unknown ids are logged and dropped.
+    pub fn on_response(&self, msg: &Map<String, Value>) {
+        let id = match msg.get("id") {
+            Some(Value::String(s)) => s.clone(),
+            other => {
+                tracing::warn!(?other, "response with an id we never sent");
+                return;
+            }
+        };
+        let Some(tx) = self.pending.lock().unwrap().remove(&id) else {
+            tracing::warn!(%id, "response to no pending request");
+            return;
+        };
+        let reply = match (msg.get("result"), msg.get("error")) {
+            (_, Some(e)) => Err(e.clone()),
+            (Some(r), None) => Ok(r.clone()),
+            (None, None) => Err(json!({ "message": "response without result" })),
+        };
+        let _ = tx.send(reply);
+    }
+}
+
+/// Removes a pending entry when its waiter goes away (timeout, cancel).
+struct PendingGuard<'a> {
+    host: &'a HostRequests,
+    id: &'a str,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        self.host.pending.lock().unwrap().remove(self.id);
+    }
+}
+
+#[async_trait]
+impl ApprovalHost for HostRequests {
+    async fn ask(&self, params: ApprovalParams) -> Result<ApprovalResponse, String> {
+        let params = serde_json::to_value(params).map_err(|e| e.to_string())?;
+        let reply = self.request(ApprovalRequest::NAME, params).await?;
+        serde_json::from_value(reply).map_err(|e| format!("malformed approval reply: {e}"))
+    }
+}

@@ -1,0 +1,79 @@
+//! The stdio JSON-RPC server: transport, dispatch, the task registry and host requests.
+//! It knows JSON-RPC and nothing of vendors.
+
+pub mod dispatch;
+pub mod host;
+pub mod params;
+pub mod tasks;
+pub mod transport;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::task::TaskTracker;
+
+use dispatch::{Dispatcher, ServerState};
+use host::HostRequests;
+use tasks::Tasks;
+
+pub struct ServeConfig {
+    pub max_message_bytes: usize,
+}
+
+/// How long shutdown waits for in-flight requests after stopping every task. Tasks themselves
+/// are bounded by `tasks::STOP_DEADLINE`; this is the backstop.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Serves `input`/`output` until the input ends or `shutdown` resolves; then stops every task,
+/// waits for their responses to be written, and returns.
+pub async fn serve<R, W>(
+    input: R,
+    output: W,
+    tasks: Arc<Tasks>,
+    config: ServeConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let (out, writer) = transport::spawn_writer(output);
+    let host = Arc::new(HostRequests::new(out.clone()));
+    let dispatcher = Arc::new(Dispatcher::new(ServerState {
+        tasks: tasks.clone(),
+        host,
+        out,
+    }));
+    let inflight = TaskTracker::new();
+    let mut frames = Box::pin(transport::frames(input, config.max_message_bytes));
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            frame = frames.next() => match frame {
+                Some(frame) => {
+                    let d = dispatcher.clone();
+                    inflight.spawn(async move { d.handle(frame).await });
+                }
+                None => {
+                    tracing::info!("input closed; shutting down");
+                    break;
+                }
+            },
+            _ = &mut shutdown => {
+                tracing::info!("signal received; shutting down");
+                break;
+            }
+        }
+    }
+    tasks.shutdown();
+    inflight.close();
+    if tokio::time::timeout(SHUTDOWN_DEADLINE, inflight.wait()).await.is_err() {
+        tracing::error!("requests still in flight after {SHUTDOWN_DEADLINE:?}; exiting anyway");
+    }
+    drop(dispatcher);
+    // Everything queued is written unless the host stopped reading altogether.
+    if tokio::time::timeout(Duration::from_secs(5), writer).await.is_err() {
+        tracing::warn!("the host is not reading stdout; dropping what is left");
+    }
+}

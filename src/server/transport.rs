@@ -1,0 +1,75 @@
+//! Lines in, lines out. One reader of the input, one writer that owns the output.
+//!
+//! The writer is the only code that touches stdout, so lines never interleave. Its queue is
+//! bounded: when the host stops reading, senders wait (back-pressure) instead of buffering.
+
+use futures::{Stream, StreamExt};
+use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio_util::codec::FramedRead;
+
+use crate::framing::{Frame, LineFrames};
+
+/// Messages waiting for the writer.
+const OUTBOUND_QUEUE: usize = 1024;
+
+/// A handle to the writer. Cloneable; the writer stops when every handle is dropped.
+#[derive(Clone)]
+pub struct Outbound {
+    tx: mpsc::Sender<String>,
+}
+
+impl Outbound {
+    /// Queues one message; waits while the queue is full.
+    pub async fn send(&self, message: &Value) {
+        let line = serde_json::to_string(message).expect("JSON values serialize");
+        if self.tx.send(line).await.is_err() {
+            tracing::debug!("output closed; message dropped");
+        }
+    }
+}
+
+/// Starts the writer task over `out`. Returns the handle and the task to await at shutdown
+/// (it ends after the last handle is dropped and everything queued is written and flushed).
+pub fn spawn_writer<W>(out: W) -> (Outbound, tokio::task::JoinHandle<()>)
+where
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let (tx, mut rx) = mpsc::channel::<String>(OUTBOUND_QUEUE);
+    let task = tokio::spawn(async move {
+        let mut out = tokio::io::BufWriter::with_capacity(64 * 1024, out);
+        while let Some(line) = rx.recv().await {
+            if write_line(&mut out, &line).await.is_err() {
+                break;
+            }
+            // Flush when nothing else is waiting, so bursts go out in few writes.
+            if rx.is_empty() && out.flush().await.is_err() {
+                break;
+            }
+        }
+        let _ = out.flush().await;
+    });
+    (Outbound { tx }, task)
+}
+
+async fn write_line<W: AsyncWrite + Unpin>(out: &mut W, line: &str) -> std::io::Result<()> {
+    // U+2028/U+2029 are legal raw in JSON but split lines in Node's readline: escape them.
+    if line.contains(['\u{2028}', '\u{2029}']) {
+        let escaped = line.replace('\u{2028}', "\\u2028").replace('\u{2029}', "\\u2029");
+        out.write_all(escaped.as_bytes()).await?;
+    } else {
+        out.write_all(line.as_bytes()).await?;
+    }
+    out.write_all(b"\n").await
+}
+
+/// The input as frames of at most `max_message_bytes`.
+pub fn frames<R>(input: R, max_message_bytes: usize) -> impl Stream<Item = Frame>
+where
+    R: AsyncRead + Unpin,
+{
+    FramedRead::new(input, LineFrames::new(max_message_bytes))
+        .take_while(|r| futures::future::ready(r.is_ok()))
+        .map(|r| r.expect("errors end the stream above"))
+}
