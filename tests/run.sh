@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite: what the README tells you to run, and exactly what CI runs.
+# Installs the pinned vendor agents (cached), then: format, lints, every Rust test (end-to-end
+# against the real vendor binaries and local mock model servers), and the client packages' tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== vendors (pinned, cached outside the repo)"
+eval "$(bash tests/vendors/install.sh)"
+export ARK_REQUIRE_VENDORS=1
+
+echo "== format and lints"
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings
+
+echo "== Rust tests"
+cargo build --locked --bin agent-runtime-kit
+cargo test --locked -- --test-threads=2
+export AGENT_RUNTIME_KIT_BIN="$PWD/target/debug/agent-runtime-kit"
+
+if [ -d clients/python ]; then
+  echo "== Python client"
+  bash clients/python/test.sh
+fi
+if [ -d clients/typescript ]; then
+  echo "== TypeScript client"
+  bash clients/typescript/test.sh
+fi
+echo "== all tests passed"

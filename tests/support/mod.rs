@@ -1,0 +1,56 @@
+//! Test support: a host that spawns the real binary and talks to it over stdin/stdout.
+//! Mock model servers for the vendor runtimes live beside this file.
+#![allow(dead_code)]
+
+pub mod sidecar;
+
+pub use sidecar::Sidecar;
+
+/// Path of a pinned vendor binary from `tests/vendors/install.sh`, or `None` (the test then
+/// skips, unless `ARK_REQUIRE_VENDORS=1`, as in the README's test command, makes that a failure).
+pub fn vendor(var: &str) -> Option<std::path::PathBuf> {
+    match std::env::var_os(var) {
+        Some(p) if std::path::Path::new(&p).exists() => Some(p.into()),
+        _ => {
+            if std::env::var("ARK_REQUIRE_VENDORS").as_deref() == Ok("1") {
+                panic!("{var} is not set to an existing file; run tests/vendors/install.sh");
+            }
+            eprintln!("skipping: {var} not set (run the README's test command to install vendors)");
+            None
+        }
+    }
+}
+
+/// Every live pid whose command line contains `needle` (for "no process left behind" checks).
+pub fn pids_matching(needle: &str) -> Vec<i32> {
+    let mut out = vec![];
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        if stat.rsplit(')').next().map(|r| r.trim_start().starts_with('Z')) == Some(true) {
+            continue;
+        }
+        if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
+            if String::from_utf8_lossy(&cmd).contains(needle) {
+                out.push(pid);
+            }
+        }
+    }
+    out
+}
+
+/// Waits up to `secs` for no live process to match `needle`; returns the survivors.
+pub async fn wait_gone(needle: &str, secs: u64) -> Vec<i32> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let left = pids_matching(needle);
+        if left.is_empty() || std::time::Instant::now() > deadline {
+            return left;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
