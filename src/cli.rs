@@ -39,7 +39,12 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct GlobalArgs {
     /// Log level for stderr (overridden by RUST_LOG).
-    #[arg(long, global = true, default_value = "info", env = "AGENT_RUNTIME_KIT_LOG")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "info",
+        env = "AGENT_RUNTIME_KIT_LOG"
+    )]
     pub log_level: String,
     /// Refuse input lines longer than this (they get a -32700 reply; the server keeps serving).
     #[arg(long, global = true, default_value_t = 16 * 1024 * 1024)]
@@ -135,9 +140,8 @@ pub struct RunArgs {
 }
 
 fn parse_sandbox(s: &str) -> Result<SandboxMode, String> {
-    serde_json::from_value(json!(s)).map_err(|_| {
-        "expected read-only, workspace-write or full-access".to_string()
-    })
+    serde_json::from_value(json!(s))
+        .map_err(|_| "expected read-only, workspace-write or full-access".to_string())
 }
 
 /// One-shot `run`: the same core as the server, with a terminal for a host.
@@ -152,7 +156,10 @@ pub async fn run_once(tasks: Arc<Tasks>, args: RunArgs) -> anyhow::Result<i32> {
     task.max_turns = args.max_turns.or(task.max_turns);
     task.timeout_ms = args.timeout_ms.or(task.timeout_ms);
     if let Some(id) = &args.resume {
-        task.session = Some(crate::protocol::task::SessionRef { resume: id.clone(), fork: false });
+        task.session = Some(crate::protocol::task::SessionRef {
+            resume: id.clone(),
+            fork: false,
+        });
     }
     if task.permissions.is_none() {
         task.permissions = Some(Permissions {
@@ -196,7 +203,11 @@ pub async fn run_once(tasks: Arc<Tasks>, args: RunArgs) -> anyhow::Result<i32> {
     } else {
         print_summary(&result);
     }
-    Ok(if result["finishReason"] == "completed" { 0 } else { 1 })
+    Ok(if result["finishReason"] == "completed" {
+        0
+    } else {
+        1
+    })
 }
 
 pub async fn diagnose_once(tasks: &Tasks, params: DiagnoseParams) -> anyhow::Result<i32> {
@@ -283,11 +294,21 @@ fn print_summary(r: &Value) {
         r["turns"],
         usage["inputTokens"],
         usage["outputTokens"],
-        usage["costUsd"].as_f64().map(|c| format!(" · ${c:.4}")).unwrap_or_default(),
+        usage["costUsd"]
+            .as_f64()
+            .map(|c| format!(" · ${c:.4}"))
+            .unwrap_or_default(),
         r["durationMs"],
-        r["sessionId"].as_str().map(|s| format!(" · session {s}")).unwrap_or_default(),
+        r["sessionId"]
+            .as_str()
+            .map(|s| format!(" · session {s}"))
+            .unwrap_or_default(),
     );
     if let Some(err) = r.get("error").filter(|e| !e.is_null()) {
-        eprintln!("error ({}): {}", err["kind"].as_str().unwrap_or("?"), err["message"].as_str().unwrap_or(""));
+        eprintln!(
+            "error ({}): {}",
+            err["kind"].as_str().unwrap_or("?"),
+            err["message"].as_str().unwrap_or("")
+        );
     }
 }

@@ -30,7 +30,9 @@ impl LineFrames {
         }
     }
 
-    fn convert(r: Result<Option<String>, LinesCodecError>) -> Result<Option<Frame>, std::io::Error> {
+    fn convert(
+        r: Result<Option<String>, LinesCodecError>,
+    ) -> Result<Option<Frame>, std::io::Error> {
         match r {
             Ok(line) => Ok(line.map(Frame::Line)),
             Err(LinesCodecError::MaxLineLengthExceeded) => Ok(Some(Frame::TooLong)),

@@ -100,9 +100,7 @@ impl Redactor {
 
     pub fn redact(&self, s: &str) -> String {
         let literal = match &self.matcher {
-            Some(m) if m.is_match(s) => {
-                m.replace_all(s, &vec![REDACTED; self.secrets.len()])
-            }
+            Some(m) if m.is_match(s) => m.replace_all(s, &vec![REDACTED; self.secrets.len()]),
             _ => s.to_string(),
         };
         match patterns().replace_all(&literal, REDACTED) {
@@ -125,7 +123,10 @@ pub fn global() -> &'static RwLock<Redactor> {
 }
 
 pub fn add_global_secrets(secrets: impl IntoIterator<Item = String>) {
-    global().write().unwrap_or_else(|e| e.into_inner()).extend(secrets);
+    global()
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(secrets);
 }
 
 pub fn redact(s: &str) -> String {
@@ -235,7 +236,13 @@ mod tests {
         let mut v = json!({ "output": "é".repeat(100), "list": ["x".repeat(100)] });
         h.clean(&mut v);
         assert!(v["output"].as_str().unwrap().len() <= 64);
-        assert_eq!(v["outputTruncated"], json!({ "truncated": true, "bytes": 200 }));
-        assert!(v["list"][0].as_str().unwrap().ends_with("…[truncated, 100 bytes]"));
+        assert_eq!(
+            v["outputTruncated"],
+            json!({ "truncated": true, "bytes": 200 })
+        );
+        assert!(v["list"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("…[truncated, 100 bytes]"));
     }
 }

@@ -19,7 +19,9 @@ fn main() -> anyhow::Result<()> {
         .init();
     // Children get PR_SET_PDEATHSIG, which fires when the *thread* that spawned them exits:
     // spawn only from runtime worker threads, which live as long as the process.
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let code = rt.block_on(async_main(args))?;
     rt.shutdown_timeout(std::time::Duration::from_secs(1));
     std::process::exit(code);
@@ -39,7 +41,14 @@ async fn async_main(args: Cli) -> anyhow::Result<i32> {
             let config = ServeConfig {
                 max_message_bytes: args.global.max_message_bytes,
             };
-            server::serve(tokio::io::stdin(), tokio::io::stdout(), tasks, config, shutdown_signal()).await;
+            server::serve(
+                tokio::io::stdin(),
+                tokio::io::stdout(),
+                tasks,
+                config,
+                shutdown_signal(),
+            )
+            .await;
             Ok(0)
         }
         Command::Run(run) => cli::run_once(tasks, run).await,
@@ -49,11 +58,26 @@ async fn async_main(args: Cli) -> anyhow::Result<i32> {
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(0)
         }
-        Command::Diagnose { runtime, model, probe } => {
-            cli::diagnose_once(&tasks, DiagnoseParams { runtime, model, probe }).await
+        Command::Diagnose {
+            runtime,
+            model,
+            probe,
+        } => {
+            cli::diagnose_once(
+                &tasks,
+                DiagnoseParams {
+                    runtime,
+                    model,
+                    probe,
+                },
+            )
+            .await
         }
         Command::Schema => {
-            println!("{}", serde_json::to_string_pretty(&schema::protocol_schema())?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema::protocol_schema())?
+            );
             Ok(0)
         }
     }

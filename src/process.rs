@@ -60,7 +60,10 @@ impl Supervised {
         }
         let mut child = cmd.spawn()?;
         let pid = child.id().map(|p| p as i32).unwrap_or(-1);
-        live_groups().lock().unwrap_or_else(|e| e.into_inner()).insert(pid);
+        live_groups()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(pid);
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
         if let Some(err) = child.stderr.take() {
             tokio::spawn(drain_stderr(err, name.to_string(), stderr_tail.clone()));
@@ -84,7 +87,10 @@ impl Supervised {
     }
 
     /// Stdout as frames of at most `max_line_bytes` (longer lines are skipped, not buffered).
-    pub fn take_stdout(&mut self, max_line_bytes: usize) -> Option<FramedRead<ChildStdout, LineFrames>> {
+    pub fn take_stdout(
+        &mut self,
+        max_line_bytes: usize,
+    ) -> Option<FramedRead<ChildStdout, LineFrames>> {
         self.child
             .stdout
             .take()
@@ -108,10 +114,7 @@ impl Supervised {
 
     /// Waits up to `timeout` for the process to exit on its own.
     pub async fn wait_timeout(&mut self, timeout: Duration) -> Option<ExitInfo> {
-        match tokio::time::timeout(timeout, self.wait()).await {
-            Ok(e) => Some(e),
-            Err(_) => None,
-        }
+        tokio::time::timeout(timeout, self.wait()).await.ok()
     }
 
     /// Stops the process tree: SIGTERM, up to `grace`, then SIGKILL; always reaps.
@@ -119,10 +122,7 @@ impl Supervised {
     pub async fn terminate(&mut self, grace: Duration) -> (ExitInfo, bool) {
         let tree = descendants(self.pid);
         self.signal_tree(&tree, Signal::SIGTERM);
-        let forced = match self.wait_timeout(grace).await {
-            Some(_) => false,
-            None => true,
-        };
+        let forced = self.wait_timeout(grace).await.is_none();
         // Also after a clean exit: grandchildren may still be alive in the group or in their own session.
         let mut tree = tree;
         tree.extend(descendants(self.pid));
@@ -163,7 +163,10 @@ impl Supervised {
         };
         tracing::debug!(pid = self.pid, name = %self.name, ?code, ?signal, "vendor process exited");
         self.exit = Some(exit.clone());
-        live_groups().lock().unwrap_or_else(|e| e.into_inner()).remove(&self.pid);
+        live_groups()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.pid);
         exit
     }
 }
@@ -181,13 +184,19 @@ impl Drop for Supervised {
 
 /// Process groups of vendor processes not yet reaped.
 fn live_groups() -> &'static Mutex<std::collections::HashSet<i32>> {
-    static LIVE: std::sync::OnceLock<Mutex<std::collections::HashSet<i32>>> = std::sync::OnceLock::new();
+    static LIVE: std::sync::OnceLock<Mutex<std::collections::HashSet<i32>>> =
+        std::sync::OnceLock::new();
     LIVE.get_or_init(Default::default)
 }
 
 /// SIGKILLs every vendor process tree now: for a second signal, when there is no time to be nice.
 pub fn kill_all_now() {
-    let groups: Vec<i32> = live_groups().lock().unwrap_or_else(|e| e.into_inner()).iter().copied().collect();
+    let groups: Vec<i32> = live_groups()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .copied()
+        .collect();
     for pid in groups {
         for p in descendants(pid) {
             let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
@@ -230,7 +239,9 @@ async fn drain_stderr(
 }
 
 fn push_stderr_line(name: &str, tail: &Mutex<VecDeque<String>>, line: &[u8]) {
-    let text = String::from_utf8_lossy(line).trim_end_matches('\r').to_string();
+    let text = String::from_utf8_lossy(line)
+        .trim_end_matches('\r')
+        .to_string();
     if text.is_empty() {
         return;
     }
@@ -284,7 +295,10 @@ pub fn proc_parents() -> Vec<(i32, i32)> {
 }
 
 /// Reads lines of a small child output (for `--version` and the like) with a deadline.
-pub async fn capture_output(mut cmd: Command, timeout: Duration) -> io::Result<(Option<i32>, String, String)> {
+pub async fn capture_output(
+    mut cmd: Command,
+    timeout: Duration,
+) -> io::Result<(Option<i32>, String, String)> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -31,11 +31,20 @@ impl Recorder {
         let script = to_script(&events, result);
         let name: String = task_id
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let path = self.dir.join(format!("{name}.json"));
         let written = std::fs::create_dir_all(&self.dir).and_then(|_| {
-            std::fs::write(&path, serde_json::to_vec_pretty(&script).expect("serializes"))
+            std::fs::write(
+                &path,
+                serde_json::to_vec_pretty(&script).expect("serializes"),
+            )
         });
         match written {
             Ok(()) => tracing::info!(path = %path.display(), "recorded run"),

@@ -41,7 +41,8 @@ pub fn protocol_schema() -> Value {
     // Types a host handles directly, named even where no method refers to them by name.
     for extra in [
         c.generator.subschema_for::<crate::protocol::EventBody>(),
-        c.generator.subschema_for::<crate::runtime::fixture::Script>(),
+        c.generator
+            .subschema_for::<crate::runtime::fixture::Script>(),
     ] {
         let _ = extra;
     }
@@ -62,6 +63,10 @@ pub fn protocol_schema() -> Value {
 
 /// The schema of one type, standalone (for tests and tools).
 pub fn schema_of<T: JsonSchema>() -> Value {
-    serde_json::to_value(SchemaSettings::draft2020_12().into_generator().into_root_schema_for::<T>())
-        .expect("schemas serialize")
+    serde_json::to_value(
+        SchemaSettings::draft2020_12()
+            .into_generator()
+            .into_root_schema_for::<T>(),
+    )
+    .expect("schemas serialize")
 }

@@ -29,7 +29,10 @@ async fn demo_run_streams_events_then_the_result() {
         .await;
     assert_well_formed(&out.events);
     assert_eq!(out.result()["finishReason"], "completed");
-    assert!(out.result()["output"].as_str().unwrap().contains("Explain this repository"));
+    assert!(out.result()["output"]
+        .as_str()
+        .unwrap()
+        .contains("Explain this repository"));
     assert!(!out.of_type("agent.output.delta").is_empty());
     assert_eq!(out.of_type("agent.tool.requested").len(), 1);
     assert_eq!(s.wait_exit().await, Some(0));

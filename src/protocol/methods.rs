@@ -43,11 +43,29 @@ macro_rules! method {
     };
 }
 
-method!(Capabilities, "capabilities", HostRequest, CapabilitiesParams, CapabilitiesResult);
-method!(Diagnose, "diagnose", HostRequest, DiagnoseParams, DiagnoseResult);
+method!(
+    Capabilities,
+    "capabilities",
+    HostRequest,
+    CapabilitiesParams,
+    CapabilitiesResult
+);
+method!(
+    Diagnose,
+    "diagnose",
+    HostRequest,
+    DiagnoseParams,
+    DiagnoseResult
+);
 method!(Run, "run", HostRequest, RunParams, AgentResult);
 method!(Cancel, "cancel", HostRequest, CancelParams, CancelResult);
-method!(ApprovalRequest, "approval/request", ServerRequest, ApprovalParams, ApprovalResponse);
+method!(
+    ApprovalRequest,
+    "approval/request",
+    ServerRequest,
+    ApprovalParams,
+    ApprovalResponse
+);
 method!(EventNotification, "event", ServerNotification, Event, ());
 
 /// Visits every method, for schema generation and docs.

@@ -185,7 +185,9 @@ impl EventSink {
     /// Time since the last vendor activity or event.
     pub fn idle_for(&self) -> Duration {
         let now = self.inner.started.elapsed().as_millis() as u64;
-        Duration::from_millis(now.saturating_sub(self.inner.last_activity_ms.load(Ordering::Relaxed)))
+        Duration::from_millis(
+            now.saturating_sub(self.inner.last_activity_ms.load(Ordering::Relaxed)),
+        )
     }
 }
 

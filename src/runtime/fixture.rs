@@ -215,10 +215,16 @@ fn load_script(task: &AgentTask, wd: &Path) -> Result<Option<Script>, RpcError> 
     } else if let Some(path) = opts.get("path").and_then(Value::as_str) {
         let p = wd.join(path);
         let text = std::fs::read_to_string(&p).map_err(|e| {
-            RpcError::invalid_params(format!("{field}.path"), format!("cannot read {}: {e}", p.display()))
+            RpcError::invalid_params(
+                format!("{field}.path"),
+                format!("cannot read {}: {e}", p.display()),
+            )
         })?;
         let v = serde_json::from_str(&text).map_err(|e| {
-            RpcError::invalid_params(format!("{field}.path"), format!("{} is not JSON: {e}", p.display()))
+            RpcError::invalid_params(
+                format!("{field}.path"),
+                format!("{} is not JSON: {e}", p.display()),
+            )
         })?;
         (v, format!("{field}.path"))
     } else {
@@ -237,7 +243,10 @@ fn load_script(task: &AgentTask, wd: &Path) -> Result<Option<Script>, RpcError> 
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    return Err(RpcError::invalid_params(format!("{at}.steps[{i}]"), e.to_string()))
+                    return Err(RpcError::invalid_params(
+                        format!("{at}.steps[{i}]"),
+                        e.to_string(),
+                    ))
                 }
             }
         }
@@ -263,7 +272,11 @@ fn demo_script(goal: &str, wd: &Path) -> Script {
          The working directory has {} visible entries: {}. \
          Run the same task with --runtime claude, codex or antigravity for a real answer.",
         entries.len(),
-        if entries.is_empty() { "none".to_string() } else { entries.join(", ") }
+        if entries.is_empty() {
+            "none".to_string()
+        } else {
+            entries.join(", ")
+        }
     );
     let mut steps = vec![Step::Delay { delay_ms: 10 }];
     steps.push(Step::Tool {
@@ -323,9 +336,10 @@ impl Player {
     }
 
     async fn play(mut self, ctx: &RunContext, script: Script) -> AgentResult {
-        let started_in_script = script.steps.iter().any(
-            |s| matches!(s, Step::Event { event, .. } if event == "agent.task.started"),
-        );
+        let started_in_script = script
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::Event { event, .. } if event == "agent.task.started"));
         let session_id = self.session_id(ctx, &script.result);
         if !started_in_script {
             ctx.events
@@ -403,7 +417,10 @@ impl Player {
 
     fn is_allowed(&self, name: &str) -> bool {
         !self.disallowed.iter().any(|d| d == name)
-            && self.allowed.as_ref().is_none_or(|a| a.iter().any(|x| x == name))
+            && self
+                .allowed
+                .as_ref()
+                .is_none_or(|a| a.iter().any(|x| x == name))
     }
 
     async fn tool(&mut self, ctx: &RunContext, tool: ToolStep) {
@@ -413,7 +430,10 @@ impl Player {
         let (status, output) = if self.is_allowed(&tool.name) {
             (tool.status, tool.output)
         } else {
-            (ToolStatus::Denied, json!("denied by permissions.allowedTools/disallowedTools"))
+            (
+                ToolStatus::Denied,
+                json!("denied by permissions.allowedTools/disallowedTools"),
+            )
         };
         self.complete(ctx, id, tool.name, tool.input, status, output, began)
             .await;
@@ -424,7 +444,10 @@ impl Player {
         let began = Instant::now();
         request(ctx, &id, &step.name, &step.input).await;
         let (status, output) = if !self.is_allowed(&step.name) {
-            (ToolStatus::Denied, json!("denied by permissions.allowedTools/disallowedTools"))
+            (
+                ToolStatus::Denied,
+                json!("denied by permissions.allowedTools/disallowedTools"),
+            )
         } else {
             let answer = ctx.approvals.decide(&id, &step.name, &step.input).await;
             match answer.decision {

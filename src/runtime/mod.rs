@@ -85,7 +85,7 @@ impl Registry {
 pub fn builtin(config: &RuntimeConfig) -> Registry {
     let _ = config;
     let mut r = Registry::default();
-    r.register(Arc::new(fixture::FixtureRuntime::default()));
+    r.register(Arc::new(fixture::FixtureRuntime));
     r
 }
 
@@ -98,7 +98,11 @@ pub struct RuntimeConfig {
 
 /// Checks `task` against `info`'s capabilities and options schema; resolves the working directory.
 /// Errors: -32602 for a malformed value, -32012 for a field this runtime cannot honour.
-pub fn validate_task(info: &RuntimeInfo, task: &AgentTask, cwd: &Path) -> Result<PathBuf, RpcError> {
+pub fn validate_task(
+    info: &RuntimeInfo,
+    task: &AgentTask,
+    cwd: &Path,
+) -> Result<PathBuf, RpcError> {
     let caps = &info.capabilities;
     let name = info.name.as_str();
     let unsupported = |field: &str, reason: &str| Err(RpcError::unsupported(name, field, reason));
@@ -119,14 +123,23 @@ pub fn validate_task(info: &RuntimeInfo, task: &AgentTask, cwd: &Path) -> Result
     let wd = wd.canonicalize().unwrap_or(wd);
 
     if task.system_prompt.is_some() && !caps.system_prompt {
-        return unsupported("task.systemPrompt", "this runtime cannot replace the system prompt");
+        return unsupported(
+            "task.systemPrompt",
+            "this runtime cannot replace the system prompt",
+        );
     }
     if task.append_system_prompt.is_some() && !caps.append_system_prompt {
-        return unsupported("task.appendSystemPrompt", "this runtime cannot append to the system prompt");
+        return unsupported(
+            "task.appendSystemPrompt",
+            "this runtime cannot append to the system prompt",
+        );
     }
     if let Some(dirs) = &task.additional_directories {
         if !dirs.is_empty() && !caps.additional_directories {
-            return unsupported("task.additionalDirectories", "this runtime works in one directory only");
+            return unsupported(
+                "task.additionalDirectories",
+                "this runtime works in one directory only",
+            );
         }
         for (i, d) in dirs.iter().enumerate() {
             if !cwd.join(d).is_dir() {
@@ -139,15 +152,24 @@ pub fn validate_task(info: &RuntimeInfo, task: &AgentTask, cwd: &Path) -> Result
     }
     if let (Some(model), Some(models)) = (&task.model, &caps.models) {
         if !models.contains(model) {
-            return unsupported("task.model", &format!("supported models: {}", models.join(", ")));
+            return unsupported(
+                "task.model",
+                &format!("supported models: {}", models.join(", ")),
+            );
         }
     }
     let perms = task.permissions();
     if !caps.sandbox_modes.contains(&perms.sandbox) {
-        return unsupported("task.permissions.sandbox", "this sandbox mode cannot be enforced");
+        return unsupported(
+            "task.permissions.sandbox",
+            "this sandbox mode cannot be enforced",
+        );
     }
     if !caps.approvals.contains(&perms.approvals) {
-        return unsupported("task.permissions.approvals", "this approval mode is not supported");
+        return unsupported(
+            "task.permissions.approvals",
+            "this approval mode is not supported",
+        );
     }
     if (perms.allowed_tools.is_some() || perms.disallowed_tools.is_some()) && !caps.tool_filters {
         let field = if perms.allowed_tools.is_some() {
@@ -159,7 +181,10 @@ pub fn validate_task(info: &RuntimeInfo, task: &AgentTask, cwd: &Path) -> Result
     }
     if let Some(session) = &task.session {
         if session.resume.trim().is_empty() {
-            return Err(RpcError::invalid_params("task.session.resume", "must not be empty"));
+            return Err(RpcError::invalid_params(
+                "task.session.resume",
+                "must not be empty",
+            ));
         }
         if !caps.resume {
             return unsupported("task.session", "this runtime cannot resume sessions");
@@ -180,7 +205,10 @@ pub fn validate_task(info: &RuntimeInfo, task: &AgentTask, cwd: &Path) -> Result
     }
     if let Some(schema) = &task.output_schema {
         if !caps.structured_output {
-            return unsupported("task.outputSchema", "this runtime cannot produce structured output");
+            return unsupported(
+                "task.outputSchema",
+                "this runtime cannot produce structured output",
+            );
         }
         if let Err(e) = jsonschema::validator_for(schema) {
             return Err(RpcError::invalid_params(
@@ -193,7 +221,10 @@ pub fn validate_task(info: &RuntimeInfo, task: &AgentTask, cwd: &Path) -> Result
         return unsupported("task.maxTurns", "this runtime cannot limit turns");
     }
     if task.max_turns == Some(0) {
-        return Err(RpcError::invalid_params("task.maxTurns", "must be at least 1"));
+        return Err(RpcError::invalid_params(
+            "task.maxTurns",
+            "must be at least 1",
+        ));
     }
     validate_runtime_options(info, task)?;
     Ok(wd)

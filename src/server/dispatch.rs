@@ -55,9 +55,10 @@ impl Dispatcher {
     pub fn new(state: ServerState) -> Self {
         let state = Arc::new(state);
         let mut module = RpcModule::from_arc(state.clone());
-        register::<methods::Capabilities, _, _>(&mut module, |p: CapabilitiesParams, s| async move {
-            capabilities(&s.tasks, p)
-        });
+        register::<methods::Capabilities, _, _>(
+            &mut module,
+            |p: CapabilitiesParams, s| async move { capabilities(&s.tasks, p) },
+        );
         register::<methods::Diagnose, _, _>(&mut module, |p: DiagnoseParams, s| async move {
             diagnose(&s.tasks, p).await
         });
@@ -67,7 +68,9 @@ impl Dispatcher {
             s.tasks.run(p, out, Some(host)).await
         });
         register::<methods::Cancel, _, _>(&mut module, |p: methods::CancelParams, s| async move {
-            s.tasks.cancel(&p.task_id).map(|r| serde_json::to_value(r).expect("serializes"))
+            s.tasks
+                .cancel(&p.task_id)
+                .map(|r| serde_json::to_value(r).expect("serializes"))
         });
         Dispatcher { module, state }
     }
@@ -83,11 +86,19 @@ impl Dispatcher {
             Frame::Line(line) => self.handle_line(&line).await,
             Frame::TooLong => Some(error_reply(
                 Value::Null,
-                RpcError::new(ErrorCode::ParseError, "message longer than --max-message-bytes; discarded", Value::Null),
+                RpcError::new(
+                    ErrorCode::ParseError,
+                    "message longer than --max-message-bytes; discarded",
+                    Value::Null,
+                ),
             )),
             Frame::InvalidUtf8 => Some(error_reply(
                 Value::Null,
-                RpcError::new(ErrorCode::ParseError, "message is not valid UTF-8", Value::Null),
+                RpcError::new(
+                    ErrorCode::ParseError,
+                    "message is not valid UTF-8",
+                    Value::Null,
+                ),
             )),
         };
         if let Some(reply) = reply {
@@ -104,7 +115,11 @@ impl Dispatcher {
             Err(e) => {
                 return Some(error_reply(
                     Value::Null,
-                    RpcError::new(ErrorCode::ParseError, format!("invalid JSON: {e}"), Value::Null),
+                    RpcError::new(
+                        ErrorCode::ParseError,
+                        format!("invalid JSON: {e}"),
+                        Value::Null,
+                    ),
                 ))
             }
         };
@@ -130,9 +145,13 @@ impl Dispatcher {
     /// One request, notification or response. Returns the reply to send, if any.
     async fn handle_message(&self, message: Value) -> Option<Value> {
         let Value::Object(obj) = message else {
-            return Some(error_reply(Value::Null, invalid_request("a message must be a JSON object")));
+            return Some(error_reply(
+                Value::Null,
+                invalid_request("a message must be a JSON object"),
+            ));
         };
-        if !obj.contains_key("method") && (obj.contains_key("result") || obj.contains_key("error")) {
+        if !obj.contains_key("method") && (obj.contains_key("result") || obj.contains_key("error"))
+        {
             self.state.host.on_response(&obj);
             return None;
         }
@@ -216,8 +235,12 @@ pub async fn diagnose(tasks: &Tasks, p: DiagnoseParams) -> Result<Value, RpcErro
         None => tasks.registry().all().cloned().collect(),
     };
     let diagnoses = futures::future::join_all(runtimes.iter().map(|r| r.diagnose(&p))).await;
-    let mut value = serde_json::to_value(DiagnoseResult { runtimes: diagnoses }).expect("serializes");
-    crate::hygiene::Hygiene::new(crate::protocol::RunOptions::DEFAULT_MAX_FIELD_BYTES).clean(&mut value);
+    let mut value = serde_json::to_value(DiagnoseResult {
+        runtimes: diagnoses,
+    })
+    .expect("serializes");
+    crate::hygiene::Hygiene::new(crate::protocol::RunOptions::DEFAULT_MAX_FIELD_BYTES)
+        .clean(&mut value);
     Ok(value)
 }
 
@@ -242,7 +265,11 @@ fn envelope_problem(obj: &Map<String, Value>) -> Option<(bool, &'static str)> {
 }
 
 fn invalid_request(reason: &str) -> RpcError {
-    RpcError::new(ErrorCode::InvalidRequest, format!("invalid request: {reason}"), Value::Null)
+    RpcError::new(
+        ErrorCode::InvalidRequest,
+        format!("invalid request: {reason}"),
+        Value::Null,
+    )
 }
 
 pub fn error_reply(id: Value, e: RpcError) -> Value {

@@ -35,7 +35,10 @@ impl HostRequests {
         let id = format!("ark-{}", self.next_id.fetch_add(1, Ordering::Relaxed));
         let (tx, rx) = oneshot::channel();
         self.pending.lock().unwrap().insert(id.clone(), tx);
-        let _guard = PendingGuard { host: self, id: &id };
+        let _guard = PendingGuard {
+            host: self,
+            id: &id,
+        };
         self.out
             .send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }))
             .await;

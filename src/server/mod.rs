@@ -68,12 +68,18 @@ pub async fn serve<R, W>(
     }
     tasks.shutdown();
     inflight.close();
-    if tokio::time::timeout(SHUTDOWN_DEADLINE, inflight.wait()).await.is_err() {
+    if tokio::time::timeout(SHUTDOWN_DEADLINE, inflight.wait())
+        .await
+        .is_err()
+    {
         tracing::error!("requests still in flight after {SHUTDOWN_DEADLINE:?}; exiting anyway");
     }
     drop(dispatcher);
     // Everything queued is written unless the host stopped reading altogether.
-    if tokio::time::timeout(Duration::from_secs(5), writer).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(5), writer)
+        .await
+        .is_err()
+    {
         tracing::warn!("the host is not reading stdout; dropping what is left");
     }
 }

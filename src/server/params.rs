@@ -27,7 +27,9 @@ pub fn parse_at<T: DeserializeOwned>(prefix: &str, value: Value) -> Result<T, Rp
 pub fn parse_params<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, RpcError> {
     let value: Value = match raw {
         None => Value::Object(Default::default()),
-        Some(s) => serde_json::from_str(s).map_err(|e| RpcError::invalid_params("", e.to_string()))?,
+        Some(s) => {
+            serde_json::from_str(s).map_err(|e| RpcError::invalid_params("", e.to_string()))?
+        }
     };
     if !value.is_object() {
         return Err(RpcError::invalid_params("", "params must be an object"));

@@ -42,7 +42,12 @@ pub struct Tasks {
 }
 
 impl Tasks {
-    pub fn new(registry: Registry, cwd: PathBuf, max_tasks: usize, record_dir: Option<PathBuf>) -> Self {
+    pub fn new(
+        registry: Registry,
+        cwd: PathBuf,
+        max_tasks: usize,
+        record_dir: Option<PathBuf>,
+    ) -> Self {
         Tasks {
             registry,
             cwd,
@@ -75,7 +80,10 @@ impl Tasks {
         if let Some(diagnosis) = runtime.preflight(&params.task).await {
             return Err(RpcError::new(
                 ErrorCode::RuntimeUnavailable,
-                format!("runtime {:?} is unavailable: {}", info.name, diagnosis.message),
+                format!(
+                    "runtime {:?} is unavailable: {}",
+                    info.name, diagnosis.message
+                ),
                 serde_json::to_value(&diagnosis).unwrap_or_default(),
             ));
         }
@@ -120,7 +128,10 @@ impl Tasks {
         if running.len() >= self.max_tasks {
             return Err(RpcError::new(
                 ErrorCode::Busy,
-                format!("{} tasks are running, the limit (--max-tasks)", running.len()),
+                format!(
+                    "{} tasks are running, the limit (--max-tasks)",
+                    running.len()
+                ),
                 json!({ "limit": self.max_tasks }),
             ));
         }
@@ -288,7 +299,11 @@ impl Tasks {
 }
 
 pub fn shutting_down() -> RpcError {
-    RpcError::new(ErrorCode::ShuttingDown, "the server is shutting down", Value::Null)
+    RpcError::new(
+        ErrorCode::ShuttingDown,
+        "the server is shutting down",
+        Value::Null,
+    )
 }
 
 /// Fires the task's stop on `timeoutMs` and `idleTimeoutMs`.
@@ -351,10 +366,12 @@ fn check_structured_output(result: &mut AgentResult, task: &AgentTask) {
     let problem = match &result.structured_output {
         None => Some("the task ended without structured output".to_string()),
         Some(v) => match jsonschema::validator_for(schema) {
-            Ok(validator) => validator
-                .iter_errors(v)
-                .next()
-                .map(|e| format!("structured output does not match outputSchema at {:?}: {e}", e.instance_path().to_string())),
+            Ok(validator) => validator.iter_errors(v).next().map(|e| {
+                format!(
+                    "structured output does not match outputSchema at {:?}: {e}",
+                    e.instance_path().to_string()
+                )
+            }),
             Err(e) => Some(format!("outputSchema is not a valid schema: {e}")),
         },
     };

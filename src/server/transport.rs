@@ -56,7 +56,9 @@ where
 async fn write_line<W: AsyncWrite + Unpin>(out: &mut W, line: &str) -> std::io::Result<()> {
     // U+2028/U+2029 are legal raw in JSON but split lines in Node's readline: escape them.
     if line.contains(['\u{2028}', '\u{2029}']) {
-        let escaped = line.replace('\u{2028}', "\\u2028").replace('\u{2029}', "\\u2029");
+        let escaped = line
+            .replace('\u{2028}', "\\u2028")
+            .replace('\u{2029}', "\\u2029");
         out.write_all(escaped.as_bytes()).await?;
     } else {
         out.write_all(line.as_bytes()).await?;

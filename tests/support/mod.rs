@@ -31,7 +31,12 @@ pub fn pids_matching(needle: &str) -> Vec<i32> {
         let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
             continue;
         };
-        if stat.rsplit(')').next().map(|r| r.trim_start().starts_with('Z')) == Some(true) {
+        if stat
+            .rsplit(')')
+            .next()
+            .map(|r| r.trim_start().starts_with('Z'))
+            == Some(true)
+        {
             continue;
         }
         if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {

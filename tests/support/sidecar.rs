@@ -90,7 +90,10 @@ impl Sidecar {
                 raw2.lock().unwrap().push(line.clone());
                 let v: Value = serde_json::from_str(&line)
                     .unwrap_or_else(|e| panic!("stdout carries only JSON ({e}): {line}"));
-                assert_eq!(v["jsonrpc"], "2.0", "every message says jsonrpc 2.0: {line}");
+                assert_eq!(
+                    v["jsonrpc"], "2.0",
+                    "every message says jsonrpc 2.0: {line}"
+                );
                 let _ = tx.send(v);
             }
         });
@@ -203,7 +206,10 @@ impl Sidecar {
             };
             if v.get("method").is_none() && v["id"] == id {
                 self.buffered.extend(kept);
-                return RunOutcome { events, response: v };
+                return RunOutcome {
+                    events,
+                    response: v,
+                };
             }
             match v["method"].as_str() {
                 Some("event") => {
@@ -239,7 +245,8 @@ impl Sidecar {
     }
 
     pub async fn run(&mut self, params: Value) -> RunOutcome {
-        self.run_with(params, |_| Some(json!({"decision": "deny"}))).await
+        self.run_with(params, |_| Some(json!({"decision": "deny"})))
+            .await
     }
 
     /// Waits for the process to exit; returns its code.
