@@ -215,7 +215,7 @@ async fn drain_stderr(
     let mut line = Vec::with_capacity(256);
     loop {
         let buf = match reader.fill_buf().await {
-            Ok(b) if b.is_empty() => break,
+            Ok([]) => break,
             Ok(b) => b,
             Err(_) => break,
         };
