@@ -129,6 +129,31 @@ pub fn add_global_secrets(secrets: impl IntoIterator<Item = String>) {
         .extend(secrets);
 }
 
+/// Learns secrets from host input before anything logs it: the string value of every object key
+/// with a secret-looking name (env maps, headers, `apiKey` options), anywhere in `value`.
+pub fn learn_secrets(value: &Value) {
+    let mut found = vec![];
+    collect_secrets(value, &mut found);
+    if !found.is_empty() {
+        add_global_secrets(found);
+    }
+}
+
+fn collect_secrets(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match v {
+                    Value::String(s) if is_secret_name(k) => found.push(s.clone()),
+                    other => collect_secrets(other, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_secrets(v, found)),
+        _ => {}
+    }
+}
+
 pub fn redact(s: &str) -> String {
     global().read().unwrap_or_else(|e| e.into_inner()).redact(s)
 }
