@@ -14,7 +14,12 @@ fn sh(script: &str) -> Command {
 
 fn alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
         Err(_) => false,
     }
 }
@@ -41,7 +46,11 @@ async fn terminate_kills_grandchildren_that_ignore_sigterm_and_left_the_group() 
     let (exit, forced) = child.terminate(Duration::from_millis(300)).await;
     assert!(forced, "SIGTERM was ignored, so SIGKILL was needed");
     assert_eq!(exit.signal, Some(9));
-    assert!(began.elapsed() < Duration::from_secs(5), "bounded: {:?}", began.elapsed());
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "bounded: {:?}",
+        began.elapsed()
+    );
     tokio::time::sleep(Duration::from_millis(200)).await;
     let survivors: Vec<_> = tree.iter().copied().filter(|p| alive(*p)).collect();
     assert!(survivors.is_empty(), "no process survives: {survivors:?}");
@@ -49,7 +58,11 @@ async fn terminate_kills_grandchildren_that_ignore_sigterm_and_left_the_group() 
 
 #[tokio::test]
 async fn a_polite_child_exits_on_sigterm_without_sigkill() {
-    let mut child = Supervised::spawn(sh("trap 'exit 7' TERM; while true; do sleep 0.05; done"), "polite").unwrap();
+    let mut child = Supervised::spawn(
+        sh("trap 'exit 7' TERM; while true; do sleep 0.05; done"),
+        "polite",
+    )
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let (exit, forced) = child.terminate(Duration::from_secs(5)).await;
     assert!(!forced);
@@ -64,7 +77,10 @@ async fn dropping_a_supervised_child_kills_its_tree() {
     drop(child);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!alive(pid));
-    assert!(tree.iter().all(|p| !alive(*p)), "grandchildren killed on drop");
+    assert!(
+        tree.iter().all(|p| !alive(*p)),
+        "grandchildren killed on drop"
+    );
 }
 
 #[tokio::test]
@@ -90,9 +106,17 @@ async fn a_stderr_flood_does_not_block_the_child_and_keeps_a_bounded_tail() {
         .await
         .expect("the flooding child was never blocked");
     assert_eq!(exit.code, Some(3));
-    assert_eq!(exit.stderr_tail.last().map(String::as_str), Some("last-line"));
-    assert!(exit.stderr_tail.iter().all(|l| l.len() <= 4096), "long lines are cut");
-    let exit = tokio::time::timeout(Duration::from_secs(60), child.wait()).await.unwrap();
+    assert_eq!(
+        exit.stderr_tail.last().map(String::as_str),
+        Some("last-line")
+    );
+    assert!(
+        exit.stderr_tail.iter().all(|l| l.len() <= 4096),
+        "long lines are cut"
+    );
+    let exit = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .unwrap();
     assert_eq!(exit.code, Some(3));
     reader.await.unwrap();
 }
@@ -108,7 +132,10 @@ async fn children_die_with_the_sidecar_process() {
     let marker = format!("1000.{}", std::process::id());
     let parent = std::process::Command::new("/bin/sh")
         .arg("-c")
-        .arg(format!("exec {} --exact children_die_with_the_sidecar_process_helper --nocapture", std::env::current_exe().unwrap().display()))
+        .arg(format!(
+            "exec {} --exact children_die_with_the_sidecar_process_helper --nocapture",
+            std::env::current_exe().unwrap().display()
+        ))
         .env("ARK_PDEATHSIG_MARKER", &marker)
         .spawn()
         .unwrap();
