@@ -43,23 +43,25 @@ fn diagnosis(status: DiagnosisStatus, binary: Option<BinaryInfo>, message: Strin
 }
 
 /// The configured binary, or `claude` on PATH.
-pub fn locate(configured: Option<&Path>) -> Result<PathBuf, Diagnosis> {
+pub fn locate(configured: Option<&Path>) -> Result<PathBuf, Box<Diagnosis>> {
     let found = match configured {
         Some(p) if p.is_file() => Ok(p.to_path_buf()),
         Some(p) => Err(format!("{} does not exist", p.display())),
         None => which::which("claude").map_err(|_| "no `claude` on PATH".to_string()),
     };
-    found.map_err(|why| Diagnosis {
-        remedy: Some(INSTALL_REMEDY.into()),
-        binary: configured.map(|p| BinaryInfo {
-            path: Some(p.display().to_string()),
-            version: None,
-        }),
-        ..diagnosis(
-            DiagnosisStatus::MissingBinary,
-            None,
-            format!("The Claude Code CLI was not found: {why}."),
-        )
+    found.map_err(|why| {
+        Box::new(Diagnosis {
+            remedy: Some(INSTALL_REMEDY.into()),
+            binary: configured.map(|p| BinaryInfo {
+                path: Some(p.display().to_string()),
+                version: None,
+            }),
+            ..diagnosis(
+                DiagnosisStatus::MissingBinary,
+                None,
+                format!("The Claude Code CLI was not found: {why}."),
+            )
+        })
     })
 }
 
@@ -78,7 +80,7 @@ pub fn parse_version(text: &str) -> Option<(u64, u64, u64)> {
 pub async fn check(configured: Option<&Path>, env: &BTreeMap<String, String>) -> Diagnosis {
     let binary = match locate(configured) {
         Ok(b) => b,
-        Err(d) => return d,
+        Err(d) => return *d,
     };
     let mut info = BinaryInfo {
         path: Some(binary.display().to_string()),

@@ -136,6 +136,7 @@ impl Mapper {
                             "permissionMode": v["permissionMode"],
                             "tools": v["tools"],
                             "mcpServers": v["mcp_servers"],
+                            "additionalDirectories": v["additional_directories"],
                             "claudeCodeVersion": v["claude_code_version"],
                             "apiKeySource": v["apiKeySource"],
                         })),
@@ -165,16 +166,14 @@ impl Mapper {
                 let u = &ev["message"]["usage"];
                 self.turn_usage = Some((id, usage_of(u)));
             }
-            "content_block_delta" => {
-                if ev["delta"]["type"] == "text_delta" {
-                    if let Some(text) = ev["delta"]["text"].as_str() {
-                        events
-                            .emit(EventBody::OutputDelta(TextData {
-                                text: text.to_string(),
-                                vendor: None,
-                            }))
-                            .await;
-                    }
+            "content_block_delta" if ev["delta"]["type"] == "text_delta" => {
+                if let Some(text) = ev["delta"]["text"].as_str() {
+                    events
+                        .emit(EventBody::OutputDelta(TextData {
+                            text: text.to_string(),
+                            vendor: None,
+                        }))
+                        .await;
                 }
             }
             "message_delta" => {
@@ -396,10 +395,31 @@ impl Mapper {
             })
             .unwrap_or_default();
         if !is_error && subtype == "success" {
-            r.finish_reason = FinishReason::Completed;
             if let Some(text) = res["result"].as_str().filter(|t| !t.is_empty()) {
                 r.output = text.to_string();
             }
+            if self.task.output_schema.is_some() && r.structured_output.is_none() {
+                // The CLI validates StructuredOutput calls itself and re-asks once; a model that
+                // still does not comply ends in "success" without the output. Say why.
+                let mut message = "the model did not produce structured output matching \
+                                   outputSchema"
+                    .to_string();
+                if let Some(last) = self
+                    .tool_calls
+                    .iter()
+                    .rev()
+                    .find(|c| c.name == "StructuredOutput" && c.status == ToolStatus::Error)
+                {
+                    if let Some(why) = last.output.as_ref().and_then(Value::as_str) {
+                        message.push_str(": ");
+                        message.push_str(why);
+                    }
+                }
+                r.finish_reason = FinishReason::Error;
+                r.error = Some(TaskError::new(TaskErrorKind::Schema, message));
+                return;
+            }
+            r.finish_reason = FinishReason::Completed;
             return;
         }
         let vendor_code = json!({
