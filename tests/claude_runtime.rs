@@ -231,6 +231,29 @@ async fn write_tool_creates_a_file_and_reports_the_artifact() {
     let reqs = w.mock.requests();
     assert_eq!(reqs.len(), 2);
     assert!(reqs[1].all_text().contains("notes/hello.txt"));
+
+    // read-only: the file tools are gone, so the same call fails and nothing is written.
+    w.mock.push(vec![
+        Reply::tool("Write", json!({"file_path": "ro.txt", "content": "x"})),
+        Reply::text("Could not write."),
+    ]);
+    let out = s
+        .run(w.run_params(
+            "read-only",
+            json!({"goal": "write a file", "permissions": {"sandbox": "read-only"}}),
+        ))
+        .await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert!(!w.work().join("ro.txt").exists());
+    assert_ne!(out.of_type("agent.tool.completed")[0]["status"], "ok");
+    assert_eq!(r["artifacts"], json!([]));
+    let started = out.of_type("agent.task.started")[0];
+    assert_eq!(started["vendor"]["permissionMode"], "default");
+    assert!(!started["vendor"]["tools"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("Write")));
     assert_eq!(s.wait_exit().await, Some(0));
 }
 
@@ -437,6 +460,26 @@ async fn resume_sends_the_previous_context_and_fork_gets_a_new_session() {
     assert_ne!(r["sessionId"], sid.as_str());
     assert_eq!(r["sessionChanged"], true);
     assert!(w.mock.requests()[2].all_text().contains("FIRST-ANSWER"));
+
+    // An unknown session: the CLI's own reason, not a bare exit code.
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    let out = s
+        .run(w.run_params(
+            "unknown",
+            json!({"goal": "x", "session": {"resume": unknown}}),
+        ))
+        .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "error", "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("No conversation found"),
+        "{r}"
+    );
+    assert_eq!(w.mock.requests().len(), 3, "no model call for it");
     assert_eq!(s.wait_exit().await, Some(0));
 }
 
@@ -690,6 +733,20 @@ async fn diagnose_and_refusals_without_a_model() {
         ))
         .await;
     assert_eq!(refused.response["error"]["code"], -32012);
+    // bypassPermissions as root needs IS_SANDBOX=1: refused rather than failing later.
+    if unsafe { libc::geteuid() } == 0 && std::env::var_os("IS_SANDBOX").is_none() {
+        let refused = s
+            .run(w.run_params(
+                "full",
+                json!({"goal": "x", "permissions": {"sandbox": "full-access"}}),
+            ))
+            .await;
+        assert_eq!(refused.response["error"]["code"], -32012);
+        assert_eq!(
+            refused.response["error"]["data"]["field"],
+            "task.permissions.sandbox"
+        );
+    }
     assert_eq!(s.wait_exit().await, Some(0));
 
     // No credentials: said without printing any value, and runs are refused.

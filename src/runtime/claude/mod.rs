@@ -19,9 +19,10 @@ pub mod permissions;
 pub mod session;
 pub mod wire;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
@@ -39,14 +40,22 @@ pub const NAME: &str = "claude";
 /// How long `diagnose` with `probe: true` may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(90);
 
+/// How long a passed preflight (version + `auth status`, ~0.5 s of CLI start-ups) is reused.
+const PREFLIGHT_TTL: Duration = Duration::from_secs(300);
+
 pub struct ClaudeRuntime {
     /// `--claude-path` / AGENT_RUNTIME_KIT_CLAUDE_PATH; else `claude` on PATH.
     configured: Option<PathBuf>,
+    /// The last passed preflight: when, and for which extra environment.
+    preflight_ok: Mutex<Option<(Instant, BTreeMap<String, String>)>>,
 }
 
 impl ClaudeRuntime {
     pub fn new(configured: Option<PathBuf>) -> Self {
-        ClaudeRuntime { configured }
+        ClaudeRuntime {
+            configured,
+            preflight_ok: Mutex::new(None),
+        }
     }
 }
 
@@ -125,8 +134,19 @@ impl Runtime for ClaudeRuntime {
 
     async fn preflight(&self, task: &AgentTask) -> Option<Diagnosis> {
         let opts = ClaudeOptions::from_value(&task.runtime_options_for(NAME));
+        {
+            let ok = self.preflight_ok.lock().unwrap_or_else(|e| e.into_inner());
+            if matches!(&*ok, Some((at, env)) if at.elapsed() < PREFLIGHT_TTL && *env == opts.env) {
+                return None;
+            }
+        }
         let d = diagnose::check(self.configured.as_deref(), &opts.env).await;
-        (d.status != DiagnosisStatus::Ready).then_some(d)
+        if d.status != DiagnosisStatus::Ready {
+            return Some(d);
+        }
+        *self.preflight_ok.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((Instant::now(), opts.env));
+        None
     }
 
     async fn run(&self, ctx: RunContext) -> AgentResult {
