@@ -24,9 +24,9 @@ use crate::runtime::jsonl::DEFAULT_MAX_LINE_BYTES;
 use crate::runtime::RunContext;
 
 /// How long codex gets to end an interrupted turn before it is stopped by force.
-const INTERRUPT_DEADLINE: Duration = Duration::from_secs(5);
+const INTERRUPT_DEADLINE: Duration = Duration::from_secs(3);
 /// How long codex gets to exit after its stdin closes, then after SIGTERM.
-const EXIT_GRACE: Duration = Duration::from_secs(3);
+const EXIT_GRACE: Duration = Duration::from_secs(2);
 const KILL_GRACE: Duration = Duration::from_secs(2);
 const DEFAULT_STARTUP_MS: u64 = 60_000;
 const DEFAULT_MAX_RETRY_MS: u64 = 120_000;
