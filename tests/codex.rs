@@ -692,3 +692,33 @@ async fn capabilities_diagnose_and_refusals() {
     assert_eq!(d["result"]["runtimes"][0]["status"], "missingBinary", "{d}");
     assert_eq!(s.wait_exit().await, Some(0));
 }
+
+#[tokio::test]
+async fn endless_reconnects_hit_the_retry_deadline() {
+    let Some(env) = Env::new() else { return };
+    let mock = MockResponses::start(vec![Reply::Truncate; 200]).await;
+    let mut s = env.sidecar();
+    let out = s
+        .run(env.run(
+            "retry",
+            &mock,
+            json!({ "runtimeOptions": { "codex": {
+                "maxRetryMs": 1500,
+                "provider": { "streamMaxRetries": 200 },
+            } } }),
+        ))
+        .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "error", "{r}");
+    assert_eq!(r["error"]["kind"], "vendor");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("kept retrying"),
+        "{r}"
+    );
+    assert!(mock.requests().len() >= 2, "codex reconnected");
+    assert_eq!(s.wait_exit().await, Some(0));
+}

@@ -26,6 +26,8 @@ pub enum Reply {
     Status(u16, Value),
     /// Starts the stream, then never sends another byte.
     Stall,
+    /// Starts the stream, then closes it before `response.completed` (codex reconnects).
+    Truncate,
 }
 
 impl Reply {
@@ -150,6 +152,7 @@ async fn respond(
                 .body(Body::from_stream(stream))
                 .unwrap();
         }
+        Reply::Truncate => vec![created],
         Reply::Text(parts) => {
             let id = format!("msg_{rid}");
             let text: String = parts.concat();
