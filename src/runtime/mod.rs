@@ -5,6 +5,7 @@
 //! before anything starts, so a field a runtime cannot honour is refused (-32012), never dropped.
 
 pub mod claude;
+pub mod codex;
 pub mod context;
 pub mod fixture;
 pub mod jsonl;
@@ -88,6 +89,9 @@ pub fn builtin(config: &RuntimeConfig) -> Registry {
     r.register(Arc::new(fixture::FixtureRuntime));
     r.register(Arc::new(claude::ClaudeRuntime::new(
         config.paths.get(claude::NAME).cloned(),
+    )));
+    r.register(Arc::new(codex::CodexRuntime::new(
+        config.paths.get(codex::NAME).cloned(),
     )));
     r
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod mock_claude;
+pub mod mock_codex;
 pub mod sidecar;
 
 pub use sidecar::Sidecar;
