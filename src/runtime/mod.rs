@@ -4,6 +4,7 @@
 //! it can do ([`RuntimeInfo`]); [`validate_task`] enforces that declaration once, generically,
 //! before anything starts, so a field a runtime cannot honour is refused (-32012), never dropped.
 
+pub mod antigravity;
 pub mod context;
 pub mod fixture;
 pub mod jsonl;
@@ -83,9 +84,11 @@ impl Registry {
 
 /// The registry with every built-in runtime.
 pub fn builtin(config: &RuntimeConfig) -> Registry {
-    let _ = config;
     let mut r = Registry::default();
     r.register(Arc::new(fixture::FixtureRuntime));
+    r.register(Arc::new(antigravity::AntigravityRuntime::new(
+        config.paths.get(antigravity::NAME).cloned(),
+    )));
     r
 }
 
