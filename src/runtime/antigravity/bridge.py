@@ -348,14 +348,14 @@ class Bridge:
                 emit(
                     {
                         "type": "started",
-                        "sessionId": self.task["conversationId"],
+                        "sessionId": conv.conversation_id or self.task["conversationId"],
                         "sdkVersion": _sdk_version(),
                         "sandboxAvailable": getattr(agent.sandbox_status, "available", None),
                     }
                 )
                 return await self.turn(conv, types)
         except types.AntigravityCancelledError:
-            log("cancelled: " + traceback.format_exc())
+            log("the turn was cancelled before it started")
             emit({"type": "cancelled"})
             return 0
         except Exception as e:
