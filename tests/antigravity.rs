@@ -313,13 +313,18 @@ async fn mcp_stdio_tool_call_reaches_the_server() {
     let out = w
         .run(json!({
             "goal": "Add 2 and 3",
-            "mcpServers": {"adder": {"command": python, "args": [server, log]}},
+            "mcpServers": {"adder": {"command": python, "args": [server, log],
+                                     "env": {"ADDER_MARK": "from-the-task"}}},
         }))
         .await;
     let r = out.result();
     assert_eq!(r["finishReason"], "completed", "{r}");
     let calls = std::fs::read_to_string(&log).expect("the MCP server was called");
-    assert_eq!(calls.trim(), r#"{"a": 2, "b": 3}"#);
+    assert_eq!(
+        calls.trim(),
+        r#"{"args": {"a": 2, "b": 3}, "mark": "from-the-task"}"#,
+        "the call and the task's env reached the server"
+    );
     let done = out.of_type("agent.tool.completed");
     assert_eq!(done[0]["name"], "adder/add");
     assert_eq!(done[0]["status"], "ok");

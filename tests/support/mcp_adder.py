@@ -1,10 +1,12 @@
 """A tiny MCP server over stdio for the tests (stdlib only): one tool, `add(a, b)`.
 
 JSON-RPC 2.0, one message per line: initialize, tools/list, tools/call; notifications are
-ignored. Each tools/call is appended to the file named by the first argument, if given, so a test
-can check that the call really reached the server.
+ignored. Each tools/call is appended to the file named by the first argument, if given, with the value
+of the ADDER_MARK environment variable, so a test can check that the call really reached the
+server and that the server got the environment its task configured.
 """
 import json
+import os
 import sys
 
 LOG = sys.argv[1] if len(sys.argv) > 1 else None
@@ -51,7 +53,7 @@ for line in sys.stdin:
         total = int(args.get("a", 0)) + int(args.get("b", 0))
         if LOG:
             with open(LOG, "a") as f:
-                f.write(json.dumps(args) + "\n")
+                f.write(json.dumps({"args": args, "mark": os.environ.get("ADDER_MARK")}) + "\n")
         reply(msg_id, {"content": [{"type": "text", "text": f"the sum is {total}"}]})
     elif method == "ping":
         reply(msg_id, {})
