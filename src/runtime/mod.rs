@@ -4,6 +4,7 @@
 //! it can do ([`RuntimeInfo`]); [`validate_task`] enforces that declaration once, generically,
 //! before anything starts, so a field a runtime cannot honour is refused (-32012), never dropped.
 
+pub mod antigravity;
 pub mod claude;
 pub mod codex;
 pub mod context;
@@ -92,6 +93,9 @@ pub fn builtin(config: &RuntimeConfig) -> Registry {
     )));
     r.register(Arc::new(codex::CodexRuntime::new(
         config.paths.get(codex::NAME).cloned(),
+    )));
+    r.register(Arc::new(antigravity::AntigravityRuntime::new(
+        config.paths.get(antigravity::NAME).cloned(),
     )));
     r
 }
