@@ -27,6 +27,7 @@ use crate::server::tasks::Tasks;
         agent-runtime-kit run \"Explain this repository\"            # the built-in fixture runtime\n  \
         agent-runtime-kit run --runtime claude \"Fix the failing test\"\n  \
         agent-runtime-kit diagnose                                  # which runtimes are ready, and why not\n  \
+        agent-runtime-kit mcp --runtime claude                      # an MCP server for MCP hosts (docs/mcp.md)\n  \
         echo '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"capabilities\"}' | agent-runtime-kit"
 )]
 pub struct Cli {
@@ -103,6 +104,13 @@ pub enum Command {
         /// Send a one-turn task to the model to check the model and the credentials.
         #[arg(long)]
         probe: bool,
+    },
+    /// Serve the Model Context Protocol on stdin/stdout, for MCP hosts (tools: run_task,
+    /// list_runtimes, diagnose). See docs/mcp.md for host configuration.
+    Mcp {
+        /// The runtime `run_task` uses when the call names none (claude, codex, antigravity, fixture).
+        #[arg(long)]
+        runtime: Option<String>,
     },
     /// Print the protocol's JSON Schema.
     #[command(hide = true)]

@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod framing;
 pub mod hygiene;
+pub mod mcp;
 pub mod process;
 pub mod protocol;
 pub mod record;

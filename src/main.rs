@@ -52,6 +52,10 @@ async fn async_main(args: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Run(run) => cli::run_once(tasks, run).await,
+        Command::Mcp { runtime } => {
+            agent_runtime_kit::mcp::serve_stdio(tasks, runtime, shutdown_signal()).await?;
+            Ok(0)
+        }
         Command::Capabilities { runtime } => {
             let v = server::dispatch::capabilities(&tasks, CapabilitiesParams { runtime })
                 .map_err(|e| anyhow::anyhow!(e.message))?;

@@ -1,0 +1,66 @@
+//! `agent-runtime-kit mcp`: the Model Context Protocol over stdio, with the official Rust SDK
+//! (`rmcp`), so that any MCP host (an editor, Claude Desktop or Code, Codex, an agent framework)
+//! can hand a coding task to Claude, Codex or Antigravity with no custom client.
+//!
+//! - `server.rs` the tools (`run_task`, `list_runtimes`, `diagnose`) over the shared core;
+//! - `args.rs` their argument types (the tools' input schemas are generated from them);
+//! - `progress.rs` task events → `notifications/progress`;
+//! - `results.rs` results and refusals → `CallToolResult`.
+//!
+//! The protocol is rmcp's business; this module only maps. Logs go to stderr, as for `serve`.
+
+pub mod args;
+pub mod progress;
+pub mod results;
+pub mod server;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmcp::ServiceExt;
+
+use crate::server::tasks::{Tasks, STOP_DEADLINE};
+
+pub use server::McpServer;
+
+/// Serves MCP on stdin/stdout until the host closes stdin or `shutdown` resolves; then stops every
+/// task and waits (bounded) for them to wind down, so that no vendor process outlives the server.
+pub async fn serve_stdio(
+    tasks: Arc<Tasks>,
+    default_runtime: Option<String>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let server = McpServer::new(tasks.clone(), default_runtime);
+    let service = server
+        .serve(rmcp::transport::stdio_pipes())
+        .await
+        .map_err(|e| anyhow::anyhow!("MCP initialization failed: {e}"))?;
+    let stopper = service.cancellation_token();
+    let waiting = service.waiting();
+    tokio::pin!(waiting);
+    tokio::select! {
+        r = &mut waiting => {
+            tracing::info!(reason = ?r, "the MCP host closed the connection; shutting down");
+            wind_down(&tasks).await;
+        }
+        _ = shutdown => {
+            // Cancelled tasks answer their calls (finishReason "cancelled") before we close.
+            tracing::info!("signal received; shutting down");
+            wind_down(&tasks).await;
+            stopper.cancel();
+            let _ = waiting.await;
+        }
+    }
+    Ok(())
+}
+
+/// Stops every task and waits until none runs (each is bounded by the core's stop deadline).
+async fn wind_down(tasks: &Tasks) {
+    tasks.shutdown();
+    let deadline = tokio::time::Instant::now() + STOP_DEADLINE + Duration::from_secs(5);
+    while tasks.running_count() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Let the last results reach the transport.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}

@@ -1,0 +1,252 @@
+//! The MCP server: three tools over the same core as the JSON-RPC server.
+//!
+//! `run_task` goes through `Tasks::run` (validation, admission, hygiene, exactly one result),
+//! `list_runtimes` and `diagnose` through the same functions as the `capabilities` and `diagnose`
+//! methods. Tools are declared by hand rather than with rmcp's `#[tool]` macros so that their
+//! arguments are parsed by our path-naming parser and refusals take the shape described in
+//! `results.rs` (the macros answer a bad argument with a bare JSON-RPC -32602).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmcp::handler::server::tool::{schema_for_input, schema_for_output};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, JsonObject,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::args::{DiagnoseArgs, ListRuntimesArgs, RunTaskArgs};
+use super::progress::ProgressOutput;
+use super::results;
+use crate::protocol::methods::{CapabilitiesResult, DiagnoseResult};
+use crate::protocol::result::AgentResult;
+use crate::protocol::task::ApprovalMode;
+use crate::protocol::{ErrorCode, RpcError};
+use crate::runtime::EventOutput;
+use crate::server::dispatch;
+use crate::server::params::parse_at;
+use crate::server::tasks::Tasks;
+
+pub const RUN_TASK: &str = "run_task";
+pub const LIST_RUNTIMES: &str = "list_runtimes";
+pub const DIAGNOSE: &str = "diagnose";
+
+/// While a cancelled task has not been admitted yet, how often its cancel is retried.
+const CANCEL_RETRY: Duration = Duration::from_millis(20);
+
+#[derive(Clone)]
+pub struct McpServer {
+    tasks: Arc<Tasks>,
+    default_runtime: Option<String>,
+}
+
+impl McpServer {
+    pub fn new(tasks: Arc<Tasks>, default_runtime: Option<String>) -> Self {
+        McpServer {
+            tasks,
+            default_runtime,
+        }
+    }
+
+    pub fn tools() -> Vec<Tool> {
+        vec![
+            Tool::new(
+                RUN_TASK,
+                "Hand a coding task to an agent (Claude Code, Codex or Antigravity) and wait for \
+                 its result: the final output, structured output, files changed, tool calls, \
+                 usage and the session id to resume. Sends progress notifications when given a \
+                 progress token; cancelling the request stops the agent.",
+                input_schema::<RunTaskArgs>(),
+            )
+            .with_raw_output_schema(schema_for_output::<AgentResult>())
+            .with_annotations(
+                ToolAnnotations::with_title("Run a coding task")
+                    .read_only(false)
+                    .destructive(true)
+                    .idempotent(false)
+                    .open_world(true),
+            ),
+            Tool::new(
+                LIST_RUNTIMES,
+                "What each runtime (agent) supports: models, sandbox modes, resume, \
+                 structured output, MCP servers, and its runtimeOptions schema.",
+                input_schema::<ListRuntimesArgs>(),
+            )
+            .with_raw_output_schema(schema_for_output::<CapabilitiesResult>())
+            .with_annotations(ToolAnnotations::with_title("List runtimes").read_only(true)),
+            Tool::new(
+                DIAGNOSE,
+                "Check each runtime's binary, version and credentials (calls no model unless \
+                 probe is true).",
+                input_schema::<DiagnoseArgs>(),
+            )
+            .with_raw_output_schema(schema_for_output::<DiagnoseResult>())
+            .with_annotations(
+                ToolAnnotations::with_title("Diagnose runtimes")
+                    .read_only(true)
+                    .open_world(true),
+            ),
+        ]
+    }
+
+    async fn run_task(
+        &self,
+        args: RunTaskArgs,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Value, RpcError> {
+        let task_id = format!("mcp-{}", uuid::Uuid::new_v4());
+        let params = args.into_run_params(task_id.clone(), self.default_runtime.as_deref())?;
+        if params.task.permissions().approvals == ApprovalMode::Host {
+            return Err(RpcError::new(
+                ErrorCode::UnsupportedTaskInput,
+                "permissions.approvals \"host\" is not available in MCP mode: there is no channel \
+                 to ask the host for approvals. Use \"deny\" (the default) and allowedTools / the \
+                 sandbox to grant what the agent needs",
+                serde_json::json!({
+                    "field": "permissions.approvals",
+                    "reason": "no host approval channel in MCP mode",
+                }),
+            ));
+        }
+        let progress = Arc::new(ProgressOutput::new(
+            context.peer.clone(),
+            context.meta.get_progress_token(),
+        ));
+        let out: Arc<dyn EventOutput> = progress.clone();
+        let cancelled = context.ct.clone();
+        let run = self.tasks.run(params, out, None);
+        tokio::pin!(run);
+        tokio::select! {
+            r = &mut run => return r,
+            _ = cancelled.cancelled() => {}
+        }
+        // `notifications/cancelled`: stop the task. Its result is not sent (the host no longer
+        // waits for it), but the task still winds down through the core like any cancel.
+        tracing::info!(%task_id, "the host cancelled the call; cancelling the task");
+        progress.mute();
+        loop {
+            // Not yet admitted (still in preflight): retry until it is, or until it ends.
+            if self.tasks.cancel(&task_id).is_ok() {
+                return run.await;
+            }
+            tokio::select! {
+                r = &mut run => return r,
+                _ = tokio::time::sleep(CANCEL_RETRY) => {}
+            }
+        }
+    }
+}
+
+fn input_schema<T: schemars::JsonSchema + 'static>() -> std::sync::Arc<JsonObject> {
+    schema_for_input::<T>().expect("tool arguments are objects")
+}
+
+/// Parses a tool's arguments (absent = `{}`), naming the offending argument in errors.
+fn parse_args<T: DeserializeOwned>(arguments: Option<JsonObject>) -> Result<T, RpcError> {
+    parse_at("", Value::Object(arguments.unwrap_or_default()))
+}
+
+impl ServerHandler for McpServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(
+                Implementation::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+                    .with_title("agent-runtime-kit"),
+            )
+            .with_instructions(
+                "Runs coding tasks through Claude Code, Codex or Antigravity. Call list_runtimes \
+                 to see what is available, diagnose to see what is ready, then run_task with a \
+                 runtime and a goal. Results carry a sessionId; pass it as resume to continue.",
+            )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(Self::tools()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        Self::tools().into_iter().find(|t| t.name == name)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let result: CallToolResult =
+            match request.name.as_ref() {
+                RUN_TASK => {
+                    let outcome = match parse_args::<RunTaskArgs>(request.arguments) {
+                        Ok(args) => self.run_task(args, context).await,
+                        Err(e) => Err(e),
+                    };
+                    match outcome {
+                        Ok(v) => results::task_result(v),
+                        Err(e) => results::refusal(e),
+                    }
+                }
+                LIST_RUNTIMES => match parse_args::<ListRuntimesArgs>(request.arguments)
+                    .and_then(|a| dispatch::capabilities(&self.tasks, a.into()))
+                {
+                    Ok(v) => {
+                        let names: Vec<&str> = v["runtimes"]
+                            .as_array()
+                            .map(|a| a.iter().filter_map(|r| r["name"].as_str()).collect())
+                            .unwrap_or_default();
+                        let text = format!("runtimes: {}", names.join(", "));
+                        results::answer(v, text)
+                    }
+                    Err(e) => results::refusal(e),
+                },
+                DIAGNOSE => {
+                    let outcome = match parse_args::<DiagnoseArgs>(request.arguments) {
+                        Ok(a) => dispatch::diagnose(&self.tasks, a).await,
+                        Err(e) => Err(e),
+                    };
+                    match outcome {
+                        Ok(v) => {
+                            let text = diagnose_summary(&v);
+                            results::answer(v, text)
+                        }
+                        Err(e) => results::refusal(e),
+                    }
+                }
+                other => return Err(ErrorData::invalid_params(
+                    format!(
+                        "unknown tool {other:?} (tools: {RUN_TASK}, {LIST_RUNTIMES}, {DIAGNOSE})"
+                    ),
+                    None,
+                )),
+            };
+        Ok(result.into())
+    }
+}
+
+/// One line per runtime: "claude: ready — claude 2.1.332, logged in".
+fn diagnose_summary(v: &Value) -> String {
+    v["runtimes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|d| {
+                    format!(
+                        "{}: {} — {}",
+                        d["runtime"].as_str().unwrap_or("?"),
+                        d["status"].as_str().unwrap_or("?"),
+                        d["message"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
