@@ -18,6 +18,9 @@ cargo build --locked --bin agent-runtime-kit
 cargo test --locked -- --test-threads=2
 export AGENT_RUNTIME_KIT_BIN="$PWD/target/debug/agent-runtime-kit"
 
+echo "== MCP server mode (official MCP Python SDK as the client)"
+bash tests/mcp/test.sh
+
 if [ -d clients/python ]; then
   echo "== Python client"
   bash clients/python/test.sh

@@ -18,8 +18,8 @@ if [ ! -f "$venv/.complete" ]; then
   touch "$venv.tmp/.complete"
   rm -rf "$venv"
   mv "$venv.tmp" "$venv"
-  # Keep only this version in the cache. (A venv is not relocatable: it was built in place
-  # at .tmp, so the move keeps paths only because bin/ scripts are run through the venv python.)
+  # Keep only this version in the cache. (The move is safe because only the venv's python is
+  # run, never a bin/ script whose shebang names the .tmp path.)
   find "$cache_root" -mindepth 1 -maxdepth 1 -type d ! -name "$key" -exec rm -rf {} + 2>/dev/null || true
 fi
 
