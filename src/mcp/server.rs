@@ -182,51 +182,52 @@ impl ServerHandler for McpServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let result: CallToolResult =
-            match request.name.as_ref() {
-                RUN_TASK => {
-                    let outcome = match parse_args::<RunTaskArgs>(request.arguments) {
-                        Ok(args) => self.run_task(args, context).await,
-                        Err(e) => Err(e),
-                    };
-                    match outcome {
-                        Ok(v) => results::task_result(v),
-                        Err(e) => results::refusal(e),
-                    }
+        let result: CallToolResult = match request.name.as_ref() {
+            RUN_TASK => {
+                let outcome = match parse_args::<RunTaskArgs>(request.arguments) {
+                    Ok(args) => self.run_task(args, context).await,
+                    Err(e) => Err(e),
+                };
+                match outcome {
+                    Ok(v) => results::task_result(v),
+                    Err(e) => results::refusal(e),
                 }
-                LIST_RUNTIMES => match parse_args::<ListRuntimesArgs>(request.arguments)
-                    .and_then(|a| dispatch::capabilities(&self.tasks, a.into()))
-                {
+            }
+            LIST_RUNTIMES => match parse_args::<ListRuntimesArgs>(request.arguments)
+                .and_then(|a| dispatch::capabilities(&self.tasks, a.into()))
+            {
+                Ok(v) => {
+                    let names: Vec<&str> = v["runtimes"]
+                        .as_array()
+                        .map(|a| a.iter().filter_map(|r| r["name"].as_str()).collect())
+                        .unwrap_or_default();
+                    let text = format!("runtimes: {}", names.join(", "));
+                    results::answer(v, text)
+                }
+                Err(e) => results::refusal(e),
+            },
+            DIAGNOSE => {
+                let outcome = match parse_args::<DiagnoseArgs>(request.arguments) {
+                    Ok(a) => dispatch::diagnose(&self.tasks, a).await,
+                    Err(e) => Err(e),
+                };
+                match outcome {
                     Ok(v) => {
-                        let names: Vec<&str> = v["runtimes"]
-                            .as_array()
-                            .map(|a| a.iter().filter_map(|r| r["name"].as_str()).collect())
-                            .unwrap_or_default();
-                        let text = format!("runtimes: {}", names.join(", "));
+                        let text = diagnose_summary(&v);
                         results::answer(v, text)
                     }
                     Err(e) => results::refusal(e),
-                },
-                DIAGNOSE => {
-                    let outcome = match parse_args::<DiagnoseArgs>(request.arguments) {
-                        Ok(a) => dispatch::diagnose(&self.tasks, a).await,
-                        Err(e) => Err(e),
-                    };
-                    match outcome {
-                        Ok(v) => {
-                            let text = diagnose_summary(&v);
-                            results::answer(v, text)
-                        }
-                        Err(e) => results::refusal(e),
-                    }
                 }
-                other => return Err(ErrorData::invalid_params(
+            }
+            other => {
+                return Err(ErrorData::invalid_params(
                     format!(
                         "unknown tool {other:?} (tools: {RUN_TASK}, {LIST_RUNTIMES}, {DIAGNOSE})"
                     ),
                     None,
-                )),
-            };
+                ))
+            }
+        };
         Ok(result.into())
     }
 }
