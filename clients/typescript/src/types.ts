@@ -120,22 +120,29 @@ export type CancelState = "cancelling" | "finished";
 
 /** What `run` enforces: a task field outside these is refused with -32012. */
 export interface Capabilities {
+  /** `task.additionalDirectories` are opened to the agent. */
   additionalDirectories: boolean;
+  /** `task.appendSystemPrompt` is added to the vendor's system prompt. */
   appendSystemPrompt: boolean;
   /** Accepted `permissions.approvals` values. */
   approvals: ApprovalMode[];
+  /** `task.session.fork` branches a new session from the resumed one. */
   fork: boolean;
+  /** `task.maxTurns` is enforced. */
   maxTurns: boolean;
   /** Accepted MCP server transports (`stdio`, `http`); empty = no MCP. */
   mcp: string[];
   /** When set, the only accepted `model` values. */
   models?: string[] | null;
+  /** `task.session.resume` continues an earlier session. */
   resume: boolean;
   /** Accepted `permissions.sandbox` values. */
   sandboxModes: SandboxMode[];
   /** `agent.output.delta` events are streamed. */
   streaming: boolean;
+  /** `task.outputSchema` is honoured and the result carries `structuredOutput`. */
   structuredOutput: boolean;
+  /** `task.systemPrompt` replaces the vendor's system prompt. */
   systemPrompt: boolean;
   /** `agent.tool.requested` / `agent.tool.completed` events are emitted. */
   toolEvents: boolean;

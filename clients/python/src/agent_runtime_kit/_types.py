@@ -208,14 +208,14 @@ class Capabilities(_Wire):
     approvals: List[ApprovalMode]  # Accepted `permissions.approvals` values.
     sandbox_modes: List[SandboxMode]  # Accepted `permissions.sandbox` values.
     tool_filters: bool  # `permissions.allowedTools` / `disallowedTools` are enforced.
-    resume: bool
-    fork: bool
+    resume: bool  # `task.session.resume` continues an earlier session.
+    fork: bool  # `task.session.fork` branches a new session from the resumed one.
     mcp: List[str]  # Accepted MCP server transports (`stdio`, `http`); empty = no MCP.
-    structured_output: bool
-    system_prompt: bool
-    append_system_prompt: bool
-    additional_directories: bool
-    max_turns: bool
+    structured_output: bool  # `task.outputSchema` is honoured and the result carries `structuredOutput`.
+    system_prompt: bool  # `task.systemPrompt` replaces the vendor's system prompt.
+    append_system_prompt: bool  # `task.appendSystemPrompt` is added to the vendor's system prompt.
+    additional_directories: bool  # `task.additionalDirectories` are opened to the agent.
+    max_turns: bool  # `task.maxTurns` is enforced.
     usage_cost: bool  # The result carries `usage.costUsd`.
     _: KW_ONLY
     models: Optional[List[str]] = None  # When set, the only accepted `model` values.
