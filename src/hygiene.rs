@@ -129,6 +129,46 @@ pub fn add_global_secrets(secrets: impl IntoIterator<Item = String>) {
         .extend(secrets);
 }
 
+/// Learns secrets from host input before anything logs it: in env and header maps (`env`,
+/// `headers`), the values of secret-looking names; anywhere, the values of fields that name a
+/// credential outright (`apiKey`, `token`, `password`, `authorization`, ...). Option names that
+/// merely mention a key (`envKey: "OPENAI_API_KEY"`) are not secrets.
+pub fn learn_secrets(value: &Value) {
+    let mut found = vec![];
+    collect_secrets(value, false, &mut found);
+    if !found.is_empty() {
+        add_global_secrets(found);
+    }
+}
+
+fn is_credential_field(name: &str) -> bool {
+    let n: String = name.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "apikey" | "token" | "accesstoken" | "authtoken" | "password" | "secret" | "clientsecret" | "authorization" | "bearertoken"
+    )
+}
+
+fn collect_secrets(value: &Value, in_env_map: bool, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match v {
+                    Value::String(s) if (in_env_map && is_secret_name(k)) || is_credential_field(k) => {
+                        found.push(s.clone())
+                    }
+                    other => {
+                        let env_map = matches!(k.to_ascii_lowercase().as_str(), "env" | "headers" | "environment");
+                        collect_secrets(other, env_map, found)
+                    }
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_secrets(v, false, found)),
+        _ => {}
+    }
+}
+
 pub fn redact(s: &str) -> String {
     global().read().unwrap_or_else(|e| e.into_inner()).redact(s)
 }

@@ -32,8 +32,13 @@ pub struct Supervised {
     pid: i32,
     name: String,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    stderr_drain: Option<tokio::task::JoinHandle<()>>,
     exit: Option<ExitInfo>,
 }
+
+/// After the child exits, how long to wait for the rest of its stderr (a grandchild may hold the
+/// pipe open forever, so this is bounded).
+const STDERR_FLUSH: Duration = Duration::from_millis(500);
 
 impl Supervised {
     /// Spawns `cmd` in a new process group with stdin/stdout/stderr piped.
@@ -65,15 +70,17 @@ impl Supervised {
             .unwrap_or_else(|e| e.into_inner())
             .insert(pid);
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
-        if let Some(err) = child.stderr.take() {
-            tokio::spawn(drain_stderr(err, name.to_string(), stderr_tail.clone()));
-        }
+        let stderr_drain = child
+            .stderr
+            .take()
+            .map(|err| tokio::spawn(drain_stderr(err, name.to_string(), stderr_tail.clone())));
         tracing::debug!(pid, name, "spawned vendor process");
         Ok(Supervised {
             child,
             pid,
             name: name.to_string(),
             stderr_tail,
+            stderr_drain,
             exit: None,
         })
     }
@@ -109,6 +116,9 @@ impl Supervised {
             return e.clone();
         }
         let status = self.child.wait().await;
+        if let Some(drain) = self.stderr_drain.take() {
+            let _ = tokio::time::timeout(STDERR_FLUSH, drain).await;
+        }
         self.record_exit(status)
     }
 

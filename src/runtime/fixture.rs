@@ -41,6 +41,13 @@ pub enum Step {
     Delay {
         #[serde(rename = "delayMs")]
         delay_ms: u64,
+        /// Keep waiting when the task is stopped: simulates a vendor that is slow to stop.
+        #[serde(
+            rename = "ignoreCancel",
+            default,
+            skip_serializing_if = "std::ops::Not::not"
+        )]
+        ignore_cancel: bool,
     },
     Event {
         /// An event type other than the terminal ones (the core emits those).
@@ -278,7 +285,10 @@ fn demo_script(goal: &str, wd: &Path) -> Script {
             entries.join(", ")
         }
     );
-    let mut steps = vec![Step::Delay { delay_ms: 10 }];
+    let mut steps = vec![Step::Delay {
+        delay_ms: 10,
+        ignore_cancel: false,
+    }];
     steps.push(Step::Tool {
         tool: ToolStep {
             name: "ListFiles".into(),
@@ -289,7 +299,10 @@ fn demo_script(goal: &str, wd: &Path) -> Script {
         },
     });
     for chunk in answer.split_inclusive(' ') {
-        steps.push(Step::Delay { delay_ms: 5 });
+        steps.push(Step::Delay {
+            delay_ms: 5,
+            ignore_cancel: false,
+        });
         steps.push(Step::Event {
             event: "agent.output.delta".into(),
             data: json!({ "text": chunk }),
@@ -372,7 +385,11 @@ impl Player {
                 return self.cancelled(script.result, session_id);
             }
             match step {
-                Step::Delay { delay_ms } => {
+                Step::Delay {
+                    delay_ms,
+                    ignore_cancel: true,
+                } => tokio::time::sleep(Duration::from_millis(delay_ms)).await,
+                Step::Delay { delay_ms, .. } => {
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_millis(delay_ms)) => {}
                         _ = ctx.stop.stopped() => return self.cancelled(script.result, session_id),
@@ -393,6 +410,9 @@ impl Player {
                     return r;
                 }
             }
+        }
+        if ctx.stop.is_stopped() {
+            return self.cancelled(script.result, session_id);
         }
         self.finish(script.result, session_id)
     }
@@ -486,7 +506,7 @@ impl Player {
             id,
             name,
             input,
-            output: Some(output),
+            output: (!output.is_null()).then_some(output),
             status,
             duration_ms: began.elapsed().as_millis() as u64,
         });

@@ -4,6 +4,9 @@
 //! it can do ([`RuntimeInfo`]); [`validate_task`] enforces that declaration once, generically,
 //! before anything starts, so a field a runtime cannot honour is refused (-32012), never dropped.
 
+pub mod antigravity;
+pub mod claude;
+pub mod codex;
 pub mod context;
 pub mod fixture;
 pub mod jsonl;
@@ -83,9 +86,17 @@ impl Registry {
 
 /// The registry with every built-in runtime.
 pub fn builtin(config: &RuntimeConfig) -> Registry {
-    let _ = config;
     let mut r = Registry::default();
     r.register(Arc::new(fixture::FixtureRuntime));
+    r.register(Arc::new(claude::ClaudeRuntime::new(
+        config.paths.get(claude::NAME).cloned(),
+    )));
+    r.register(Arc::new(codex::CodexRuntime::new(
+        config.paths.get(codex::NAME).cloned(),
+    )));
+    r.register(Arc::new(antigravity::AntigravityRuntime::new(
+        config.paths.get(antigravity::NAME).cloned(),
+    )));
     r
 }
 

@@ -20,11 +20,12 @@ use super::params::parse_params;
 use super::tasks::{shutting_down, Tasks};
 use super::transport::Outbound;
 use crate::framing::Frame;
+use crate::hygiene::Hygiene;
 use crate::protocol::methods::{
     self, CapabilitiesParams, CapabilitiesResult, DiagnoseParams, DiagnoseResult, Method,
     RunParams, ServerInfo,
 };
-use crate::protocol::{ErrorCode, RpcError, PROTOCOL_VERSION};
+use crate::protocol::{ErrorCode, RpcError, RunOptions, PROTOCOL_VERSION};
 use crate::runtime::{ApprovalHost, EventOutput};
 
 /// What the method handlers share.
@@ -101,7 +102,8 @@ impl Dispatcher {
                 ),
             )),
         };
-        if let Some(reply) = reply {
+        if let Some(mut reply) = reply {
+            redact_errors(&mut reply);
             self.state.out.send(&reply).await;
         }
     }
@@ -123,6 +125,7 @@ impl Dispatcher {
                 ))
             }
         };
+        crate::hygiene::learn_secrets(&message);
         match message {
             Value::Array(items) if items.is_empty() => Some(error_reply(
                 Value::Null,
@@ -164,6 +167,9 @@ impl Dispatcher {
         let method = obj["method"].as_str().expect("checked by envelope_problem");
         if self.state.tasks.is_shutting_down() && method != methods::Cancel::NAME {
             return id.map(|id| error_reply(id, shutting_down()));
+        }
+        if method != methods::Run::NAME {
+            super::admission::admitted();
         }
         let request = json!({
             "jsonrpc": "2.0",
@@ -278,6 +284,20 @@ pub fn error_reply(id: Value, e: RpcError) -> Value {
 
 fn to_error_object(e: RpcError) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(e.code, e.message, Some(e.data))
+}
+
+/// Error messages can quote host input (a path, a value): they get the same hygiene as events.
+fn redact_errors(reply: &mut Value) {
+    let hygiene = Hygiene::new(RunOptions::DEFAULT_MAX_FIELD_BYTES);
+    match reply {
+        Value::Array(items) => items.iter_mut().for_each(redact_errors),
+        Value::Object(obj) => {
+            if let Some(err) = obj.get_mut("error") {
+                hygiene.clean(err);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Errors that jsonrpsee makes itself (unknown method) carry no `data.kind`: add it.

@@ -1,6 +1,7 @@
 //! The stdio JSON-RPC server: transport, dispatch, the task registry and host requests.
 //! It knows JSON-RPC and nothing of vendors.
 
+pub mod admission;
 pub mod dispatch;
 pub mod host;
 pub mod params;
@@ -48,21 +49,32 @@ pub async fn serve<R, W>(
     let inflight = TaskTracker::new();
     let mut frames = Box::pin(transport::frames(input, config.max_message_bytes));
     tokio::pin!(shutdown);
+    let mut signalled = false;
     loop {
         tokio::select! {
             frame = frames.next() => match frame {
                 Some(frame) => {
                     let d = dispatcher.clone();
-                    inflight.spawn(async move { d.handle(frame).await });
+                    let (handler, admitted) = admission::scope(async move { d.handle(frame).await });
+                    inflight.spawn(handler);
+                    // Fires on admission or when the handler ends (the sender drops).
+                    let _ = admitted.await;
                 }
                 None => {
                     tracing::info!("input closed; shutting down");
                     break;
                 }
             },
-            _ = &mut shutdown => {
+            _ = &mut shutdown, if !signalled => {
+                // Keep reading: late requests get -32016, and host replies still arrive.
                 tracing::info!("signal received; shutting down");
-                break;
+                signalled = true;
+                tasks.shutdown();
+            }
+            _ = tokio::time::sleep(Duration::from_millis(20)), if signalled => {
+                if tasks.running_count() == 0 {
+                    break;
+                }
             }
         }
     }

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::hygiene::{self, Hygiene, Redactor};
+use crate::hygiene::{self, Hygiene};
 use crate::protocol::event::{EventBody, TaskFinished, TaskStarted};
 use crate::protocol::methods::{CancelResult, CancelState, RunParams};
 use crate::protocol::result::{AgentResult, CancelMode, FinishReason, TaskError, TaskErrorKind};
-use crate::protocol::task::{AgentTask, McpServer};
+use crate::protocol::task::AgentTask;
 use crate::protocol::{ErrorCode, RpcError};
 use crate::runtime::{
     self, ApprovalHost, Approvals, EventOutput, EventSink, Registry, RunContext, Runtime, Stop,
@@ -93,7 +93,8 @@ impl Tasks {
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let stop = Stop::default();
         self.admit(&task_id, &stop)?;
-        hygiene::add_global_secrets(task_secrets(&params.task));
+        super::admission::admitted();
+        hygiene::learn_secrets(&serde_json::to_value(&params.task).unwrap_or_default());
 
         let recorder = self
             .record_dir
@@ -379,36 +380,6 @@ fn check_structured_output(result: &mut AgentResult, task: &AgentTask) {
         result.finish_reason = FinishReason::Error;
         result.error = Some(TaskError::new(TaskErrorKind::Schema, message));
     }
-}
-
-/// Secrets a task brings: env values and header values with secret-looking names, and any
-/// `Authorization`-style header.
-fn task_secrets(task: &AgentTask) -> Vec<String> {
-    let mut out = vec![];
-    if let Some(servers) = &task.mcp_servers {
-        for server in servers.values() {
-            match server {
-                McpServer::Stdio(s) => out.extend(Redactor::secrets_of_env(
-                    s.env.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                )),
-                McpServer::Http(h) => out.extend(Redactor::secrets_of_env(
-                    h.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                )),
-            }
-        }
-    }
-    if let Some(opts) = &task.runtime_options {
-        for entry in opts.values() {
-            if let Some(env) = entry.get("env").and_then(Value::as_object) {
-                for (k, v) in env {
-                    if let (true, Some(v)) = (hygiene::is_secret_name(k), v.as_str()) {
-                        out.push(v.to_string());
-                    }
-                }
-            }
-        }
-    }
-    out
 }
 
 fn panic_message(e: tokio::task::JoinError) -> String {

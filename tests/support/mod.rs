@@ -2,6 +2,9 @@
 //! Mock model servers for the vendor runtimes live beside this file.
 #![allow(dead_code)]
 
+pub mod mock_claude;
+pub mod mock_codex;
+pub mod mock_gemini;
 pub mod sidecar;
 
 pub use sidecar::Sidecar;
@@ -53,6 +56,31 @@ pub async fn wait_gone(needle: &str, secs: u64) -> Vec<i32> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     loop {
         let left = pids_matching(needle);
+        if left.is_empty() || std::time::Instant::now() > deadline {
+            return left;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Every live pid whose command line contains `needle` and whose environment contains
+/// `env_needle` (tells one test's vendor processes from a parallel test's).
+pub fn pids_matching_env(needle: &str, env_needle: &str) -> Vec<i32> {
+    pids_matching(needle)
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .map(|e| String::from_utf8_lossy(&e).contains(env_needle))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// Waits up to `secs` for no process to match [`pids_matching_env`]; returns the survivors.
+pub async fn wait_gone_env(needle: &str, env_needle: &str, secs: u64) -> Vec<i32> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let left = pids_matching_env(needle, env_needle);
         if left.is_empty() || std::time::Instant::now() > deadline {
             return left;
         }

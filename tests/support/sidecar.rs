@@ -90,10 +90,16 @@ impl Sidecar {
                 raw2.lock().unwrap().push(line.clone());
                 let v: Value = serde_json::from_str(&line)
                     .unwrap_or_else(|e| panic!("stdout carries only JSON ({e}): {line}"));
-                assert_eq!(
-                    v["jsonrpc"], "2.0",
-                    "every message says jsonrpc 2.0: {line}"
-                );
+                let members = match &v {
+                    Value::Array(items) => items.clone(),
+                    one => vec![one.clone()],
+                };
+                for m in members {
+                    assert_eq!(
+                        m["jsonrpc"], "2.0",
+                        "every message says jsonrpc 2.0: {line}"
+                    );
+                }
                 let _ = tx.send(v);
             }
         });

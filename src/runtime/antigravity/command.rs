@@ -1,0 +1,197 @@
+//! Finding the Python, installing the embedded bridge, and the bridge's environment.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use tokio::process::Command;
+
+use super::options::AntigravityOptions;
+
+/// The bridge program, shipped inside the binary.
+pub const BRIDGE_SOURCE: &str = include_str!("bridge.py");
+
+/// The Python to run the bridge with: `--antigravity-python` / `AGENT_RUNTIME_KIT_ANTIGRAVITY_PYTHON`,
+/// else `python3` on PATH.
+pub fn resolve_python(configured: Option<&Path>) -> Result<PathBuf, String> {
+    match configured {
+        Some(p) if p.components().count() > 1 => {
+            if p.is_file() {
+                Ok(p.to_path_buf())
+            } else {
+                Err(format!("{} does not exist", p.display()))
+            }
+        }
+        Some(name) => {
+            find_on_path(name).ok_or_else(|| format!("{} is not on PATH", name.display()))
+        }
+        None => find_on_path(Path::new("python3")).ok_or_else(|| "python3 is not on PATH".into()),
+    }
+}
+
+fn find_on_path(name: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| {
+            p.metadata()
+                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false)
+        })
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+}
+
+fn xdg(var: &str, fallback: &str) -> PathBuf {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| home().map(|h| h.join(fallback)))
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+/// Writes the bridge to `$XDG_CACHE_HOME/agent-runtime-kit/antigravity/` (once per content,
+/// atomically, so concurrent tasks and sidecars never see a half-written file).
+pub fn install_bridge() -> std::io::Result<PathBuf> {
+    let dir = xdg("XDG_CACHE_HOME", ".cache").join("agent-runtime-kit/antigravity");
+    install_bridge_in(&dir).or_else(|e| {
+        // A read-only cache: fall back to the temp dir.
+        tracing::debug!("cannot write the bridge to {}: {e}", dir.display());
+        // SAFETY: getuid cannot fail.
+        let uid = unsafe { libc::getuid() };
+        install_bridge_in(&std::env::temp_dir().join(format!("agent-runtime-kit-{uid}")))
+    })
+}
+
+fn install_bridge_in(dir: &Path) -> std::io::Result<PathBuf> {
+    let mut h = DefaultHasher::new();
+    BRIDGE_SOURCE.hash(&mut h);
+    let path = dir.join(format!(
+        "agy_bridge-{}-{:016x}.py",
+        env!("CARGO_PKG_VERSION"),
+        h.finish()
+    ));
+    if std::fs::read_to_string(&path).ok().as_deref() == Some(BRIDGE_SOURCE) {
+        return Ok(path);
+    }
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        ".agy_bridge.{}.{}.tmp",
+        std::process::id(),
+        uuid::Uuid::new_v4()
+    ));
+    std::fs::write(&tmp, BRIDGE_SOURCE)?;
+    std::fs::rename(&tmp, &path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })?;
+    Ok(path)
+}
+
+/// Where a task's SDK state goes.
+#[derive(Debug, Clone)]
+pub struct StateDirs {
+    /// Conversation databases (`<id>.db`), stable across tasks so that resume works.
+    pub save_dir: PathBuf,
+    /// The SDK's `app_data_dir` (transcripts); `None` = the SDK's default under the real home.
+    pub app_data_dir: Option<PathBuf>,
+    /// HOME for the bridge and its harness; `None` = the user's own.
+    pub home: Option<PathBuf>,
+    /// A per-task temp dir (TMPDIR), removed when the task ends.
+    pub tmp: PathBuf,
+}
+
+impl StateDirs {
+    pub fn for_task(opts: &AntigravityOptions, task_id: &str) -> std::io::Result<StateDirs> {
+        let root = opts
+            .state_dir
+            .as_ref()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                xdg("XDG_STATE_HOME", ".local/state").join("agent-runtime-kit/antigravity")
+            });
+        let save_dir = opts
+            .save_dir
+            .as_ref()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("sessions"));
+        let (app_data_dir, home) = if opts.use_user_home {
+            (None, None)
+        } else {
+            (Some(root.join("app-data")), Some(root.join("home")))
+        };
+        let safe: String = task_id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(64)
+            .collect();
+        let tmp = root.join("tmp").join(format!(
+            "{safe}-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        ));
+        for d in [
+            Some(&save_dir),
+            app_data_dir.as_ref(),
+            home.as_ref(),
+            Some(&tmp),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            std::fs::create_dir_all(d)?;
+        }
+        Ok(StateDirs {
+            save_dir: absolute(save_dir),
+            app_data_dir: app_data_dir.map(absolute),
+            home: home.map(absolute),
+            tmp: absolute(tmp),
+        })
+    }
+}
+
+fn absolute(p: PathBuf) -> PathBuf {
+    std::path::absolute(&p).unwrap_or(p)
+}
+
+/// The bridge's command: the parent environment passes through (that is how GEMINI_API_KEY,
+/// GOOGLE_GEMINI_BASE_URL and the Vertex variables reach the SDK), with HOME, the XDG dirs and
+/// TMPDIR redirected so the SDK's writes (its harness extracts a 17 MB helper into
+/// `~/.gemini/antigravity/bin`) stay in our state dir, unless the task asked for the real home.
+pub fn bridge_command(python: &Path, bridge: &Path, dirs: &StateDirs, cwd: &Path) -> Command {
+    let mut cmd = Command::new(python);
+    cmd.arg(bridge).current_dir(cwd);
+    if let Some(home) = &dirs.home {
+        // Vertex Application Default Credentials live under the real home: keep them reachable.
+        if std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS").is_none() {
+            if let Some(real) = self::home() {
+                let adc = real.join(".config/gcloud/application_default_credentials.json");
+                if adc.is_file() {
+                    cmd.env("GOOGLE_APPLICATION_CREDENTIALS", adc);
+                }
+            }
+        }
+        cmd.env("HOME", home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_STATE_HOME", home.join(".local/state"));
+    }
+    cmd.env("TMPDIR", &dirs.tmp)
+        .env("TMP", &dirs.tmp)
+        .env("TEMP", &dirs.tmp)
+        // The bridge's stdout must carry nothing but events; buffered writes are flushed per line.
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env_remove("PYTHONSTARTUP");
+    cmd
+}

@@ -1,0 +1,438 @@
+//! One task: spawn the bridge, feed it the task, map its events, answer its approvals, stop it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
+use tokio::process::ChildStdin;
+
+use super::command::{self, StateDirs};
+use super::mapping::{self, Mapper};
+use super::options::{AntigravityOptions, DEFAULT_API_RETRIES, DEFAULT_RETRY_INITIAL_DELAY_MS};
+use super::wire::{ApprovalReply, BridgeEvent, BridgeMcpServer, BridgeTask, Started, TurnEnd};
+use super::NAME;
+use crate::process::Supervised;
+use crate::protocol::event::{EventBody, TaskStarted, VendorTurn};
+use crate::protocol::methods::{ApprovalResponse, Decision};
+use crate::protocol::result::{AgentResult, CancelMode, FinishReason, TaskError, TaskErrorKind};
+use crate::protocol::task::{McpServer, SandboxMode};
+use crate::runtime::jsonl::{JsonLines, VendorLine, DEFAULT_MAX_LINE_BYTES};
+use crate::runtime::RunContext;
+
+/// After a cancel, how long the bridge gets to stop the turn itself before it is killed.
+const SOFT_CANCEL_GRACE: Duration = Duration::from_secs(6);
+/// After the bridge's last event, how long it gets to shut its harness down and exit.
+const EXIT_GRACE: Duration = Duration::from_secs(5);
+
+type Decided = (String, String, Value, ApprovalResponse);
+
+pub async fn run(python: PathBuf, ctx: RunContext) -> AgentResult {
+    let opts = match AntigravityOptions::from_value(&ctx.runtime_options) {
+        Ok(o) => o,
+        Err(e) => {
+            return failed(
+                TaskErrorKind::Protocol,
+                format!("runtimeOptions.antigravity: {e}"),
+            )
+        }
+    };
+    let (session_id, resume) = match &ctx.task.session {
+        Some(s) => (s.resume.clone(), true),
+        None => (uuid::Uuid::new_v4().to_string(), false),
+    };
+    let perms = ctx.task.permissions();
+    ctx.events
+        .emit(EventBody::TaskStarted(TaskStarted {
+            runtime: NAME.into(),
+            model: ctx.task.model.clone(),
+            working_directory: ctx.working_directory.display().to_string(),
+            permissions: perms.clone(),
+            session_id: Some(session_id.clone()),
+            metadata: ctx.task.metadata.clone(),
+            vendor: None,
+        }))
+        .await;
+
+    let bridge = match command::install_bridge() {
+        Ok(b) => b,
+        Err(e) => {
+            return failed(
+                TaskErrorKind::Process,
+                format!("cannot write the Antigravity bridge: {e}"),
+            )
+        }
+    };
+    let dirs = match StateDirs::for_task(&opts, &ctx.task_id) {
+        Ok(d) => d,
+        Err(e) => {
+            return failed(
+                TaskErrorKind::Process,
+                format!("cannot create the Antigravity state directories: {e}"),
+            )
+        }
+    };
+    let task = bridge_task(&ctx, &opts, &dirs, &session_id, resume);
+    let result = drive(&python, &bridge, &dirs, &ctx, task, session_id).await;
+    let _ = std::fs::remove_dir_all(&dirs.tmp);
+    result
+}
+
+fn bridge_task(
+    ctx: &RunContext,
+    opts: &AntigravityOptions,
+    dirs: &StateDirs,
+    session_id: &str,
+    resume: bool,
+) -> BridgeTask {
+    let t = &ctx.task;
+    let perms = t.permissions();
+    let cwd = &ctx.working_directory;
+    let mcp_servers = t
+        .mcp_servers
+        .iter()
+        .flatten()
+        .map(|(name, s)| match s {
+            McpServer::Stdio(s) => BridgeMcpServer::Stdio {
+                name: name.clone(),
+                command: s.command.clone(),
+                args: s.args.clone(),
+                env: s.env.clone(),
+            },
+            McpServer::Http(s) => BridgeMcpServer::Http {
+                name: name.clone(),
+                url: s.url.clone(),
+                headers: s.headers.clone(),
+            },
+        })
+        .collect();
+    BridgeTask {
+        kind: "task",
+        goal: t.goal.clone(),
+        working_directory: cwd.display().to_string(),
+        additional_directories: t
+            .additional_directories
+            .iter()
+            .flatten()
+            .map(|d| absolute(cwd, d))
+            .collect(),
+        model: t.model.clone(),
+        system_prompt: t.system_prompt.clone(),
+        append_system_prompt: t.append_system_prompt.clone(),
+        sandbox: match perms.sandbox {
+            SandboxMode::ReadOnly => "read-only",
+            SandboxMode::WorkspaceWrite => "workspace-write",
+            SandboxMode::FullAccess => "full-access",
+        },
+        conversation_id: session_id.to_string(),
+        resume,
+        save_dir: dirs.save_dir.display().to_string(),
+        app_data_dir: dirs.app_data_dir.as_ref().map(|d| d.display().to_string()),
+        mcp_servers,
+        response_schema: t.output_schema.clone(),
+        api_retries: opts.api_retries.unwrap_or(DEFAULT_API_RETRIES),
+        retry_initial_delay_ms: opts
+            .retry_initial_delay_ms
+            .unwrap_or(DEFAULT_RETRY_INITIAL_DELAY_MS),
+        max_model_calls: t.max_turns,
+        base_url: opts.base_url.clone(),
+        vertex: opts.vertex.clone(),
+    }
+}
+
+fn absolute(cwd: &Path, d: &str) -> String {
+    let p = cwd.join(d);
+    p.canonicalize().unwrap_or(p).display().to_string()
+}
+
+fn failed(kind: TaskErrorKind, message: String) -> AgentResult {
+    AgentResult {
+        finish_reason: FinishReason::Error,
+        error: Some(TaskError::new(kind, message)),
+        ..Default::default()
+    }
+}
+
+async fn send_line(stdin: &mut Option<ChildStdin>, value: &impl serde::Serialize) {
+    let Some(w) = stdin.as_mut() else { return };
+    let mut line = serde_json::to_vec(value).expect("bridge messages serialize");
+    line.push(b'\n');
+    if let Err(e) = w.write_all(&line).await.and(w.flush().await) {
+        tracing::debug!("the Antigravity bridge's stdin is closed: {e}");
+        *stdin = None;
+    }
+}
+
+/// What the bridge said about how the turn ended.
+#[derive(Default)]
+struct Outcome {
+    started: Option<Started>,
+    turn_end: Option<TurnEnd>,
+    error: Option<TaskError>,
+    cancelled: bool,
+}
+
+async fn drive(
+    python: &Path,
+    bridge: &Path,
+    dirs: &StateDirs,
+    ctx: &RunContext,
+    task: BridgeTask,
+    session_id: String,
+) -> AgentResult {
+    let cmd = command::bridge_command(python, bridge, dirs, &ctx.working_directory);
+    let mut child = match Supervised::spawn(cmd, "antigravity") {
+        Ok(c) => c,
+        Err(e) => {
+            return failed(
+                TaskErrorKind::Process,
+                format!("cannot start {}: {e}", python.display()),
+            )
+        }
+    };
+    let mut stdin = child.take_stdin();
+    let Some(stdout) = child
+        .take_stdout(DEFAULT_MAX_LINE_BYTES)
+        .map(|f| f.into_inner())
+    else {
+        return failed(TaskErrorKind::Process, "the bridge has no stdout".into());
+    };
+    let mut lines = JsonLines::new(stdout, DEFAULT_MAX_LINE_BYTES);
+    // The task goes on stdin, never on a command line. Stdin then stays open: closing it tells
+    // the bridge the sidecar is gone.
+    send_line(&mut stdin, &task).await;
+
+    let mut mapper = Mapper::new(ctx.working_directory.clone());
+    let mut out = Outcome::default();
+    let mut pending: FuturesUnordered<BoxFuture<'static, Decided>> = FuturesUnordered::new();
+    let mut cancel_deadline: Option<tokio::time::Instant> = None;
+    let mut forced = false;
+
+    loop {
+        tokio::select! {
+            line = lines.next() => {
+                let Some(line) = line else { break };
+                ctx.events.touch();
+                let raw = match line {
+                    VendorLine::Json(v) => v,
+                    VendorLine::Text(t) => {
+                        tracing::warn!("non-JSON line from the Antigravity bridge: {}", crate::hygiene::redact(&t));
+                        continue;
+                    }
+                    VendorLine::TooLong => {
+                        tracing::warn!("skipped an over-long line from the Antigravity bridge");
+                        continue;
+                    }
+                };
+                ctx.events.vendor_event(&raw).await;
+                let event = match serde_json::from_value::<BridgeEvent>(raw) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        tracing::warn!("unexpected message from the Antigravity bridge: {e}");
+                        continue;
+                    }
+                };
+                match event {
+                    BridgeEvent::Started(s) => out.started = Some(s),
+                    BridgeEvent::Step { step } => {
+                        for ev in mapper.step(&step) {
+                            ctx.events.emit(ev).await;
+                        }
+                    }
+                    BridgeEvent::Approval(ask) => {
+                        let name = mapping::tool_name(&ask.name, ask.server_name.as_deref());
+                        ctx.events.emit(mapper.approval_requested(&ask.id, &name, &ask.args)).await;
+                        let approvals = ctx.approvals.clone();
+                        pending.push(async move {
+                            let r = approvals.decide(&ask.id, &name, &ask.args).await;
+                            (ask.id, name, ask.args, r)
+                        }.boxed());
+                    }
+                    BridgeEvent::TurnEnd(t) => out.turn_end = Some(t),
+                    BridgeEvent::Cancelled => out.cancelled = true,
+                    BridgeEvent::Error(e) => {
+                        if let Some(tb) = &e.traceback {
+                            tracing::debug!("Antigravity bridge traceback: {}", crate::hygiene::redact(tb));
+                        }
+                        out.error = Some(mapping::task_error(
+                            &e.kind,
+                            e.exception.as_deref(),
+                            &e.message,
+                            mapper.last_api_error.as_ref(),
+                        ));
+                    }
+                }
+            }
+            Some((id, name, input, answer)) = pending.next(), if !pending.is_empty() => {
+                let allowed = answer.decision == Decision::Allow;
+                let message = answer.message.clone().unwrap_or_else(|| {
+                    if allowed { String::new() } else { "denied".into() }
+                });
+                if let Some(ev) = mapper.approval_decided(&id, &name, &input, allowed, &message) {
+                    ctx.events.emit(ev).await;
+                }
+                send_line(&mut stdin, &ApprovalReply {
+                    kind: "approval",
+                    id: &id,
+                    decision: if allowed { "allow" } else { "deny" },
+                    message: answer.message.as_deref(),
+                }).await;
+            }
+            _ = ctx.stop.stopped(), if cancel_deadline.is_none() => {
+                // Soft first: the bridge asks the harness to halt the turn.
+                send_line(&mut stdin, &json!({"type": "cancel"})).await;
+                cancel_deadline = Some(tokio::time::Instant::now() + SOFT_CANCEL_GRACE);
+            }
+            _ = sleep_until(cancel_deadline), if cancel_deadline.is_some() => {
+                tracing::debug!("the Antigravity bridge did not stop in time; killing it");
+                forced = true;
+                break;
+            }
+        }
+    }
+
+    let exit = if forced {
+        child.terminate(Duration::from_millis(500)).await.0
+    } else {
+        match child.wait_timeout(EXIT_GRACE).await {
+            Some(e) => {
+                child.kill_leftovers();
+                e
+            }
+            None => {
+                let (e, _) = child.terminate(Duration::from_secs(1)).await;
+                e
+            }
+        }
+    };
+    drop(stdin);
+
+    let stopped = ctx.stop.is_stopped() || out.cancelled;
+    for ev in mapper.close_open(if stopped {
+        "cancelled"
+    } else {
+        "the turn ended before the tool finished"
+    }) {
+        ctx.events.emit(ev).await;
+    }
+    let turn_end_seen = out.turn_end.is_some();
+    let turn_end = out.turn_end.take().unwrap_or_default();
+    let usage = mapping::usage(turn_end.usage.as_ref());
+    if mapper.turns() > 0 {
+        ctx.events
+            .emit(EventBody::VendorTurn(VendorTurn {
+                turn: mapper.turns(),
+                usage: usage.clone(),
+                vendor_turn_id: None,
+                vendor: turn_end
+                    .stop_reason
+                    .as_ref()
+                    .map(|s| json!({ "stopReason": s })),
+            }))
+            .await;
+    }
+
+    let mut result = AgentResult {
+        output: mapper.last_message.clone().unwrap_or_default(),
+        structured_output: turn_end
+            .structured_output
+            .clone()
+            .or(mapper.structured_output.clone()),
+        // The conversation id the SDK reports (the one we chose, unless it changed it).
+        session_id: out.started.as_ref().map(|s| s.session_id.clone()),
+        session_changed: out
+            .started
+            .as_ref()
+            .is_some_and(|s| s.session_id != session_id),
+        usage,
+        turns: mapper.turns(),
+        artifacts: std::mem::take(&mut mapper.artifacts),
+        tool_calls: std::mem::take(&mut mapper.tool_calls),
+        vendor: Some(json!({
+            "sdkVersion": out.started.as_ref().and_then(|s| s.sdk_version.clone()),
+            "sandboxAvailable": out.started.as_ref().and_then(|s| s.sandbox_available),
+            "stopReason": turn_end.stop_reason,
+            "usage": turn_end.usage,
+            "saveDir": dirs.save_dir.display().to_string(),
+        })),
+        exit: Some(exit.clone()),
+        ..Default::default()
+    };
+    if stopped {
+        result.finish_reason = FinishReason::Cancelled;
+        // Soft: the bridge stopped the turn and exited by itself; forced: it had to be killed.
+        result.cancel = Some(if forced {
+            CancelMode::Forced
+        } else {
+            CancelMode::Soft
+        });
+        result.structured_output = None;
+        return result;
+    }
+    if let Some(err) = out.error {
+        result.finish_reason = FinishReason::Error;
+        result.error = Some(err);
+        return result;
+    }
+    match turn_end.stop_reason.as_deref() {
+        Some("MAX_MODEL_CALLS_EXCEEDED") => {
+            result.finish_reason = FinishReason::MaxTurns;
+            result.error = Some(TaskError::new(
+                TaskErrorKind::MaxTurns,
+                format!(
+                    "the turn stopped after maxTurns ({}) model calls",
+                    ctx.task.max_turns.unwrap_or(0)
+                ),
+            ));
+            return result;
+        }
+        Some("QUOTA_EXHAUSTED") => {
+            result.finish_reason = FinishReason::Error;
+            result.error = Some(TaskError::new(
+                TaskErrorKind::RateLimit,
+                "the model API quota is exhausted",
+            ));
+            return result;
+        }
+        Some(s) if s.starts_with("MAX_") => {
+            result.finish_reason = FinishReason::Budget;
+            result.error = Some(TaskError::new(
+                TaskErrorKind::Budget,
+                format!("the SDK stopped the turn: {s}"),
+            ));
+            return result;
+        }
+        _ => {}
+    }
+    if out.started.is_none() || !turn_end_seen {
+        let tail = exit
+            .stderr_tail
+            .iter()
+            .rev()
+            .take(5)
+            .rev()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" | ");
+        result.finish_reason = FinishReason::Error;
+        result.error = Some(TaskError {
+            kind: TaskErrorKind::Process,
+            message: format!(
+                "the Antigravity bridge exited (code {:?}, signal {:?}) before the turn ended: {tail}",
+                exit.code, exit.signal
+            ),
+            vendor_code: exit.code.map(|c| json!(c)),
+        });
+    }
+    result
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

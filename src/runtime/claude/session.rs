@@ -1,0 +1,305 @@
+//! One run of the CLI: spawn, feed stdin, read stdout, answer control requests, stop.
+//!
+//! Ending well matters as much as running: after the `result` line we close stdin and give the CLI
+//! [`FLUSH_GRACE`] to write its session file before any signal (a SIGTERM right after EOF loses the
+//! last message and breaks resume, lessons #4). Cancel is an `interrupt` control request first
+//! (the turn ends with its own `result`: soft); only if none comes within [`INTERRUPT_DEADLINE`]
+//! is the process group signalled (SIGTERM, [`TERM_GRACE`], SIGKILL: forced).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+use tokio::process::ChildStdin;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::command;
+use super::mapping::{self, Action, Mapper};
+use super::options::ClaudeOptions;
+use super::permissions;
+use super::wire;
+use crate::hygiene;
+use crate::process::Supervised;
+use crate::protocol::methods::Decision;
+use crate::protocol::result::{AgentResult, CancelMode, FinishReason, TaskError, TaskErrorKind};
+use crate::runtime::jsonl::{JsonLines, VendorLine, DEFAULT_MAX_LINE_BYTES};
+use crate::runtime::RunContext;
+
+/// How long an interrupted turn may take to end with its own `result`.
+pub const INTERRUPT_DEADLINE: Duration = Duration::from_secs(4);
+/// How long the CLI gets after stdin EOF to flush its session file and exit.
+pub const FLUSH_GRACE: Duration = Duration::from_secs(5);
+/// SIGTERM → SIGKILL.
+pub const TERM_GRACE: Duration = Duration::from_secs(2);
+
+/// Why we sent an interrupt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Interrupt {
+    Stop,
+    Auth,
+}
+
+struct Decided {
+    request_id: String,
+    tool_use_id: String,
+    input: Value,
+    decision: Decision,
+    message: Option<String>,
+}
+
+pub async fn run(binary: &Path, ctx: RunContext) -> AgentResult {
+    let opts = ClaudeOptions::from_value(&ctx.runtime_options);
+    let mapping = match permissions::map(&ctx.task.permissions(), ctx.task.mcp_servers.as_ref()) {
+        Ok(m) => m,
+        // validate() refuses these before the run; reaching here is a bug.
+        Err(r) => {
+            return failed(
+                TaskErrorKind::Protocol,
+                format!("{}: {}", r.field, r.reason),
+            )
+        }
+    };
+    let private = match tempfile::Builder::new().prefix("ark-claude-").tempdir() {
+        Ok(d) => d,
+        Err(e) => {
+            return failed(
+                TaskErrorKind::Process,
+                format!("cannot create a temp dir: {e}"),
+            )
+        }
+    };
+    let launch = match command::build(
+        binary,
+        &ctx.task,
+        &opts,
+        &mapping,
+        &ctx.working_directory,
+        private.path(),
+    ) {
+        Ok(l) => l,
+        Err(e) => {
+            return failed(
+                TaskErrorKind::Process,
+                format!("cannot prepare the claude CLI's inputs: {e}"),
+            )
+        }
+    };
+    let mut proc = match Supervised::spawn(launch.command, "claude") {
+        Ok(p) => p,
+        Err(e) => {
+            return failed(
+                TaskErrorKind::Process,
+                format!("cannot start {}: {e}", binary.display()),
+            )
+        }
+    };
+    let result = drive(
+        &ctx,
+        &mut proc,
+        launch.initialize,
+        ctx.working_directory.clone(),
+    )
+    .await;
+    // The temp dir (MCP config, TMPDIR with the CLI's socket) goes only after the process is gone.
+    drop(proc);
+    drop(private);
+    result
+}
+
+async fn drive(
+    ctx: &RunContext,
+    proc: &mut Supervised,
+    initialize: Value,
+    wd: PathBuf,
+) -> AgentResult {
+    let stdin = proc.take_stdin().expect("stdin is piped");
+    let stdout = proc
+        .take_stdout(DEFAULT_MAX_LINE_BYTES)
+        .expect("stdout is piped")
+        .into_inner();
+    let mut lines = JsonLines::new(stdout, DEFAULT_MAX_LINE_BYTES);
+    let (tx, rx) = mpsc::unbounded_channel::<Value>();
+    let writer = tokio::spawn(write_lines(stdin, rx));
+    let _ = tx.send(initialize);
+    let _ = tx.send(wire::user_message(&ctx.task.goal));
+
+    let (decided_tx, mut decided_rx) = mpsc::unbounded_channel::<Decided>();
+    let mut approvals = JoinSet::new();
+    let mut mapper = Mapper::new(&ctx.task, wd);
+    let mut result_line: Option<Value> = None;
+    let mut interrupt: Option<(Interrupt, Instant)> = None;
+    let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
+
+    loop {
+        let deadline = interrupt.map(|(_, d)| d).unwrap_or(far);
+        tokio::select! {
+            line = lines.next() => match line {
+                None => break,
+                Some(VendorLine::Json(v)) => {
+                    ctx.events.vendor_event(&v).await;
+                    match v["type"].as_str().unwrap_or_default() {
+                        "result" => {
+                            result_line = Some(v);
+                            break;
+                        }
+                        "control_request" => {
+                            on_control_request(ctx, &tx, &decided_tx, &mut approvals, &v);
+                        }
+                        // Acks of initialize / interrupt; nothing to do.
+                        "control_response" | "control_cancel_request" => {}
+                        _ => {
+                            if mapper.on_line(&ctx.events, &v).await == Action::AuthFailed
+                                && interrupt.is_none()
+                            {
+                                let _ = tx.send(wire::interrupt("ark-auth"));
+                                interrupt = Some((Interrupt::Auth, Instant::now() + INTERRUPT_DEADLINE));
+                            }
+                        }
+                    }
+                }
+                Some(VendorLine::Text(t)) => {
+                    ctx.events.touch();
+                    tracing::debug!(target: "vendor_stdout", "claude: {}", hygiene::redact(&t));
+                }
+                Some(VendorLine::TooLong) => {
+                    ctx.events.touch();
+                    tracing::warn!("claude wrote a line over {DEFAULT_MAX_LINE_BYTES} bytes; skipped");
+                }
+            },
+            Some(d) = decided_rx.recv() => {
+                let reply = match d.decision {
+                    Decision::Allow => wire::allow(&d.request_id, &d.input),
+                    Decision::Deny => {
+                        let message = d.message.unwrap_or_else(|| "denied".into());
+                        mapper.note_denied(&d.tool_use_id, &message);
+                        wire::deny(&d.request_id, &message)
+                    }
+                };
+                let _ = tx.send(reply);
+            }
+            _ = ctx.stop.stopped(), if interrupt.is_none() => {
+                let _ = tx.send(wire::interrupt("ark-cancel"));
+                interrupt = Some((Interrupt::Stop, Instant::now() + INTERRUPT_DEADLINE));
+            }
+            _ = tokio::time::sleep_until(deadline), if interrupt.is_some() => break,
+        }
+    }
+    approvals.abort_all();
+
+    // Wind down. With a result, the CLI ends by itself once stdin closes.
+    let got_result = result_line.is_some();
+    let timed_out_interrupt = !got_result && interrupt.is_some_and(|(_, d)| Instant::now() >= d);
+    drop(tx);
+    let exit = if got_result {
+        let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
+        match proc.wait_timeout(FLUSH_GRACE).await {
+            Some(e) => e,
+            None => proc.terminate(TERM_GRACE).await.0,
+        }
+    } else if timed_out_interrupt {
+        proc.terminate(TERM_GRACE).await.0
+    } else {
+        // stdout closed without a result: the process is exiting (or closed stdout and hangs).
+        match proc.wait_timeout(TERM_GRACE).await {
+            Some(e) => e,
+            None => proc.terminate(TERM_GRACE).await.0,
+        }
+    };
+    proc.kill_leftovers();
+
+    let stopped = ctx.stop.is_stopped();
+    let auth_status = mapper.auth_retry();
+    let mut r = mapper.finish(result_line.as_ref(), &exit);
+    match interrupt.map(|(why, _)| why) {
+        Some(Interrupt::Stop) if r.finish_reason != FinishReason::Completed => {
+            r.finish_reason = FinishReason::Cancelled;
+            r.structured_output = None;
+            if timed_out_interrupt {
+                r.cancel = Some(CancelMode::Forced);
+                r.error = Some(TaskError::new(
+                    TaskErrorKind::Process,
+                    format!(
+                        "the claude CLI did not end the turn within {} s of an interrupt; its \
+                         process group was killed",
+                        INTERRUPT_DEADLINE.as_secs()
+                    ),
+                ));
+            } else {
+                r.cancel = Some(CancelMode::Soft);
+                r.error = None;
+            }
+        }
+        Some(Interrupt::Auth) => {
+            r.finish_reason = FinishReason::Error;
+            r.structured_output = None;
+            r.error = Some(mapping::auth_error(auth_status.unwrap_or(401)));
+            if stopped {
+                r.finish_reason = FinishReason::Cancelled;
+                r.cancel = Some(CancelMode::Soft);
+            }
+        }
+        _ => {}
+    }
+    r
+}
+
+/// Serves one CLI → host control request without blocking the read loop.
+fn on_control_request(
+    ctx: &RunContext,
+    tx: &mpsc::UnboundedSender<Value>,
+    decided: &mpsc::UnboundedSender<Decided>,
+    approvals: &mut JoinSet<()>,
+    v: &Value,
+) {
+    let request_id = v["request_id"].as_str().unwrap_or_default().to_string();
+    let req = &v["request"];
+    let subtype = req["subtype"].as_str().unwrap_or_default();
+    if subtype != "can_use_tool" {
+        tracing::debug!(subtype, "claude control request not served");
+        let _ = tx.send(wire::unsupported(&request_id, subtype));
+        return;
+    }
+    let name = req["tool_name"].as_str().unwrap_or_default().to_string();
+    let input = req["input"].clone();
+    let tool_use_id = req["tool_use_id"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| request_id.clone());
+    let broker = ctx.approvals.clone();
+    let decided = decided.clone();
+    // The host may take minutes to answer: decide in the background, reply through the loop
+    // (which records denials before the tool_result can arrive).
+    approvals.spawn(async move {
+        let answer = broker.decide(&tool_use_id, &name, &input).await;
+        let _ = decided.send(Decided {
+            request_id,
+            tool_use_id,
+            input,
+            decision: answer.decision,
+            message: answer.message,
+        });
+    });
+}
+
+/// Writes queued messages to the CLI's stdin, one line each; closes stdin when the queue closes.
+async fn write_lines(mut stdin: ChildStdin, mut rx: mpsc::UnboundedReceiver<Value>) {
+    while let Some(v) = rx.recv().await {
+        let mut line = serde_json::to_vec(&v).expect("serializes");
+        line.push(b'\n');
+        if stdin.write_all(&line).await.is_err() || stdin.flush().await.is_err() {
+            break;
+        }
+    }
+    let _ = stdin.shutdown().await;
+}
+
+fn failed(kind: TaskErrorKind, message: String) -> AgentResult {
+    AgentResult {
+        finish_reason: FinishReason::Error,
+        error: Some(TaskError::new(kind, message)),
+        ..Default::default()
+    }
+}

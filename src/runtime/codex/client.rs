@@ -1,0 +1,216 @@
+//! A client for `codex app-server` over stdio.
+//!
+//! Codex's framing: one JSON message per line, JSON-RPC shaped but without the `"jsonrpc"` field.
+//! Our requests carry our ids; codex's requests to us (approvals) carry ids from its own space,
+//! which we echo back in our answer. A reader task resolves responses to our requests and hands
+//! notifications and server requests, in order, to the run loop.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncRead, AsyncWriteExt};
+use tokio::process::ChildStdin;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::runtime::jsonl::{JsonLines, VendorLine};
+use crate::runtime::EventSink;
+
+/// A message from codex that is not a response to us.
+#[derive(Debug)]
+pub enum Incoming {
+    Notification {
+        method: String,
+        params: Value,
+        raw: Value,
+    },
+    Request {
+        id: Value,
+        method: String,
+        params: Value,
+        raw: Value,
+    },
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CallError {
+    #[error("codex answered {method} with error {code}: {message}")]
+    Rpc {
+        method: String,
+        code: i64,
+        message: String,
+    },
+    #[error("codex closed its output before answering {0}")]
+    Closed(String),
+}
+
+type Pending = Arc<Mutex<HashMap<u64, (String, oneshot::Sender<Result<Value, CallError>>)>>>;
+
+#[derive(Clone)]
+pub struct Client {
+    stdin: Arc<tokio::sync::Mutex<Option<ChildStdin>>>,
+    pending: Pending,
+    next_id: Arc<AtomicU64>,
+}
+
+impl Client {
+    /// Starts the reader; the receiver yields codex's notifications and requests until its stdout
+    /// closes. `events` (when given) is touched on every line, for the idle watchdog.
+    pub fn start<R: AsyncRead + Unpin + Send + 'static>(
+        stdin: ChildStdin,
+        stdout: R,
+        max_line_bytes: usize,
+        events: Option<EventSink>,
+    ) -> (Client, mpsc::UnboundedReceiver<Incoming>) {
+        let client = Client {
+            stdin: Arc::new(tokio::sync::Mutex::new(Some(stdin))),
+            pending: Arc::default(),
+            next_id: Arc::new(AtomicU64::new(1)),
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(read_loop(
+            JsonLines::new(stdout, max_line_bytes),
+            client.pending.clone(),
+            tx,
+            events,
+        ));
+        (client, rx)
+    }
+
+    /// Sends a request and waits for its answer.
+    pub async fn request(&self, method: &str, params: Value) -> Result<Value, CallError> {
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let (tx, rx) = oneshot::channel();
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, (method.to_string(), tx));
+        if !self
+            .write(&json!({ "id": id, "method": method, "params": params }))
+            .await
+        {
+            self.pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
+            return Err(CallError::Closed(method.to_string()));
+        }
+        rx.await
+            .unwrap_or_else(|_| Err(CallError::Closed(method.to_string())))
+    }
+
+    pub async fn notify(&self, method: &str) -> bool {
+        self.write(&json!({ "method": method })).await
+    }
+
+    /// Answers one of codex's requests.
+    pub async fn respond(&self, id: &Value, result: Value) -> bool {
+        self.write(&json!({ "id": id, "result": result })).await
+    }
+
+    pub async fn respond_error(&self, id: &Value, code: i64, message: &str) -> bool {
+        self.write(&json!({ "id": id, "error": { "code": code, "message": message } }))
+            .await
+    }
+
+    /// Closes codex's stdin: app-server then shuts down gracefully (and kills its tool processes).
+    pub async fn close(&self) {
+        if let Some(mut stdin) = self.stdin.lock().await.take() {
+            let _ = stdin.shutdown().await;
+        }
+    }
+
+    async fn write(&self, msg: &Value) -> bool {
+        let mut line = serde_json::to_vec(msg).expect("messages serialize");
+        line.push(b'\n');
+        let mut guard = self.stdin.lock().await;
+        let Some(stdin) = guard.as_mut() else {
+            return false;
+        };
+        let ok = stdin.write_all(&line).await.is_ok() && stdin.flush().await.is_ok();
+        if !ok {
+            *guard = None;
+        }
+        ok
+    }
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(
+    mut lines: JsonLines<R>,
+    pending: Pending,
+    tx: mpsc::UnboundedSender<Incoming>,
+    events: Option<EventSink>,
+) {
+    while let Some(line) = lines.next().await {
+        if let Some(e) = &events {
+            e.touch();
+        }
+        let v = match line {
+            VendorLine::Json(v) => v,
+            VendorLine::Text(t) => {
+                tracing::debug!(
+                    "codex wrote a non-JSON line: {}",
+                    crate::hygiene::redact(&t)
+                );
+                continue;
+            }
+            VendorLine::TooLong => {
+                tracing::warn!("codex wrote a line over the size limit; skipped");
+                continue;
+            }
+        };
+        let method = v.get("method").and_then(Value::as_str).map(str::to_string);
+        let id = v.get("id").cloned().filter(|i| !i.is_null());
+        match (method, id) {
+            (Some(method), Some(id)) => {
+                let params = v.get("params").cloned().unwrap_or(Value::Null);
+                let _ = tx.send(Incoming::Request {
+                    id,
+                    method,
+                    params,
+                    raw: v,
+                });
+            }
+            (Some(method), None) => {
+                let params = v.get("params").cloned().unwrap_or(Value::Null);
+                let _ = tx.send(Incoming::Notification {
+                    method,
+                    params,
+                    raw: v,
+                });
+            }
+            (None, Some(id)) => {
+                let Some(n) = id.as_u64() else { continue };
+                let Some((method, waiter)) =
+                    pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&n)
+                else {
+                    continue;
+                };
+                let answer = match v.get("error") {
+                    Some(err) => Err(CallError::Rpc {
+                        method,
+                        code: err.get("code").and_then(Value::as_i64).unwrap_or(0),
+                        message: err
+                            .get("message")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
+                    }),
+                    None => Ok(v.get("result").cloned().unwrap_or(Value::Null)),
+                };
+                let _ = waiter.send(answer);
+            }
+            (None, None) => {}
+        }
+    }
+    // EOF: nobody will answer the rest.
+    let waiting: Vec<_> = pending
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .drain()
+        .collect();
+    for (_, (method, waiter)) in waiting {
+        let _ = waiter.send(Err(CallError::Closed(method)));
+    }
+}

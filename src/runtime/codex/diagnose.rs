@@ -1,0 +1,357 @@
+//! Is codex usable: binary, version, credentials, and (with `probe`) one tiny model call.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::process::Command;
+
+use super::client::Client;
+use super::options::CodexOptions;
+use super::{command, errors, NAME};
+use crate::process::{self, Supervised};
+use crate::protocol::result::TaskErrorKind;
+use crate::protocol::runtime_info::{BinaryInfo, Diagnosis, DiagnosisStatus};
+use crate::runtime::jsonl::DEFAULT_MAX_LINE_BYTES;
+
+/// The oldest codex whose app-server speaks the v2 thread/turn API as this runtime uses it.
+pub const MIN_VERSION: (u64, u64, u64) = (0, 171, 0);
+const REMEDY_INSTALL: &str =
+    "npm install -g @openai/codex (or pass --codex-path / AGENT_RUNTIME_KIT_CODEX_PATH)";
+
+fn diagnosis(
+    status: DiagnosisStatus,
+    binary: Option<BinaryInfo>,
+    message: impl Into<String>,
+    remedy: Option<&str>,
+) -> Diagnosis {
+    Diagnosis {
+        runtime: NAME.into(),
+        status,
+        binary,
+        message: message.into(),
+        remedy: remedy.map(str::to_string),
+    }
+}
+
+/// The binary and its version, or why it cannot be used.
+pub async fn binary(configured: Option<&Path>) -> Result<(PathBuf, String), Diagnosis> {
+    let Some(path) = command::resolve(configured) else {
+        let what = configured
+            .map(|p| format!("{} does not exist", p.display()))
+            .unwrap_or_else(|| "codex is not on PATH".into());
+        return Err(diagnosis(
+            DiagnosisStatus::MissingBinary,
+            None,
+            what,
+            Some(REMEDY_INSTALL),
+        ));
+    };
+    let info = |v: Option<String>| {
+        Some(BinaryInfo {
+            path: Some(path.display().to_string()),
+            version: v,
+        })
+    };
+    let version = match version_of(&path).await {
+        Ok(v) => v,
+        Err(e) => {
+            return Err(diagnosis(
+                DiagnosisStatus::Error,
+                info(None),
+                format!("`{} --version` failed: {e}", path.display()),
+                Some(REMEDY_INSTALL),
+            ))
+        }
+    };
+    match parse_version(&version) {
+        Some(v) if v >= MIN_VERSION => Ok((path, version)),
+        _ => Err(diagnosis(
+            DiagnosisStatus::UnsupportedVersion,
+            info(Some(version.clone())),
+            format!(
+                "{version} is not supported; codex {}.{}.{} or newer is needed",
+                MIN_VERSION.0, MIN_VERSION.1, MIN_VERSION.2
+            ),
+            Some("npm install -g @openai/codex@latest"),
+        )),
+    }
+}
+
+/// `codex --version`, cached per binary (it does not change under a running sidecar, and
+/// preflight runs before every task).
+async fn version_of(path: &Path) -> Result<String, String> {
+    static CACHE: Mutex<Option<HashMap<PathBuf, String>>> = Mutex::new(None);
+    if let Some(v) = CACHE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(HashMap::new)
+        .get(path)
+    {
+        return Ok(v.clone());
+    }
+    let mut cmd = Command::new(path);
+    cmd.arg("--version");
+    let (code, out, err) = process::capture_output(cmd, Duration::from_secs(20))
+        .await
+        .map_err(|e| e.to_string())?;
+    if code != Some(0) {
+        return Err(format!("exit code {code:?}: {}", err.trim()));
+    }
+    let v = out.trim().to_string();
+    CACHE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(HashMap::new)
+        .insert(path.to_path_buf(), v.clone());
+    Ok(v)
+}
+
+/// `codex-cli 0.171.0` → (0, 171, 0).
+pub fn parse_version(s: &str) -> Option<(u64, u64, u64)> {
+    let v = s.split_whitespace().last()?;
+    let mut it = v.split(['.', '-', '+']).map(|p| p.parse::<u64>().ok());
+    Some((it.next()??, it.next()??, it.next()??))
+}
+
+/// Where codex's credentials come from (never their values), or a diagnosis saying none were found.
+pub async fn credentials(
+    binary: &Path,
+    version: &str,
+    opts: &CodexOptions,
+) -> Result<String, Box<Diagnosis>> {
+    let info = || {
+        Some(BinaryInfo {
+            path: Some(binary.display().to_string()),
+            version: Some(version.to_string()),
+        })
+    };
+    let missing = |message: String, remedy: &str| {
+        Err(Box::new(diagnosis(
+            DiagnosisStatus::MissingCredentials,
+            info(),
+            message,
+            Some(remedy),
+        )))
+    };
+    if let Some(p) = &opts.provider {
+        if let Some(var) = &p.env_key {
+            return match command::env_value(opts, var) {
+                Some(_) => Ok(format!("{var} is set (provider {})", p.base_url)),
+                None => missing(
+                    format!("{var} (the provider's envKey) is not set"),
+                    &format!("set {var} in the sidecar's environment or runtimeOptions.codex.env"),
+                ),
+            };
+        }
+        if p.requires_openai_auth != Some(true) {
+            return Ok(format!("the provider at {} needs no key", p.base_url));
+        }
+    } else {
+        for var in ["OPENAI_API_KEY", "CODEX_API_KEY"] {
+            if command::env_value(opts, var).is_some() {
+                return Ok(format!("{var} is set in the environment"));
+            }
+        }
+        if let Some(found) = user_config_provider(opts) {
+            return found.map_err(|m| {
+                Box::new(diagnosis(
+                    DiagnosisStatus::MissingCredentials,
+                    info(),
+                    m,
+                    Some("set the variable named by env_key in your codex config.toml"),
+                ))
+            });
+        }
+    }
+    match login_status(binary, opts).await {
+        Ok(()) => Ok("codex login status: logged in".into()),
+        Err(why) => missing(
+            format!("no OPENAI_API_KEY in the environment and {why}"),
+            "set OPENAI_API_KEY, or run `codex login` (ChatGPT) or \
+             `printenv OPENAI_API_KEY | codex login --with-api-key`",
+        ),
+    }
+}
+
+/// When the user's own config.toml selects a non-OpenAI provider, whether its key is set.
+fn user_config_provider(opts: &CodexOptions) -> Option<Result<String, String>> {
+    let home = command::env_value(opts, "CODEX_HOME")
+        .map(PathBuf::from)
+        .or_else(|| command::env_value(opts, "HOME").map(|h| Path::new(&h).join(".codex")))?;
+    let text = std::fs::read_to_string(home.join("config.toml")).ok()?;
+    let cfg: toml::Table = text.parse().ok()?;
+    let id = cfg.get("model_provider")?.as_str()?;
+    if id == "openai" {
+        return None;
+    }
+    let env_key = cfg
+        .get("model_providers")
+        .and_then(|p| p.get(id))
+        .and_then(|p| p.get("env_key"))
+        .and_then(|k| k.as_str());
+    Some(match env_key {
+        Some(var) if command::env_value(opts, var).is_some() => {
+            Ok(format!("{var} is set (provider {id} from config.toml)"))
+        }
+        Some(var) => Err(format!(
+            "{var} (env_key of provider {id} in config.toml) is not set"
+        )),
+        None => Ok(format!("provider {id} from config.toml needs no key")),
+    })
+}
+
+/// `codex login status`: it reads only `$CODEX_HOME/auth.json`, not the environment.
+async fn login_status(binary: &Path, opts: &CodexOptions) -> Result<(), String> {
+    let mut cmd = Command::new(binary);
+    cmd.args(["login", "status"]);
+    for (k, v) in opts.env.iter().flatten() {
+        cmd.env(k, v);
+    }
+    match process::capture_output(cmd, Duration::from_secs(20)).await {
+        Ok((Some(0), _, _)) => Ok(()),
+        Ok((_, out, err)) => {
+            let said = format!("{} {}", out.trim(), err.trim());
+            Err(format!(
+                "`codex login status` says: {}",
+                crate::hygiene::redact(said.trim())
+            ))
+        }
+        Err(e) => Err(format!("`codex login status` failed: {e}")),
+    }
+}
+
+/// The full diagnosis: binary, version, credentials; with `probe`, one tiny turn.
+pub async fn diagnose(configured: Option<&Path>, model: Option<&str>, probe: bool) -> Diagnosis {
+    let (path, version) = match binary(configured).await {
+        Ok(b) => b,
+        Err(d) => return d,
+    };
+    let opts = CodexOptions::default();
+    let found = match credentials(&path, &version, &opts).await {
+        Ok(f) => f,
+        Err(d) => return *d,
+    };
+    let info = Some(BinaryInfo {
+        path: Some(path.display().to_string()),
+        version: Some(version.clone()),
+    });
+    if !probe {
+        return diagnosis(
+            DiagnosisStatus::Ready,
+            info,
+            format!("{version} is installed; {found} (no model was called)"),
+            None,
+        );
+    }
+    match probe_model(&path, model).await {
+        Ok(()) => diagnosis(
+            DiagnosisStatus::Ready,
+            info,
+            format!(
+                "{version} is installed; {found}; the model {} answered",
+                model.unwrap_or("(codex's default)")
+            ),
+            None,
+        ),
+        Err((kind, message)) => {
+            let (status, remedy) = match kind {
+                TaskErrorKind::Auth => (
+                    DiagnosisStatus::MissingCredentials,
+                    Some("check OPENAI_API_KEY or run `codex login`"),
+                ),
+                TaskErrorKind::Model => (
+                    DiagnosisStatus::UnsupportedModel,
+                    Some("pick a model your account can use"),
+                ),
+                _ => (DiagnosisStatus::Error, None),
+            };
+            diagnosis(status, info, format!("the probe failed: {message}"), remedy)
+        }
+    }
+}
+
+/// One ephemeral, read-only turn asking for a one-word answer.
+async fn probe_model(binary: &Path, model: Option<&str>) -> Result<(), (TaskErrorKind, String)> {
+    let dir = std::env::temp_dir();
+    let mut proc = Supervised::spawn(
+        command::app_server(binary, &CodexOptions::default(), &dir),
+        NAME,
+    )
+    .map_err(|e| (TaskErrorKind::Process, e.to_string()))?;
+    let (Some(stdin), Some(stdout)) = (proc.take_stdin(), proc.take_stdout(DEFAULT_MAX_LINE_BYTES))
+    else {
+        return Err((TaskErrorKind::Process, "stdio not piped".into()));
+    };
+    let (client, mut incoming) =
+        Client::start(stdin, stdout.into_inner(), DEFAULT_MAX_LINE_BYTES, None);
+    let turn = async {
+        let call = |e: super::client::CallError| (TaskErrorKind::Vendor, e.to_string());
+        client
+            .request(
+                "initialize",
+                json!({ "clientInfo": { "name": "agent-runtime-kit", "version": env!("CARGO_PKG_VERSION") } }),
+            )
+            .await
+            .map_err(call)?;
+        client.notify("initialized").await;
+        let mut p = json!({ "cwd": dir, "approvalPolicy": "never", "sandbox": "read-only", "ephemeral": true });
+        if let Some(m) = model {
+            p["model"] = json!(m);
+        }
+        let t = client.request("thread/start", p).await.map_err(call)?;
+        client
+            .request(
+                "turn/start",
+                json!({ "threadId": t["thread"]["id"], "input": [{ "type": "text", "text": "Reply with the single word OK." }] }),
+            )
+            .await
+            .map_err(call)?;
+        while let Some(msg) = incoming.recv().await {
+            if let super::client::Incoming::Notification { method, params, .. } = msg {
+                if method == "turn/completed" {
+                    let turn: &Value = &params["turn"];
+                    return match turn["status"].as_str() {
+                        Some("completed") => Ok(()),
+                        _ => {
+                            let e = errors::classify(&turn["error"]);
+                            Err((e.kind, e.message))
+                        }
+                    };
+                }
+            }
+        }
+        Err((
+            TaskErrorKind::Process,
+            "codex exited during the probe".into(),
+        ))
+    };
+    let r = tokio::time::timeout(Duration::from_secs(60), turn)
+        .await
+        .unwrap_or_else(|_| {
+            Err((
+                TaskErrorKind::Vendor,
+                "no answer within 60 s (is the network reachable?)".into(),
+            ))
+        });
+    client.close().await;
+    if proc.wait_timeout(Duration::from_secs(3)).await.is_none() {
+        proc.terminate(Duration::from_secs(2)).await;
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn versions() {
+        assert_eq!(super::parse_version("codex-cli 0.171.0"), Some((0, 171, 0)));
+        assert_eq!(
+            super::parse_version("codex-cli 1.2.3-alpha.1"),
+            Some((1, 2, 3))
+        );
+        assert_eq!(super::parse_version("nonsense"), None);
+    }
+}

@@ -1,0 +1,387 @@
+//! Codex app-server notifications → our events, and the running totals a result is built from.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde_json::{json, Value};
+
+use crate::protocol::event::{EventBody, TextData, ToolCompleted, ToolRequested, VendorTurn};
+use crate::protocol::result::{ArtifactChange, ToolCallRecord, ToolStatus, Usage};
+use crate::runtime::EventSink;
+
+/// What the run loop should do after a notification.
+#[derive(Debug)]
+pub enum Flow {
+    Continue,
+    /// Our turn ended (`turn/completed`); the turn object.
+    TurnCompleted(Value),
+    /// One more model request would exceed `maxTurns`.
+    MaxTurnsReached,
+}
+
+/// Tools seen so far, by item id: name and input (the approval handler reads them).
+pub type ToolIndex = Arc<Mutex<HashMap<String, (String, Value)>>>;
+
+/// Token counts as codex reports them (`TokenUsageBreakdown`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Tokens {
+    total: u64,
+    input: u64,
+    cached: u64,
+    output: u64,
+}
+
+impl Tokens {
+    fn of(v: &Value) -> Tokens {
+        let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+        Tokens {
+            total: n("totalTokens"),
+            input: n("inputTokens"),
+            cached: n("cachedInputTokens"),
+            output: n("outputTokens"),
+        }
+    }
+    fn minus(self, o: Tokens) -> Tokens {
+        Tokens {
+            total: self.total.saturating_sub(o.total),
+            input: self.input.saturating_sub(o.input),
+            cached: self.cached.saturating_sub(o.cached),
+            output: self.output.saturating_sub(o.output),
+        }
+    }
+}
+
+pub struct TurnState {
+    events: EventSink,
+    pub turn_id: Option<String>,
+    /// The last complete assistant message.
+    pub last_message: Option<String>,
+    pub tool_calls: Vec<ToolCallRecord>,
+    open: HashMap<String, Instant>,
+    pub tools: ToolIndex,
+    /// Files codex's fileChange items reported, as given (absolute paths).
+    pub patched: Vec<(PathBuf, ArtifactChange)>,
+    /// The thread's total before this task's first model request, and the latest total.
+    baseline: Option<Tokens>,
+    latest: Option<Tokens>,
+    /// Model responses in this task.
+    pub responses: u32,
+    tools_since_response: u32,
+    max_turns: Option<u32>,
+    /// Since when codex has been retrying without progress, and why.
+    pub retrying_since: Option<Instant>,
+    pub retry_message: Option<String>,
+    /// The last non-retried `error` notification.
+    pub last_error: Option<Value>,
+}
+
+impl TurnState {
+    pub fn new(events: EventSink, max_turns: Option<u32>) -> Self {
+        TurnState {
+            events,
+            turn_id: None,
+            last_message: None,
+            tool_calls: vec![],
+            open: HashMap::new(),
+            tools: ToolIndex::default(),
+            patched: vec![],
+            baseline: None,
+            latest: None,
+            responses: 0,
+            tools_since_response: 0,
+            max_turns,
+            retrying_since: None,
+            retry_message: None,
+            last_error: None,
+        }
+    }
+
+    /// What this task used: the thread's total now minus its total before the task's first request
+    /// (so a resumed thread's history is not counted, and repeated updates do not double-count).
+    pub fn usage(&self) -> Usage {
+        let (Some(base), Some(latest)) = (self.baseline, self.latest) else {
+            return Usage::default();
+        };
+        let d = latest.minus(base);
+        Usage {
+            input_tokens: d.input,
+            output_tokens: d.output,
+            cached_input_tokens: d.cached,
+            cost_usd: None,
+        }
+    }
+
+    fn progress(&mut self) {
+        self.retrying_since = None;
+    }
+
+    pub async fn on_notification(&mut self, method: &str, params: &Value) -> Flow {
+        let ours = |p: &Value, turn_id: &Option<String>| match (p.get("turnId"), turn_id) {
+            (Some(Value::String(t)), Some(mine)) => t == mine,
+            _ => true,
+        };
+        match method {
+            "turn/started" if self.turn_id.is_none() => {
+                self.turn_id = params["turn"]["id"].as_str().map(str::to_string);
+            }
+            "item/agentMessage/delta" if ours(params, &self.turn_id) => {
+                self.progress();
+                if let Some(d) = params["delta"].as_str() {
+                    self.events
+                        .emit(EventBody::OutputDelta(TextData {
+                            text: d.to_string(),
+                            vendor: None,
+                        }))
+                        .await;
+                }
+            }
+            "item/started" if ours(params, &self.turn_id) => {
+                self.progress();
+                let item = &params["item"];
+                if let Some((id, name, input)) = tool_of(item) {
+                    self.tools_since_response += 1;
+                    self.request_tool(&id, &name, &input, item).await;
+                    if self.over_max_turns(self.responses) {
+                        return Flow::MaxTurnsReached;
+                    }
+                }
+            }
+            "item/completed" if ours(params, &self.turn_id) => {
+                self.progress();
+                self.item_completed(&params["item"]).await;
+            }
+            "thread/tokenUsage/updated" if ours(params, &self.turn_id) => {
+                self.progress();
+                let usage = &params["tokenUsage"];
+                let total = Tokens::of(&usage["total"]);
+                if self.baseline.is_none() {
+                    self.baseline = Some(total.minus(Tokens::of(&usage["last"])));
+                }
+                // Codex repeats the last figures on some transitions (interrupt): not a new response.
+                if self.latest.map(|l| l.total) != Some(total.total) {
+                    self.latest = Some(total);
+                    self.responses += 1;
+                    self.events
+                        .emit(EventBody::VendorTurn(VendorTurn {
+                            turn: self.responses,
+                            usage: self.usage(),
+                            vendor_turn_id: params["turnId"].as_str().map(str::to_string),
+                            vendor: Some(json!({ "last": usage["last"] })),
+                        }))
+                        .await;
+                    // Codex runs a response's tools while it streams, so they come before its usage
+                    // update; a response that called tools is followed by another request.
+                    let called_tools = self.tools_since_response > 0;
+                    self.tools_since_response = 0;
+                    if called_tools && self.over_max_turns(self.responses) {
+                        return Flow::MaxTurnsReached;
+                    }
+                }
+            }
+            "error" if ours(params, &self.turn_id) => {
+                let message = params["error"]["message"].as_str().map(str::to_string);
+                if params["willRetry"].as_bool() == Some(true) {
+                    self.retrying_since.get_or_insert_with(Instant::now);
+                    self.retry_message = message;
+                } else {
+                    self.last_error = Some(params["error"].clone());
+                }
+            }
+            "turn/completed" => {
+                let turn = &params["turn"];
+                let mine = match (&self.turn_id, turn["id"].as_str()) {
+                    (Some(m), Some(t)) => m == t,
+                    _ => true,
+                };
+                if mine {
+                    return Flow::TurnCompleted(turn.clone());
+                }
+            }
+            _ => {}
+        }
+        Flow::Continue
+    }
+
+    fn over_max_turns(&self, responses: u32) -> bool {
+        matches!(self.max_turns, Some(max) if responses >= max)
+    }
+
+    async fn request_tool(&mut self, id: &str, name: &str, input: &Value, item: &Value) {
+        if self.open.contains_key(id) {
+            return;
+        }
+        self.open.insert(id.to_string(), Instant::now());
+        self.tools
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.to_string(), (name.to_string(), input.clone()));
+        self.events
+            .emit(EventBody::ToolRequested(ToolRequested {
+                tool_call_id: id.to_string(),
+                name: name.to_string(),
+                input: input.clone(),
+                vendor: Some(json!({ "itemType": item["type"] })),
+            }))
+            .await;
+    }
+
+    async fn item_completed(&mut self, item: &Value) {
+        if item["type"] == "agentMessage" {
+            let text = item["text"].as_str().unwrap_or_default().to_string();
+            self.events
+                .emit(EventBody::Message(TextData {
+                    text: text.clone(),
+                    vendor: item
+                        .get("phase")
+                        .filter(|p| !p.is_null())
+                        .map(|p| json!({ "phase": p })),
+                }))
+                .await;
+            self.last_message = Some(text);
+            return;
+        }
+        let Some((id, name, input)) = tool_of(item) else {
+            return;
+        };
+        // Some tools (a command refused by the sandbox) complete without having started.
+        if !self.open.contains_key(&id) {
+            self.request_tool(&id, &name, &input, item).await;
+        }
+        let began = self.open.remove(&id);
+        let (status, output) = outcome_of(item);
+        if item["type"] == "fileChange" && status == ToolStatus::Ok {
+            self.patched.extend(changes_of(item));
+        }
+        let duration_ms = item["durationMs"]
+            .as_u64()
+            .or_else(|| began.map(|b| b.elapsed().as_millis() as u64))
+            .unwrap_or(0);
+        self.events
+            .emit(EventBody::ToolCompleted(ToolCompleted {
+                tool_call_id: id.clone(),
+                name: name.clone(),
+                status,
+                output: output.clone(),
+                vendor: Some(json!({ "itemType": item["type"], "status": item["status"] })),
+            }))
+            .await;
+        self.tool_calls.push(ToolCallRecord {
+            id,
+            name,
+            input,
+            output: Some(output),
+            status,
+            duration_ms,
+        });
+    }
+}
+
+/// The tool call an item stands for: (id, name, input). Names: `commandExecution`, `fileChange`,
+/// `webSearch`, `mcp__<server>__<tool>` (Claude's spelling, so hosts match MCP tools alike), or a
+/// dynamic tool's own name.
+fn tool_of(item: &Value) -> Option<(String, String, Value)> {
+    let id = item["id"].as_str()?.to_string();
+    let (name, input) = match item["type"].as_str()? {
+        "commandExecution" => (
+            "commandExecution".to_string(),
+            json!({ "command": item["command"], "cwd": item["cwd"] }),
+        ),
+        "fileChange" => {
+            let changes: Vec<Value> = item["changes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| json!({ "path": c["path"], "kind": c["kind"]["type"], "diff": c["diff"] }))
+                .collect();
+            ("fileChange".to_string(), json!({ "changes": changes }))
+        }
+        "mcpToolCall" => (
+            format!(
+                "mcp__{}__{}",
+                item["server"].as_str().unwrap_or_default(),
+                item["tool"].as_str().unwrap_or_default()
+            ),
+            item["arguments"].clone(),
+        ),
+        "webSearch" => (
+            "webSearch".to_string(),
+            json!({ "query": item["query"], "action": item["action"] }),
+        ),
+        "dynamicToolCall" => (
+            item["tool"].as_str().unwrap_or("dynamicTool").to_string(),
+            item["arguments"].clone(),
+        ),
+        _ => return None,
+    };
+    Some((id, name, input))
+}
+
+fn outcome_of(item: &Value) -> (ToolStatus, Value) {
+    let status = item["status"].as_str().unwrap_or_default();
+    match item["type"].as_str().unwrap_or_default() {
+        "commandExecution" => {
+            let exit = item["exitCode"].as_i64();
+            let s = match status {
+                "declined" => ToolStatus::Denied,
+                "completed" if exit.unwrap_or(0) == 0 => ToolStatus::Ok,
+                _ => ToolStatus::Error,
+            };
+            (
+                s,
+                json!({ "exitCode": item["exitCode"], "output": item["aggregatedOutput"] }),
+            )
+        }
+        "mcpToolCall" => {
+            let s = match status {
+                "completed" => ToolStatus::Ok,
+                _ => ToolStatus::Error,
+            };
+            let out = if item["error"].is_null() {
+                item["result"].clone()
+            } else {
+                item["error"].clone()
+            };
+            (s, out)
+        }
+        "dynamicToolCall" => {
+            let s = match (status, item["success"].as_bool()) {
+                ("completed", Some(false)) => ToolStatus::Error,
+                ("completed", _) => ToolStatus::Ok,
+                _ => ToolStatus::Error,
+            };
+            (s, item["contentItems"].clone())
+        }
+        "webSearch" => (ToolStatus::Ok, json!({ "results": item["results"] })),
+        _ => {
+            let s = match status {
+                "declined" => ToolStatus::Denied,
+                "completed" => ToolStatus::Ok,
+                _ => ToolStatus::Error,
+            };
+            (s, json!({ "status": status }))
+        }
+    }
+}
+
+fn changes_of(item: &Value) -> Vec<(PathBuf, ArtifactChange)> {
+    let mut out = vec![];
+    for c in item["changes"].as_array().into_iter().flatten() {
+        let Some(path) = c["path"].as_str() else {
+            continue;
+        };
+        match c["kind"]["type"].as_str() {
+            Some("add") => out.push((path.into(), ArtifactChange::Created)),
+            Some("delete") => out.push((path.into(), ArtifactChange::Deleted)),
+            _ => match c["kind"]["move_path"].as_str() {
+                Some(to) => {
+                    out.push((path.into(), ArtifactChange::Deleted));
+                    out.push((to.into(), ArtifactChange::Created));
+                }
+                None => out.push((path.into(), ArtifactChange::Modified)),
+            },
+        }
+    }
+    out
+}

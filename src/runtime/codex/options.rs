@@ -1,0 +1,297 @@
+//! `runtimeOptions.codex`: what a task may tune beyond the common fields, and how it becomes
+//! `-c key=value` overrides on codex's command line.
+//!
+//! Config values are settings, not prompts or secrets, so argv is fine for them; but keys are
+//! checked so that runtimeOptions cannot smuggle flags, and keys that would change what the task's
+//! `permissions`, `mcpServers` or `model` fields decide are refused (nothing is silently widened).
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::protocol::RpcError;
+
+use super::NAME;
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CodexOptions {
+    /// Reasoning effort for the turn, as the model advertises it (`minimal`, `low`, `medium`,
+    /// `high`, `xhigh`, ...).
+    #[serde(default)]
+    pub reasoning_effort: Option<String>,
+    /// Reasoning summaries: `auto`, `concise`, `detailed` or `none`.
+    #[serde(default)]
+    pub reasoning_summary: Option<ReasoningSummary>,
+    /// An OpenAI-compatible endpoint to use instead of the built-in OpenAI provider.
+    #[serde(default)]
+    pub provider: Option<Provider>,
+    /// Further Codex config overrides, by dotted key (`"model_reasoning_effort": "high"`,
+    /// `"tools.web_search": false`); each becomes `-c key=<TOML value>`. Keys that the task's
+    /// own fields decide (sandbox, approvals, MCP servers, model, provider, instructions) are refused.
+    #[serde(default)]
+    pub config: Option<BTreeMap<String, Value>>,
+    /// Extra environment variables for codex, on top of the sidecar's own environment
+    /// (e.g. the provider's API key, `CODEX_HOME`).
+    #[serde(default)]
+    pub env: Option<BTreeMap<String, String>>,
+    /// With `permissions.approvals: "host"`: when codex asks. `untrusted` (default) asks for every
+    /// command codex does not know to be safe; `on-request` lets the model decide when to ask for
+    /// more than the sandbox allows.
+    #[serde(default)]
+    pub host_approval_policy: Option<HostApprovalPolicy>,
+    /// How long codex may keep retrying a failing connection (it can retry "waiting for network"
+    /// forever) before the run fails. Default 120000.
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub max_retry_ms: Option<u64>,
+    /// How long codex may take to start, open the thread and accept the turn. Default 60000.
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub startup_timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReasoningSummary {
+    Auto,
+    Concise,
+    Detailed,
+    None,
+}
+
+impl ReasoningSummary {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasoningSummary::Auto => "auto",
+            ReasoningSummary::Concise => "concise",
+            ReasoningSummary::Detailed => "detailed",
+            ReasoningSummary::None => "none",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostApprovalPolicy {
+    Untrusted,
+    OnRequest,
+}
+
+/// A custom model provider (`model_providers.<id>` in Codex's config).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Provider {
+    /// The provider's id in Codex's config (letters, digits, `_`, `-`). Default `custom`.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Display name. Default: the id.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Base URL including the version path, e.g. `http://127.0.0.1:8080/v1` (codex appends `/responses`).
+    pub base_url: String,
+    /// The environment variable holding the API key (sent as a bearer token). Without it (and
+    /// without `requiresOpenaiAuth`) no key is sent.
+    #[serde(default)]
+    pub env_key: Option<String>,
+    /// The wire API: `responses` (the only one Codex 0.171 speaks).
+    #[serde(default)]
+    pub wire_api: Option<WireApi>,
+    /// Use the key saved by `codex login` instead of an environment variable.
+    #[serde(default)]
+    pub requires_openai_auth: Option<bool>,
+    /// Retries of a failed request (codex's default is 4; 0 surfaces errors at once).
+    #[serde(default)]
+    pub request_max_retries: Option<u32>,
+    /// Reconnects of a dropped stream (codex's default is 5).
+    #[serde(default)]
+    pub stream_max_retries: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WireApi {
+    Responses,
+}
+
+/// Config keys (and their sub-keys) that the task's own fields decide.
+const RESERVED_KEYS: &[(&str, &str)] = &[
+    ("sandbox_mode", "use task.permissions.sandbox"),
+    (
+        "sandbox_workspace_write",
+        "use task.permissions.sandbox and task.additionalDirectories",
+    ),
+    ("approval_policy", "use task.permissions.approvals"),
+    (
+        "approvals_reviewer",
+        "approvals go to the host or are declined (task.permissions.approvals)",
+    ),
+    ("default_permissions", "use task.permissions"),
+    ("permissions", "use task.permissions"),
+    ("mcp_servers", "use task.mcpServers"),
+    ("model", "use task.model"),
+    ("model_provider", "use runtimeOptions.codex.provider"),
+    ("model_providers", "use runtimeOptions.codex.provider"),
+    ("base_instructions", "use task.systemPrompt"),
+    ("developer_instructions", "use task.appendSystemPrompt"),
+    ("model_instructions_file", "use task.systemPrompt"),
+    ("experimental_instructions_file", "use task.systemPrompt"),
+    ("analytics", "analytics are always off"),
+    ("features", "the sidecar decides which features are on"),
+    ("profile", "profiles could override the task's permissions"),
+    ("profiles", "profiles could override the task's permissions"),
+];
+
+impl CodexOptions {
+    /// Parses the (schema-checked) options and checks the config keys.
+    pub fn parse(value: &Value) -> Result<CodexOptions, RpcError> {
+        let opts: CodexOptions =
+            crate::server::params::parse_at(&format!("task.runtimeOptions.{NAME}"), value.clone())?;
+        opts.check()?;
+        Ok(opts)
+    }
+
+    fn check(&self) -> Result<(), RpcError> {
+        let base = format!("task.runtimeOptions.{NAME}");
+        if let Some(config) = &self.config {
+            for (key, value) in config {
+                let field = format!("{base}.config.{key}");
+                if !is_config_key(key) {
+                    return Err(RpcError::invalid_params(
+                        field,
+                        "a config key is dotted words of letters, digits, '_' and '-'",
+                    ));
+                }
+                let head = key.split('.').next().unwrap_or_default();
+                if let Some((_, why)) = RESERVED_KEYS.iter().find(|(k, _)| *k == head) {
+                    return Err(RpcError::unsupported(NAME, &field, *why));
+                }
+                toml_value(value).map_err(|e| RpcError::invalid_params(&field, e))?;
+            }
+        }
+        if let Some(p) = &self.provider {
+            if let Some(id) = &p.id {
+                if !is_word(id) {
+                    return Err(RpcError::invalid_params(
+                        format!("{base}.provider.id"),
+                        "letters, digits, '_' and '-' only",
+                    ));
+                }
+            }
+            if !(p.base_url.starts_with("http://") || p.base_url.starts_with("https://")) {
+                return Err(RpcError::invalid_params(
+                    format!("{base}.provider.baseUrl"),
+                    "must be an http:// or https:// URL",
+                ));
+            }
+        }
+        if let Some(env) = &self.env {
+            for k in env.keys() {
+                if k.is_empty() || k.contains('=') || k.contains('\0') {
+                    return Err(RpcError::invalid_params(
+                        format!("{base}.env"),
+                        format!("{k:?} is not an environment variable name"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The `-c key=value` overrides, in order (provider first, then `config`).
+    pub fn overrides(&self) -> Vec<(String, String)> {
+        let mut out = vec![];
+        if let Some(p) = &self.provider {
+            let id = p.id.clone().unwrap_or_else(|| "custom".into());
+            let s = |v: &str| toml::Value::String(v.to_string()).to_string();
+            let at = |k: &str| format!("model_providers.{id}.{k}");
+            out.push(("model_provider".into(), s(&id)));
+            out.push((at("name"), s(p.name.as_deref().unwrap_or(&id))));
+            out.push((at("base_url"), s(&p.base_url)));
+            if let Some(k) = &p.env_key {
+                out.push((at("env_key"), s(k)));
+            }
+            out.push((at("wire_api"), s("responses")));
+            if let Some(b) = p.requires_openai_auth {
+                out.push((at("requires_openai_auth"), b.to_string()));
+            }
+            if let Some(n) = p.request_max_retries {
+                out.push((at("request_max_retries"), n.to_string()));
+            }
+            if let Some(n) = p.stream_max_retries {
+                out.push((at("stream_max_retries"), n.to_string()));
+            }
+        }
+        for (k, v) in self.config.iter().flatten() {
+            if let Ok(t) = toml_value(v) {
+                out.push((k.clone(), t));
+            }
+        }
+        out
+    }
+}
+
+fn is_word(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn is_config_key(key: &str) -> bool {
+    key.split('.').all(is_word)
+}
+
+/// A JSON value as an inline TOML value (what `-c` parses).
+pub fn toml_value(v: &Value) -> Result<String, String> {
+    if v.is_null() {
+        return Err("null has no TOML form".into());
+    }
+    let t: toml::Value =
+        toml::Value::try_from(v).map_err(|e| format!("no TOML form for this value: {e}"))?;
+    Ok(t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn config_values_become_inline_toml() {
+        // What codex does with `-c k=v`: parse `v` as a TOML value.
+        let back = |v: Value| {
+            let t = toml_value(&v).unwrap();
+            assert!(!t.contains('\n'), "{t}");
+            let table: toml::Table = format!("k = {t}").parse().unwrap();
+            serde_json::to_value(&table["k"]).unwrap()
+        };
+        for v in [
+            json!("a\"b'c"),
+            json!(3),
+            json!(["x", 1]),
+            json!({"a": {"b": true}}),
+        ] {
+            assert_eq!(back(v.clone()), v);
+        }
+        assert!(toml_value(&json!(null)).is_err());
+    }
+
+    #[test]
+    fn reserved_and_malformed_keys_are_refused() {
+        let bad = |config: Value| CodexOptions::parse(&json!({ "config": config })).unwrap_err();
+        assert_eq!(
+            bad(json!({"sandbox_mode": "danger-full-access"})).code,
+            -32012
+        );
+        assert_eq!(bad(json!({"features.plugins": true})).code, -32012);
+        assert_eq!(bad(json!({"x --dangerously-bypass": 1})).code, -32602);
+        assert_eq!(bad(json!({"a..b": 1})).code, -32602);
+        let ok = CodexOptions::parse(&json!({"config": {"tools.web_search": false}})).unwrap();
+        assert_eq!(
+            ok.overrides(),
+            vec![("tools.web_search".to_string(), "false".to_string())]
+        );
+    }
+}

@@ -1,0 +1,564 @@
+//! One task through `codex app-server`: handshake, thread, turn, events, approvals, cancel, exit.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::artifacts::{self, Snapshot};
+use super::client::{CallError, Client, Incoming};
+use super::mapping::{Flow, TurnState};
+use super::options::{CodexOptions, HostApprovalPolicy};
+use super::{command, errors, NAME};
+use crate::process::{self, Supervised};
+use crate::protocol::event::{EventBody, TaskStarted};
+use crate::protocol::result::{
+    AgentResult, CancelMode, ExitInfo, FinishReason, TaskError, TaskErrorKind,
+};
+use crate::protocol::task::{ApprovalMode, SandboxMode};
+use crate::runtime::jsonl::DEFAULT_MAX_LINE_BYTES;
+use crate::runtime::RunContext;
+
+/// How long codex gets to end an interrupted turn before it is stopped by force.
+const INTERRUPT_DEADLINE: Duration = Duration::from_secs(3);
+/// How long codex gets to exit after its stdin closes, then after SIGTERM.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+const KILL_GRACE: Duration = Duration::from_secs(2);
+const DEFAULT_STARTUP_MS: u64 = 60_000;
+const DEFAULT_MAX_RETRY_MS: u64 = 120_000;
+
+/// Why we asked codex to interrupt the turn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Why {
+    Stop,
+    MaxTurns,
+    Retrying,
+}
+
+#[derive(Debug)]
+enum Ending {
+    /// `turn/completed` for our turn.
+    Turn(Value),
+    /// We interrupted (or stopped before the turn began); `soft` when codex ended the turn itself.
+    Interrupted {
+        why: Why,
+        soft: bool,
+    },
+    /// Codex closed its output before the turn ended.
+    Exited,
+    Failed(TaskError),
+}
+
+pub async fn run(binary: PathBuf, ctx: RunContext) -> AgentResult {
+    let opts = match CodexOptions::parse(&ctx.runtime_options) {
+        Ok(o) => o,
+        Err(e) => return failed(TaskErrorKind::Protocol, e.message),
+    };
+    let wd = ctx.working_directory.clone();
+    let before = {
+        let wd = wd.clone();
+        tokio::task::spawn_blocking(move || Snapshot::take(&wd))
+            .await
+            .ok()
+            .flatten()
+    };
+    let cmd = command::app_server(&binary, &opts, &wd);
+    let mut proc = match Supervised::spawn(cmd, NAME) {
+        Ok(p) => p,
+        Err(e) => {
+            return failed(
+                TaskErrorKind::Process,
+                format!("cannot start {}: {e}", binary.display()),
+            )
+        }
+    };
+    let (Some(stdin), Some(stdout)) = (proc.take_stdin(), proc.take_stdout(DEFAULT_MAX_LINE_BYTES))
+    else {
+        return failed(TaskErrorKind::Process, "codex's stdio was not piped");
+    };
+    let (client, incoming) = Client::start(
+        stdin,
+        stdout.into_inner(),
+        DEFAULT_MAX_LINE_BYTES,
+        Some(ctx.events.clone()),
+    );
+    let mut s = Session {
+        st: TurnState::new(ctx.events.clone(), ctx.task.max_turns),
+        ctx: &ctx,
+        opts,
+        client: client.clone(),
+        incoming,
+        tasks: JoinSet::new(),
+        thread: Value::Null,
+        thread_id: None,
+        turn_started: false,
+    };
+    let ending = s.drive().await;
+
+    // Shut codex down: close stdin (app-server then ends its tool processes and exits), SIGTERM,
+    // SIGKILL. Tool processes codex started in their own session are not in its process group,
+    // and once codex is gone they are no longer its descendants: note them now, kill them after.
+    let tools = process::descendants(proc.pid());
+    s.tasks.abort_all();
+    client.close().await;
+    let (exit, killed) = match proc.wait_timeout(EXIT_GRACE).await {
+        Some(e) => (e, false),
+        None => {
+            let (e, _) = proc.terminate(KILL_GRACE).await;
+            (e, true)
+        }
+    };
+    kill_all(&tools);
+    proc.kill_leftovers();
+
+    let listed = match before {
+        Some(before) => {
+            let root = before.root().to_path_buf();
+            tokio::task::spawn_blocking(move || Snapshot::take(&root).map(|a| before.diff(&a)))
+                .await
+                .ok()
+                .flatten()
+        }
+        None => None,
+    };
+    let artifacts = artifacts::merge(&wd, listed, &s.st.patched);
+    s.result(ending, exit, killed, artifacts)
+}
+
+fn failed(kind: TaskErrorKind, message: impl Into<String>) -> AgentResult {
+    AgentResult {
+        finish_reason: FinishReason::Error,
+        error: Some(TaskError::new(kind, message)),
+        ..Default::default()
+    }
+}
+
+fn kill_all(pids: &[i32]) {
+    use nix::sys::signal::{kill, Signal};
+    for &p in pids {
+        let _ = kill(nix::unistd::Pid::from_raw(p), Signal::SIGKILL);
+    }
+}
+
+struct Session<'a> {
+    ctx: &'a RunContext,
+    opts: CodexOptions,
+    client: Client,
+    incoming: UnboundedReceiver<Incoming>,
+    tasks: JoinSet<()>,
+    st: TurnState,
+    /// The thread object codex returned.
+    thread: Value,
+    thread_id: Option<String>,
+    turn_started: bool,
+}
+
+impl Session<'_> {
+    async fn drive(&mut self) -> Ending {
+        if let Err(e) = self.start().await {
+            return e;
+        }
+        self.turn_loop().await
+    }
+
+    /// A startup call, bounded by the startup deadline and the task's stop.
+    async fn guarded<T>(
+        &self,
+        what: &str,
+        fut: impl Future<Output = Result<T, CallError>>,
+    ) -> Result<T, Ending> {
+        let ms = self.opts.startup_timeout_ms.unwrap_or(DEFAULT_STARTUP_MS);
+        tokio::select! {
+            r = fut => r.map_err(|e| match e {
+                CallError::Closed(_) => Ending::Exited,
+                CallError::Rpc { message, .. } => Ending::Failed(TaskError::new(
+                    TaskErrorKind::Vendor,
+                    format!("codex refused {what}: {message}"),
+                )),
+            }),
+            _ = self.ctx.stop.stopped() => Err(Ending::Interrupted { why: Why::Stop, soft: false }),
+            _ = tokio::time::sleep(Duration::from_millis(ms)) => Err(Ending::Failed(TaskError::new(
+                TaskErrorKind::Process,
+                format!("codex did not answer {what} within {ms} ms"),
+            ))),
+        }
+    }
+
+    async fn start(&mut self) -> Result<(), Ending> {
+        let ctx = self.ctx;
+        let client = self.client.clone();
+        self.guarded(
+            "initialize",
+            client.request(
+                "initialize",
+                json!({
+                    "clientInfo": {
+                        "name": "agent-runtime-kit",
+                        "title": null,
+                        "version": env!("CARGO_PKG_VERSION"),
+                    },
+                    "capabilities": { "experimentalApi": false },
+                }),
+            ),
+        )
+        .await?;
+        client.notify("initialized").await;
+
+        let task = &ctx.task;
+        let perms = task.permissions();
+        let approval_policy = match perms.approvals {
+            ApprovalMode::Deny => "never",
+            ApprovalMode::Host => match self.opts.host_approval_policy {
+                Some(HostApprovalPolicy::OnRequest) => "on-request",
+                _ => "untrusted",
+            },
+        };
+        let sandbox = match perms.sandbox {
+            SandboxMode::ReadOnly => "read-only",
+            SandboxMode::WorkspaceWrite => "workspace-write",
+            SandboxMode::FullAccess => "danger-full-access",
+        };
+        let mut params = json!({
+            "cwd": ctx.working_directory,
+            "approvalPolicy": approval_policy,
+            "sandbox": sandbox,
+        });
+        let p = params.as_object_mut().expect("object");
+        if let Some(m) = &task.model {
+            p.insert("model".into(), json!(m));
+        }
+        if let Some(sp) = &task.system_prompt {
+            p.insert("baseInstructions".into(), json!(sp));
+        }
+        if let Some(ap) = &task.append_system_prompt {
+            p.insert("developerInstructions".into(), json!(ap));
+        }
+        // MCP servers go in the thread's config, not on argv: their env and headers can hold secrets.
+        if let Some(servers) = &task.mcp_servers {
+            p.insert(
+                "config".into(),
+                json!({ "mcp_servers": super::mcp::config(servers) }),
+            );
+        }
+        let method = match &task.session {
+            None => "thread/start",
+            Some(s) => {
+                p.insert("threadId".into(), json!(s.resume));
+                p.insert("excludeTurns".into(), json!(true));
+                if s.fork {
+                    p.insert("ephemeral".into(), json!(false));
+                    "thread/fork"
+                } else {
+                    "thread/resume"
+                }
+            }
+        };
+        let opened = self
+            .guarded(method, client.request(method, params))
+            .await
+            .map_err(|e| match (e, &task.session) {
+                (Ending::Failed(mut err), Some(s)) => {
+                    err.message = format!("cannot resume session {:?}: {}", s.resume, err.message);
+                    Ending::Failed(err)
+                }
+                (e, _) => e,
+            })?;
+        self.thread = opened["thread"].clone();
+        self.thread_id = self.thread["id"].as_str().map(str::to_string);
+        ctx.events
+            .emit(EventBody::TaskStarted(TaskStarted {
+                runtime: NAME.into(),
+                model: opened["model"]
+                    .as_str()
+                    .map(str::to_string)
+                    .or_else(|| task.model.clone()),
+                working_directory: ctx.working_directory.display().to_string(),
+                permissions: perms.clone(),
+                session_id: self.thread_id.clone(),
+                metadata: task.metadata.clone(),
+                vendor: Some(json!({
+                    "modelProvider": opened["modelProvider"],
+                    "approvalPolicy": opened["approvalPolicy"],
+                    "sandbox": opened["sandbox"],
+                    "threadPath": self.thread["path"],
+                    "cliVersion": self.thread["cliVersion"],
+                })),
+            }))
+            .await;
+
+        let mut turn = json!({
+            "threadId": self.thread_id,
+            "input": [{ "type": "text", "text": task.goal }],
+        });
+        let t = turn.as_object_mut().expect("object");
+        if let Some(schema) = &task.output_schema {
+            t.insert("outputSchema".into(), schema.clone());
+        }
+        if let Some(e) = &self.opts.reasoning_effort {
+            t.insert("effort".into(), json!(e));
+        }
+        if let Some(s) = self.opts.reasoning_summary {
+            t.insert("summary".into(), json!(s.as_str()));
+        }
+        let extra: Vec<String> = task
+            .additional_directories
+            .iter()
+            .flatten()
+            .map(|d| {
+                let p = ctx.working_directory.join(d);
+                p.canonicalize().unwrap_or(p).display().to_string()
+            })
+            .collect();
+        if !extra.is_empty() && perms.sandbox == SandboxMode::WorkspaceWrite {
+            t.insert(
+                "sandboxPolicy".into(),
+                json!({ "type": "workspaceWrite", "writableRoots": extra, "networkAccess": false }),
+            );
+        }
+        let started = self
+            .guarded("turn/start", client.request("turn/start", turn))
+            .await?;
+        self.turn_started = true;
+        if self.st.turn_id.is_none() {
+            self.st.turn_id = started["turn"]["id"].as_str().map(str::to_string);
+        }
+        Ok(())
+    }
+
+    async fn turn_loop(&mut self) -> Ending {
+        let max_retry =
+            Duration::from_millis(self.opts.max_retry_ms.unwrap_or(DEFAULT_MAX_RETRY_MS));
+        let mut interrupting: Option<(Why, Instant)> = None;
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            let deadline = interrupting.map(|(_, d)| d);
+            tokio::select! {
+                biased;
+                msg = self.incoming.recv() => match msg {
+                    None => return Ending::Exited,
+                    Some(Incoming::Request { id, method, params, raw }) => {
+                        self.ctx.events.vendor_event(&raw).await;
+                        self.tasks.spawn(super::approvals::answer(
+                            self.client.clone(),
+                            self.ctx.approvals.clone(),
+                            self.st.tools.clone(),
+                            id,
+                            method,
+                            params,
+                        ));
+                    }
+                    Some(Incoming::Notification { method, params, raw }) => {
+                        self.ctx.events.vendor_event(&raw).await;
+                        match self.st.on_notification(&method, &params).await {
+                            Flow::Continue => {}
+                            Flow::TurnCompleted(turn) => {
+                                return match (interrupting, turn["status"].as_str()) {
+                                    (Some((why, _)), Some("interrupted")) => {
+                                        Ending::Interrupted { why, soft: true }
+                                    }
+                                    _ => Ending::Turn(turn),
+                                };
+                            }
+                            Flow::MaxTurnsReached => {
+                                if interrupting.is_none() {
+                                    interrupting = Some((Why::MaxTurns, self.interrupt()));
+                                }
+                            }
+                        }
+                    }
+                },
+                _ = self.ctx.stop.stopped(), if interrupting.is_none() => {
+                    interrupting = Some((Why::Stop, self.interrupt()));
+                }
+                _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                    let (why, _) = interrupting.expect("deadline implies interrupting");
+                    return Ending::Interrupted { why, soft: false };
+                }
+                _ = tick.tick(), if interrupting.is_none() => {
+                    if let Some(since) = self.st.retrying_since {
+                        if since.elapsed() >= max_retry {
+                            interrupting = Some((Why::Retrying, self.interrupt()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Asks codex to interrupt the turn (without waiting for its answer); returns the deadline.
+    fn interrupt(&mut self) -> Instant {
+        let client = self.client.clone();
+        let params = json!({ "threadId": self.thread_id, "turnId": self.st.turn_id });
+        self.tasks.spawn(async move {
+            if let Err(e) = client.request("turn/interrupt", params).await {
+                tracing::debug!("turn/interrupt: {e}");
+            }
+        });
+        Instant::now() + INTERRUPT_DEADLINE
+    }
+
+    fn result(
+        self,
+        ending: Ending,
+        exit: ExitInfo,
+        killed: bool,
+        artifacts: Vec<crate::protocol::result::Artifact>,
+    ) -> AgentResult {
+        let task = &self.ctx.task;
+        let session_changed = match (&task.session, &self.thread_id) {
+            (Some(s), Some(t)) => &s.resume != t,
+            _ => false,
+        };
+        let mut r = AgentResult {
+            output: self.st.last_message.clone().unwrap_or_default(),
+            session_id: self.thread_id.clone(),
+            session_changed,
+            artifacts,
+            tool_calls: self.st.tool_calls.clone(),
+            usage: self.st.usage(),
+            turns: self.st.responses,
+            vendor: Some(json!({
+                "threadId": self.thread_id,
+                "turnId": self.st.turn_id,
+                "modelProvider": self.thread["modelProvider"],
+                "cliVersion": self.thread["cliVersion"],
+            })),
+            ..Default::default()
+        };
+        let exit_code = exit.code;
+        r.exit = Some(exit);
+        match ending {
+            Ending::Turn(turn) => match turn["status"].as_str() {
+                Some("completed") => {
+                    if r.output.is_empty() {
+                        r.output = last_agent_text(&turn).unwrap_or_default();
+                    }
+                    r.finish_reason = FinishReason::Completed;
+                    if task.output_schema.is_some() {
+                        match parse_structured(&r.output) {
+                            Ok(v) => r.structured_output = Some(v),
+                            Err(e) => {
+                                r.finish_reason = FinishReason::Error;
+                                r.error = Some(TaskError::new(
+                                    TaskErrorKind::Schema,
+                                    format!("the final message is not JSON: {e}"),
+                                ));
+                            }
+                        }
+                    }
+                }
+                Some("failed") => {
+                    let err = match &turn["error"] {
+                        Value::Null => self.st.last_error.clone().unwrap_or(Value::Null),
+                        e => e.clone(),
+                    };
+                    let err = errors::classify(&err);
+                    r.finish_reason = if err.kind == TaskErrorKind::Budget {
+                        FinishReason::Budget
+                    } else {
+                        FinishReason::Error
+                    };
+                    r.error = Some(err);
+                }
+                // Codex interrupted the turn without being asked: not a cancel by the host.
+                other => {
+                    r.finish_reason = FinishReason::Error;
+                    r.error = Some(TaskError::new(
+                        TaskErrorKind::Vendor,
+                        format!(
+                            "codex ended the turn with status {}",
+                            other.unwrap_or("unknown")
+                        ),
+                    ));
+                }
+            },
+            Ending::Interrupted { why, soft } => {
+                // Stopped before the turn began and codex exited on its own: nothing was killed.
+                let soft = soft || (!self.turn_started && !killed);
+                match why {
+                    Why::Stop => {
+                        r.finish_reason = FinishReason::Cancelled;
+                        r.cancel = Some(if soft {
+                            CancelMode::Soft
+                        } else {
+                            CancelMode::Forced
+                        });
+                    }
+                    Why::MaxTurns => {
+                        r.finish_reason = FinishReason::MaxTurns;
+                        r.error = Some(TaskError::new(
+                            TaskErrorKind::MaxTurns,
+                            format!(
+                                "stopped after {} model responses (maxTurns {})",
+                                self.st.responses,
+                                task.max_turns.unwrap_or_default()
+                            ),
+                        ));
+                    }
+                    Why::Retrying => {
+                        r.finish_reason = FinishReason::Error;
+                        r.error = Some(TaskError::new(
+                            TaskErrorKind::Vendor,
+                            format!(
+                                "codex kept retrying for {} ms without progress: {}",
+                                self.opts.max_retry_ms.unwrap_or(DEFAULT_MAX_RETRY_MS),
+                                self.st.retry_message.as_deref().unwrap_or("no message")
+                            ),
+                        ));
+                    }
+                }
+            }
+            Ending::Exited => {
+                r.finish_reason = FinishReason::Error;
+                let tail = r
+                    .exit
+                    .as_ref()
+                    .and_then(|e| e.stderr_tail.last().cloned())
+                    .unwrap_or_default();
+                r.error = Some(TaskError::new(
+                    TaskErrorKind::Process,
+                    format!(
+                        "codex exited before the turn ended (exit code {}){}",
+                        exit_code.map_or("none".into(), |c| c.to_string()),
+                        if tail.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {tail}")
+                        }
+                    ),
+                ));
+            }
+            Ending::Failed(err) => {
+                r.finish_reason = FinishReason::Error;
+                r.error = Some(err);
+            }
+        }
+        r
+    }
+}
+
+fn last_agent_text(turn: &Value) -> Option<String> {
+    turn["items"]
+        .as_array()?
+        .iter()
+        .rev()
+        .find(|i| i["type"] == "agentMessage")
+        .and_then(|i| i["text"].as_str())
+        .map(str::to_string)
+}
+
+/// The final message as JSON. Codex passes the schema to the model but checks nothing; a model
+/// that wraps its JSON in a Markdown fence is forgiven the fence.
+fn parse_structured(text: &str) -> Result<Value, serde_json::Error> {
+    let t = text.trim();
+    let t = t
+        .strip_prefix("```json")
+        .or_else(|| t.strip_prefix("```"))
+        .and_then(|s| s.strip_suffix("```"))
+        .unwrap_or(t);
+    serde_json::from_str(t.trim())
+}

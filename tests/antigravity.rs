@@ -1,0 +1,711 @@
+//! The `antigravity` runtime end to end: the real binary over stdio, the pinned google-antigravity
+//! SDK (and its bundled localharness) from tests/vendors, and a mock Gemini API on 127.0.0.1
+//! that the SDK reaches through GOOGLE_GEMINI_BASE_URL. Nothing leaves the machine.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::mock_gemini::{MockGemini, Reply};
+use support::sidecar::{assert_well_formed, RunOutcome};
+use support::{pids_matching_env, vendor, Sidecar};
+
+const MODEL: &str = "gemini-mock-flash";
+
+/// One test's world: a mock model, a private directory (working dir, state, cache) and a sidecar
+/// whose environment points the SDK at both.
+struct World {
+    sidecar: Sidecar,
+    mock: MockGemini,
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    async fn start(script: Vec<Reply>) -> Option<World> {
+        Self::start_with(|_| script, |_| {}).await
+    }
+
+    /// `script` gets the working directory (tool calls need absolute paths).
+    async fn start_with(
+        script: impl FnOnce(&Path) -> Vec<Reply>,
+        configure: impl FnOnce(&mut tokio::process::Command),
+    ) -> Option<World> {
+        let python = vendor("ARK_TEST_ANTIGRAVITY_PYTHON")?;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("work")).unwrap();
+        let mock = MockGemini::start(script(&dir.path().join("work"))).await;
+        let root = dir.path().to_path_buf();
+        let url = mock.url.clone();
+        let sidecar = Sidecar::spawn_with(&[], |cmd| {
+            cmd.env("AGENT_RUNTIME_KIT_ANTIGRAVITY_PYTHON", &python)
+                .env("GEMINI_API_KEY", "dummy-test-key-0123456789")
+                .env("GOOGLE_GEMINI_BASE_URL", &url)
+                .env("XDG_STATE_HOME", root.join("state"))
+                .env("XDG_CACHE_HOME", root.join("cache"))
+                .current_dir(root.join("work"));
+            for var in [
+                "GOOGLE_API_KEY",
+                "GOOGLE_GENAI_USE_VERTEXAI",
+                "GOOGLE_GENAI_USE_ENTERPRISE",
+                "GOOGLE_CLOUD_PROJECT",
+                "GOOGLE_CLOUD_LOCATION",
+                "ANTIGRAVITY_HARNESS_PATH",
+            ] {
+                cmd.env_remove(var);
+            }
+            configure(cmd);
+        });
+        Some(World { sidecar, mock, dir })
+    }
+
+    fn work(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    /// Where this world's bridge and harness live: their HOME is under it.
+    fn marker(&self) -> String {
+        self.dir.path().join("state").display().to_string()
+    }
+
+    fn params(&self, task: Value) -> Value {
+        let mut task = task;
+        let t = task.as_object_mut().unwrap();
+        t.entry("workingDirectory")
+            .or_insert(json!(self.work().display().to_string()));
+        t.entry("model").or_insert(json!(MODEL));
+        json!({
+            "taskId": format!("agy-{}", uuid_like()),
+            "runtime": "antigravity",
+            "task": task,
+        })
+    }
+
+    async fn run(&mut self, task: Value) -> RunOutcome {
+        let p = self.params(task);
+        let out = self.sidecar.run(p).await;
+        assert_well_formed(&out.events);
+        out
+    }
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+fn text_of(out: &RunOutcome) -> String {
+    out.of_type("agent.output.delta")
+        .iter()
+        .map(|d| d["text"].as_str().unwrap_or_default())
+        .collect()
+}
+
+#[tokio::test]
+async fn plain_answer_streams_deltas_with_usage_and_session() {
+    let Some(mut w) = World::start(vec![Reply::thinking(
+        "Let me think.",
+        Reply::text(&["Hello ", "from the ", "mock."]),
+    )
+    .paced(Duration::from_millis(40))])
+    .await
+    else {
+        return;
+    };
+    let out = w
+        .run(json!({"goal": "Say hello", "appendSystemPrompt": "MARKER-APPEND-42"}))
+        .await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["output"], "Hello from the mock.");
+    assert_eq!(text_of(&out), "Hello from the mock.");
+    assert!(out.of_type("agent.output.delta").len() >= 3);
+    // Thinking travels under data.vendor, never as text.
+    let thoughts: Vec<_> = out
+        .of_type("agent.output.delta")
+        .into_iter()
+        .filter(|d| d["vendor"]["thinkingDelta"].is_string())
+        .collect();
+    assert_eq!(thoughts[0]["vendor"]["thinkingDelta"], "Let me think.");
+    assert_eq!(
+        out.of_type("agent.message")[0]["text"],
+        "Hello from the mock."
+    );
+    assert_eq!(r["usage"]["inputTokens"], 11);
+    assert_eq!(r["usage"]["outputTokens"], 9, "candidates + thoughts");
+    let session = r["sessionId"].as_str().unwrap();
+    assert_eq!(out.of_type("agent.task.started")[0]["sessionId"], session);
+    assert_eq!(r["vendor"]["sdkVersion"], "0.1.22");
+
+    let reqs = w.mock.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].model, MODEL);
+    assert_eq!(
+        reqs[0].api_key.as_deref(),
+        Some("dummy-test-key-0123456789")
+    );
+    assert!(reqs[0].texts().contains("Say hello"));
+    assert!(reqs[0].system_instruction().contains("MARKER-APPEND-42"));
+    // The SDK's home-directory writes stayed in our state dir.
+    assert!(Path::new(&w.marker())
+        .join("agent-runtime-kit/antigravity/home")
+        .is_dir());
+    assert!(Path::new(&w.marker())
+        .join(format!(
+            "agent-runtime-kit/antigravity/sessions/{session}.db"
+        ))
+        .is_file());
+    assert_eq!(w.sidecar.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+async fn system_prompt_replaces_the_default() {
+    let Some(mut w) = World::start(vec![Reply::text(&["ok"])]).await else {
+        return;
+    };
+    let out = w
+        .run(json!({"goal": "hi", "systemPrompt": "You are MARKER-SYSTEM-7."}))
+        .await;
+    assert_eq!(out.result()["finishReason"], "completed");
+    let sys = w.mock.requests()[0].system_instruction();
+    assert!(sys.contains("You are MARKER-SYSTEM-7."), "{sys}");
+    assert!(
+        sys.len() < 1000,
+        "the default instructions are gone: {} bytes",
+        sys.len()
+    );
+}
+
+#[tokio::test]
+async fn write_file_tool_reports_an_artifact() {
+    let script = |work: &Path| {
+        vec![
+            Reply::call(
+                "write_to_file",
+                json!({"TargetFile": work.join("hello.txt").display().to_string(), "Overwrite": true,
+                       "CodeContent": "hi from mock\n", "Description": "create hello",
+                       "toolSummary": "File creation", "toolAction": "Creating file"}),
+            ),
+            Reply::text(&["Wrote it."]),
+        ]
+    };
+    let Some(mut w) = World::start_with(script, |_| {}).await else {
+        return;
+    };
+    let target = w.work().join("hello.txt");
+    let out = w.run(json!({"goal": "Write hello.txt"})).await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "hi from mock\n");
+    assert_eq!(
+        r["artifacts"],
+        json!([{"path": "hello.txt", "change": "created"}])
+    );
+    let req = out.of_type("agent.tool.requested");
+    let done = out.of_type("agent.tool.completed");
+    assert_eq!(req.len(), 1);
+    assert_eq!(req[0]["name"], "edit_file");
+    assert_eq!(done[0]["status"], "ok");
+    assert_eq!(done[0]["toolCallId"], req[0]["toolCallId"]);
+    assert_eq!(r["toolCalls"][0]["status"], "ok");
+    // The tool's result went back to the model.
+    let reqs = w.mock.requests();
+    assert_eq!(reqs.len(), 2);
+    assert!(reqs[1].texts().contains("functionResponse"));
+}
+
+fn run_command_script(work: &Path) -> Vec<Reply> {
+    vec![
+        Reply::call(
+            "run_command",
+            json!({"CommandLine": format!("echo ran > {}/ran.txt", work.display()),
+                   "Cwd": work.display().to_string(), "WaitMsBeforeAsync": 5000,
+                   "toolSummary": "Run", "toolAction": "Running"}),
+        ),
+        Reply::text(&["Done."]),
+    ]
+}
+
+#[tokio::test]
+async fn run_command_is_denied_by_default() {
+    let Some(mut w) = World::start_with(run_command_script, |_| {}).await else {
+        return;
+    };
+    let out = w.run(json!({"goal": "Run it"})).await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert!(
+        !w.work().join("ran.txt").exists(),
+        "the command did not run"
+    );
+    let done = out.of_type("agent.tool.completed");
+    assert_eq!(done.len(), 1, "{:?}", out.types());
+    assert_eq!(done[0]["status"], "denied");
+    assert_eq!(done[0]["name"], "run_command");
+    assert!(out.of_type("agent.approval.requested").is_empty());
+    assert_eq!(r["toolCalls"][0]["status"], "denied");
+    // The model was told and went on.
+    let reqs = w.mock.requests();
+    assert_eq!(reqs.len(), 2);
+    assert!(reqs[1].texts().to_lowercase().contains("denied"));
+}
+
+#[tokio::test]
+async fn run_command_runs_when_the_host_approves() {
+    let Some(mut w) = World::start_with(run_command_script, |_| {}).await else {
+        return;
+    };
+    let p = w.params(json!({"goal": "Run it", "permissions": {"approvals": "host"}}));
+    let mut asked = vec![];
+    let out = w
+        .sidecar
+        .run_with(p, |req| {
+            asked.push(req.clone());
+            Some(json!({"decision": "allow"}))
+        })
+        .await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0]["name"], "run_command");
+    assert!(asked[0]["input"]["CommandLine"]
+        .as_str()
+        .unwrap()
+        .contains("ran.txt"));
+    assert_eq!(
+        std::fs::read_to_string(w.work().join("ran.txt")).unwrap(),
+        "ran\n"
+    );
+    let approval_id = &out.of_type("agent.approval.requested")[0]["toolCallId"];
+    let done = out.of_type("agent.tool.completed");
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0]["status"], "ok");
+    assert_eq!(
+        &done[0]["toolCallId"], approval_id,
+        "one id from approval to completion"
+    );
+    assert_eq!(done[0]["output"]["exit_code"], 0);
+}
+
+#[tokio::test]
+async fn mcp_stdio_tool_call_reaches_the_server() {
+    let Some(mut w) = World::start(vec![
+        Reply::call(
+            "call_mcp_tool",
+            json!({"ServerName": "adder", "ToolName": "add", "Arguments": {"a": 2, "b": 3},
+                   "toolSummary": "Adding numbers", "toolAction": "Adding"}),
+        ),
+        Reply::text(&["It is 5."]),
+    ])
+    .await
+    else {
+        return;
+    };
+    let python = vendor("ARK_TEST_ANTIGRAVITY_PYTHON").unwrap();
+    let server = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/mcp_adder.py");
+    let log = w.dir.path().join("mcp-calls.log");
+    let out = w
+        .run(json!({
+            "goal": "Add 2 and 3",
+            "mcpServers": {"adder": {"command": python, "args": [server, log],
+                                     "env": {"ADDER_MARK": "from-the-task"}}},
+        }))
+        .await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    let calls = std::fs::read_to_string(&log).expect("the MCP server was called");
+    assert_eq!(
+        calls.trim(),
+        r#"{"args": {"a": 2, "b": 3}, "mark": "from-the-task"}"#,
+        "the call and the task's env reached the server"
+    );
+    let done = out.of_type("agent.tool.completed");
+    assert_eq!(done[0]["name"], "adder/add");
+    assert_eq!(done[0]["status"], "ok");
+    assert!(w.mock.requests()[1].texts().contains("the sum is 5"));
+}
+
+#[tokio::test]
+async fn structured_output_present_and_missing() {
+    let schema = json!({"type": "object", "properties": {"answer": {"type": "integer"}},
+                        "required": ["answer"]});
+    let Some(mut w) = World::start(vec![
+        Reply::call("finish", json!({"answer": 4})),
+        Reply::text(&["four"]),
+    ])
+    .await
+    else {
+        return;
+    };
+    let out = w.run(json!({"goal": "2+2?", "outputSchema": schema})).await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["structuredOutput"], json!({"answer": 4}));
+    assert!(
+        !text_of(&out).contains("Finished"),
+        "the FINISH step's text is not output"
+    );
+    assert!(w.mock.requests()[0]
+        .tool_names()
+        .contains(&"finish".to_string()));
+
+    // The next turn answers in plain text: no structured output is an error of kind schema.
+    let out = w.run(json!({"goal": "2+2?", "outputSchema": schema})).await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "error", "{r}");
+    assert_eq!(r["error"]["kind"], "schema");
+}
+
+#[tokio::test]
+async fn resume_sends_the_history_to_the_model() {
+    let Some(mut w) = World::start(vec![
+        Reply::text(&["The word is PELICAN."]),
+        Reply::text(&["You said PELICAN."]),
+    ])
+    .await
+    else {
+        return;
+    };
+    let first = w.run(json!({"goal": "Remember PELICAN"})).await;
+    let session = first.result()["sessionId"].as_str().unwrap().to_string();
+    let second = w
+        .run(json!({"goal": "What was the word?", "session": {"resume": session}}))
+        .await;
+    let r = second.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["sessionId"], session.as_str());
+    assert!(r.get("sessionChanged").is_none());
+    let reqs = w.mock.requests();
+    let history = reqs[1].texts();
+    assert!(
+        history.contains("Remember PELICAN") && history.contains("The word is PELICAN."),
+        "{history}"
+    );
+    assert!(history.contains("What was the word?"));
+
+    // An unknown session is an error result, not a new session.
+    let out = w
+        .run(json!({"goal": "x", "session": {"resume": "00000000-0000-4000-8000-000000000000"}}))
+        .await;
+    assert_eq!(out.result()["finishReason"], "error");
+    assert!(out.result()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not found"));
+}
+
+async fn error_kind_for(reply: Reply, options: Value) -> Option<(Value, usize, Duration)> {
+    let mut w = World::start(vec![reply]).await?;
+    let began = Instant::now();
+    let out = w
+        .run(json!({"goal": "hi", "runtimeOptions": {"antigravity": options}}))
+        .await;
+    let took = began.elapsed();
+    Some((out.result().clone(), w.mock.requests().len(), took))
+}
+
+#[tokio::test]
+async fn model_api_errors_map_to_kinds_fast() {
+    let Some((r, n, took)) = error_kind_for(
+        Reply::error(
+            400,
+            "INVALID_ARGUMENT",
+            "API key not valid. Please pass a valid API key.",
+        ),
+        json!({}),
+    )
+    .await
+    else {
+        return;
+    };
+    assert_eq!(r["finishReason"], "error");
+    assert_eq!(r["error"]["kind"], "auth", "{r}");
+    assert_eq!(r["error"]["vendorCode"], 400);
+    assert_eq!(n, 1, "no retry of a bad key");
+    assert!(took < Duration::from_secs(20), "{took:?}");
+
+    let (r, n, _) = error_kind_for(
+        Reply::error(
+            404,
+            "NOT_FOUND",
+            "models/gemini-mock-flash is not found for API version v1beta",
+        ),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r["error"]["kind"], "model", "{r}");
+    assert_eq!(r["error"]["vendorCode"], 404);
+    assert_eq!(n, 1);
+
+    let (r, n, took) = error_kind_for(
+        Reply::error(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted"),
+        json!({"apiRetries": 1, "retryInitialDelayMs": 50}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r["error"]["kind"], "rateLimit", "{r}");
+    assert_eq!(r["error"]["vendorCode"], 429);
+    assert_eq!(n, 2, "one try and exactly one retry");
+    assert!(took < Duration::from_secs(20), "bounded retries: {took:?}");
+}
+
+#[tokio::test]
+async fn missing_key_is_refused_before_anything_starts() {
+    let Some(mut w) = World::start_with(
+        |_| vec![],
+        |cmd| {
+            cmd.env_remove("GEMINI_API_KEY");
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let began = Instant::now();
+    let p = w.params(json!({"goal": "hi"}));
+    let resp = w.sidecar.call("run", p).await;
+    assert_eq!(resp["error"]["code"], -32011, "{resp}");
+    assert_eq!(resp["error"]["data"]["status"], "missingCredentials");
+    assert!(resp["error"]["data"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("GEMINI_API_KEY"));
+    assert!(began.elapsed() < Duration::from_secs(15));
+    assert!(w.mock.requests().is_empty());
+
+    let d = w
+        .sidecar
+        .call("diagnose", json!({"runtime": "antigravity"}))
+        .await;
+    let d = &d["result"]["runtimes"][0];
+    assert_eq!(d["status"], "missingCredentials", "{d}");
+}
+
+#[tokio::test]
+async fn cancel_mid_turn_leaves_no_process_behind() {
+    let Some(mut w) = World::start(vec![Reply::Hang(
+        Duration::from_secs(60),
+        Box::new(Reply::text(&["too late"])),
+    )])
+    .await
+    else {
+        return;
+    };
+    let p = w.params(json!({"goal": "Take your time"}));
+    let task_id = p["taskId"].as_str().unwrap().to_string();
+    let id = w.sidecar.request("run", p).await;
+    // Wait until the model call is in flight.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while w.mock.requests().is_empty() {
+        assert!(Instant::now() < deadline, "the model was never called");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        !pids_matching_env("localharness", &w.marker()).is_empty(),
+        "the harness runs under our state dir"
+    );
+    let began = Instant::now();
+    let c = w.sidecar.call("cancel", json!({"taskId": task_id})).await;
+    assert_eq!(c["result"]["state"], "cancelling", "{c}");
+    let resp = w.sidecar.response(&id).await;
+    let r = &resp["result"];
+    assert_eq!(r["finishReason"], "cancelled", "{r}");
+    assert_eq!(r["cancel"], "soft", "{r}");
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        began.elapsed()
+    );
+    let left = support::wait_gone_env("localharness", &w.marker(), 5).await;
+    assert!(left.is_empty(), "harness left behind: {left:?}");
+    let left = support::wait_gone_env("agy_bridge", &w.marker(), 5).await;
+    assert!(left.is_empty(), "bridge left behind: {left:?}");
+}
+
+#[tokio::test]
+async fn a_killed_sidecar_takes_the_bridge_and_harness_with_it() {
+    let Some(mut w) = World::start(vec![Reply::Hang(
+        Duration::from_secs(60),
+        Box::new(Reply::text(&["too late"])),
+    )])
+    .await
+    else {
+        return;
+    };
+    let p = w.params(json!({"goal": "Take your time"}));
+    w.sidecar.request("run", p).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while w.mock.requests().is_empty() {
+        assert!(Instant::now() < deadline, "the model was never called");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!pids_matching_env("localharness", &w.marker()).is_empty());
+    w.sidecar.child.start_kill().unwrap();
+    let _ = w.sidecar.child.wait().await;
+    let left = support::wait_gone_env("localharness", &w.marker(), 10).await;
+    assert!(left.is_empty(), "harness outlived the sidecar: {left:?}");
+    let left = support::wait_gone_env("agy_bridge", &w.marker(), 5).await;
+    assert!(left.is_empty(), "bridge outlived the sidecar: {left:?}");
+}
+
+#[tokio::test]
+async fn diagnose_reports_the_installation_without_a_model_call() {
+    let Some(mut w) = World::start(vec![]).await else {
+        return;
+    };
+    let d = w
+        .sidecar
+        .call("diagnose", json!({"runtime": "antigravity"}))
+        .await;
+    let d = &d["result"]["runtimes"][0];
+    assert_eq!(d["status"], "ready", "{d}");
+    assert!(d["binary"]["version"]
+        .as_str()
+        .unwrap()
+        .contains("google-antigravity 0.1.22"));
+    assert!(
+        !d.to_string().contains("dummy-test-key"),
+        "no credential is printed"
+    );
+    assert!(w.mock.requests().is_empty());
+
+    // A probe calls the model: an unknown model is reported as such.
+    drop(w);
+    let mut w = World::start(vec![Reply::error(
+        404,
+        "NOT_FOUND",
+        "models/nope is not found for API version v1beta",
+    )])
+    .await
+    .unwrap();
+    let d = w
+        .sidecar
+        .call(
+            "diagnose",
+            json!({"runtime": "antigravity", "probe": true, "model": "nope"}),
+        )
+        .await;
+    let d = &d["result"]["runtimes"][0];
+    assert_eq!(d["status"], "unsupportedModel", "{d}");
+    assert_eq!(w.mock.requests()[0].model, "nope");
+}
+
+#[tokio::test]
+async fn diagnose_names_a_missing_python_or_package() {
+    let Some(mut w) = World::start_with(
+        |_| vec![],
+        |cmd| {
+            cmd.env(
+                "AGENT_RUNTIME_KIT_ANTIGRAVITY_PYTHON",
+                "/nonexistent/python3",
+            );
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let d = w
+        .sidecar
+        .call("diagnose", json!({"runtime": "antigravity"}))
+        .await;
+    assert_eq!(d["result"]["runtimes"][0]["status"], "missingBinary", "{d}");
+
+    // A Python without the package (a bare venv made from the pinned one's interpreter).
+    let python = vendor("ARK_TEST_ANTIGRAVITY_PYTHON").unwrap();
+    let venv = w.dir.path().join("bare-venv");
+    let ok = std::process::Command::new(&python)
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let bare = venv.join("bin/python");
+    let mut s = Sidecar::spawn_with(&[], |cmd| {
+        cmd.env("AGENT_RUNTIME_KIT_ANTIGRAVITY_PYTHON", &bare)
+            .env("GEMINI_API_KEY", "k");
+    });
+    let d = s.call("diagnose", json!({"runtime": "antigravity"})).await;
+    let d = &d["result"]["runtimes"][0];
+    assert_eq!(d["status"], "missingPackage", "{d}");
+    assert!(d["remedy"].as_str().unwrap().contains("pip install"));
+    let p = w.params(json!({"goal": "hi"}));
+    let resp = s.call("run", p).await;
+    assert_eq!(resp["error"]["code"], -32011, "{resp}");
+}
+
+#[tokio::test]
+async fn refuses_what_it_cannot_honour() {
+    let Some(mut w) = World::start(vec![]).await else {
+        return;
+    };
+    for (task, field) in [
+        (
+            json!({"goal": "x", "session": {"resume": "00000000-0000-4000-8000-000000000000", "fork": true}}),
+            "task.session.fork",
+        ),
+        (
+            json!({"goal": "x", "permissions": {"allowedTools": ["view_file"]}}),
+            "task.permissions.allowedTools",
+        ),
+        (
+            json!({"goal": "x", "runtimeOptions": {"antigravity": {"nope": 1}}}),
+            "task.runtimeOptions.antigravity.nope",
+        ),
+        (
+            json!({"goal": "x", "mcpServers": {"bad name": {"command": "x"}}}),
+            "task.mcpServers.bad name",
+        ),
+    ] {
+        let p = w.params(task);
+        let resp = w.sidecar.call("run", p).await;
+        assert_eq!(resp["error"]["code"], -32012, "{resp}");
+        assert_eq!(resp["error"]["data"]["field"], field, "{resp}");
+    }
+    assert!(w.mock.requests().is_empty());
+}
+
+#[tokio::test]
+async fn max_turns_stops_after_that_many_model_calls() {
+    let script = |work: &Path| {
+        std::fs::write(work.join("notes.txt"), "some notes\n").unwrap();
+        // The model keeps reading the file, forever.
+        vec![Reply::call(
+            "view_file",
+            json!({"AbsolutePath": work.join("notes.txt").display().to_string(),
+                   "toolSummary": "View", "toolAction": "Viewing"}),
+        )]
+    };
+    let Some(mut w) = World::start_with(script, |_| {}).await else {
+        return;
+    };
+    let out = w
+        .run(json!({"goal": "Read notes.txt", "maxTurns": 2, "permissions": {"sandbox": "read-only"}}))
+        .await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "maxTurns", "{r}");
+    assert_eq!(r["error"]["kind"], "maxTurns");
+    assert_eq!(w.mock.requests().len(), 2);
+    let done = out.of_type("agent.tool.completed");
+    assert_eq!(done.len(), 2);
+    assert!(done
+        .iter()
+        .all(|d| d["status"] == "ok" && d["name"] == "view_file"));
+    // Read-only: the model is offered no tool that writes.
+    let tools = w.mock.requests()[0].tool_names();
+    assert!(tools.contains(&"view_file".to_string()), "{tools:?}");
+    assert!(
+        !tools
+            .iter()
+            .any(|t| t == "write_to_file" || t == "run_command"),
+        "{tools:?}"
+    );
+}

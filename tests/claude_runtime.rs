@@ -1,0 +1,785 @@
+//! The claude runtime end to end: the sidecar's stdio → the real pinned Claude Code CLI → a mock
+//! Messages API on 127.0.0.1 (tests/support/mock_claude.rs). No test touches the internet: the
+//! CLI gets a private HOME/CLAUDE_CONFIG_DIR, a dummy key, and non-essential traffic, telemetry
+//! and auto-update off.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::mock_claude::{MockClaude, Reply};
+use support::sidecar::{assert_well_formed, RunOutcome};
+use support::Sidecar;
+
+/// One test's private world: a mock API, a HOME, a working directory.
+struct World {
+    dir: tempfile::TempDir,
+    mock: MockClaude,
+    claude: PathBuf,
+}
+
+impl World {
+    async fn new(script: Vec<Reply>) -> Option<World> {
+        let claude = support::vendor("ARK_TEST_CLAUDE")?;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("home/.claude")).unwrap();
+        std::fs::create_dir_all(dir.path().join("work")).unwrap();
+        Some(World {
+            dir,
+            mock: MockClaude::start(script).await,
+            claude,
+        })
+    }
+
+    fn work(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    fn sidecar(&self) -> Sidecar {
+        self.sidecar_with(&self.claude.clone(), &[])
+    }
+
+    /// The sidecar, configured as a test user would configure the CLI: through the environment.
+    fn sidecar_with(&self, claude: &Path, env: &[(&str, &str)]) -> Sidecar {
+        let home = self.dir.path().join("home");
+        let claude = claude.display().to_string();
+        Sidecar::spawn_with(&["--claude-path", &claude], |cmd| {
+            for var in [
+                "ANTHROPIC_AUTH_TOKEN",
+                "CLAUDE_CODE_OAUTH_TOKEN",
+                "CLAUDE_CODE_USE_BEDROCK",
+                "CLAUDE_CODE_USE_VERTEX",
+                "CLAUDE_CODE_MAX_RETRIES",
+            ] {
+                cmd.env_remove(var);
+            }
+            cmd.env("ANTHROPIC_BASE_URL", &self.mock.url)
+                .env("ANTHROPIC_API_KEY", "dummy-test-key-0123456789")
+                .env("HOME", &home)
+                .env("CLAUDE_CONFIG_DIR", home.join(".claude"))
+                .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+                .env("DISABLE_AUTOUPDATER", "1")
+                .env("DISABLE_TELEMETRY", "1")
+                .env("DISABLE_ERROR_REPORTING", "1")
+                .current_dir(self.work());
+            for (k, v) in env {
+                // An empty value removes the variable.
+                if v.is_empty() {
+                    cmd.env_remove(k);
+                } else {
+                    cmd.env(k, v);
+                }
+            }
+        })
+    }
+
+    fn run_params(&self, task_id: &str, task: Value) -> Value {
+        let mut task = task;
+        if task.get("workingDirectory").is_none() {
+            task["workingDirectory"] = json!(self.work());
+        }
+        json!({ "taskId": task_id, "runtime": "claude", "task": task })
+    }
+}
+
+fn deltas(out: &RunOutcome) -> String {
+    out.of_type("agent.output.delta")
+        .iter()
+        .map(|d| d["text"].as_str().unwrap())
+        .collect()
+}
+
+/// A shell script standing in for `claude` (for the cases a real CLI cannot be made to show).
+fn fake_claude(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn plain_answer_streams_deltas_and_keeps_large_inputs_off_argv() {
+    let Some(w) = World::new(vec![Reply::text("Hello from the mock model.")]).await else {
+        return;
+    };
+    // A wrapper that records the CLI's argv, then runs the real binary.
+    let argv_log = w.dir.path().join("argv.log");
+    let wrapper = fake_claude(
+        w.dir.path(),
+        "claude-wrapper",
+        &format!(
+            "printf '%s\\n' \"$@\" >> '{}'\nexec '{}' \"$@\"",
+            argv_log.display(),
+            w.claude.display()
+        ),
+    );
+    let extra = w.dir.path().join("extra");
+    std::fs::create_dir_all(&extra).unwrap();
+    let mut s = w.sidecar_with(&wrapper, &[]);
+    let out = s
+        .run(w.run_params(
+            "plain",
+            json!({
+                "goal": "GOAL-MARKER say hello",
+                "systemPrompt": "SYSTEM-MARKER you are terse",
+                "appendSystemPrompt": "APPEND-MARKER be kind",
+                "metadata": {"ticket": 7},
+                "additionalDirectories": [extra],
+                "mcpServers": {
+                    "web": {"type": "http", "url": "http://127.0.0.1:9/mcp"},
+                    "local": {"command": "/bin/false", "args": ["--flag"]},
+                },
+            }),
+        ))
+        .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["output"], "Hello from the mock model.");
+    assert_eq!(deltas(&out), "Hello from the mock model.");
+    assert_eq!(
+        out.of_type("agent.message")[0]["text"],
+        "Hello from the mock model."
+    );
+    let started = out.of_type("agent.task.started")[0];
+    let sid = r["sessionId"].as_str().expect("a session id");
+    assert_eq!(started["sessionId"], sid);
+    assert_eq!(started["vendor"]["permissionMode"], "acceptEdits");
+    assert_eq!(started["metadata"]["ticket"], 7);
+    assert_eq!(
+        started["vendor"]["additionalDirectories"],
+        json!([extra.canonicalize().unwrap()])
+    );
+    let mut mcp: Vec<&str> = started["vendor"]["mcpServers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    mcp.sort();
+    assert_eq!(mcp, ["local", "web"]);
+    let turns = out.of_type("agent.vendor.turn");
+    assert_eq!(turns.len(), 1);
+    assert_eq!(turns[0]["usage"]["outputTokens"], 12);
+    assert_eq!(r["turns"], 1);
+    assert_eq!(r["usage"]["inputTokens"], 100);
+    assert_eq!(r["usage"]["outputTokens"], 12);
+    assert!(r["usage"]["costUsd"].as_f64().unwrap() > 0.0);
+    assert_eq!(r["exit"]["code"], 0);
+
+    let reqs = w.mock.requests();
+    assert_eq!(reqs.len(), 1, "one model turn, one request");
+    let req = &reqs[0];
+    assert!(req.all_text().contains("GOAL-MARKER"));
+    let system = req.system_text();
+    assert!(system.contains("SYSTEM-MARKER"), "{system}");
+    assert!(system.contains("APPEND-MARKER"), "{system}");
+    // The real CLI's default system prompt was replaced.
+    assert!(!system.contains("# Doing tasks"), "{system}");
+    let argv = std::fs::read_to_string(&argv_log).unwrap();
+    for marker in ["GOAL-MARKER", "SYSTEM-MARKER", "APPEND-MARKER"] {
+        assert!(!argv.contains(marker), "{marker} on argv: {argv}");
+    }
+    assert!(argv.contains("stream-json"), "{argv}");
+    // The MCP config (which may carry tokens) went through a private file.
+    assert!(!argv.contains("127.0.0.1:9"), "{argv}");
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+async fn write_tool_creates_a_file_and_reports_the_artifact() {
+    let Some(w) = World::new(vec![
+        Reply::tool(
+            "Write",
+            json!({"file_path": "notes/hello.txt", "content": "hi there\n"}),
+        ),
+        Reply::text("Wrote the file."),
+    ])
+    .await
+    else {
+        return;
+    };
+    std::fs::create_dir_all(w.work().join("notes")).unwrap();
+    let mut s = w.sidecar();
+    let out = s
+        .run(w.run_params("write", json!({"goal": "write a file"})))
+        .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(
+        std::fs::read_to_string(w.work().join("notes/hello.txt")).unwrap(),
+        "hi there\n"
+    );
+    assert_eq!(
+        r["artifacts"],
+        json!([{"path": "notes/hello.txt", "change": "created"}])
+    );
+    let requested = out.of_type("agent.tool.requested");
+    assert_eq!(requested[0]["name"], "Write");
+    let completed = out.of_type("agent.tool.completed");
+    assert_eq!(completed[0]["status"], "ok");
+    assert_eq!(completed[0]["toolCallId"], requested[0]["toolCallId"]);
+    assert_eq!(r["toolCalls"][0]["status"], "ok");
+    assert_eq!(r["toolCalls"][0]["name"], "Write");
+    assert!(out.of_type("agent.approval.requested").is_empty());
+    assert_eq!(out.of_type("agent.vendor.turn").len(), 2);
+    // The second model call carried the tool result.
+    let reqs = w.mock.requests();
+    assert_eq!(reqs.len(), 2);
+    assert!(reqs[1].all_text().contains("notes/hello.txt"));
+
+    // read-only: the file tools are gone, so the same call fails and nothing is written.
+    w.mock.push(vec![
+        Reply::tool("Write", json!({"file_path": "ro.txt", "content": "x"})),
+        Reply::text("Could not write."),
+    ]);
+    let out = s
+        .run(w.run_params(
+            "read-only",
+            json!({"goal": "write a file", "permissions": {"sandbox": "read-only"}}),
+        ))
+        .await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert!(!w.work().join("ro.txt").exists());
+    assert_ne!(out.of_type("agent.tool.completed")[0]["status"], "ok");
+    assert_eq!(r["artifacts"], json!([]));
+    let started = out.of_type("agent.task.started")[0];
+    assert_eq!(started["vendor"]["permissionMode"], "default");
+    assert!(!started["vendor"]["tools"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("Write")));
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+async fn host_approves_and_denies_writes_outside_the_workspace() {
+    let Some(w) = World::new(vec![]).await else {
+        return;
+    };
+    let outside = w.dir.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let allowed_file = outside.join("allowed.txt");
+    let denied_file = outside.join("denied.txt");
+    let policy_file = outside.join("policy.txt");
+    w.mock.push(vec![
+        Reply::tool(
+            "Write",
+            json!({"file_path": allowed_file, "content": "yes\n"}),
+        ),
+        Reply::text("Done."),
+        Reply::tool(
+            "Write",
+            json!({"file_path": denied_file, "content": "no\n"}),
+        ),
+        Reply::text("I was not allowed."),
+        Reply::tool(
+            "Write",
+            json!({"file_path": policy_file, "content": "no\n"}),
+        ),
+        Reply::text("Policy said no."),
+    ]);
+    let mut s = w.sidecar();
+    let host = json!({"sandbox": "workspace-write", "approvals": "host"});
+
+    // Allow.
+    let out = s
+        .run_with(
+            w.run_params(
+                "allow",
+                json!({"goal": "write outside", "permissions": host}),
+            ),
+            |req| {
+                assert_eq!(req["name"], "Write");
+                Some(json!({"decision": "allow"}))
+            },
+        )
+        .await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(std::fs::read_to_string(&allowed_file).unwrap(), "yes\n");
+    assert_eq!(out.of_type("agent.approval.requested").len(), 1);
+    assert_eq!(out.of_type("agent.tool.completed")[0]["status"], "ok");
+    assert_eq!(r["artifacts"][0]["path"], json!(allowed_file));
+
+    // Deny: the file is not written, the call is reported denied, the model carries on.
+    let out = s
+        .run_with(
+            w.run_params(
+                "deny",
+                json!({"goal": "write outside", "permissions": host}),
+            ),
+            |_| Some(json!({"decision": "deny", "message": "not there"})),
+        )
+        .await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert!(!denied_file.exists());
+    let completed = out.of_type("agent.tool.completed");
+    assert_eq!(completed[0]["status"], "denied");
+    assert!(completed[0]["output"]
+        .as_str()
+        .unwrap()
+        .contains("not there"));
+    assert_eq!(r["toolCalls"][0]["status"], "denied");
+    assert_eq!(r["artifacts"], json!([]));
+    assert_eq!(r["output"], "I was not allowed.");
+
+    // approvals: deny — refused at once, the host is never asked.
+    let out = s
+        .run_with(
+            w.run_params("policy", json!({"goal": "write outside"})),
+            |_| panic!("approvals: deny must not ask the host"),
+        )
+        .await;
+    assert_eq!(out.result()["finishReason"], "completed");
+    assert!(!policy_file.exists());
+    assert!(out.of_type("agent.approval.requested").is_empty());
+    assert_eq!(out.of_type("agent.tool.completed")[0]["status"], "denied");
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+async fn structured_output_valid_and_invalid() {
+    let schema = json!({
+        "type": "object",
+        "properties": {"answer": {"type": "string"}, "confidence": {"type": "number"}},
+        "required": ["answer", "confidence"],
+    });
+    let Some(w) = World::new(vec![Reply::tool(
+        "StructuredOutput",
+        json!({"answer": "42", "confidence": 0.9}),
+    )])
+    .await
+    else {
+        return;
+    };
+    let mut s = w.sidecar();
+    let out = s
+        .run(w.run_params(
+            "schema-ok",
+            json!({"goal": "answer", "outputSchema": schema}),
+        ))
+        .await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(
+        r["structuredOutput"],
+        json!({"answer": "42", "confidence": 0.9})
+    );
+    // The schema reached the model as the StructuredOutput tool (sent in `initialize`, not argv).
+    let req = &w.mock.requests()[0];
+    let tool = req.body["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "StructuredOutput")
+        .expect("StructuredOutput tool");
+    assert_eq!(
+        tool["input_schema"]["required"],
+        json!(["answer", "confidence"])
+    );
+
+    // A model that never produces valid structured output: kind `schema`.
+    w.mock.push(vec![
+        Reply::tool("StructuredOutput", json!({"answer": 42})),
+        Reply::text("no structure here"),
+    ]);
+    let out = s
+        .run(w.run_params(
+            "schema-bad",
+            json!({"goal": "answer", "outputSchema": schema}),
+        ))
+        .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "error", "{r}");
+    assert_eq!(r["error"]["kind"], "schema", "{r}");
+    // The CLI itself rejected the invalid call; its reason is in the error.
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("must be string"),
+        "{r}"
+    );
+    assert_eq!(r["toolCalls"][0]["status"], "error");
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+async fn resume_sends_the_previous_context_and_fork_gets_a_new_session() {
+    let Some(w) = World::new(vec![
+        Reply::text("FIRST-ANSWER noted."),
+        Reply::text("You said FIRST-GOAL."),
+        Reply::text("Forked."),
+    ])
+    .await
+    else {
+        return;
+    };
+    let mut s = w.sidecar();
+    let first = s
+        .run(w.run_params("first", json!({"goal": "FIRST-GOAL remember this"})))
+        .await;
+    assert_eq!(first.result()["finishReason"], "completed");
+    let sid = first.result()["sessionId"].as_str().unwrap().to_string();
+
+    let second = s
+        .run(w.run_params(
+            "second",
+            json!({"goal": "SECOND-GOAL what did I say?", "session": {"resume": sid}}),
+        ))
+        .await;
+    let r = second.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["sessionId"], sid.as_str());
+    assert!(r.get("sessionChanged").is_none(), "{r}");
+    let reqs = w.mock.requests();
+    let text = reqs[1].all_text();
+    for part in ["FIRST-GOAL", "FIRST-ANSWER", "SECOND-GOAL"] {
+        assert!(
+            text.contains(part),
+            "{part} missing from the resumed request"
+        );
+    }
+
+    let fork = s
+        .run(w.run_params(
+            "fork",
+            json!({"goal": "THIRD-GOAL", "session": {"resume": sid, "fork": true}}),
+        ))
+        .await;
+    let r = fork.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_ne!(r["sessionId"], sid.as_str());
+    assert_eq!(r["sessionChanged"], true);
+    assert!(w.mock.requests()[2].all_text().contains("FIRST-ANSWER"));
+
+    // An unknown session: the CLI's own reason, not a bare exit code.
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    let out = s
+        .run(w.run_params(
+            "unknown",
+            json!({"goal": "x", "session": {"resume": unknown}}),
+        ))
+        .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "error", "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("No conversation found"),
+        "{r}"
+    );
+    assert_eq!(w.mock.requests().len(), 3, "no model call for it");
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+async fn auth_error_is_reported_quickly_even_with_many_retries_allowed() {
+    let Some(w) = World::new(vec![Reply::error(
+        401,
+        "authentication_error",
+        "invalid x-api-key",
+    )])
+    .await
+    else {
+        return;
+    };
+    let mut s = w.sidecar();
+    let began = Instant::now();
+    // With 8 retries the CLI alone would back off for well over a minute.
+    let out = s
+        .run(w.run_params(
+            "auth",
+            json!({"goal": "hi", "runtimeOptions": {"claude": {"maxRetries": 8}}}),
+        ))
+        .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "error", "{r}");
+    assert_eq!(r["error"]["kind"], "auth", "{r}");
+    assert_eq!(r["error"]["vendorCode"]["apiErrorStatus"], 401);
+    assert!(
+        began.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        began.elapsed()
+    );
+    assert!(w.mock.requests().len() <= 3);
+    assert_eq!(out.of_type("agent.task.failed").len(), 1);
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+async fn server_error_and_max_turns() {
+    let Some(w) = World::new(vec![Reply::error(500, "api_error", "mock overloaded")]).await else {
+        return;
+    };
+    let mut s = w.sidecar_with(&w.claude.clone(), &[("CLAUDE_CODE_MAX_RETRIES", "0")]);
+    let out = s.run(w.run_params("e500", json!({"goal": "hi"}))).await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "error", "{r}");
+    assert_eq!(r["error"]["kind"], "vendor", "{r}");
+    assert_eq!(r["error"]["vendorCode"]["apiErrorStatus"], 500);
+    assert!(r["error"]["message"].as_str().unwrap().contains("500"));
+    assert_eq!(r["exit"]["code"], 1);
+    // The error text is not passed off as the answer.
+    assert_eq!(r["output"], "");
+    assert!(out.of_type("agent.message").is_empty());
+
+    // A model that keeps calling a (read-only, auto-approved) tool hits maxTurns.
+    w.mock.push(vec![Reply::tool(
+        "Bash",
+        json!({"command": "echo loop", "description": "loop"}),
+    )]);
+    let out = s
+        .run(w.run_params("turns", json!({"goal": "loop", "maxTurns": 2})))
+        .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "maxTurns", "{r}");
+    assert_eq!(r["error"]["kind"], "maxTurns");
+    assert_eq!(out.of_type("agent.tool.completed").len(), 2);
+
+    // Each mock turn costs more than this budget: the CLI stops after the first.
+    let out = s
+        .run(w.run_params(
+            "budget",
+            json!({"goal": "loop", "runtimeOptions": {"claude": {"maxBudgetUsd": 0.0001}}}),
+        ))
+        .await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "budget", "{r}");
+    assert_eq!(r["error"]["kind"], "budget");
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+/// Sends `run`, waits for the first event of `kind`, cancels, returns the outcome.
+async fn run_and_cancel_after(s: &mut Sidecar, params: Value, kind: &str) -> RunOutcome {
+    let task_id = params["taskId"].clone();
+    let id = s.request("run", params).await;
+    let mut events = vec![];
+    loop {
+        let v = s.next().await.expect("sidecar running");
+        if v["method"] == "event" {
+            let seen = v["params"]["type"] == kind;
+            events.push(v);
+            if seen {
+                break;
+            }
+        } else if v["id"] == id {
+            panic!("run ended before {kind}: {v}");
+        }
+    }
+    let cancel_id = s.request("cancel", json!({"taskId": task_id})).await;
+    loop {
+        let v = s.next().await.expect("sidecar running");
+        if v["method"] == "event" {
+            events.push(v);
+        } else if v["id"] == cancel_id {
+            assert_eq!(v["result"]["state"], "cancelling", "{v}");
+        } else if v["id"] == id {
+            return RunOutcome {
+                events,
+                response: v,
+            };
+        }
+    }
+}
+
+#[tokio::test]
+async fn cancel_mid_turn_is_soft() {
+    let Some(w) = World::new(vec![Reply::Stall {
+        deltas: vec!["tick ".into(), "tock ".into()],
+    }])
+    .await
+    else {
+        return;
+    };
+    let mut s = w.sidecar();
+    let began = Instant::now();
+    let out = run_and_cancel_after(
+        &mut s,
+        w.run_params("soft", json!({"goal": "count forever"})),
+        "agent.output.delta",
+    )
+    .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "cancelled", "{r}");
+    assert_eq!(r["cancel"], "soft", "{r}");
+    assert!(r["sessionId"].is_string());
+    assert!(began.elapsed() < Duration::from_secs(15));
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+async fn a_wedged_cli_is_killed_and_nothing_is_left_behind() {
+    let Some(w) = World::new(vec![]).await else {
+        return;
+    };
+    // Answers the checks, then ignores stdin and SIGTERM forever.
+    let fake = fake_claude(
+        w.dir.path(),
+        "claude-wedged",
+        "case \"$1\" in\n\
+         --version) echo '2.1.332 (Claude Code)'; exit 0;;\n\
+         auth) echo '{\"loggedIn\": true, \"apiProvider\": \"firstParty\"}'; exit 0;;\n\
+         esac\n\
+         echo $$ > \"$0.pid\"\n\
+         trap '' TERM\n\
+         echo '{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"wedged-1\",\"model\":\"m\"}'\n\
+         while true; do sleep 1; done",
+    );
+    let mut s = w.sidecar_with(&fake, &[]);
+    let began = Instant::now();
+    let out = run_and_cancel_after(
+        &mut s,
+        w.run_params("wedged", json!({"goal": "hang"})),
+        "agent.task.started",
+    )
+    .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "cancelled", "{r}");
+    assert_eq!(r["cancel"], "forced", "{r}");
+    assert_eq!(r["exit"]["signal"], 9, "{r}");
+    assert!(began.elapsed() < Duration::from_secs(15));
+    // The fake's own command line (`sh <fake> -p ...`), not the sidecar's `--claude-path <fake>`.
+    let needle = format!("{}\0-p", fake.display());
+    let left = support::wait_gone(&needle, 5).await;
+    let info: Vec<String> = left
+        .iter()
+        .map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default())
+        .collect();
+    assert!(left.is_empty(), "left behind: {info:?}");
+    let pid = std::fs::read_to_string(format!("{}.pid", fake.display())).unwrap();
+    assert!(
+        !Path::new(&format!("/proc/{}", pid.trim())).exists(),
+        "the wedged CLI (pid {pid}) is still there"
+    );
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+async fn idle_timeout_stops_a_stalled_stream() {
+    let Some(w) = World::new(vec![Reply::Stall { deltas: vec![] }]).await else {
+        return;
+    };
+    let mut s = w.sidecar();
+    let out = s
+        .run(w.run_params("idle", json!({"goal": "stall", "idleTimeoutMs": 1500})))
+        .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "timeout", "{r}");
+    assert_eq!(r["error"]["kind"], "timeout");
+    assert_eq!(r["cancel"], "soft", "{r}");
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+async fn diagnose_and_refusals_without_a_model() {
+    let Some(w) = World::new(vec![Reply::error(
+        404,
+        "not_found_error",
+        "model: claude-nope",
+    )])
+    .await
+    else {
+        return;
+    };
+    // Ready with the test credentials; the probe reports an unknown model precisely.
+    let mut s = w.sidecar();
+    let d = s.call("diagnose", json!({"runtime": "claude"})).await;
+    let d = &d["result"]["runtimes"][0];
+    assert_eq!(d["status"], "ready", "{d}");
+    assert!(d["binary"]["version"].as_str().unwrap().contains("2.1."));
+    assert!(w.mock.requests().is_empty(), "diagnose calls no model");
+    let d = s
+        .call(
+            "diagnose",
+            json!({"runtime": "claude", "probe": true, "model": "claude-nope"}),
+        )
+        .await;
+    let d = &d["result"]["runtimes"][0];
+    assert_eq!(d["status"], "unsupportedModel", "{d}");
+    assert_eq!(w.mock.requests()[0].body["model"], "claude-nope");
+
+    // Refused before anything starts.
+    let refused = s
+        .run(w.run_params(
+            "bad-option",
+            json!({"goal": "x", "runtimeOptions": {"claude": {"maxBudget": 1}}}),
+        ))
+        .await;
+    assert_eq!(refused.response["error"]["code"], -32012);
+    assert_eq!(
+        refused.response["error"]["data"]["field"],
+        "task.runtimeOptions.claude.maxBudget"
+    );
+    let refused = s
+        .run(w.run_params(
+            "bad-allow",
+            json!({"goal": "x", "permissions": {"allowedTools": ["Bash(git *)"]}}),
+        ))
+        .await;
+    assert_eq!(refused.response["error"]["code"], -32012);
+    // bypassPermissions as root needs IS_SANDBOX=1: refused rather than failing later.
+    if unsafe { libc::geteuid() } == 0 && std::env::var_os("IS_SANDBOX").is_none() {
+        let refused = s
+            .run(w.run_params(
+                "full",
+                json!({"goal": "x", "permissions": {"sandbox": "full-access"}}),
+            ))
+            .await;
+        assert_eq!(refused.response["error"]["code"], -32012);
+        assert_eq!(
+            refused.response["error"]["data"]["field"],
+            "task.permissions.sandbox"
+        );
+    }
+    assert_eq!(s.wait_exit().await, Some(0));
+
+    // No credentials: said without printing any value, and runs are refused.
+    let mut s = w.sidecar_with(&w.claude.clone(), &[("ANTHROPIC_API_KEY", "")]);
+    let d = s.call("diagnose", json!({"runtime": "claude"})).await;
+    let d = &d["result"]["runtimes"][0];
+    assert_eq!(d["status"], "missingCredentials", "{d}");
+    assert!(d["remedy"].as_str().unwrap().contains("ANTHROPIC_API_KEY"));
+    let refused = s.run(w.run_params("nocreds", json!({"goal": "x"}))).await;
+    assert_eq!(refused.response["error"]["code"], -32011);
+    assert_eq!(
+        refused.response["error"]["data"]["status"],
+        "missingCredentials"
+    );
+    assert_eq!(s.wait_exit().await, Some(0));
+
+    // Missing binary, and a version below the minimum.
+    let missing = w.dir.path().join("no-such-claude");
+    let mut s = w.sidecar_with(&missing, &[]);
+    let d = s.call("diagnose", json!({"runtime": "claude"})).await;
+    let d = &d["result"]["runtimes"][0];
+    assert_eq!(d["status"], "missingBinary", "{d}");
+    assert!(d["remedy"].as_str().unwrap().contains("--claude-path"));
+    let refused = s.run(w.run_params("nobin", json!({"goal": "x"}))).await;
+    assert_eq!(refused.response["error"]["code"], -32011);
+    assert_eq!(s.wait_exit().await, Some(0));
+
+    let old = fake_claude(w.dir.path(), "claude-old", "echo '1.0.44 (Claude Code)'");
+    let mut s = w.sidecar_with(&old, &[]);
+    let d = s.call("diagnose", json!({"runtime": "claude"})).await;
+    assert_eq!(
+        d["result"]["runtimes"][0]["status"], "unsupportedVersion",
+        "{d}"
+    );
+    assert_eq!(s.wait_exit().await, Some(0));
+}

@@ -1,0 +1,724 @@
+//! The codex runtime end to end: the sidecar's stdio → the real pinned `codex app-server` → a mock
+//! Responses API on 127.0.0.1 (a custom model provider; plugins, apps and analytics off; private
+//! CODEX_HOME and HOME per test).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::mock_codex::{
+    texts_of, MockResponses, Reply, CACHED_TOKENS, INPUT_TOKENS, OUTPUT_TOKENS,
+};
+use support::sidecar::assert_well_formed;
+use support::Sidecar;
+
+struct Env {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    work: PathBuf,
+    codex: PathBuf,
+}
+
+impl Env {
+    fn new() -> Option<Env> {
+        let codex = support::vendor("ARK_TEST_CODEX")?;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        for d in ["home", "codex-home", "work"] {
+            std::fs::create_dir(root.join(d)).unwrap();
+        }
+        Some(Env {
+            work: root.join("work"),
+            root,
+            _dir: dir,
+            codex,
+        })
+    }
+
+    fn sidecar(&self) -> Sidecar {
+        self.sidecar_with(&self.codex.clone(), "dummy")
+    }
+
+    fn sidecar_with(&self, codex: &Path, key: &str) -> Sidecar {
+        let root = self.root.clone();
+        let key = key.to_string();
+        Sidecar::spawn_with(&["--codex-path", codex.to_str().unwrap()], move |cmd| {
+            cmd.env("CODEX_HOME", root.join("codex-home"))
+                .env("HOME", root.join("home"))
+                .env("OPENAI_API_KEY", key)
+                .env_remove("CODEX_API_KEY")
+                .env_remove("AGENT_RUNTIME_KIT_CODEX_PATH");
+        })
+    }
+
+    /// A run request for `goal` against `mock`.
+    fn run(&self, id: &str, mock: &MockResponses, task: Value) -> Value {
+        let mut t = json!({
+            "goal": "say hello",
+            "workingDirectory": self.work,
+            "model": "gpt-5.5",
+            "timeoutMs": 60000,
+            "runtimeOptions": { "codex": { "provider": {
+                "id": "mock",
+                "baseUrl": mock.base_url,
+                "envKey": "OPENAI_API_KEY",
+                "requestMaxRetries": 0,
+                "streamMaxRetries": 0,
+            } } },
+        });
+        merge(&mut t, task);
+        json!({ "taskId": id, "runtime": "codex", "task": t })
+    }
+}
+
+fn merge(a: &mut Value, b: Value) {
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                merge(a.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (a, b) => *a = b,
+    }
+}
+
+fn error_kind(out: &support::sidecar::RunOutcome) -> String {
+    out.result()["error"]["kind"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn plain_answer_streams_deltas_and_reports_usage() {
+    let Some(env) = Env::new() else { return };
+    let mock = MockResponses::start(vec![Reply::Text(vec![
+        "Hello ".into(),
+        "from the ".into(),
+        "mock model.".into(),
+    ])])
+    .await;
+    let mut s = env.sidecar();
+    let out = s
+        .run(env.run(
+            "plain",
+            &mock,
+            json!({
+                "goal": "GOAL-MARKER say hello",
+                "systemPrompt": "SYSTEM-MARKER",
+                "appendSystemPrompt": "APPEND-MARKER",
+                "mcpServers": { "probe": { "command": "/bin/false" } },
+            }),
+        ))
+        .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["output"], "Hello from the mock model.");
+    let deltas: String = out
+        .of_type("agent.output.delta")
+        .iter()
+        .map(|d| d["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(deltas, "Hello from the mock model.");
+    assert!(out.of_type("agent.output.delta").len() >= 3);
+    assert_eq!(
+        out.of_type("agent.message")[0]["text"],
+        "Hello from the mock model."
+    );
+    let started = out.of_type("agent.task.started")[0];
+    let session = r["sessionId"].as_str().unwrap();
+    assert_eq!(started["sessionId"], session);
+    assert_eq!(started["model"], "gpt-5.5");
+    assert_eq!(started["vendor"]["modelProvider"], "mock");
+    assert_eq!(r["usage"]["inputTokens"], INPUT_TOKENS);
+    assert_eq!(r["usage"]["cachedInputTokens"], CACHED_TOKENS);
+    assert_eq!(r["usage"]["outputTokens"], OUTPUT_TOKENS);
+    assert_eq!(r["turns"], 1);
+    assert_eq!(out.of_type("agent.vendor.turn").len(), 1);
+    assert_eq!(r["exit"]["code"], 0, "codex exited cleanly: {r}");
+
+    // What reached the model: the goal as the user message, our system prompt instead of codex's,
+    // the appended one as a developer message, the key from the environment.
+    let reqs = mock.requests();
+    assert_eq!(reqs.len(), 1);
+    let body = &reqs[0].body;
+    assert!(texts_of(body, "user")
+        .iter()
+        .any(|t| t == "GOAL-MARKER say hello"));
+    let dev = texts_of(body, "developer");
+    assert_eq!(
+        dev[0], "SYSTEM-MARKER",
+        "systemPrompt replaces codex's: {dev:?}"
+    );
+    assert!(dev.iter().any(|t| t == "APPEND-MARKER"));
+    assert!(!dev
+        .iter()
+        .any(|t| t.contains("You are a coding agent running in the Codex CLI")));
+    assert_eq!(reqs[0].authorization.as_deref(), Some("Bearer dummy"));
+    // The MCP server reached codex (through the thread's config): codex lists its tools.
+    let tools: Vec<_> = body["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(tools.contains(&"list_mcp_resources"), "{tools:?}");
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+async fn shell_tool_writes_files_reported_as_artifacts() {
+    let Some(env) = Env::new() else { return };
+    let extra = env.root.join("extra");
+    std::fs::create_dir(&extra).unwrap();
+    let mock = MockResponses::start(vec![
+        Reply::Shell(format!(
+            "echo hi > out.txt && echo x > {}/side.txt",
+            extra.display()
+        )),
+        Reply::text("done"),
+    ])
+    .await;
+    let mut s = env.sidecar();
+    let out = s
+        .run(env.run("shell", &mock, json!({ "additionalDirectories": [extra] })))
+        .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(
+        std::fs::read_to_string(env.work.join("out.txt")).unwrap(),
+        "hi\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(extra.join("side.txt")).unwrap(),
+        "x\n"
+    );
+    let req = out.of_type("agent.tool.requested");
+    assert_eq!(req.len(), 1);
+    assert_eq!(req[0]["name"], "commandExecution");
+    assert!(req[0]["input"]["command"]
+        .as_str()
+        .unwrap()
+        .contains("echo hi > out.txt"));
+    let done = out.of_type("agent.tool.completed");
+    assert_eq!(done[0]["status"], "ok");
+    assert_eq!(done[0]["toolCallId"], req[0]["toolCallId"]);
+    assert_eq!(
+        r["artifacts"],
+        json!([{ "path": "out.txt", "change": "created" }])
+    );
+    assert_eq!(r["toolCalls"].as_array().unwrap().len(), 1);
+    assert_eq!(r["turns"], 2);
+    assert_eq!(r["usage"]["inputTokens"], 2 * INPUT_TOKENS);
+    // The second request carried the tool's output back to the model.
+    let reqs = mock.requests();
+    assert_eq!(reqs.len(), 2);
+    assert!(reqs[1].body["input"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["type"] == "function_call_output"));
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+async fn host_approves_then_declines_a_command() {
+    let Some(env) = Env::new() else { return };
+    let mock = MockResponses::start(vec![
+        Reply::Shell("echo yes > allowed.txt".into()),
+        Reply::text("ran it"),
+        Reply::Shell("echo no > declined.txt".into()),
+        Reply::text("it was declined"),
+    ])
+    .await;
+    let mut s = env.sidecar();
+    let host = json!({ "permissions": { "sandbox": "workspace-write", "approvals": "host" } });
+
+    let out = s
+        .run_with(env.run("allow", &mock, host.clone()), |_| {
+            Some(json!({ "decision": "allow" }))
+        })
+        .await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    let asked = out.of_type("agent.approval.requested");
+    assert_eq!(asked.len(), 1);
+    assert!(asked[0]["input"]["command"]
+        .as_str()
+        .unwrap()
+        .contains("allowed.txt"));
+    assert!(out.events.iter().any(|e| e["method"] == "approval/request"));
+    assert_eq!(out.of_type("agent.tool.completed")[0]["status"], "ok");
+    assert!(env.work.join("allowed.txt").exists());
+
+    let out = s
+        .run_with(env.run("decline", &mock, host), |_| {
+            Some(json!({ "decision": "deny" }))
+        })
+        .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(out.of_type("agent.approval.requested").len(), 1);
+    assert_eq!(out.of_type("agent.tool.completed")[0]["status"], "denied");
+    assert_eq!(r["toolCalls"][0]["status"], "denied");
+    assert!(!env.work.join("declined.txt").exists());
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+async fn read_only_sandbox_refuses_the_write() {
+    let Some(env) = Env::new() else { return };
+    let mock = MockResponses::start(vec![
+        Reply::Shell("echo hi > out.txt".into()),
+        Reply::text("could not write"),
+    ])
+    .await;
+    let mut s = env.sidecar();
+    let out = s
+        .run(env.run(
+            "ro",
+            &mock,
+            json!({ "permissions": { "sandbox": "read-only" } }),
+        ))
+        .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert!(
+        !env.work.join("out.txt").exists(),
+        "the sandbox let the write through"
+    );
+    assert_eq!(r["artifacts"], json!([]));
+    let started = out.of_type("agent.task.started")[0];
+    assert_eq!(started["vendor"]["sandbox"]["type"], "readOnly");
+    // The refusal went back to the model as the tool's output.
+    let reqs = mock.requests();
+    assert_eq!(reqs.len(), 2);
+    let output = reqs[1].body["input"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["type"] == "function_call_output")
+        .map(|i| i["output"].to_string())
+        .unwrap();
+    assert!(output.contains("Read-only file system"), "{output}");
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+async fn structured_output_is_parsed_and_validated() {
+    let Some(env) = Env::new() else { return };
+    let schema = json!({
+        "type": "object",
+        "properties": { "answer": { "type": "string" } },
+        "required": ["answer"],
+        "additionalProperties": false,
+    });
+    let mock = MockResponses::start(vec![
+        Reply::text(r#"{"answer":"42"}"#),
+        Reply::text(r#"{"answer":42}"#),
+        Reply::text("forty-two"),
+    ])
+    .await;
+    let mut s = env.sidecar();
+    let task = json!({ "outputSchema": schema });
+
+    let out = s.run(env.run("valid", &mock, task.clone())).await;
+    assert_eq!(
+        out.result()["finishReason"],
+        "completed",
+        "{}",
+        out.result()
+    );
+    assert_eq!(out.result()["structuredOutput"], json!({ "answer": "42" }));
+    let format = &mock.requests()[0].body["text"]["format"];
+    assert_eq!(format["type"], "json_schema");
+    assert_eq!(format["schema"], schema);
+
+    let out = s.run(env.run("wrong-type", &mock, task.clone())).await;
+    assert_eq!(out.result()["finishReason"], "error");
+    assert_eq!(error_kind(&out), "schema");
+
+    let out = s.run(env.run("not-json", &mock, task)).await;
+    assert_well_formed(&out.events);
+    assert_eq!(out.result()["finishReason"], "error");
+    assert_eq!(error_kind(&out), "schema");
+    assert_eq!(out.result()["output"], "forty-two");
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+async fn resume_sends_the_history_and_fork_gets_a_new_session() {
+    let Some(env) = Env::new() else { return };
+    let mock = MockResponses::start(vec![
+        Reply::text("FIRST-ANSWER"),
+        Reply::text("second answer"),
+        Reply::text("forked answer"),
+    ])
+    .await;
+    let mut s = env.sidecar();
+    let out = s
+        .run(env.run("one", &mock, json!({ "goal": "FIRST-GOAL" })))
+        .await;
+    let session = out.result()["sessionId"].as_str().unwrap().to_string();
+
+    let out = s
+        .run(env.run(
+            "two",
+            &mock,
+            json!({ "goal": "SECOND-GOAL", "session": { "resume": session } }),
+        ))
+        .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["sessionId"], session);
+    assert!(r.get("sessionChanged").is_none());
+    // Only this task's tokens, not the thread's lifetime.
+    assert_eq!(r["usage"]["inputTokens"], INPUT_TOKENS);
+    let reqs = mock.requests();
+    let history = [
+        texts_of(&reqs[1].body, "user"),
+        texts_of(&reqs[1].body, "assistant"),
+    ]
+    .concat();
+    for needle in ["FIRST-GOAL", "FIRST-ANSWER", "SECOND-GOAL"] {
+        assert!(
+            history.iter().any(|t| t == needle),
+            "{needle} not in {history:?}"
+        );
+    }
+
+    let out = s
+        .run(env.run(
+            "fork",
+            &mock,
+            json!({ "goal": "FORK-GOAL", "session": { "resume": session, "fork": true } }),
+        ))
+        .await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_ne!(r["sessionId"], session);
+    assert_eq!(r["sessionChanged"], true);
+    assert!(texts_of(&mock.requests()[2].body, "user")
+        .iter()
+        .any(|t| t == "FIRST-GOAL"));
+
+    let out = s
+        .run(env.run(
+            "missing",
+            &mock,
+            json!({ "session": { "resume": "01a21f10-0000-7000-8000-000000000000" } }),
+        ))
+        .await;
+    assert_eq!(out.result()["finishReason"], "error");
+    assert!(out.result()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("cannot resume"));
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+async fn http_errors_and_a_missing_key_map_to_error_kinds_fast() {
+    let Some(env) = Env::new() else { return };
+    let mock = MockResponses::start(vec![
+        Reply::Status(
+            401,
+            json!({ "error": { "message": "Incorrect API key provided", "code": "invalid_api_key" } }),
+        ),
+        Reply::Status(
+            429,
+            json!({ "error": { "message": "Rate limit reached", "code": "rate_limit_exceeded" } }),
+        ),
+    ])
+    .await;
+    let mut s = env.sidecar();
+    let began = Instant::now();
+    let out = s.run(env.run("e401", &mock, json!({}))).await;
+    assert_well_formed(&out.events);
+    assert_eq!(out.result()["finishReason"], "error");
+    assert_eq!(error_kind(&out), "auth", "{}", out.result());
+    assert_eq!(
+        out.result()["error"]["vendorCode"]["httpConnectionFailed"]["httpStatusCode"],
+        401
+    );
+    assert!(out.of_type("agent.task.failed")[0]["error"]["kind"] == "auth");
+
+    let out = s.run(env.run("e429", &mock, json!({}))).await;
+    assert_eq!(error_kind(&out), "rateLimit", "{}", out.result());
+    assert!(
+        began.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        began.elapsed()
+    );
+
+    // The provider's key variable is not set: refused before anything starts, naming the variable.
+    let r = s
+        .call(
+            "run",
+            env.run(
+                "nokey",
+                &mock,
+                json!({ "runtimeOptions": { "codex": { "provider": { "envKey": "ARK_TEST_UNSET_KEY" } } } }),
+            ),
+        )
+        .await;
+    assert_eq!(r["error"]["code"], -32011, "{r}");
+    assert_eq!(r["error"]["data"]["status"], "missingCredentials");
+    assert!(r["error"]["data"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("ARK_TEST_UNSET_KEY"));
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+async fn cancel_interrupts_the_turn_and_leaves_no_process() {
+    let Some(env) = Env::new() else { return };
+    let marker = "sleep 31.4159";
+    let mock = MockResponses::start(vec![Reply::Shell(marker.into()), Reply::text("late")]).await;
+    let mut s = env.sidecar();
+    let id = s
+        .request("run", env.run("cancel-me", &mock, json!({})))
+        .await;
+    // Wait for the tool to start, then cancel.
+    loop {
+        let m = s.next().await.expect("sidecar running");
+        if m["params"]["type"] == "agent.tool.requested" {
+            break;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!support::pids_matching(marker).is_empty(), "the tool runs");
+    let began = Instant::now();
+    let c = s.call("cancel", json!({ "taskId": "cancel-me" })).await;
+    assert_eq!(c["result"]["state"], "cancelling");
+    let r = s.response(&id).await;
+    assert_eq!(r["result"]["finishReason"], "cancelled", "{r}");
+    assert_eq!(r["result"]["cancel"], "soft");
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        began.elapsed()
+    );
+    assert_eq!(support::wait_gone(marker, 5).await, Vec::<i32>::new());
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+async fn idle_timeout_ends_a_stalled_stream() {
+    let Some(env) = Env::new() else { return };
+    let mock = MockResponses::start(vec![Reply::Stall]).await;
+    let mut s = env.sidecar();
+    let out = s
+        .run(env.run("idle", &mock, json!({ "idleTimeoutMs": 1500 })))
+        .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "timeout", "{r}");
+    assert_eq!(r["error"]["kind"], "timeout");
+    assert_eq!(r["cancel"], "soft");
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+async fn max_turns_stops_before_another_model_request() {
+    let Some(env) = Env::new() else { return };
+    let mock = MockResponses::start(vec![
+        Reply::Shell("echo one > one.txt".into()),
+        Reply::text("never sent"),
+    ])
+    .await;
+    let mut s = env.sidecar();
+    let out = s.run(env.run("max", &mock, json!({ "maxTurns": 1 }))).await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "maxTurns", "{r}");
+    assert_eq!(r["turns"], 1);
+    assert_eq!(mock.requests().len(), 1, "no second model request");
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+/// A fake codex that answers the handshake and the turn, then ignores everything, SIGTERM included.
+fn wedged_codex(dir: &Path) -> PathBuf {
+    let path = dir.join("wedged-codex");
+    std::fs::write(
+        &path,
+        r#"#!/bin/bash
+case "$1" in
+  --version) echo "codex-cli 0.171.0"; exit 0 ;;
+  login) echo "Logged in using an API key" >&2; exit 0 ;;
+esac
+trap '' TERM
+while IFS= read -r line; do
+  id=$(printf '%s' "$line" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+  case "$line" in
+    *'"initialize"'*) echo "{\"id\":$id,\"result\":{}}" ;;
+    *'"thread/start"'*) echo "{\"id\":$id,\"result\":{\"thread\":{\"id\":\"wedged-thread\"},\"model\":\"gpt-5.5\"}}" ;;
+    *'"turn/start"'*) echo "{\"id\":$id,\"result\":{\"turn\":{\"id\":\"wedged-turn\"}}}"; break ;;
+  esac
+done
+# A tool process in its own session, as codex starts them: not in codex's process group.
+setsid sleep 1000.314 </dev/null >/dev/null 2>&1 &
+exec sleep 1000.271
+"#,
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn a_wedged_codex_is_killed_on_cancel() {
+    let Some(env) = Env::new() else { return };
+    let fake = wedged_codex(&env.root);
+    let mock = MockResponses::start(vec![]).await;
+    let mut s = env.sidecar_with(&fake, "dummy");
+    let id = s.request("run", env.run("wedged", &mock, json!({}))).await;
+    loop {
+        let m = s.next().await.expect("sidecar running");
+        if m["params"]["type"] == "agent.task.started" {
+            assert_eq!(m["params"]["data"]["sessionId"], "wedged-thread");
+            break;
+        }
+    }
+    // Let the turn start, so that the cancel goes through turn/interrupt (never answered).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    s.call("cancel", json!({ "taskId": "wedged" })).await;
+    let r = s.response(&id).await;
+    assert_eq!(r["result"]["finishReason"], "cancelled", "{r}");
+    assert_eq!(r["result"]["cancel"], "forced");
+    assert_eq!(r["result"]["exit"]["signal"], 9, "{r}");
+    assert_eq!(r["result"]["vendor"]["turnId"], "wedged-turn");
+    assert_eq!(
+        support::wait_gone("sleep 1000.271", 5).await,
+        Vec::<i32>::new()
+    );
+    assert_eq!(
+        support::wait_gone("sleep 1000.314", 5).await,
+        Vec::<i32>::new()
+    );
+    assert_eq!(s.wait_exit().await, Some(0));
+    // (The sidecar's own command line names the fake, so look only once it is gone.)
+    let needle = fake.display().to_string();
+    assert_eq!(support::wait_gone(&needle, 5).await, Vec::<i32>::new());
+}
+
+#[tokio::test]
+async fn capabilities_diagnose_and_refusals() {
+    let Some(env) = Env::new() else { return };
+    let mut s = env.sidecar();
+    let caps = s.call("capabilities", json!({ "runtime": "codex" })).await;
+    let info = &caps["result"]["runtimes"][0];
+    assert_eq!(info["name"], "codex");
+    assert_eq!(info["capabilities"]["toolFilters"], false);
+    assert_eq!(info["options"]["additionalProperties"], false);
+
+    let d = s.call("diagnose", json!({ "runtime": "codex" })).await;
+    let d = &d["result"]["runtimes"][0];
+    assert_eq!(d["status"], "ready", "{d}");
+    assert_eq!(d["binary"]["version"], "codex-cli 0.171.0");
+    let msg = d["message"].as_str().unwrap();
+    assert!(msg.contains("OPENAI_API_KEY"), "{msg}");
+    assert!(!msg.contains("dummy"), "never the key itself: {msg}");
+
+    let mock = MockResponses::start(vec![]).await;
+    let refused = |r: &Value, field: &str| {
+        assert_eq!(r["error"]["code"], -32012, "{r}");
+        assert_eq!(r["error"]["data"]["field"], field, "{r}");
+    };
+    let r = s
+        .call(
+            "run",
+            env.run(
+                "f1",
+                &mock,
+                json!({ "permissions": { "allowedTools": ["Bash"] } }),
+            ),
+        )
+        .await;
+    refused(&r, "task.permissions.allowedTools");
+    let r = s
+        .call(
+            "run",
+            env.run(
+                "f2",
+                &mock,
+                json!({ "runtimeOptions": { "codex": { "config": { "sandbox_mode": "danger-full-access" } } } }),
+            ),
+        )
+        .await;
+    refused(&r, "task.runtimeOptions.codex.config.sandbox_mode");
+    let r = s
+        .call(
+            "run",
+            env.run(
+                "f3",
+                &mock,
+                json!({ "runtimeOptions": { "codex": { "bogus": 1 } } }),
+            ),
+        )
+        .await;
+    refused(&r, "task.runtimeOptions.codex.bogus");
+    assert!(mock.requests().is_empty());
+    assert_eq!(s.wait_exit().await, Some(0));
+
+    // Without the key and without a login, the built-in provider is refused up front.
+    let mut s = env.sidecar_with(&env.codex, "");
+    let d = s.call("diagnose", json!({ "runtime": "codex" })).await;
+    assert_eq!(
+        d["result"]["runtimes"][0]["status"], "missingCredentials",
+        "{d}"
+    );
+    let mut t = env.run("nokey", &mock, json!({}));
+    t["task"]["runtimeOptions"]["codex"]
+        .as_object_mut()
+        .unwrap()
+        .remove("provider");
+    let r = s.call("run", t).await;
+    assert_eq!(r["error"]["code"], -32011, "{r}");
+    assert_eq!(s.wait_exit().await, Some(0));
+
+    // A missing binary.
+    let mut s = env.sidecar_with(&env.root.join("no-such-codex"), "dummy");
+    let d = s.call("diagnose", json!({ "runtime": "codex" })).await;
+    assert_eq!(d["result"]["runtimes"][0]["status"], "missingBinary", "{d}");
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+async fn endless_reconnects_hit_the_retry_deadline() {
+    let Some(env) = Env::new() else { return };
+    let mock = MockResponses::start(vec![Reply::Truncate; 200]).await;
+    let mut s = env.sidecar();
+    let out = s
+        .run(env.run(
+            "retry",
+            &mock,
+            json!({ "runtimeOptions": { "codex": {
+                "maxRetryMs": 1500,
+                "provider": { "streamMaxRetries": 200 },
+            } } }),
+        ))
+        .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "error", "{r}");
+    assert_eq!(r["error"]["kind"], "vendor");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("kept retrying"),
+        "{r}"
+    );
+    assert!(mock.requests().len() >= 2, "codex reconnected");
+    assert_eq!(s.wait_exit().await, Some(0));
+}

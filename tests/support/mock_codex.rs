@@ -1,0 +1,212 @@
+//! A mock OpenAI Responses API for the codex runtime's tests: `POST /v1/responses` answers with the
+//! next scripted reply as server-sent events (or an HTTP error), and records every request.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::post;
+use axum::{Json, Router};
+use bytes::Bytes;
+use futures::StreamExt;
+use serde_json::{json, Value};
+
+/// One scripted model response.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// An assistant message, streamed as these text deltas.
+    Text(Vec<String>),
+    /// A call of codex's shell tool (`exec_command {"cmd": ...}`).
+    Shell(String),
+    /// An HTTP error status with a JSON error body.
+    Status(u16, Value),
+    /// Starts the stream, then never sends another byte.
+    Stall,
+    /// Starts the stream, then closes it before `response.completed` (codex reconnects).
+    Truncate,
+}
+
+impl Reply {
+    pub fn text(t: &str) -> Reply {
+        Reply::Text(vec![t.to_string()])
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub body: Value,
+    pub authorization: Option<String>,
+}
+
+#[derive(Default)]
+struct Inner {
+    script: VecDeque<Reply>,
+    requests: Vec<Recorded>,
+    next: u64,
+}
+
+#[derive(Clone)]
+pub struct MockResponses {
+    inner: Arc<Mutex<Inner>>,
+    /// `http://127.0.0.1:PORT/v1`, what codex's provider `base_url` needs.
+    pub base_url: String,
+}
+
+/// Tokens each response reports.
+pub const INPUT_TOKENS: u64 = 100;
+pub const CACHED_TOKENS: u64 = 10;
+pub const OUTPUT_TOKENS: u64 = 5;
+
+impl MockResponses {
+    pub async fn start(script: Vec<Reply>) -> MockResponses {
+        let inner = Arc::new(Mutex::new(Inner {
+            script: script.into(),
+            ..Default::default()
+        }));
+        let app = Router::new()
+            .route("/v1/responses", post(respond))
+            .with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        MockResponses {
+            inner,
+            base_url: format!("http://127.0.0.1:{port}/v1"),
+        }
+    }
+
+    /// Appends replies for the next requests.
+    pub fn push(&self, replies: Vec<Reply>) {
+        self.inner.lock().unwrap().script.extend(replies);
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.inner.lock().unwrap().requests.clone()
+    }
+}
+
+fn sse(event: Value) -> Bytes {
+    Bytes::from(format!(
+        "event: {}\ndata: {}\n\n",
+        event["type"].as_str().unwrap(),
+        event
+    ))
+}
+
+fn usage() -> Value {
+    json!({
+        "input_tokens": INPUT_TOKENS,
+        "input_tokens_details": { "cached_tokens": CACHED_TOKENS },
+        "output_tokens": OUTPUT_TOKENS,
+        "output_tokens_details": { "reasoning_tokens": 1 },
+        "total_tokens": INPUT_TOKENS + OUTPUT_TOKENS,
+    })
+}
+
+async fn respond(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let (reply, n) = {
+        let mut i = inner.lock().unwrap();
+        i.requests.push(Recorded {
+            body,
+            authorization: headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+        });
+        i.next += 1;
+        let reply = i
+            .script
+            .pop_front()
+            .unwrap_or_else(|| Reply::text("(the mock's script is exhausted)"));
+        (reply, i.next)
+    };
+    let rid = format!("resp_{n}");
+    let created = sse(json!({ "type": "response.created", "response": { "id": rid } }));
+    let completed = sse(json!({
+        "type": "response.completed",
+        "response": { "id": rid, "usage": usage() },
+    }));
+    let events: Vec<Bytes> = match reply {
+        Reply::Status(code, err) => {
+            return Response::builder()
+                .status(StatusCode::from_u16(code).unwrap())
+                .header("content-type", "application/json")
+                .body(Body::from(err.to_string()))
+                .unwrap();
+        }
+        Reply::Stall => {
+            let stream = futures::stream::iter(vec![Ok::<_, Infallible>(created)])
+                .chain(futures::stream::pending());
+            return Response::builder()
+                .header("content-type", "text/event-stream")
+                .body(Body::from_stream(stream))
+                .unwrap();
+        }
+        Reply::Truncate => vec![created],
+        Reply::Text(parts) => {
+            let id = format!("msg_{rid}");
+            let text: String = parts.concat();
+            let mut ev = vec![
+                created,
+                sse(json!({
+                    "type": "response.output_item.added", "output_index": 0,
+                    "item": { "type": "message", "role": "assistant", "id": id, "content": [] },
+                })),
+                sse(json!({
+                    "type": "response.content_part.added", "item_id": id, "output_index": 0,
+                    "content_index": 0, "part": { "type": "output_text", "text": "" },
+                })),
+            ];
+            for p in &parts {
+                ev.push(sse(json!({
+                    "type": "response.output_text.delta", "item_id": id, "output_index": 0,
+                    "content_index": 0, "delta": p,
+                })));
+            }
+            ev.push(sse(json!({
+                "type": "response.output_item.done", "output_index": 0,
+                "item": { "type": "message", "role": "assistant", "id": id,
+                          "content": [{ "type": "output_text", "text": text }] },
+            })));
+            ev.push(completed);
+            ev
+        }
+        Reply::Shell(cmd) => vec![
+            created,
+            sse(json!({
+                "type": "response.output_item.done", "output_index": 0,
+                "item": { "type": "function_call", "name": "exec_command",
+                          "arguments": json!({ "cmd": cmd }).to_string(),
+                          "call_id": format!("call_{rid}") },
+            })),
+            completed,
+        ],
+    };
+    let stream = futures::stream::iter(events.into_iter().map(Ok::<_, Infallible>));
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(Body::from_stream(stream))
+        .unwrap()
+}
+
+/// The text of every message of `role` in a recorded request's input.
+pub fn texts_of(body: &Value, role: &str) -> Vec<String> {
+    body["input"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["role"] == role)
+        .flat_map(|i| i["content"].as_array().cloned().unwrap_or_default())
+        .filter_map(|c| c["text"].as_str().map(str::to_string))
+        .collect()
+}
