@@ -50,6 +50,60 @@ fn cell(v: Option<&Value>) -> String {
     }
 }
 
+/// A short, readable type for an option's schema: enums list their values, `$ref`s are followed
+/// within the runtime's options schema, `T | null` is shown as `T`.
+fn type_of(v: &Value, root: &Value) -> String {
+    if let Some(r) = v.get("$ref").and_then(Value::as_str) {
+        let name = r.rsplit('/').next().unwrap_or_default();
+        return match root["$defs"].get(name) {
+            Some(def) => type_of(def, root),
+            None => "object".into(),
+        };
+    }
+    if let Some(values) = v.get("enum").and_then(Value::as_array) {
+        return values
+            .iter()
+            .map(|x| format!("`{}`", x.as_str().unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join(" \\| ");
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(alts) = v.get(key).and_then(Value::as_array) {
+            let shown: Vec<String> = alts
+                .iter()
+                .filter(|a| a.get("type").and_then(Value::as_str) != Some("null"))
+                .map(|a| match a.get("const").and_then(Value::as_str) {
+                    Some(c) => format!("`{c}`"),
+                    None => type_of(a, root),
+                })
+                .collect();
+            return shown.join(" \\| ");
+        }
+    }
+    match &v["type"] {
+        Value::String(t) if t == "array" => format!("array of {}", type_of(&v["items"], root)),
+        Value::String(t) => t.clone(),
+        Value::Array(types) => {
+            let non_null: Vec<&Value> = types
+                .iter()
+                .filter(|t| t.as_str() != Some("null"))
+                .collect();
+            match non_null.as_slice() {
+                [one] if one.as_str() == Some("array") => {
+                    format!("array of {}", type_of(&v["items"], root))
+                }
+                _ => non_null
+                    .iter()
+                    .filter_map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            }
+        }
+        _ if v.get("properties").is_some() => "object".into(),
+        _ => "any".into(),
+    }
+}
+
 fn one_line(s: &str) -> String {
     s.split_whitespace()
         .collect::<Vec<_>>()
@@ -134,17 +188,7 @@ fn render(caps: &Value) -> String {
             Some(o) if !o.is_empty() => {
                 md.push_str("| option | type | meaning |\n|---|---|---|\n");
                 for (k, v) in o {
-                    let ty = match &v["type"] {
-                        Value::String(s) => s.clone(),
-                        Value::Array(a) => a
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .filter(|t| *t != "null")
-                            .collect::<Vec<_>>()
-                            .join(" or "),
-                        _ if v.get("anyOf").is_some() || v.get("$ref").is_some() => "object".into(),
-                        _ => "any".into(),
-                    };
+                    let ty = type_of(v, &r["options"]);
                     let meaning = v["description"].as_str().map(one_line).unwrap_or_default();
                     md.push_str(&format!("| `{k}` | {ty} | {meaning} |\n"));
                 }

@@ -62,7 +62,7 @@ async def availability(ark: Client, runtime: str) -> Optional[str]:
             return f"not built into this sidecar ({e.code}: known {', '.join(e.data.get('known', []))})"
         raise
     if diagnosis.status != "ready":
-        reason = f"{diagnosis.status}: {diagnosis.message}"
+        reason = f"{diagnosis.status}: {diagnosis.message.rstrip('.')}."
         return f"{reason} Remedy: {diagnosis.remedy}" if diagnosis.remedy else reason
     return None
 

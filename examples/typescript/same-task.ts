@@ -35,7 +35,7 @@ async function availability(ark: Client, runtime: string): Promise<string | unde
   try {
     const [d] = await ark.diagnose(runtime);
     if (d!.status === "ready") return undefined;
-    return `${d!.status}: ${d!.message}${d!.remedy ? ` Remedy: ${d!.remedy}` : ""}`;
+    return `${d!.status}: ${d!.message.replace(/\.$/, "")}.${d!.remedy ? ` Remedy: ${d!.remedy}` : ""}`;
   } catch (e) {
     if (e instanceof RpcError && e.code === ERROR_CODES.unknownRuntime) {
       return `not built into this sidecar (${e.code}: known ${(e.data.known as string[]).join(", ")})`;
