@@ -130,7 +130,7 @@ async fn children_die_with_the_sidecar_process() {
     }
     // A unique sleep duration marks the grandchild's command line.
     let marker = format!("1000.{}", std::process::id());
-    let parent = std::process::Command::new("/bin/sh")
+    let mut parent = std::process::Command::new("/bin/sh")
         .arg("-c")
         .arg(format!(
             "exec {} --exact children_die_with_the_sidecar_process_helper --nocapture",
@@ -148,7 +148,8 @@ async fn children_die_with_the_sidecar_process() {
         assert!(Instant::now() < deadline, "the helper spawned its child");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    unsafe { libc::kill(parent.id() as i32, libc::SIGKILL) };
+    parent.kill().unwrap();
+    parent.wait().unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     while alive(child_pid) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;

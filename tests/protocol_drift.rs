@@ -168,17 +168,15 @@ async fn play(s: &Scenario) -> Vec<Value> {
     while got.len() < s.expect {
         got.push(side.next().await.unwrap());
     }
-    // Interleave: host lines first where they caused the output.
+    // Interleave: each host line after the sidecar message that prompted it.
     let mut out = vec![];
     let mut host = lines.into_iter();
     out.push(host.next().unwrap());
-    for (i, mut v) in got.into_iter().enumerate() {
+    for mut v in got {
         normalize(&mut v);
         out.push(json!({"from": "sidecar", "message": v}));
-        let _ = i;
-        if let Some(next) = peek_host_after(&s.name, &out) {
+        if host_line_follows(s.name, &out) {
             if let Some(h) = host.next() {
-                let _ = next;
                 out.push(h);
             }
         }
@@ -189,13 +187,15 @@ async fn play(s: &Scenario) -> Vec<Value> {
 }
 
 /// Whether the next host line belongs right after the sidecar message just pushed.
-fn peek_host_after(name: &str, out: &[Value]) -> Option<()> {
-    let last = &out.last()?["message"];
+fn host_line_follows(name: &str, out: &[Value]) -> bool {
+    let Some(last) = out.last().map(|l| &l["message"]) else {
+        return false;
+    };
     match name {
-        "errors" => last.get("error").map(|_| ()),
-        "approval" => (last["method"] == "approval/request").then_some(()),
-        "cancel" => (last["params"]["type"] == "agent.task.started").then_some(()),
-        _ => None,
+        "errors" => last.get("error").is_some(),
+        "approval" => last["method"] == "approval/request",
+        "cancel" => last["params"]["type"] == "agent.task.started",
+        _ => false,
     }
 }
 

@@ -261,3 +261,18 @@ fn nix_kill(pid: i32, sig: &str) {
         .status()
         .unwrap();
 }
+
+#[tokio::test]
+async fn an_unavailable_runtime_is_refused_with_its_diagnosis() {
+    let mut s = Sidecar::spawn(&["--claude-path", "/nonexistent/claude"]);
+    let r = s
+        .call("run", json!({"runtime": "claude", "task": {"goal": "x"}}))
+        .await;
+    assert_eq!(code(&r), -32011, "{r}");
+    assert_eq!(r["error"]["data"]["kind"], "runtimeUnavailable");
+    assert_eq!(r["error"]["data"]["status"], "missingBinary");
+    assert!(r["error"]["data"]["remedy"]
+        .as_str()
+        .is_some_and(|s| !s.is_empty()));
+    still_serving(&mut s).await;
+}

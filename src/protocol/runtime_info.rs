@@ -30,14 +30,21 @@ pub struct Capabilities {
     pub sandbox_modes: Vec<SandboxMode>,
     /// `permissions.allowedTools` / `disallowedTools` are enforced.
     pub tool_filters: bool,
+    /// `task.session.resume` continues an earlier session.
     pub resume: bool,
+    /// `task.session.fork` branches a new session from the resumed one.
     pub fork: bool,
     /// Accepted MCP server transports (`stdio`, `http`); empty = no MCP.
     pub mcp: Vec<String>,
+    /// `task.outputSchema` is honoured and the result carries `structuredOutput`.
     pub structured_output: bool,
+    /// `task.systemPrompt` replaces the vendor's system prompt.
     pub system_prompt: bool,
+    /// `task.appendSystemPrompt` is added to the vendor's system prompt.
     pub append_system_prompt: bool,
+    /// `task.additionalDirectories` are opened to the agent.
     pub additional_directories: bool,
+    /// `task.maxTurns` is enforced.
     pub max_turns: bool,
     /// When set, the only accepted `model` values.
     #[serde(default, skip_serializing_if = "Option::is_none")]

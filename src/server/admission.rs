@@ -2,7 +2,8 @@
 //!
 //! Each input line is handled in its own task, so a `cancel` written right after its `run` could
 //! otherwise overtake it and find no task. The reader waits until the handler of a line has been
-//! admitted (a `run` registered its task id, or failed before that) before it reads the next line.
+//! admitted (a `run` registered its task id, or failed before that) before it reads the next line
+//! (for at most a bounded time: see `ADMISSION_WAIT`).
 //! The signal travels in a task-local, so the method handlers need no extra parameter.
 
 use std::cell::RefCell;

@@ -23,6 +23,9 @@ pub struct ServeConfig {
     pub max_message_bytes: usize,
 }
 
+/// The longest the reader waits for one line's admission before reading the next.
+const ADMISSION_WAIT: Duration = Duration::from_secs(2);
+
 /// How long shutdown waits for in-flight requests after stopping every task. Tasks themselves
 /// are bounded by `tasks::STOP_DEADLINE`; this is the backstop.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(30);
@@ -57,8 +60,10 @@ pub async fn serve<R, W>(
                     let d = dispatcher.clone();
                     let (handler, admitted) = admission::scope(async move { d.handle(frame).await });
                     inflight.spawn(handler);
-                    // Fires on admission or when the handler ends (the sender drops).
-                    let _ = admitted.await;
+                    // Fires on admission or when the handler ends (the sender drops). Bounded, so
+                    // a runtime whose preflight is slow cannot stall the input (and approval
+                    // replies for other tasks) for long.
+                    let _ = tokio::time::timeout(ADMISSION_WAIT, admitted).await;
                 }
                 None => {
                     tracing::info!("input closed; shutting down");

@@ -213,7 +213,14 @@ async fn login_status(binary: &Path, opts: &CodexOptions) -> Result<(), String> 
     match process::capture_output(cmd, Duration::from_secs(20)).await {
         Ok((Some(0), _, _)) => Ok(()),
         Ok((_, out, err)) => {
-            let said = format!("{} {}", out.trim(), err.trim());
+            // codex prefixes its answer with WARNING lines (e.g. about PATH aliases under /tmp);
+            // the diagnosis is one sentence, so keep only what it says about the login.
+            let said = format!("{}\n{}", out, err)
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("WARNING"))
+                .collect::<Vec<_>>()
+                .join(" ");
             Err(format!(
                 "`codex login status` says: {}",
                 crate::hygiene::redact(said.trim())

@@ -1,0 +1,64 @@
+import { ERROR_CODES, type ErrorKind } from "./types.js";
+
+/** Base of every error this package throws. */
+export class AgentRuntimeKitError extends Error {
+  override name = "AgentRuntimeKitError";
+}
+
+/** No `agent-runtime-kit` binary: not passed, not in `AGENT_RUNTIME_KIT_BIN`, not on PATH. */
+export class SidecarNotFoundError extends AgentRuntimeKitError {
+  override name = "SidecarNotFoundError";
+}
+
+/**
+ * The sidecar process ended (crashed, was killed, or was closed) while a call was waiting.
+ * Every pending call and unfinished run fails with this error; none is left hanging.
+ */
+export class SidecarExitedError extends AgentRuntimeKitError {
+  override name = "SidecarExitedError";
+  constructor(
+    readonly exitCode: number | null,
+    readonly signal: NodeJS.Signals | null,
+    readonly stderrTail: string[],
+    detail = "",
+  ) {
+    const how = signal
+      ? `was killed by ${signal}`
+      : exitCode !== null
+        ? `exited with status ${exitCode}`
+        : "closed its output";
+    let msg = `the agent-runtime-kit sidecar ${how}`;
+    if (detail) msg += ` (${detail})`;
+    if (stderrTail.length) msg += `; last stderr lines:\n  ${stderrTail.slice(-10).join("\n  ")}`;
+    super(msg);
+  }
+}
+
+/** The sidecar sent something this client cannot understand. */
+export class ProtocolError extends AgentRuntimeKitError {
+  override name = "ProtocolError";
+}
+
+const KIND_BY_CODE = new Map<number, string>(Object.entries(ERROR_CODES).map(([k, c]) => [c, k]));
+
+/**
+ * A JSON-RPC error reply: the sidecar refused the request before anything started. `code` is the
+ * JSON-RPC code (e.g. -32010), `kind` its stable name (`unknownRuntime`), `data` the details
+ * (for -32011 the runtime's `Diagnosis`).
+ */
+export class RpcError extends AgentRuntimeKitError {
+  override name = "RpcError";
+  readonly kind: ErrorKind | string;
+  readonly data: Record<string, unknown>;
+  constructor(
+    readonly code: number,
+    message: string,
+    data?: unknown,
+  ) {
+    const d = data && typeof data === "object" && !Array.isArray(data) ? (data as Record<string, unknown>) : {};
+    const kind = typeof d.kind === "string" ? d.kind : (KIND_BY_CODE.get(code) ?? "");
+    super(`${message} (${code} ${kind})`.trimEnd());
+    this.data = d;
+    this.kind = kind;
+  }
+}

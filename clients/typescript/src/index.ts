@@ -1,0 +1,29 @@
+/**
+ * TypeScript client for the agent-runtime-kit sidecar: run agentic coding tasks through Claude
+ * Code, Codex, Antigravity (or the built-in `fixture` runtime) with one protocol.
+ *
+ * ```ts
+ * import { Client } from "agent-runtime-kit";
+ * const ark = await Client.start();
+ * const run = ark.run({ runtime: "fixture", task: { goal: "Explain this repository", workingDirectory: "." } });
+ * for await (const event of run.events) {
+ *   if (event.type === "agent.output.delta") process.stdout.write(event.data.text);
+ * }
+ * const result = await run.result;
+ * await ark.close();
+ * ```
+ */
+export * from "./types.js";
+export * from "./errors.js";
+export { LineSplitter } from "./framing.js";
+export {
+  BIN_ENV,
+  BIN_NAME,
+  Client,
+  Run,
+  findBinary,
+  type ApprovalDecision,
+  type ApprovalHandler,
+  type ClientOptions,
+  type RunRequest,
+} from "./client.js";
