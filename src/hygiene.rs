@@ -142,10 +142,22 @@ pub fn learn_secrets(value: &Value) {
 }
 
 fn is_credential_field(name: &str) -> bool {
-    let n: String = name.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+    let n: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
     matches!(
         n.as_str(),
-        "apikey" | "token" | "accesstoken" | "authtoken" | "password" | "secret" | "clientsecret" | "authorization" | "bearertoken"
+        "apikey"
+            | "token"
+            | "accesstoken"
+            | "authtoken"
+            | "password"
+            | "secret"
+            | "clientsecret"
+            | "authorization"
+            | "bearertoken"
     )
 }
 
@@ -154,11 +166,16 @@ fn collect_secrets(value: &Value, in_env_map: bool, found: &mut Vec<String>) {
         Value::Object(map) => {
             for (k, v) in map {
                 match v {
-                    Value::String(s) if (in_env_map && is_secret_name(k)) || is_credential_field(k) => {
+                    Value::String(s)
+                        if (in_env_map && is_secret_name(k)) || is_credential_field(k) =>
+                    {
                         found.push(s.clone())
                     }
                     other => {
-                        let env_map = matches!(k.to_ascii_lowercase().as_str(), "env" | "headers" | "environment");
+                        let env_map = matches!(
+                            k.to_ascii_lowercase().as_str(),
+                            "env" | "headers" | "environment"
+                        );
                         collect_secrets(other, env_map, found)
                     }
                 }
