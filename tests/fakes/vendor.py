@@ -182,6 +182,12 @@ def claude():
                 "delta": {"type": "text_delta", "text": "d%05d " % i}}})
         claude_result("streamed %d" % n)
     elif MODE == "leak":
+        # The task's MCP configuration (its env values may be secrets) echoed back as model output.
+        if "--mcp-config" in sys.argv:
+            with open(sys.argv[sys.argv.index("--mcp-config") + 1]) as f:
+                config = json.load(f)
+            values = [v for s in config["mcpServers"].values() for v in s.get("env", {}).values()]
+            claude_text("mcp env: " + " ".join(values))
         sys.stderr.write("debug: using key %s for the request\n" % SECRET)
         sys.stderr.flush()
         emit({"type": "assistant", "parent_tool_use_id": None, "message": {
@@ -234,6 +240,9 @@ def codex():
         if method == "initialize":
             emit({"id": mid, "result": {"userAgent": "fake"}})
         elif method in ("thread/start", "thread/resume", "thread/fork"):
+            if STATE:
+                with open(os.path.join(STATE, "%d.thread.json" % os.getpid()), "w") as f:
+                    json.dump(msg.get("params"), f)
             emit({"id": mid, "result": {"thread": {"id": thread}, "model": "fake-model"}})
         elif method == "turn/start":
             emit({"id": mid, "result": {"turn": {"id": turn}}})

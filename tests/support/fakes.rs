@@ -95,6 +95,9 @@ impl Fakes {
     pub fn noted_pids(&self) -> Vec<i32> {
         let mut out = vec![];
         for e in std::fs::read_dir(&self.state).unwrap().flatten() {
+            if e.path().extension().is_none_or(|x| x != "pids") {
+                continue;
+            }
             let text = std::fs::read_to_string(e.path()).unwrap_or_default();
             out.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
         }
