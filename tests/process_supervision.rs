@@ -148,7 +148,9 @@ async fn children_die_with_the_sidecar_process() {
         assert!(Instant::now() < deadline, "the helper spawned its child");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
+    let mut parent = parent;
     unsafe { libc::kill(parent.id() as i32, libc::SIGKILL) };
+    let _ = parent.wait();
     let deadline = Instant::now() + Duration::from_secs(5);
     while alive(child_pid) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;

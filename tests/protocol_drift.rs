@@ -176,9 +176,8 @@ async fn play(s: &Scenario) -> Vec<Value> {
         normalize(&mut v);
         out.push(json!({"from": "sidecar", "message": v}));
         let _ = i;
-        if let Some(next) = peek_host_after(&s.name, &out) {
+        if peek_host_after(s.name, &out).is_some() {
             if let Some(h) = host.next() {
-                let _ = next;
                 out.push(h);
             }
         }
