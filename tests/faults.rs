@@ -50,6 +50,15 @@ async fn run_cancel_after(s: &mut Sidecar, params: Value, ty: &str) -> RunOutcom
     }
 }
 
+/// Closes the sidecar's input, checks it exits 0, and that no response is left over (a run that
+/// got two responses would leave one here).
+async fn finish(s: &mut Sidecar) {
+    assert_eq!(s.wait_exit().await, Some(0));
+    let rest = s.drain().await;
+    let stray: Vec<&Value> = rest.iter().filter(|m| m.get("method").is_none()).collect();
+    assert!(stray.is_empty(), "responses nobody asked for: {stray:?}");
+}
+
 fn text_of(out: &RunOutcome, ty: &str) -> Vec<String> {
     out.of_type(ty)
         .iter()
@@ -105,7 +114,7 @@ async fn claude_crash_mid_stream_keeps_partial_output_and_the_stderr_tail() {
     f.assert_nothing_left().await;
     assert_serves(&mut s, &f, "claude", "after-crash").await;
     assert_no_children(&s).await;
-    assert_eq!(s.wait_exit().await, Some(0));
+    finish(&mut s).await;
 }
 
 #[tokio::test]
@@ -132,7 +141,7 @@ async fn claude_exit_without_a_result_is_built_from_what_was_seen() {
     );
     f.assert_nothing_left().await;
     assert_serves(&mut s, &f, "claude", "after-noresult").await;
-    assert_eq!(s.wait_exit().await, Some(0));
+    finish(&mut s).await;
 }
 
 #[tokio::test]
@@ -177,7 +186,7 @@ async fn claude_hang_ignoring_sigterm_is_killed_on_cancel_and_a_silent_one_times
     assert!(began.elapsed() < Duration::from_secs(15));
     f.assert_nothing_left().await;
     assert_serves(&mut s, &f, "claude", "after-hang").await;
-    assert_eq!(s.wait_exit().await, Some(0));
+    finish(&mut s).await;
 }
 
 #[tokio::test]
@@ -199,7 +208,7 @@ async fn claude_garbage_lines_are_skipped_and_a_split_json_line_is_rejoined() {
     assert!(log.contains("this is not JSON"), "{log}");
     assert!(!s.stdout_text().contains("this is not JSON"));
     assert_serves(&mut s, &f, "claude", "after-garbage").await;
-    assert_eq!(s.wait_exit().await, Some(0));
+    finish(&mut s).await;
 }
 
 #[tokio::test]
@@ -223,7 +232,7 @@ async fn claude_a_100mb_line_is_skipped_with_bounded_memory() {
     assert!(s.stderr_text().contains("skipped"), "the skip is logged");
     f.assert_nothing_left().await;
     assert_serves(&mut s, &f, "claude", "after-huge").await;
-    assert_eq!(s.wait_exit().await, Some(0));
+    finish(&mut s).await;
 }
 
 #[tokio::test]
@@ -248,7 +257,7 @@ async fn claude_a_100mb_stderr_flood_is_drained_without_deadlock() {
     eprintln!("sidecar peak RSS after a 100 MB stderr flood: {peak} KiB");
     assert!(peak < 100 * 1024, "peak RSS {peak} KiB");
     f.assert_nothing_left().await;
-    assert_eq!(s.wait_exit().await, Some(0));
+    finish(&mut s).await;
 }
 
 #[tokio::test]
@@ -290,7 +299,7 @@ async fn claude_grandchildren_are_killed_after_a_normal_end_and_after_a_crash() 
     f.assert_nothing_left().await;
     assert_no_children(&s).await;
     assert_serves(&mut s, &f, "claude", "after-gk").await;
-    assert_eq!(s.wait_exit().await, Some(0));
+    finish(&mut s).await;
 }
 
 #[tokio::test]
@@ -317,7 +326,7 @@ async fn claude_a_vendor_that_never_reads_stdin_does_not_wedge_the_sidecar() {
     assert_eq!(r["finishReason"], "timeout", "{r}");
     assert_eq!(r["error"]["kind"], "timeout", "{r}");
     f.assert_nothing_left().await;
-    assert_eq!(s.wait_exit().await, Some(0));
+    finish(&mut s).await;
 }
 
 #[tokio::test]
@@ -394,7 +403,7 @@ async fn codex_crash_hang_and_grandchildren() {
     f.assert_nothing_left().await;
     assert_no_children(&s).await;
     assert_serves(&mut s, &f, "codex", "cx-after").await;
-    assert_eq!(s.wait_exit().await, Some(0));
+    finish(&mut s).await;
 }
 
 /// A host that stops reading stdout for 10 s while three tasks stream: the vendors are held up
