@@ -9,6 +9,13 @@ use agent_runtime_kit::server::{self, tasks::Tasks, ServeConfig};
 use agent_runtime_kit::{hygiene, process, runtime, schema};
 
 fn main() -> anyhow::Result<()> {
+    // The guardian of this sidecar's vendor processes (see process.rs): not a user command.
+    let raw: Vec<String> = std::env::args().collect();
+    if raw.len() == 3 && raw[1] == process::GUARDIAN_ARG {
+        process::guard(&raw[2]);
+        return Ok(());
+    }
+    process::enable_guardian();
     let args = Cli::parse();
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(&args.global.log_level));

@@ -13,8 +13,12 @@ use tokio_util::codec::FramedRead;
 
 use crate::framing::{Frame, LineFrames};
 
-/// The default per-line limit for vendor output.
-pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
+/// The default per-line limit for vendor output: the same as the host's `--max-message-bytes`.
+/// A line is buffered up to this size before it is known to be too long, and the buffer can grow
+/// to twice that, per running task: 64 MiB put a single 100 MB line at 125 MiB of peak RSS
+/// (tests/faults.rs). Real vendor lines stay far below: the CLIs cap tool output and images
+/// (a 5 MB image is 6.7 MB of base64), and every event field is cut to 8 KiB anyway.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum VendorLine {

@@ -206,6 +206,25 @@ pub fn validate_task(
     }
     if let Some(servers) = &task.mcp_servers {
         for (server_name, server) in servers {
+            // Shapes are checked by deserialization; these values would only fail later, inside
+            // the vendor, with a vaguer message.
+            let bad = match server {
+                crate::protocol::task::McpServer::Stdio(s) if s.command.trim().is_empty() => {
+                    Some(("command", "must not be empty"))
+                }
+                crate::protocol::task::McpServer::Http(h)
+                    if !(h.url.starts_with("http://") || h.url.starts_with("https://")) =>
+                {
+                    Some(("url", "must be an http:// or https:// URL"))
+                }
+                _ => None,
+            };
+            if let Some((field, reason)) = bad {
+                return Err(RpcError::invalid_params(
+                    format!("task.mcpServers.{server_name}.{field}"),
+                    reason,
+                ));
+            }
             if !caps.mcp.iter().any(|t| t == server.transport_name()) {
                 return unsupported(
                     &format!("task.mcpServers.{server_name}"),

@@ -2,6 +2,7 @@
 //! Mock model servers for the vendor runtimes live beside this file.
 #![allow(dead_code)]
 
+pub mod fakes;
 pub mod mock_claude;
 pub mod mock_codex;
 pub mod mock_gemini;

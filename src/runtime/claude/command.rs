@@ -14,6 +14,54 @@ use tokio::process::Command;
 use super::options::ClaudeOptions;
 use super::permissions::Mapping;
 use crate::protocol::task::{AgentTask, McpServer};
+use crate::protocol::RpcError;
+
+/// Refuses task values that would change the meaning of the CLI's command line or environment.
+///
+/// Values go on argv as separate arguments, so they cannot split into several; but the CLI's
+/// parser (commander) reads an argument that starts with `-` as an option, and `--disallowedTools`
+/// takes every following argument up to the next option: a model named
+/// `--dangerously-skip-permissions` or a tool named `--permission-mode=bypassPermissions` would be
+/// a flag. Environment names with `=` or NUL would set a different variable than the one named.
+pub fn check_argv_values(task: &AgentTask, opts: &ClaudeOptions) -> Result<(), RpcError> {
+    let flag_like = |path: String, v: &str| {
+        if v.starts_with('-') || v.contains('\0') {
+            Err(RpcError::invalid_params(
+                path,
+                "must not start with '-' or contain NUL (it is passed to the CLI as an argument)",
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    if let Some(m) = &task.model {
+        flag_like("task.model".into(), m)?;
+    }
+    if let Some(m) = &opts.fallback_model {
+        flag_like("task.runtimeOptions.claude.fallbackModel".into(), m)?;
+    }
+    if let Some(s) = &task.session {
+        flag_like("task.session.resume".into(), &s.resume)?;
+    }
+    let perms = task.permissions();
+    for (field, list) in [
+        ("allowedTools", &perms.allowed_tools),
+        ("disallowedTools", &perms.disallowed_tools),
+    ] {
+        for (i, name) in list.iter().flatten().enumerate() {
+            flag_like(format!("task.permissions.{field}[{i}]"), name)?;
+        }
+    }
+    for (k, v) in &opts.env {
+        if k.is_empty() || k.contains(['=', '\0']) || v.contains('\0') {
+            return Err(RpcError::invalid_params(
+                "task.runtimeOptions.claude.env",
+                format!("{k:?} is not a valid environment variable (name without '=' or NUL, value without NUL)"),
+            ));
+        }
+    }
+    Ok(())
+}
 
 pub struct Launch {
     pub command: Command,

@@ -102,6 +102,10 @@ impl Runtime for ClaudeRuntime {
 
     fn validate(&self, task: &AgentTask) -> Result<(), RpcError> {
         let perms = task.permissions();
+        command::check_argv_values(
+            task,
+            &ClaudeOptions::from_value(&task.runtime_options_for(NAME)),
+        )?;
         permissions::map(&perms, task.mcp_servers.as_ref())
             .map_err(|r| RpcError::unsupported(NAME, &r.field, r.reason))?;
         if perms.sandbox == SandboxMode::FullAccess && running_as_root() {
