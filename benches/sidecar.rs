@@ -11,8 +11,16 @@ use serde_json::{json, Value};
 const BIN: &str = env!("CARGO_BIN_EXE_agent-runtime-kit");
 
 fn main() {
-    let events = std::env::var("BENCH_EVENTS").ok().and_then(|s| s.parse().ok()).unwrap_or(200_000usize);
-    println!("agent-runtime-kit benchmarks ({} cores)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let events = std::env::var("BENCH_EVENTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200_000usize);
+    println!(
+        "agent-runtime-kit benchmarks ({} cores)",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
     println!();
     event_relay(events);
     startup();
@@ -68,7 +76,11 @@ fn event_relay(n: usize) {
             "time":"2026-01-01T00:00:00.000000000Z","type":"agent.output.delta","data":{"text":"token 123456 "}}})
     );
     let blob = sample.repeat(count.max(1));
-    let mut cat = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut cat = Command::new("cat")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut cat_in = cat.stdin.take().unwrap();
     let mut cat_out = cat.stdout.take().unwrap();
     let began = Instant::now();
@@ -99,9 +111,16 @@ fn startup() {
         let began = Instant::now();
         let mut child = spawn_sidecar(&[]);
         let mut stdin = child.stdin.take().unwrap();
-        writeln!(stdin, "{}", json!({"jsonrpc":"2.0","id":1,"method":"capabilities"})).unwrap();
+        writeln!(
+            stdin,
+            "{}",
+            json!({"jsonrpc":"2.0","id":1,"method":"capabilities"})
+        )
+        .unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         ours.push(began.elapsed());
         drop(stdin);
         let _ = child.wait();
@@ -114,7 +133,11 @@ fn startup() {
     println!("startup (median of {rounds}):");
     println!("  spawn → first capabilities reply  {:>8.2} ms", ms(o));
     println!("  spawn → exit of /bin/true          {:>8.2} ms", ms(b));
-    println!("  difference                         {:>8.2} ms  (ratio {:.1}×)", ms(o) - ms(b), ms(o) / ms(b));
+    println!(
+        "  difference                         {:>8.2} ms  (ratio {:.1}×)",
+        ms(o) - ms(b),
+        ms(o) / ms(b)
+    );
     println!();
 }
 
@@ -124,7 +147,12 @@ fn memory() {
     let pid = child.id();
     let mut stdin = child.stdin.take().unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
-    writeln!(stdin, "{}", json!({"jsonrpc":"2.0","id":0,"method":"capabilities"})).unwrap();
+    writeln!(
+        stdin,
+        "{}",
+        json!({"jsonrpc":"2.0","id":0,"method":"capabilities"})
+    )
+    .unwrap();
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
     std::thread::sleep(Duration::from_millis(200));
@@ -161,17 +189,32 @@ fn memory() {
     let _ = child.wait();
     let shutdown = began.elapsed();
 
-    let mut cat = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let mut cat = Command::new("cat")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(100));
     let cat_rss = rss_kib(cat.id());
     drop(cat.stdin.take());
     let _ = cat.wait();
 
     println!("memory (VmRSS):");
-    println!("  idle sidecar                 {:>8.1} MiB  ({:.1}× an idle cat)", mib(idle), idle as f64 / cat_rss as f64);
-    println!("  with {tasks} running tasks    {:>8.1} MiB  ({:.1}× idle)", mib(busy), busy as f64 / idle as f64);
+    println!(
+        "  idle sidecar                 {:>8.1} MiB  ({:.1}× an idle cat)",
+        mib(idle),
+        idle as f64 / cat_rss as f64
+    );
+    println!(
+        "  with {tasks} running tasks    {:>8.1} MiB  ({:.1}× idle)",
+        mib(busy),
+        busy as f64 / idle as f64
+    );
     println!("  idle cat (baseline)          {:>8.1} MiB", mib(cat_rss));
-    println!("  EOF → {answered} cancelled results written and exit: {:.0} ms", ms(shutdown));
+    println!(
+        "  EOF → {answered} cancelled results written and exit: {:.0} ms",
+        ms(shutdown)
+    );
 }
 
 fn rss_kib(pid: u32) -> u64 {
