@@ -55,9 +55,14 @@ where
                     break 'write;
                 }
             }
-            // Flush when nothing else is waiting, so bursts go out in few writes.
-            if rx.is_empty() && out.flush().await.is_err() {
-                break;
+            // Flush when nothing else is waiting, so bursts go out in few writes. Yield once first:
+            // an emitter that is mid-burst on another task gets to queue more, and the flush (a
+            // blocking-pool hop for stdout) then carries hundreds of lines instead of a few.
+            if rx.is_empty() {
+                tokio::task::yield_now().await;
+                if rx.is_empty() && out.flush().await.is_err() {
+                    break;
+                }
             }
         }
         let _ = out.flush().await;
