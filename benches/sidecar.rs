@@ -23,6 +23,7 @@ fn main() {
     );
     println!();
     event_relay(events);
+    claude_relay(events);
     startup();
     memory();
 }
@@ -57,8 +58,10 @@ fn event_relay(n: usize) {
     writeln!(stdin, "{request}").unwrap();
     let mut count = 0usize;
     let mut bytes = 0usize;
+    let mut first = None;
     for line in stdout.lines() {
         let line = line.unwrap();
+        first.get_or_insert_with(|| began.elapsed());
         bytes += line.len() + 1;
         if line.contains("\"id\":1") && line.contains("\"result\"") {
             break;
@@ -66,6 +69,9 @@ fn event_relay(n: usize) {
         count += 1;
     }
     let sidecar = began.elapsed();
+    // The fixture reads and checks its whole script (twice: validate, then run) before the first
+    // event: reported apart from the streaming rate.
+    let load = first.unwrap_or_default();
     drop(stdin);
     let _ = child.wait();
 
@@ -96,9 +102,175 @@ fn event_relay(n: usize) {
     let ours = count as f64 / sidecar.as_secs_f64();
     let base = count as f64 / cat_time.as_secs_f64();
     println!("event relay: {count} events, {:.1} MB", bytes as f64 / 1e6);
+    println!("  script load (request → first event) {:>8.0} ms", ms(load));
+    println!(
+        "  streaming (first event → result) {:>12.0} events/s  ({:.3}× cat)",
+        count as f64 / (sidecar - load).as_secs_f64(),
+        count as f64 / (sidecar - load).as_secs_f64() / base
+    );
     println!("  sidecar (fixture → stdout)  {:>12.0} events/s", ours);
     println!("  cat of the same lines        {:>12.0} events/s", base);
     println!("  ratio sidecar / cat          {:>12.3}", ours / base);
+    println!();
+}
+
+/// The stream-json lines a Claude Code CLI writes for one answer of `n` streamed text deltas
+/// (shapes as captured in /work/shared/design/vendors/claude/transcripts/01b_partial.jsonl).
+fn claude_lines(n: usize) -> String {
+    let sid = "6a8692df-2b27-46ca-8e6e-5780265bbc2b";
+    let mid = "msg_d56be90675354b5daeb2";
+    let mut lines = vec![
+        json!({"type":"system","subtype":"init","cwd":"/tmp","session_id":sid,"tools":["Bash","Edit","Read"],
+            "mcp_servers":[],"model":"claude-opus-5-5","permissionMode":"default","apiKeySource":"ANTHROPIC_API_KEY",
+            "claude_code_version":"2.1.332","output_style":"default","uuid":"5b525485-ba63-4c91-b032-7823ea4c499b"}),
+        json!({"type":"stream_event","event":{"type":"message_start","message":{"id":mid,"type":"message","role":"assistant",
+            "model":"claude-opus-5-5","content":[],"stop_reason":null,"stop_sequence":null,
+            "usage":{"input_tokens":100,"output_tokens":1,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}},
+            "session_id":sid,"parent_tool_use_id":null,"uuid":"a9323667-ad3a-4299-8e4a-181f39ba1e48"}),
+        json!({"type":"stream_event","event":{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}},
+            "session_id":sid,"parent_tool_use_id":null,"uuid":"275a04c2-ea35-429a-9989-78bf0be271ca","api_message_id":mid}),
+    ];
+    for i in 0..n {
+        lines.push(json!({"type":"stream_event","event":{"type":"content_block_delta","index":0,
+            "delta":{"type":"text_delta","text":format!("token {i} ")}},"session_id":sid,"parent_tool_use_id":null,
+            "uuid":format!("1fad27db-b3eb-4283-a51c-{i:012}"),"api_message_id":mid}));
+    }
+    lines.extend([
+        json!({"type":"assistant","message":{"id":mid,"type":"message","role":"assistant","model":"claude-opus-5-5",
+            "content":[{"type":"text","text":"the answer"}],"stop_reason":null,"stop_sequence":null,
+            "usage":{"input_tokens":100,"output_tokens":1,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}},
+            "parent_tool_use_id":null,"session_id":sid,"uuid":"aa868e28-9802-46c8-8704-277a530e7c07"}),
+        json!({"type":"stream_event","event":{"type":"content_block_stop","index":0},"session_id":sid,"parent_tool_use_id":null,
+            "uuid":"aa868e28-9802-46c8-8704-277a530e7c08","api_message_id":mid}),
+        json!({"type":"stream_event","event":{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},
+            "usage":{"output_tokens":12}},"session_id":sid,"parent_tool_use_id":null,"uuid":"3bec4fd8-42c5-4063-a1bd-c848d8394117"}),
+        json!({"type":"stream_event","event":{"type":"message_stop"},"session_id":sid,"parent_tool_use_id":null,
+            "uuid":"721b9f4e-4e1b-4e96-ab1c-9c1c84f8e8f3"}),
+        json!({"type":"result","subtype":"success","is_error":false,"duration_ms":65,"duration_api_ms":65,"num_turns":1,
+            "result":"the answer","stop_reason":"end_turn","session_id":sid,"total_cost_usd":0.00064,
+            "usage":{"input_tokens":100,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":12},
+            "permission_denials":[],"uuid":"0fe18bfd-471a-4b90-b76a-92955212c622"}),
+    ]);
+    let mut text = String::new();
+    for l in lines {
+        text.push_str(&l.to_string());
+        text.push('\n');
+    }
+    text
+}
+
+/// Time for a host to receive every event of one `run` (request → response), on a sidecar whose
+/// runtime preflight is already cached by a warm-up run. Returns (events, seconds).
+fn timed_run(
+    child_stdin: &mut std::process::ChildStdin,
+    out: &mut impl BufRead,
+    id: u64,
+    params: Value,
+) -> (usize, f64) {
+    let req = json!({"jsonrpc":"2.0","id": id,"method":"run","params": params});
+    let began = Instant::now();
+    writeln!(child_stdin, "{req}").unwrap();
+    let mut events = 0;
+    let mut line = String::new();
+    let tag = format!("\"id\":{id}");
+    loop {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "sidecar closed its output"
+        );
+        if line.contains(&tag) && (line.contains("\"result\"") || line.contains("\"error\"")) {
+            assert!(
+                line.contains("\"finishReason\":\"completed\""),
+                "run failed: {line}"
+            );
+            break;
+        }
+        events += 1;
+    }
+    (events, began.elapsed().as_secs_f64())
+}
+
+/// `cat` of a file to a reader that counts lines: the pipe's limit for the same bytes.
+fn cat_lines(path: &std::path::Path) -> (usize, f64) {
+    let began = Instant::now();
+    let mut cat = Command::new("cat")
+        .arg(path)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = BufReader::with_capacity(1 << 20, cat.stdout.take().unwrap());
+    let n = out.split(b'\n').count();
+    let _ = cat.wait();
+    (n, began.elapsed().as_secs_f64())
+}
+
+/// A fake `claude` streaming `n` text deltas: through the sidecar's claude runtime, through the
+/// official Python SDK (when `benches/setup.sh` installed it), and through `cat`.
+fn claude_relay(n: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/fake/claude.py");
+    let lines = dir.path().join("lines.jsonl");
+    let warmup = dir.path().join("warmup.jsonl");
+    std::fs::write(&lines, claude_lines(n)).unwrap();
+    std::fs::write(&warmup, claude_lines(10)).unwrap();
+    let task = |file: &std::path::Path| {
+        json!({"runtime":"claude","task":{"goal":"bench","workingDirectory": dir.path(),
+        "runtimeOptions":{"claude":{"env":{"ARK_BENCH_CLAUDE_LINES": file}}}}})
+    };
+
+    let mut child = spawn_sidecar(&["--claude-path", fake.to_str().unwrap()]);
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = BufReader::with_capacity(1 << 20, child.stdout.take().unwrap());
+    timed_run(&mut stdin, &mut out, 1, task(&warmup));
+    let (events, ours) = timed_run(&mut stdin, &mut out, 2, task(&lines));
+    drop(stdin);
+    let _ = child.wait();
+
+    let sdk = std::env::var("ARK_BENCH_PYTHON").ok().and_then(|py| {
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/sdk/claude_sdk.py");
+        let o = Command::new(py)
+            .arg(script)
+            .args([
+                fake.as_os_str(),
+                dir.path().as_os_str(),
+                lines.as_os_str(),
+                warmup.as_os_str(),
+            ])
+            .stderr(Stdio::inherit())
+            .output()
+            .ok()?;
+        let v: Value = serde_json::from_slice(&o.stdout).ok()?;
+        Some((v["messages"].as_u64()? as usize, v["seconds"].as_f64()?))
+    });
+    let (cat_n, cat_s) = cat_lines(&lines);
+
+    let rate = |count: usize, s: f64| count as f64 / s;
+    println!(
+        "claude relay: fake CLI streaming {n} text deltas ({:.1} MB of stream-json)",
+        std::fs::metadata(&lines).unwrap().len() as f64 / 1e6
+    );
+    println!(
+        "  sidecar claude runtime → host  {:>10.0} events/s  ({events} events, {:.0} ms)",
+        rate(events, ours),
+        ours * 1e3
+    );
+    match sdk {
+        Some((m, s)) => {
+            println!("  claude-agent-sdk (Python)       {:>10.0} messages/s  ({m} messages, {:.0} ms)", rate(m, s), s * 1e3);
+            println!("  ratio sidecar / SDK             {:>10.1}×", rate(events, ours) / rate(m, s));
+        }
+        None => println!("  claude-agent-sdk (Python)       not measured: run `bash benches/run.sh` (sets ARK_BENCH_PYTHON)"),
+    }
+    println!(
+        "  cat of the same lines           {:>10.0} lines/s",
+        rate(cat_n, cat_s)
+    );
+    println!(
+        "  ratio sidecar / cat             {:>10.3}",
+        rate(events, ours) / rate(cat_n, cat_s)
+    );
     println!();
 }
 

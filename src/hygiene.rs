@@ -10,6 +10,7 @@
 //! - anything shaped like a well-known credential (Anthropic/OpenAI `sk-…` keys, Google `AIza…`
 //!   keys, GitHub and Slack tokens, AWS access key ids, JWTs, `Bearer …` values).
 
+use std::borrow::Cow;
 use std::sync::{OnceLock, RwLock};
 
 use aho_corasick::AhoCorasick;
@@ -36,6 +37,32 @@ pub fn is_secret_name(name: &str) -> bool {
     ]
     .iter()
     .any(|w| upper.contains(w))
+}
+
+/// Every credential pattern below starts with one of these literals. A string with none of them
+/// (ASCII case ignored: a superset, so never a miss) cannot match, and skips the regex: most
+/// event text is like that, and the regex costs a pool checkout per call from worker threads.
+fn pattern_triggers() -> &'static AhoCorasick {
+    static AC: OnceLock<AhoCorasick> = OnceLock::new();
+    AC.get_or_init(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build([
+                "sk-",
+                "AIza",
+                "ghp_",
+                "gho_",
+                "ghu_",
+                "ghs_",
+                "ghr_",
+                "github_pat_",
+                "xox",
+                "AKIA",
+                "eyJ",
+                "bearer",
+            ])
+            .expect("literals compile")
+    })
 }
 
 fn patterns() -> &'static Regex {
@@ -99,13 +126,24 @@ impl Redactor {
     }
 
     pub fn redact(&self, s: &str) -> String {
-        let literal = match &self.matcher {
-            Some(m) if m.is_match(s) => m.replace_all(s, &vec![REDACTED; self.secrets.len()]),
-            _ => s.to_string(),
+        self.redact_cow(s).into_owned()
+    }
+
+    /// [`Redactor::redact`], borrowing `s` back when nothing in it is secret (the common case:
+    /// no allocation).
+    pub fn redact_cow<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        let literal: Cow<'a, str> = match &self.matcher {
+            Some(m) if m.is_match(s) => {
+                Cow::Owned(m.replace_all(s, &vec![REDACTED; self.secrets.len()]))
+            }
+            _ => Cow::Borrowed(s),
         };
+        if !pattern_triggers().is_match(literal.as_ref()) {
+            return literal;
+        }
         match patterns().replace_all(&literal, REDACTED) {
-            std::borrow::Cow::Borrowed(_) => literal,
-            std::borrow::Cow::Owned(o) => o,
+            Cow::Borrowed(_) => literal,
+            Cow::Owned(o) => Cow::Owned(o),
         }
     }
 }
@@ -213,12 +251,9 @@ impl Hygiene {
     fn clean_with(&self, r: &Redactor, value: &mut Value) {
         match value {
             Value::String(s) => {
-                let red = r.redact(s);
-                let (t, original) = truncate(red, self.max_field_bytes);
-                *s = match original {
-                    Some(n) => format!("{t}…[truncated, {n} bytes]"),
-                    None => t,
-                };
+                if let Some(n) = self.clean_string(r, s) {
+                    s.push_str(&format!("…[truncated, {n} bytes]"));
+                }
             }
             Value::Array(items) => items.iter_mut().for_each(|v| self.clean_with(r, v)),
             Value::Object(map) => self.clean_object(r, map),
@@ -230,10 +265,7 @@ impl Hygiene {
         let mut markers = vec![];
         for (k, v) in map.iter_mut() {
             if let Value::String(s) = v {
-                let red = r.redact(s);
-                let (t, original) = truncate(red, self.max_field_bytes);
-                *s = t;
-                if let Some(n) = original {
+                if let Some(n) = self.clean_string(r, s) {
                     markers.push((format!("{k}Truncated"), n));
                 }
             } else {
@@ -243,6 +275,22 @@ impl Hygiene {
         for (k, n) in markers {
             map.insert(k, serde_json::json!({ "truncated": true, "bytes": n }));
         }
+    }
+}
+
+impl Hygiene {
+    /// Redacts, then truncates, `s` in place; returns the redacted length if it was cut.
+    /// Left untouched (no allocation) when there is nothing to do.
+    fn clean_string(&self, r: &Redactor, s: &mut String) -> Option<usize> {
+        if let Cow::Owned(red) = r.redact_cow(s) {
+            *s = red;
+        }
+        if s.len() <= self.max_field_bytes {
+            return None;
+        }
+        let (t, original) = truncate(std::mem::take(s), self.max_field_bytes);
+        *s = t;
+        original
     }
 }
 
@@ -285,6 +333,33 @@ mod tests {
         let r = Redactor::new(["supersecretvalue123".to_string(), "short".to_string()]);
         let out = r.redact("a supersecretvalue123 b sk-ant-api03-abcdefghijklmnop c short Bearer abcdefghijklmnopq");
         assert_eq!(out, "a [redacted] b [redacted] c short [redacted]");
+    }
+
+    #[test]
+    fn every_credential_pattern_passes_the_literal_precheck() {
+        let r = Redactor::default();
+        let samples = [
+            "sk-ant-api03-abcdefgh",
+            "sk-proj-abcdefghijklmnopqrstuvwx",
+            "AIzaabcdefghijklmnopqrstuvwxyz0123456789",
+            "ghp_abcdefghijklmnopqrstuvwx",
+            "gho_abcdefghijklmnopqrstuvwx",
+            "ghs_abcdefghijklmnopqrstuvwx",
+            "github_pat_abcdefghijklmnopqrstuvwx",
+            "xoxb-1234567890-abcdef",
+            "AKIAABCDEFGHIJKLMNOP",
+            "eyJhbGciOiJIUzI1.eyJzdWIiOiIx.abcdefghijk",
+            "BEARER abcdefghijklmnop",
+            "bearer abcdefghijklmnop",
+        ];
+        for s in samples {
+            assert_eq!(r.redact(&format!("x {s} y")), "x [redacted] y", "{s}");
+        }
+        // Nothing secret: the string comes back borrowed (no copy).
+        assert!(matches!(
+            r.redact_cow("token 12345 of the answer"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -21,6 +21,37 @@ pub trait EventOutput: Send + Sync {
     /// Delivers one event (a [`crate::protocol::Event`] serialized and cleaned); awaiting it applies the host's
     /// back-pressure.
     async fn send(&self, event: Value);
+
+    /// Delivers one event as the sink built it. Outputs that write JSON text override this to
+    /// serialize it straight into their line, without building a `Value` for the envelope.
+    async fn send_event(&self, event: OutEvent<'_>) {
+        self.send(event.to_value()).await
+    }
+}
+
+/// One outgoing event, cleaned. Serializes to the [`crate::protocol::Event`] object with its keys
+/// in sorted order (`data`, `seq`, `taskId`, `time`, `type`): the bytes a `Value` map would give.
+#[derive(serde::Serialize)]
+pub struct OutEvent<'a> {
+    pub data: Value,
+    pub seq: u64,
+    #[serde(rename = "taskId")]
+    pub task_id: &'a str,
+    pub time: &'a str,
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+}
+
+impl OutEvent<'_> {
+    pub fn to_value(self) -> Value {
+        serde_json::json!({
+            "taskId": self.task_id,
+            "seq": self.seq,
+            "time": self.time,
+            "type": self.kind,
+            "data": self.data,
+        })
+    }
 }
 
 /// Asks the host to approve a tool call.
@@ -131,8 +162,14 @@ impl EventSink {
     /// must not put an event after it).
     pub async fn emit(&self, body: EventBody) {
         let v = serde_json::to_value(&body).expect("events serialize");
-        let kind = v["type"].as_str().unwrap_or_default().to_string();
-        let data = v.get("data").cloned().unwrap_or(Value::Null);
+        let Value::Object(mut map) = v else {
+            unreachable!("an adjacently tagged enum serializes to an object")
+        };
+        let data = map.remove("data").unwrap_or(Value::Null);
+        let kind = match map.remove("type") {
+            Some(Value::String(k)) => k,
+            _ => String::new(),
+        };
         self.emit_raw(&kind, data).await
     }
 
@@ -151,15 +188,16 @@ impl EventSink {
             self.inner.started_sent.store(true, Ordering::SeqCst);
         }
         self.inner.hygiene.clean(&mut data);
-        let event = serde_json::json!({
-            "taskId": self.inner.task_id,
-            "seq": *seq,
-            "time": now_rfc3339(),
-            "type": kind,
-            "data": data,
-        });
+        let time = now_rfc3339();
+        let event = OutEvent {
+            data,
+            seq: *seq,
+            task_id: &self.inner.task_id,
+            time: &time,
+            kind,
+        };
         *seq += 1;
-        self.inner.out.send(event).await;
+        self.inner.out.send_event(event).await;
     }
 
     /// Whether `agent.task.started` went out.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{RunContext, Runtime};
-use crate::protocol::event::{EventBody, TaskStarted, ToolCompleted, ToolRequested};
+use crate::protocol::event::{EventBody, TaskStarted, TextData, ToolCompleted, ToolRequested};
 use crate::protocol::methods::{Decision, DiagnoseParams};
 use crate::protocol::result::{
     AgentResult, Artifact, CancelMode, FinishReason, TaskError, TaskErrorKind, ToolCallRecord,
@@ -35,7 +35,11 @@ pub struct Script {
     pub result: ScriptResult,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+// The variant is told by its key (`delayMs`, `event`, `tool`, `approval`, `fail`, in that order
+// of precedence; other keys are ignored). Deserialized by hand (`impl Deserialize for Step`):
+// serde's `untagged` buffers every step and tries each variant in turn, which made loading a
+// 200,000-step script take over a second. (A `//` comment: doc comments go into the schema.)
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Step {
     Delay {
@@ -78,6 +82,81 @@ pub struct ToolStep {
     pub status: ToolStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(StepVisitor)
+    }
+}
+
+struct StepVisitor;
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "camelCase")]
+enum StepKey {
+    DelayMs,
+    IgnoreCancel,
+    Event,
+    Data,
+    Tool,
+    Approval,
+    Fail,
+    #[serde(other)]
+    Other,
+}
+
+impl<'de> serde::de::Visitor<'de> for StepVisitor {
+    type Value = Step;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a step: an object with delayMs, event, tool, approval or fail")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
+        let mut delay_ms = None;
+        let mut ignore_cancel = None;
+        let mut event = None;
+        let mut data = None;
+        let mut tool = None;
+        let mut approval = None;
+        let mut fail = None;
+        while let Some(key) = map.next_key::<StepKey>()? {
+            match key {
+                StepKey::DelayMs => delay_ms = Some(map.next_value::<u64>()?),
+                StepKey::IgnoreCancel => ignore_cancel = Some(map.next_value::<bool>()?),
+                StepKey::Event => event = Some(map.next_value::<String>()?),
+                StepKey::Data => data = Some(map.next_value::<Value>()?),
+                StepKey::Tool => tool = Some(map.next_value::<ToolStep>()?),
+                StepKey::Approval => approval = Some(map.next_value::<ApprovalStep>()?),
+                StepKey::Fail => fail = Some(map.next_value::<FailStep>()?),
+                StepKey::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(if let Some(delay_ms) = delay_ms {
+            Step::Delay {
+                delay_ms,
+                ignore_cancel: ignore_cancel.unwrap_or(false),
+            }
+        } else if let Some(event) = event {
+            Step::Event {
+                event,
+                data: data.unwrap_or(Value::Null),
+            }
+        } else if let Some(tool) = tool {
+            Step::Tool { tool }
+        } else if let Some(approval) = approval {
+            Step::Approval { approval }
+        } else if let Some(fail) = fail {
+            Step::Fail { fail }
+        } else {
+            return Err(serde::de::Error::custom(
+                "a step needs one of delayMs, event, tool, approval or fail",
+            ));
+        })
+    }
 }
 
 fn ok_status() -> ToolStatus {
@@ -217,48 +296,50 @@ fn failed(kind: TaskErrorKind, message: impl Into<String>) -> AgentResult {
 fn load_script(task: &AgentTask, wd: &Path) -> Result<Option<Script>, RpcError> {
     let opts = task.runtime_options_for(NAME);
     let field = "task.runtimeOptions.fixture";
-    let (value, at) = if let Some(script) = opts.get("script") {
-        (script.clone(), format!("{field}.script"))
+    let (script, at): (Script, String) = if let Some(script) = opts.get("script") {
+        let at = format!("{field}.script");
+        (crate::server::params::parse_at(&at, script.clone())?, at)
     } else if let Some(path) = opts.get("path").and_then(Value::as_str) {
+        let at = format!("{field}.path");
         let p = wd.join(path);
         let text = std::fs::read_to_string(&p).map_err(|e| {
-            RpcError::invalid_params(
-                format!("{field}.path"),
-                format!("cannot read {}: {e}", p.display()),
-            )
+            RpcError::invalid_params(&at, format!("cannot read {}: {e}", p.display()))
         })?;
-        let v = serde_json::from_str(&text).map_err(|e| {
-            RpcError::invalid_params(
-                format!("{field}.path"),
-                format!("{} is not JSON: {e}", p.display()),
-            )
+        // Straight from the text: no intermediate `Value` tree for a script of any size.
+        let script = crate::server::params::parse_str_at(&at, &text).map_err(|e| match e {
+            crate::server::params::StrError::Syntax(e) => {
+                RpcError::invalid_params(&at, format!("{} is not JSON: {e}", p.display()))
+            }
+            crate::server::params::StrError::Data(e) => e,
         })?;
-        (v, format!("{field}.path"))
+        (script, at)
     } else {
         return Ok(None);
     };
-    let script: Script = crate::server::params::parse_at(&at, value)?;
     for (i, step) in script.steps.iter().enumerate() {
         if let Step::Event { event, data } = step {
-            let body = json!({ "type": event, "data": data });
-            match serde_json::from_value::<EventBody>(body) {
-                Ok(b) if b.is_terminal() => {
-                    return Err(RpcError::invalid_params(
-                        format!("{at}.steps[{i}]"),
-                        "terminal events come from the result, not from steps",
-                    ))
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    return Err(RpcError::invalid_params(
-                        format!("{at}.steps[{i}]"),
-                        e.to_string(),
-                    ))
-                }
-            }
+            check_event(event, data)
+                .map_err(|reason| RpcError::invalid_params(format!("{at}.steps[{i}]"), reason))?;
         }
     }
     Ok(Some(script))
+}
+
+/// Whether an event step is a non-terminal event whose `data` fits its type (`emit_raw` relies
+/// on it). The common text events are checked in place; any other goes through `EventBody`.
+fn check_event(event: &str, data: &Value) -> Result<(), String> {
+    match event {
+        "agent.output.delta" | "agent.message" => TextData::deserialize(data)
+            .map(drop)
+            .map_err(|e| e.to_string()),
+        _ => match serde_json::from_value::<EventBody>(json!({ "type": event, "data": data })) {
+            Ok(b) if b.is_terminal() => {
+                Err("terminal events come from the result, not from steps".into())
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        },
+    }
 }
 
 /// The built-in demo: echoes the goal as deltas, lists the working directory through one tool

@@ -18,7 +18,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 
-pub use context::{ApprovalHost, Approvals, EventOutput, EventSink, RunContext, Stop, StopReason};
+pub use context::{
+    ApprovalHost, Approvals, EventOutput, EventSink, OutEvent, RunContext, Stop, StopReason,
+};
 
 use crate::protocol::methods::DiagnoseParams;
 use crate::protocol::result::AgentResult;
@@ -54,19 +56,63 @@ pub trait Runtime: Send + Sync {
     async fn run(&self, ctx: RunContext) -> AgentResult;
 }
 
-/// Runtimes by name.
+/// Runtimes by name, with their [`RuntimeInfo`] built once: a runtime's info is fixed for the
+/// life of the process, and building it (schemars schema generation) per `run` or `capabilities`
+/// cost tens of kilobytes per task.
 #[derive(Clone, Default)]
 pub struct Registry {
-    runtimes: BTreeMap<String, Arc<dyn Runtime>>,
+    runtimes: BTreeMap<String, Registered>,
+}
+
+#[derive(Clone)]
+struct Registered {
+    runtime: Arc<dyn Runtime>,
+    info: Arc<RuntimeInfo>,
+    /// The compiled `runtimeOptions` schema, built on first use.
+    options: Arc<std::sync::OnceLock<Result<jsonschema::Validator, String>>>,
 }
 
 impl Registry {
     pub fn register(&mut self, runtime: Arc<dyn Runtime>) {
-        self.runtimes.insert(runtime.info().name, runtime);
+        let info = Arc::new(runtime.info());
+        self.runtimes.insert(
+            info.name.clone(),
+            Registered {
+                runtime,
+                info,
+                options: Default::default(),
+            },
+        );
     }
 
     pub fn get(&self, name: &str) -> Result<Arc<dyn Runtime>, RpcError> {
-        self.runtimes.get(name).cloned().ok_or_else(|| {
+        self.entry(name).map(|e| e.runtime.clone())
+    }
+
+    /// The runtime's info, as built at registration.
+    pub fn info(&self, name: &str) -> Result<Arc<RuntimeInfo>, RpcError> {
+        self.entry(name).map(|e| e.info.clone())
+    }
+
+    /// [`validate_task`] with the runtime's cached info and compiled options schema.
+    pub fn validate_task(
+        &self,
+        name: &str,
+        task: &AgentTask,
+        cwd: &Path,
+    ) -> Result<PathBuf, RpcError> {
+        let e = self.entry(name)?;
+        let validator = e.options.get_or_init(|| {
+            jsonschema::validator_for(&e.info.options).map_err(|err| err.to_string())
+        });
+        let validator = validator.as_ref().map_err(|err| {
+            RpcError::internal(format!("runtime options schema of {name}: {err}"))
+        })?;
+        check_task(&e.info, validator, task, cwd)
+    }
+
+    fn entry(&self, name: &str) -> Result<&Registered, RpcError> {
+        self.runtimes.get(name).ok_or_else(|| {
             RpcError::new(
                 ErrorCode::UnknownRuntime,
                 format!("unknown runtime {name:?}"),
@@ -80,7 +126,12 @@ impl Registry {
     }
 
     pub fn all(&self) -> impl Iterator<Item = &Arc<dyn Runtime>> {
-        self.runtimes.values()
+        self.runtimes.values().map(|e| &e.runtime)
+    }
+
+    /// Every runtime's info, in name order.
+    pub fn infos(&self) -> impl Iterator<Item = &Arc<RuntimeInfo>> {
+        self.runtimes.values().map(|e| &e.info)
     }
 }
 
@@ -111,6 +162,17 @@ pub struct RuntimeConfig {
 /// Errors: -32602 for a malformed value, -32012 for a field this runtime cannot honour.
 pub fn validate_task(
     info: &RuntimeInfo,
+    task: &AgentTask,
+    cwd: &Path,
+) -> Result<PathBuf, RpcError> {
+    let validator = jsonschema::validator_for(&info.options)
+        .map_err(|e| RpcError::internal(format!("runtime options schema of {}: {e}", info.name)))?;
+    check_task(info, &validator, task, cwd)
+}
+
+fn check_task(
+    info: &RuntimeInfo,
+    options: &jsonschema::Validator,
     task: &AgentTask,
     cwd: &Path,
 ) -> Result<PathBuf, RpcError> {
@@ -256,14 +318,16 @@ pub fn validate_task(
             "must be at least 1",
         ));
     }
-    validate_runtime_options(info, task)?;
+    validate_runtime_options(info, options, task)?;
     Ok(wd)
 }
 
-fn validate_runtime_options(info: &RuntimeInfo, task: &AgentTask) -> Result<(), RpcError> {
+fn validate_runtime_options(
+    info: &RuntimeInfo,
+    validator: &jsonschema::Validator,
+    task: &AgentTask,
+) -> Result<(), RpcError> {
     let opts = task.runtime_options_for(&info.name);
-    let validator = jsonschema::validator_for(&info.options)
-        .map_err(|e| RpcError::internal(format!("runtime options schema of {}: {e}", info.name)))?;
     if let Some(err) = validator.iter_errors(&opts).next() {
         let mut field = format!("task.runtimeOptions.{}", info.name);
         let at = err.instance_path().to_string();

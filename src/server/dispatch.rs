@@ -26,7 +26,7 @@ use crate::protocol::methods::{
     RunParams, ServerInfo,
 };
 use crate::protocol::{ErrorCode, RpcError, RunOptions, PROTOCOL_VERSION};
-use crate::runtime::{ApprovalHost, EventOutput};
+use crate::runtime::{ApprovalHost, EventOutput, OutEvent};
 
 /// What the method handlers share.
 pub struct ServerState {
@@ -49,6 +49,23 @@ impl EventOutput for NotificationOutput {
         self.0
             .send(&json!({ "jsonrpc": "2.0", "method": methods::EventNotification::NAME, "params": event }))
             .await;
+    }
+
+    /// The hot path: the event is serialized once, straight into its line (same bytes as `send`).
+    async fn send_event(&self, event: OutEvent<'_>) {
+        #[derive(serde::Serialize)]
+        struct Notification<'a, 'b> {
+            jsonrpc: &'static str,
+            method: &'static str,
+            params: &'a OutEvent<'b>,
+        }
+        let line = serde_json::to_string(&Notification {
+            jsonrpc: "2.0",
+            method: methods::EventNotification::NAME,
+            params: &event,
+        })
+        .expect("events serialize");
+        self.0.send_line(line).await;
     }
 }
 
@@ -164,20 +181,28 @@ impl Dispatcher {
             let reply_id = if bad.0 { Value::Null } else { reply_id };
             return Some(error_reply(reply_id, invalid_request(bad.1)));
         }
-        let method = obj["method"].as_str().expect("checked by envelope_problem");
+        let method = obj["method"]
+            .as_str()
+            .expect("checked by envelope_problem")
+            .to_string();
         if self.state.tasks.is_shutting_down() && method != methods::Cancel::NAME {
             return id.map(|id| error_reply(id, shutting_down()));
         }
         if method != methods::Run::NAME {
             super::admission::admitted();
         }
-        let request = json!({
-            "jsonrpc": "2.0",
-            "id": 0,
-            "method": method,
-            "params": obj.get("params").cloned().unwrap_or_else(|| json!({})),
-        });
-        let request = request.to_string();
+        // Only the request text lives on while the method runs (a `run` lasts as long as its
+        // task): the parsed message is dropped here, not held across the call.
+        let request = {
+            let mut obj = obj;
+            let request = json!({
+                "jsonrpc": "2.0",
+                "id": 0,
+                "method": method,
+                "params": obj.remove("params").unwrap_or_else(|| json!({})),
+            });
+            request.to_string()
+        };
         let call = self.module.raw_json_request(&request, 1);
         let reply = match AssertUnwindSafe(call).catch_unwind().await {
             Ok(Ok((raw, _))) => serde_json::from_str::<Value>(raw.get())
@@ -221,8 +246,8 @@ where
 
 pub fn capabilities(tasks: &Tasks, p: CapabilitiesParams) -> Result<Value, RpcError> {
     let runtimes = match &p.runtime {
-        Some(name) => vec![tasks.registry().get(name)?.info()],
-        None => tasks.registry().all().map(|r| r.info()).collect(),
+        Some(name) => vec![(*tasks.registry().info(name)?).clone()],
+        None => tasks.registry().infos().map(|i| (**i).clone()).collect(),
     };
     Ok(serde_json::to_value(CapabilitiesResult {
         protocol_version: PROTOCOL_VERSION,

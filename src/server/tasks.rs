@@ -20,7 +20,7 @@ use crate::protocol::result::{AgentResult, CancelMode, FinishReason, TaskError, 
 use crate::protocol::task::AgentTask;
 use crate::protocol::{ErrorCode, RpcError};
 use crate::runtime::{
-    self, ApprovalHost, Approvals, EventOutput, EventSink, Registry, RunContext, Runtime, Stop,
+    ApprovalHost, Approvals, EventOutput, EventSink, Registry, RunContext, Runtime, Stop,
     StopReason,
 };
 
@@ -74,15 +74,16 @@ impl Tasks {
         if self.is_shutting_down() {
             return Err(shutting_down());
         }
-        let info = runtime.info();
-        let wd = runtime::validate_task(&info, &params.task, &self.cwd)?;
+        let wd = self
+            .registry
+            .validate_task(&params.runtime, &params.task, &self.cwd)?;
         runtime.validate(&params.task)?;
         if let Some(diagnosis) = runtime.preflight(&params.task).await {
             return Err(RpcError::new(
                 ErrorCode::RuntimeUnavailable,
                 format!(
                     "runtime {:?} is unavailable: {}",
-                    info.name, diagnosis.message
+                    params.runtime, diagnosis.message
                 ),
                 serde_json::to_value(&diagnosis).unwrap_or_default(),
             ));
@@ -161,7 +162,7 @@ impl Tasks {
         stop: Stop,
     ) -> Value {
         let began = Instant::now();
-        let task = params.task.clone();
+        let task = &params.task;
         let options = params.options.clone().unwrap_or_default();
         let events = EventSink::new(task_id.clone(), out, &options);
         let approvals = Approvals::new(
@@ -181,7 +182,12 @@ impl Tasks {
             stop: stop.clone(),
             approvals,
         };
-        let watchdog = tokio::spawn(watch(task.clone(), events.clone(), stop.clone()));
+        let watchdog = tokio::spawn(watch(
+            task.timeout_ms,
+            task.idle_timeout_ms,
+            events.clone(),
+            stop.clone(),
+        ));
         let mut handle = tokio::spawn({
             let runtime = runtime.clone();
             async move { runtime.run(ctx).await }
@@ -224,8 +230,8 @@ impl Tasks {
         result.runtime = params.runtime.clone();
         result.duration_ms = began.elapsed().as_millis() as u64;
         result.metadata = task.metadata.clone();
-        apply_stop_reason(&mut result, stop.reason(), &task);
-        check_structured_output(&mut result, &task);
+        apply_stop_reason(&mut result, stop.reason(), task);
+        check_structured_output(&mut result, task);
 
         let mut value = serde_json::to_value(&result).expect("results serialize");
         Hygiene::new(options.max_field_bytes()).clean(&mut value);
@@ -308,11 +314,14 @@ pub fn shutting_down() -> RpcError {
 }
 
 /// Fires the task's stop on `timeoutMs` and `idleTimeoutMs`.
-async fn watch(task: AgentTask, events: EventSink, stop: Stop) {
-    let deadline = task
-        .timeout_ms
-        .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
-    let idle = task.idle_timeout_ms.map(Duration::from_millis);
+async fn watch(
+    timeout_ms: Option<u64>,
+    idle_timeout_ms: Option<u64>,
+    events: EventSink,
+    stop: Stop,
+) {
+    let deadline = timeout_ms.map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
+    let idle = idle_timeout_ms.map(Duration::from_millis);
     if deadline.is_none() && idle.is_none() {
         return;
     }

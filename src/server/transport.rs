@@ -13,6 +13,10 @@ use crate::framing::{Frame, LineFrames};
 
 /// Messages waiting for the writer.
 const OUTBOUND_QUEUE: usize = 1024;
+/// Messages the writer takes off the queue at once (one wake-up for a burst).
+const BATCH: usize = 256;
+/// The output buffer: large writes, few syscalls.
+const WRITE_BUFFER: usize = 256 * 1024;
 
 /// A handle to the writer. Cloneable; the writer stops when every handle is dropped.
 #[derive(Clone)]
@@ -24,6 +28,11 @@ impl Outbound {
     /// Queues one message; waits while the queue is full.
     pub async fn send(&self, message: &Value) {
         let line = serde_json::to_string(message).expect("JSON values serialize");
+        self.send_line(line).await
+    }
+
+    /// Queues one message already serialized as JSON (one line, no newline).
+    pub async fn send_line(&self, line: String) {
         if self.tx.send(line).await.is_err() {
             tracing::debug!("output closed; message dropped");
         }
@@ -38,14 +47,22 @@ where
 {
     let (tx, mut rx) = mpsc::channel::<String>(OUTBOUND_QUEUE);
     let task = tokio::spawn(async move {
-        let mut out = tokio::io::BufWriter::with_capacity(64 * 1024, out);
-        while let Some(line) = rx.recv().await {
-            if write_line(&mut out, &line).await.is_err() {
-                break;
+        let mut out = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, out);
+        let mut batch = Vec::with_capacity(BATCH);
+        'write: while rx.recv_many(&mut batch, BATCH).await > 0 {
+            for line in batch.drain(..) {
+                if write_line(&mut out, &line).await.is_err() {
+                    break 'write;
+                }
             }
-            // Flush when nothing else is waiting, so bursts go out in few writes.
-            if rx.is_empty() && out.flush().await.is_err() {
-                break;
+            // Flush when nothing else is waiting, so bursts go out in few writes. Yield once first:
+            // an emitter that is mid-burst on another task gets to queue more, and the flush (a
+            // blocking-pool hop for stdout) then carries hundreds of lines instead of a few.
+            if rx.is_empty() {
+                tokio::task::yield_now().await;
+                if rx.is_empty() && out.flush().await.is_err() {
+                    break;
+                }
             }
         }
         let _ = out.flush().await;
@@ -55,7 +72,8 @@ where
 
 async fn write_line<W: AsyncWrite + Unpin>(out: &mut W, line: &str) -> std::io::Result<()> {
     // U+2028/U+2029 are legal raw in JSON but split lines in Node's readline: escape them.
-    if line.contains(['\u{2028}', '\u{2029}']) {
+    // Both encode as E2 80 A8/A9: look for the lead byte (memchr) before decoding chars.
+    if line.as_bytes().contains(&0xE2) && line.contains(['\u{2028}', '\u{2029}']) {
         let escaped = line
             .replace('\u{2028}', "\\u2028")
             .replace('\u{2029}', "\\u2029");
