@@ -173,6 +173,16 @@ fn render(caps: &Value) -> String {
             cells.join(" | ")
         ));
     }
+    md.push_str(
+        "\n## How permissions and task fields map onto each vendor\n\n\
+         The table above says *what* is accepted; how each field is enforced (which vendor mode, \
+         tool set or policy a `permissions` combination becomes, and what is refused) is in each \
+         provider's mapping table: \
+         [claude](providers/claude.md#how-a-task-maps), \
+         [codex](providers/codex.md#the-task-field-by-field), \
+         [antigravity](providers/antigravity.md#task-field-mapping), \
+         [fixture](providers.md).\n",
+    );
     md.push_str("\n## Runtime options\n\n");
     md.push_str(
         "Each runtime's `task.runtimeOptions.<runtime>` entry; unknown keys are refused with -32012.\n",
