@@ -22,9 +22,12 @@ fn main() {
             .unwrap_or(1)
     );
     println!();
-    // BENCH_ONLY=claude,codex runs a subset (fixture, claude, codex, startup, memory).
+    // BENCH_ONLY=claude,codex runs a subset (fixture, claude, codex, cancel, startup, memory).
     let only = std::env::var("BENCH_ONLY").ok();
-    let on = |name: &str| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == name));
+    let on = |name: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|x| x == name))
+    };
     if on("fixture") {
         event_relay(events);
     }
@@ -33,6 +36,10 @@ fn main() {
     }
     if on("codex") {
         codex_relay(events);
+    }
+    if on("cancel") {
+        cancel(false);
+        cancel(true);
     }
     if on("startup") {
         startup();
@@ -405,6 +412,97 @@ fn codex_relay(n: usize) {
     println!(
         "  ratio sidecar / cat             {:>10.3}",
         rate(events, ours) / rate(cat_n, cat_s)
+    );
+    println!();
+}
+
+/// Cancel → run response, with a fake `claude` that has two grandchildren (one in its process
+/// group, one in a session of its own) and hangs; then /proc is checked for any of the three.
+/// Median of 10 rounds on one sidecar. `deaf`: the fake ignores the interrupt (the runtime waits
+/// its interrupt deadline, then terminates the tree).
+fn cancel(deaf: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/fake/claude.py");
+    let mut child = spawn_sidecar(&["--claude-path", fake.to_str().unwrap()]);
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let rounds = if deaf { 3 } else { 10 };
+    let mut times = vec![];
+    let mut survivors = vec![];
+    let mut line = String::new();
+    for round in 0..rounds {
+        let pids = dir.path().join(format!("pids-{round}"));
+        let task_id = format!("cancel-{round}");
+        let run = json!({"jsonrpc":"2.0","id": 1000 + round,"method":"run","params":{"taskId": task_id,
+            "runtime":"claude","task":{"goal":"bench","workingDirectory": dir.path(),
+            "runtimeOptions":{"claude":{"env":{"ARK_BENCH_CLAUDE_HANG": pids,
+                "ARK_BENCH_CLAUDE_DEAF": if deaf { "1" } else { "" }}}}}}});
+        writeln!(stdin, "{run}").unwrap();
+        loop {
+            line.clear();
+            assert!(
+                out.read_line(&mut line).unwrap() > 0,
+                "sidecar closed its output"
+            );
+            if line.contains("agent.output.delta") {
+                break;
+            }
+            assert!(!line.contains("\"error\""), "run refused: {line}");
+        }
+        let began = Instant::now();
+        let cancel = json!({"jsonrpc":"2.0","id": 2000 + round,"method":"cancel","params":{"taskId": task_id}});
+        writeln!(stdin, "{cancel}").unwrap();
+        let tag = format!("\"id\":{}", 1000 + round);
+        loop {
+            line.clear();
+            assert!(
+                out.read_line(&mut line).unwrap() > 0,
+                "sidecar closed its output"
+            );
+            if line.contains(&tag) {
+                assert!(
+                    line.contains("\"finishReason\":\"cancelled\""),
+                    "not cancelled: {line}"
+                );
+                break;
+            }
+        }
+        times.push(began.elapsed());
+        // Right at the response: any of the fake and its grandchildren still alive (not a zombie)?
+        let text = std::fs::read_to_string(&pids).unwrap_or_default();
+        for pid in text.split_whitespace() {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat
+                .rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().next());
+            if matches!(state, Some(s) if s != "Z" && s != "X") {
+                survivors.push(pid.to_string());
+            }
+        }
+    }
+    drop(stdin);
+    let _ = child.wait();
+    let mut sorted = times.clone();
+    let (med, max) = (median(&mut sorted), *sorted.last().unwrap());
+    println!(
+        "cancel (fake claude with 2 grandchildren, {}, median of {rounds}):",
+        if deaf {
+            "ignoring the interrupt"
+        } else {
+            "answering the interrupt"
+        }
+    );
+    println!(
+        "  cancel request → run response   {:>8.1} ms  (max {:.1} ms)",
+        ms(med),
+        ms(max)
+    );
+    println!(
+        "  processes alive at the response  {:>8}  (of {} checked: fake + 2 grandchildren per round){}",
+        survivors.len(),
+        rounds * 3,
+        if survivors.is_empty() { String::new() } else { format!(": {}", survivors.join(" ")) }
     );
     println!();
 }

@@ -69,6 +69,8 @@ pub struct Supervised {
 /// After the child exits, how long to wait for the rest of its stderr (a grandchild may hold the
 /// pipe open forever, so this is bounded).
 const STDERR_FLUSH: Duration = Duration::from_millis(500);
+/// How long stderr may stay open after the child was reaped before its leftovers are killed.
+const LEFTOVER_CHECK: Duration = Duration::from_millis(20);
 
 impl Supervised {
     /// Spawns `cmd` in a new process group with stdin/stdout/stderr piped.
@@ -186,8 +188,26 @@ impl Supervised {
             // The waiter task is gone without a status (runtime shutting down).
             Err(_) => None,
         };
-        if let Some(drain) = self.stderr_drain.take() {
-            let _ = tokio::time::timeout(STDERR_FLUSH, drain).await;
+        if let Some(mut drain) = self.stderr_drain.take() {
+            // The vendor is gone; if its stderr is still open after a moment, a leftover of its
+            // tree holds it. Every caller kills the leftovers after the exit anyway: doing it
+            // here ends the drain at once instead of after STDERR_FLUSH (cancel → response was
+            // ~0.5 s with a grandchild, now a few ms).
+            if tokio::time::timeout(LEFTOVER_CHECK, &mut drain)
+                .await
+                .is_err()
+            {
+                // The leader is reaped (its pid may be reused): only its group and the tree.
+                let tree = self.tree();
+                if self.pid > 0 {
+                    let _ = killpg(Pid::from_raw(self.pid), Signal::SIGKILL);
+                }
+                for &p in &tree {
+                    let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+                    let _ = killpg(Pid::from_raw(p), Signal::SIGKILL);
+                }
+                let _ = tokio::time::timeout(STDERR_FLUSH, drain).await;
+            }
         }
         self.record_exit(status)
     }
