@@ -50,7 +50,10 @@ fn main() {
 }
 
 fn spawn_sidecar(args: &[&str]) -> std::process::Child {
-    Command::new(BIN)
+    // BENCH_BIN runs another build of the sidecar (e.g. a copy of the previous commit's) for a
+    // before/after in one session.
+    let bin = std::env::var("BENCH_BIN").unwrap_or_else(|_| BIN.to_string());
+    Command::new(bin)
         .args(args)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::piped())
