@@ -66,6 +66,18 @@ pub struct Supervised {
     exit: Option<ExitInfo>,
 }
 
+/// Vendors stream fast (a token per line): a 1 MiB pipe instead of Linux's 64 KiB default lets a
+/// read take ~16× more lines per wake-up (claude relay: fewer reads and futex wake-ups). Best
+/// effort: the size is capped by /proc/sys/fs/pipe-max-size and an error changes nothing.
+pub fn widen_pipe(fd: std::os::fd::RawFd) {
+    const SIZE: libc::c_int = 1 << 20;
+    // SAFETY: fcntl on a descriptor we own; F_SETPIPE_SZ only resizes the pipe's buffer (and
+    // fails with EBADF/EINVAL/EPERM on anything else, which we ignore).
+    unsafe {
+        libc::fcntl(fd, libc::F_SETPIPE_SZ, SIZE);
+    }
+}
+
 /// After the child exits, how long to wait for the rest of its stderr (a grandchild may hold the
 /// pipe open forever, so this is bounded).
 const STDERR_FLUSH: Duration = Duration::from_millis(500);
@@ -117,6 +129,10 @@ impl Supervised {
             .map(|err| tokio::spawn(drain_stderr(err, name.to_string(), stderr_tail.clone())));
         let stdin = child.stdin.take();
         let stdout = child.stdout.take();
+        if let Some(out) = &stdout {
+            use std::os::fd::AsRawFd;
+            widen_pipe(out.as_raw_fd());
+        }
         // The child is reaped by its own task, so that its exit is known to whoever needs it
         // (the stdout reader, `wait`) without anyone holding `&mut Child`. If that task is dropped
         // (runtime shutdown), kill_on_drop still kills the child.
