@@ -223,6 +223,11 @@ impl EventSink {
         }
     }
 
+    /// Whether the host asked for `agent.vendor.event` (every raw vendor message).
+    pub fn includes_vendor_events(&self) -> bool {
+        self.inner.include_vendor_events
+    }
+
     /// Records vendor activity for the idle watchdog (call on every vendor line).
     pub fn touch(&self) {
         let ms = self.inner.started.elapsed().as_millis() as u64;
