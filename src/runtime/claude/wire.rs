@@ -144,8 +144,7 @@ mod text_delta_tests {
                 r#"{{"type":"stream_event","event":{{"type":"content_block_delta","index":0,"delta":{delta}}}{extra},"session_id":"s","uuid":"u"}}"#
             )
         };
-        let text = r#"{"type":"text_delta","text":"Hi "there"
-"}"#;
+        let text = r#"{"type":"text_delta","text":"Hi \"there\"\n"}"#;
         assert_eq!(
             text_delta(&d(r#","parent_tool_use_id":null"#, text)).as_deref(),
             Some("Hi \"there\"\n")
