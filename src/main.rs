@@ -48,9 +48,6 @@ async fn async_main(args: Cli) -> anyhow::Result<i32> {
             let config = ServeConfig {
                 max_message_bytes: args.global.max_message_bytes,
             };
-            // Events are many short lines: a wider stdout pipe (when it is one) means fewer
-            // writes and wake-ups for us and the host.
-            process::widen_pipe(1);
             server::serve(
                 tokio::io::stdin(),
                 tokio::io::stdout(),

@@ -66,11 +66,13 @@ pub struct Supervised {
     exit: Option<ExitInfo>,
 }
 
-/// Vendors stream fast (a token per line): a 1 MiB pipe instead of Linux's 64 KiB default lets a
-/// read take ~16× more lines per wake-up (claude relay: fewer reads and futex wake-ups). Best
-/// effort: the size is capped by /proc/sys/fs/pipe-max-size and an error changes nothing.
-pub fn widen_pipe(fd: std::os::fd::RawFd) {
-    const SIZE: libc::c_int = 1 << 20;
+/// Vendors stream fast (a token per line): a 256 KiB pipe instead of Linux's 64 KiB default lets
+/// a read take ~4× more lines per wake-up (fewer reads and futex wake-ups). Not more: what the
+/// pipes hold is slack before back-pressure reaches the vendor when the host stops reading
+/// (tests/faults.rs `a_host_that_stops_reading_loses_nothing`). Our own stdout is left as the
+/// host made it for the same reason. Best effort: an error changes nothing.
+fn widen_pipe(fd: std::os::fd::RawFd) {
+    const SIZE: libc::c_int = 256 * 1024;
     // SAFETY: fcntl on a descriptor we own; F_SETPIPE_SZ only resizes the pipe's buffer (and
     // fails with EBADF/EINVAL/EPERM on anything else, which we ignore).
     unsafe {
