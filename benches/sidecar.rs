@@ -22,14 +22,38 @@ fn main() {
             .unwrap_or(1)
     );
     println!();
-    event_relay(events);
-    claude_relay(events);
-    startup();
-    memory();
+    // BENCH_ONLY=claude,codex runs a subset (fixture, claude, codex, cancel, startup, memory).
+    let only = std::env::var("BENCH_ONLY").ok();
+    let on = |name: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|x| x == name))
+    };
+    if on("fixture") {
+        event_relay(events);
+    }
+    if on("claude") {
+        claude_relay(events);
+    }
+    if on("codex") {
+        codex_relay(events);
+    }
+    if on("cancel") {
+        cancel(false);
+        cancel(true);
+    }
+    if on("startup") {
+        startup();
+    }
+    if on("memory") {
+        memory();
+    }
 }
 
 fn spawn_sidecar(args: &[&str]) -> std::process::Child {
-    Command::new(BIN)
+    // BENCH_BIN runs another build of the sidecar (e.g. a copy of the previous commit's) for a
+    // before/after in one session.
+    let bin = std::env::var("BENCH_BIN").unwrap_or_else(|_| BIN.to_string());
+    Command::new(bin)
         .args(args)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::piped())
@@ -270,6 +294,218 @@ fn claude_relay(n: usize) {
     println!(
         "  ratio sidecar / cat             {:>10.3}",
         rate(events, ours) / rate(cat_n, cat_s)
+    );
+    println!();
+}
+
+const CODEX_THREAD: &str = "019a0000-0000-7000-8000-00000000be01";
+const CODEX_TURN: &str = "019a0000-0000-7000-8000-00000000be02";
+
+/// What `codex app-server` writes after answering `turn/start` for one answer of `n` streamed
+/// text deltas (shapes as captured in /work/shared/design/vendors/codex.md §4.1; the ids are the
+/// ones `benches/fake/codex.py` answers thread/start and turn/start with).
+fn codex_lines(n: usize) -> String {
+    let (t, u, item) = (CODEX_THREAD, CODEX_TURN, "msg_bench_0");
+    let mut lines = vec![
+        json!({"method":"turn/started","params":{"threadId":t,"turn":{"id":u,"items":[],"status":"inProgress","error":null}}}),
+        json!({"method":"item/started","params":{"threadId":t,"turnId":u,"item":{"type":"agentMessage","id":item,"text":""}}}),
+    ];
+    for i in 0..n {
+        lines.push(json!({"method":"item/agentMessage/delta","params":{"threadId":t,"turnId":u,"itemId":item,
+            "delta":format!("token {i} ")}}));
+    }
+    let tokens = json!({"totalTokens":1290,"inputTokens":1234,"cachedInputTokens":1000,"cacheWriteInputTokens":0,
+        "outputTokens":56,"reasoningOutputTokens":7});
+    lines.extend([
+        json!({"method":"item/completed","params":{"threadId":t,"turnId":u,"item":{"type":"agentMessage","id":item,"text":"the answer"}}}),
+        json!({"method":"thread/tokenUsage/updated","params":{"threadId":t,"turnId":u,"tokenUsage":{"total":tokens,"last":tokens,
+            "modelContextWindow":258400}}}),
+        json!({"method":"turn/completed","params":{"threadId":t,"turn":{"id":u,"items":[{"type":"agentMessage","id":item,
+            "text":"the answer"}],"status":"completed","error":null,"durationMs":102}}}),
+    ]);
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+/// What `codex exec --experimental-json` would write for the same answer. Real exec streams no
+/// deltas (vendors/codex.md §3: the agent message comes whole in `item.completed`), so to give the
+/// SDK the same N events each delta is an `item.updated` of the agent message carrying only that
+/// delta's text (shorter lines than the app-server's: in the SDK's favour).
+fn codex_exec_lines(n: usize) -> String {
+    let mut lines = vec![
+        json!({"type":"thread.started","thread_id":CODEX_THREAD}),
+        json!({"type":"turn.started"}),
+    ];
+    for i in 0..n {
+        lines.push(json!({"type":"item.updated","item":{"id":"item_0","type":"agent_message","text":format!("token {i} ")}}));
+    }
+    lines.extend([
+        json!({"type":"item.completed","item":{"id":"item_0","type":"agent_message","text":"the answer"}}),
+        json!({"type":"turn.completed","usage":{"input_tokens":1234,"cached_input_tokens":1000,"cache_write_input_tokens":0,
+            "output_tokens":56,"reasoning_output_tokens":7}}),
+    ]);
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+/// A fake `codex` streaming `n` text deltas: through the sidecar's codex runtime (app-server),
+/// through the official `@openai/codex-sdk` (`exec --experimental-json`, when `benches/setup.sh`
+/// installed it), and through `cat`.
+fn codex_relay(n: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fake = root.join("benches/fake/codex.py");
+    let lines = dir.path().join("lines.jsonl");
+    let warmup = dir.path().join("warmup.jsonl");
+    let exec_lines = dir.path().join("exec.jsonl");
+    let exec_warmup = dir.path().join("exec-warmup.jsonl");
+    std::fs::write(&lines, codex_lines(n)).unwrap();
+    std::fs::write(&warmup, codex_lines(10)).unwrap();
+    std::fs::write(&exec_lines, codex_exec_lines(n)).unwrap();
+    std::fs::write(&exec_warmup, codex_exec_lines(10)).unwrap();
+    let task = |file: &std::path::Path| {
+        json!({"runtime":"codex","task":{"goal":"bench","workingDirectory": dir.path(),
+        "runtimeOptions":{"codex":{"env":{"ARK_BENCH_CODEX_LINES": file, "OPENAI_API_KEY": "bench-not-a-key"}}}}})
+    };
+
+    let mut child = spawn_sidecar(&["--codex-path", fake.to_str().unwrap()]);
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = BufReader::with_capacity(1 << 20, child.stdout.take().unwrap());
+    timed_run(&mut stdin, &mut out, 1, task(&warmup));
+    let (events, ours) = timed_run(&mut stdin, &mut out, 2, task(&lines));
+    drop(stdin);
+    let _ = child.wait();
+
+    let sdk = std::env::var_os("ARK_BENCH_NODE_MODULES").and_then(|_| {
+        let o = Command::new("node")
+            .arg(root.join("benches/sdk/codex_sdk.mjs"))
+            .args([
+                fake.as_os_str(),
+                dir.path().as_os_str(),
+                exec_lines.as_os_str(),
+                exec_warmup.as_os_str(),
+            ])
+            .stderr(Stdio::inherit())
+            .output()
+            .ok()?;
+        let v: Value = serde_json::from_slice(&o.stdout).ok()?;
+        Some((v["events"].as_u64()? as usize, v["seconds"].as_f64()?))
+    });
+    let (cat_n, cat_s) = cat_lines(&lines);
+
+    let rate = |count: usize, s: f64| count as f64 / s;
+    println!(
+        "codex relay: fake codex streaming {n} text deltas ({:.1} MB of app-server JSON-RPC)",
+        std::fs::metadata(&lines).unwrap().len() as f64 / 1e6
+    );
+    println!(
+        "  sidecar codex runtime → host   {:>10.0} events/s  ({events} events, {:.0} ms)",
+        rate(events, ours),
+        ours * 1e3
+    );
+    match sdk {
+        Some((m, s)) => {
+            println!("  @openai/codex-sdk (Node)        {:>10.0} events/s  ({m} events, {:.0} ms)", rate(m, s), s * 1e3);
+            println!("  ratio sidecar / SDK             {:>10.1}×", rate(events, ours) / rate(m, s));
+        }
+        None => println!("  @openai/codex-sdk (Node)        not measured: run `bash benches/run.sh` (sets ARK_BENCH_NODE_MODULES)"),
+    }
+    println!(
+        "  cat of the same lines           {:>10.0} lines/s",
+        rate(cat_n, cat_s)
+    );
+    println!(
+        "  ratio sidecar / cat             {:>10.3}",
+        rate(events, ours) / rate(cat_n, cat_s)
+    );
+    println!();
+}
+
+/// Cancel → run response, with a fake `claude` that has two grandchildren (one in its process
+/// group, one in a session of its own) and hangs; then /proc is checked for any of the three.
+/// Median of 10 rounds on one sidecar. `deaf`: the fake ignores the interrupt (the runtime waits
+/// its interrupt deadline, then terminates the tree).
+fn cancel(deaf: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/fake/claude.py");
+    let mut child = spawn_sidecar(&["--claude-path", fake.to_str().unwrap()]);
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let rounds = if deaf { 3 } else { 10 };
+    let mut times = vec![];
+    let mut survivors = vec![];
+    let mut line = String::new();
+    for round in 0..rounds {
+        let pids = dir.path().join(format!("pids-{round}"));
+        let task_id = format!("cancel-{round}");
+        let run = json!({"jsonrpc":"2.0","id": 1000 + round,"method":"run","params":{"taskId": task_id,
+            "runtime":"claude","task":{"goal":"bench","workingDirectory": dir.path(),
+            "runtimeOptions":{"claude":{"env":{"ARK_BENCH_CLAUDE_HANG": pids,
+                "ARK_BENCH_CLAUDE_DEAF": if deaf { "1" } else { "" }}}}}}});
+        writeln!(stdin, "{run}").unwrap();
+        loop {
+            line.clear();
+            assert!(
+                out.read_line(&mut line).unwrap() > 0,
+                "sidecar closed its output"
+            );
+            if line.contains("agent.output.delta") {
+                break;
+            }
+            assert!(!line.contains("\"error\""), "run refused: {line}");
+        }
+        let began = Instant::now();
+        let cancel = json!({"jsonrpc":"2.0","id": 2000 + round,"method":"cancel","params":{"taskId": task_id}});
+        writeln!(stdin, "{cancel}").unwrap();
+        let tag = format!("\"id\":{}", 1000 + round);
+        loop {
+            line.clear();
+            assert!(
+                out.read_line(&mut line).unwrap() > 0,
+                "sidecar closed its output"
+            );
+            if line.contains(&tag) {
+                assert!(
+                    line.contains("\"finishReason\":\"cancelled\""),
+                    "not cancelled: {line}"
+                );
+                break;
+            }
+        }
+        times.push(began.elapsed());
+        // Right at the response: any of the fake and its grandchildren still alive (not a zombie)?
+        let text = std::fs::read_to_string(&pids).unwrap_or_default();
+        for pid in text.split_whitespace() {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat
+                .rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().next());
+            if matches!(state, Some(s) if s != "Z" && s != "X") {
+                survivors.push(pid.to_string());
+            }
+        }
+    }
+    drop(stdin);
+    let _ = child.wait();
+    let mut sorted = times.clone();
+    let (med, max) = (median(&mut sorted), *sorted.last().unwrap());
+    println!(
+        "cancel (fake claude with 2 grandchildren, {}, median of {rounds}):",
+        if deaf {
+            "ignoring the interrupt"
+        } else {
+            "answering the interrupt"
+        }
+    );
+    println!(
+        "  cancel request → run response   {:>8.1} ms  (max {:.1} ms)",
+        ms(med),
+        ms(max)
+    );
+    println!(
+        "  processes alive at the response  {:>8}  (of {} checked: fake + 2 grandchildren per round){}",
+        survivors.len(),
+        rounds * 3,
+        if survivors.is_empty() { String::new() } else { format!(": {}", survivors.join(" ")) }
     );
     println!();
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::hygiene::Hygiene;
-use crate::protocol::event::{EventBody, ToolRequested, VendorEvent};
+use crate::protocol::event::{EventBody, TextData, ToolRequested, VendorEvent};
 use crate::protocol::methods::{ApprovalParams, ApprovalResponse, Decision};
 use crate::protocol::task::{AgentTask, ApprovalMode, RunOptions};
 
@@ -161,6 +161,15 @@ impl EventSink {
     /// Emits one event. Ignored once the task's terminal event is out (a late background emitter
     /// must not put an event after it).
     pub async fn emit(&self, body: EventBody) {
+        // The per-token path: move the text into its `data` object instead of serializing the
+        // body into a fresh `Value` (same bytes: `TextData` is `{"text"}` without `vendor`).
+        if let EventBody::OutputDelta(TextData { text, vendor: None }) = body {
+            let mut data = serde_json::Map::new();
+            data.insert("text".into(), Value::String(text));
+            return self
+                .emit_raw("agent.output.delta", Value::Object(data))
+                .await;
+        }
         let v = serde_json::to_value(&body).expect("events serialize");
         let Value::Object(mut map) = v else {
             unreachable!("an adjacently tagged enum serializes to an object")
@@ -212,6 +221,11 @@ impl EventSink {
             self.emit(EventBody::VendorEvent(VendorEvent { raw: raw.clone() }))
                 .await;
         }
+    }
+
+    /// Whether the host asked for `agent.vendor.event` (every raw vendor message).
+    pub fn includes_vendor_events(&self) -> bool {
+        self.inner.include_vendor_events
     }
 
     /// Records vendor activity for the idle watchdog (call on every vendor line).

@@ -23,6 +23,7 @@ use super::permissions;
 use super::wire;
 use crate::hygiene;
 use crate::process::Supervised;
+use crate::protocol::event::{EventBody, TextData};
 use crate::protocol::methods::Decision;
 use crate::protocol::result::{AgentResult, CancelMode, FinishReason, TaskError, TaskErrorKind};
 use crate::runtime::jsonl::{JsonLines, VendorLine, DEFAULT_MAX_LINE_BYTES};
@@ -132,13 +133,20 @@ async fn drive(
     let mut result_line: Option<Value> = None;
     let mut interrupt: Option<(Interrupt, Instant)> = None;
     let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
+    // Text deltas skip the `Value` tree unless the host wants every raw vendor message.
+    let fast_deltas = !ctx.events.includes_vendor_events();
 
     loop {
         let deadline = interrupt.map(|(_, d)| d).unwrap_or(far);
         tokio::select! {
-            line = lines.next() => match line {
+            line = lines.next_or(|l| fast_deltas.then(|| wire::text_delta(l)).flatten()) => match line {
                 None => break,
-                Some(VendorLine::Json(v)) => {
+                Some(Ok(text)) => {
+                    ctx.events
+                        .emit(EventBody::OutputDelta(TextData { text, vendor: None }))
+                        .await;
+                }
+                Some(Err(VendorLine::Json(v))) => {
                     ctx.events.vendor_event(&v).await;
                     match v["type"].as_str().unwrap_or_default() {
                         "result" => {
@@ -160,11 +168,11 @@ async fn drive(
                         }
                     }
                 }
-                Some(VendorLine::Text(t)) => {
+                Some(Err(VendorLine::Text(t))) => {
                     ctx.events.touch();
                     tracing::debug!(target: "vendor_stdout", "claude: {}", hygiene::redact(&t));
                 }
-                Some(VendorLine::TooLong) => {
+                Some(Err(VendorLine::TooLong)) => {
                     ctx.events.touch();
                     tracing::warn!("claude wrote a line over {DEFAULT_MAX_LINE_BYTES} bytes; skipped");
                 }

@@ -2,7 +2,9 @@
 //!
 //! Lines are parsed as `serde_json::Value` and read field by field rather than into strict structs:
 //! the CLI adds fields in every release and its key order is not stable (vendors/claude.md §1), so a
-//! strict schema would break on upgrades for no benefit.
+//! strict schema would break on upgrades for no benefit. The one exception is the text delta
+//! ([`text_delta`]), read typed because a streamed answer is thousands of them; it only looks at
+//! the fields the `Value` way looks at and leaves every other line to it.
 
 use serde_json::{json, Value};
 
@@ -83,5 +85,94 @@ pub fn tool_result_text(content: &Value) -> Value {
             }
         }
         other => other.clone(),
+    }
+}
+
+/// The text of a top-level `stream_event` text delta — the line a streamed answer is made of —
+/// parsed typed and borrowed instead of into a `Value` tree (the claude relay's main per-line
+/// cost). `None` for every other line, which then takes the `Value` way; for the lines taken
+/// here that way (mapping.rs `on_stream_event`) emits the same `agent.output.delta`.
+pub fn text_delta(line: &str) -> Option<String> {
+    use serde::de::IgnoredAny;
+    use serde::Deserialize;
+    use std::borrow::Cow;
+
+    #[derive(Deserialize)]
+    struct Line<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: Cow<'a, str>,
+        // null or absent: the main agent's; anything else: a subagent's (not relayed).
+        parent_tool_use_id: Option<IgnoredAny>,
+        #[serde(borrow)]
+        event: Event<'a>,
+    }
+    #[derive(Deserialize)]
+    struct Event<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: Cow<'a, str>,
+        #[serde(borrow)]
+        delta: Delta<'a>,
+    }
+    #[derive(Deserialize)]
+    struct Delta<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: Cow<'a, str>,
+        #[serde(borrow)]
+        text: Cow<'a, str>,
+    }
+
+    // Cheap filter first (inside a JSON string the quotes would be escaped).
+    if !line.contains("\"text_delta\"") {
+        return None;
+    }
+    let l: Line = serde_json::from_str(line).ok()?;
+    (l.kind == "stream_event"
+        && l.parent_tool_use_id.is_none()
+        && l.event.kind == "content_block_delta"
+        && l.event.delta.kind == "text_delta")
+        .then(|| l.event.delta.text.into_owned())
+}
+
+#[cfg(test)]
+mod text_delta_tests {
+    use super::text_delta;
+
+    #[test]
+    fn takes_only_top_level_text_deltas() {
+        let d = |extra: &str, delta: &str| {
+            format!(
+                r#"{{"type":"stream_event","event":{{"type":"content_block_delta","index":0,"delta":{delta}}}{extra},"session_id":"s","uuid":"u"}}"#
+            )
+        };
+        let text = r#"{"type":"text_delta","text":"Hi \"there\"\n"}"#;
+        assert_eq!(
+            text_delta(&d(r#","parent_tool_use_id":null"#, text)).as_deref(),
+            Some("Hi \"there\"\n")
+        );
+        assert_eq!(text_delta(&d("", text)).as_deref(), Some("Hi \"there\"\n"));
+        // A subagent's delta, another delta kind, another event or line type: not taken.
+        assert_eq!(
+            text_delta(&d(r#","parent_tool_use_id":"toolu_1""#, text)),
+            None
+        );
+        assert_eq!(
+            text_delta(&d("", r#"{"type":"input_json_delta","partial_json":"{"}"#)),
+            None
+        );
+        assert_eq!(
+            text_delta(&d("", r#"{"type":"text_delta","text":7}"#)),
+            None
+        );
+        assert_eq!(
+            text_delta(
+                r#"{"type":"assistant","message":{"content":[{"type":"text_delta","text":"x"}]}}"#
+            ),
+            None
+        );
+        assert_eq!(
+            text_delta(r#"{"type":"result","result":"\"text_delta\""}"#),
+            None
+        );
+        assert_eq!(text_delta("not json \"text_delta\""), None);
     }
 }

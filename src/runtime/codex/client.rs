@@ -20,11 +20,8 @@ use crate::runtime::EventSink;
 /// A message from codex that is not a response to us.
 #[derive(Debug)]
 pub enum Incoming {
-    Notification {
-        method: String,
-        params: Value,
-        raw: Value,
-    },
+    /// `raw["params"]` are the params: not cloned out, a delta line is parsed once and moved.
+    Notification { method: String, raw: Value },
     Request {
         id: Value,
         method: String,
@@ -173,12 +170,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 });
             }
             (Some(method), None) => {
-                let params = v.get("params").cloned().unwrap_or(Value::Null);
-                let _ = tx.send(Incoming::Notification {
-                    method,
-                    params,
-                    raw: v,
-                });
+                let _ = tx.send(Incoming::Notification { method, raw: v });
             }
             (None, Some(id)) => {
                 let Some(n) = id.as_u64() else { continue };

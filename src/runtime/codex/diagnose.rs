@@ -317,9 +317,9 @@ async fn probe_model(binary: &Path, model: Option<&str>) -> Result<(), (TaskErro
             .await
             .map_err(call)?;
         while let Some(msg) = incoming.recv().await {
-            if let super::client::Incoming::Notification { method, params, .. } = msg {
+            if let super::client::Incoming::Notification { method, raw } = msg {
                 if method == "turn/completed" {
-                    let turn: &Value = &params["turn"];
+                    let turn: &Value = &raw["params"]["turn"];
                     return match turn["status"].as_str() {
                         Some("completed") => Ok(()),
                         _ => {

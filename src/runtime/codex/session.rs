@@ -351,9 +351,9 @@ impl Session<'_> {
                             params,
                         ));
                     }
-                    Some(Incoming::Notification { method, params, raw }) => {
+                    Some(Incoming::Notification { method, raw }) => {
                         self.ctx.events.vendor_event(&raw).await;
-                        match self.st.on_notification(&method, &params).await {
+                        match self.st.on_notification(&method, &raw["params"]).await {
                             Flow::Continue => {}
                             Flow::TurnCompleted(turn) => {
                                 return match (interrupting, turn["status"].as_str()) {

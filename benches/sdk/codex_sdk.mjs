@@ -1,0 +1,27 @@
+// Reads the fake codex through the official @openai/codex-sdk (codexPathOverride; the SDK spawns
+// `codex exec --experimental-json` and yields one parsed event per line from runStreamed()):
+// one warm-up turn, then one timed turn; prints {"events": N, "seconds": S} for the timed one.
+// Usage: ARK_BENCH_NODE_MODULES=<node_modules> node codex_sdk.mjs FAKE_CODEX WORKDIR LINES WARMUP_LINES
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+const [fake, cwd, lines, warmup] = process.argv.slice(2);
+const modules = process.env.ARK_BENCH_NODE_MODULES;
+// The package is ESM-only (exports "import" → dist/index.js).
+const entry = path.join(modules, "@openai/codex-sdk/dist/index.js");
+const { Codex } = await import(pathToFileURL(entry).href);
+
+async function once(file) {
+  process.env.ARK_BENCH_CODEX_EXEC_LINES = file;
+  const codex = new Codex({ codexPathOverride: fake });
+  const thread = codex.startThread({ workingDirectory: cwd, skipGitRepoCheck: true });
+  const began = performance.now();
+  const { events } = await thread.runStreamed("bench");
+  let n = 0;
+  for await (const _ of events) n++;
+  return [n, (performance.now() - began) / 1000];
+}
+
+await once(warmup); // warm-up: module load, first spawn
+const [events, seconds] = await once(lines);
+console.log(JSON.stringify({ events, seconds }));
