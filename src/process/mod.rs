@@ -17,34 +17,34 @@
 //! never comes: [`VendorStdout`] ends once the vendor has exited and its pipe is drained.
 
 use std::collections::VecDeque;
-use std::future::Future;
 use std::io;
-use std::pin::Pin;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader, ReadBuf};
 use tokio::process::{ChildStdin, ChildStdout, Command};
 use tokio::sync::watch;
 use tokio_util::codec::FramedRead;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::sync::CancellationToken;
 
 use crate::framing::LineFrames;
+
+mod guardian;
+mod stderr;
+mod stdout;
+mod tree;
+
 use crate::hygiene;
 use crate::protocol::result::ExitInfo;
-
-/// How many stderr lines are kept for error reports.
-const STDERR_TAIL_LINES: usize = 40;
-/// Longest stderr line kept; a flood of one huge line must not grow memory.
-const STDERR_LINE_BYTES: usize = 4096;
-
-/// The environment variable that marks every process of a vendor's tree.
-pub const MARKER_VAR: &str = "AGENT_RUNTIME_KIT_VENDOR";
+use guardian::start_guardian;
+pub use guardian::{enable_guardian, guard, GUARDIAN_ARG};
+use stderr::drain_stderr;
+pub use stdout::VendorStdout;
+pub use tree::{descendants, kill_all_now, proc_parents, MARKER_VAR};
+use tree::{live_groups, marked, sidecar_token};
 
 /// (exit code, signal) of a reaped child.
 type Status = Option<(Option<i32>, Option<i32>)>;
@@ -305,253 +305,6 @@ impl Drop for Supervised {
             self.signal_tree(&tree, Signal::SIGKILL);
         }
     }
-}
-
-/// Process groups of vendor processes not yet reaped.
-fn live_groups() -> &'static Mutex<std::collections::HashSet<i32>> {
-    static LIVE: std::sync::OnceLock<Mutex<std::collections::HashSet<i32>>> =
-        std::sync::OnceLock::new();
-    LIVE.get_or_init(Default::default)
-}
-
-/// A vendor's stdout that ends when the vendor is done, not when the last holder of the pipe is.
-///
-/// A tool the vendor started in the background inherits its stdout; when the vendor exits, the
-/// pipe stays open as long as that grandchild lives, and a plain reader would wait forever. Once
-/// the vendor has been reaped, everything it wrote is already in the pipe: so after its exit, a
-/// pipe that stays empty for [`DRAINED_AFTER_EXIT`] is the end of its output.
-pub struct VendorStdout {
-    inner: ChildStdout,
-    exited: Pin<Box<WaitForCancellationFutureOwned>>,
-    /// Armed when the pipe is found empty after the exit; reset by any data.
-    drained: Option<Pin<Box<tokio::time::Sleep>>>,
-}
-
-/// How long the pipe must stay empty after the vendor's exit (covers a readiness event that is
-/// still on its way when the exit is seen).
-const DRAINED_AFTER_EXIT: Duration = Duration::from_millis(100);
-
-impl AsyncRead for VendorStdout {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if let Poll::Ready(r) = Pin::new(&mut this.inner).poll_read(cx, buf) {
-            this.drained = None;
-            return Poll::Ready(r);
-        }
-        if this.exited.as_mut().poll(cx).is_pending() {
-            return Poll::Pending;
-        }
-        let timer = this
-            .drained
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(DRAINED_AFTER_EXIT)));
-        match timer.as_mut().poll(cx) {
-            // End of the vendor's output (nothing written to `buf` reads as EOF).
-            Poll::Ready(()) => Poll::Ready(Ok(())),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-/// This sidecar's random token, the first part of every marker it hands out.
-fn sidecar_token() -> &'static str {
-    static TOKEN: OnceLock<String> = OnceLock::new();
-    TOKEN.get_or_init(|| uuid::Uuid::new_v4().simple().to_string())
-}
-
-/// Live pids whose environment has an entry for which `matches` holds (read from
-/// `/proc/<pid>/environ`; processes of other users are unreadable and skipped).
-fn marked(matches: impl Fn(&[u8]) -> bool) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return vec![];
-    };
-    let me = std::process::id() as i32;
-    dir.filter_map(|e| {
-        let e = e.ok()?;
-        let pid: i32 = e.file_name().to_str()?.parse().ok()?;
-        if pid == me {
-            return None;
-        }
-        let env = std::fs::read(e.path().join("environ")).ok()?;
-        env.split(|b| *b == 0).any(&matches).then_some(pid)
-    })
-    .collect()
-}
-
-/// Whether vendor processes get a guardian (the binary turns it on; library users and unit tests
-/// that spawn vendors directly do not re-execute themselves).
-static GUARDIAN_ENABLED: AtomicBool = AtomicBool::new(false);
-
-/// The argument that makes the binary run as a guardian.
-pub const GUARDIAN_ARG: &str = "__guardian";
-
-/// Asks for a guardian process beside the sidecar (started with the first vendor). When the
-/// sidecar dies, even by SIGKILL, the guardian sees its stdin close and SIGKILLs every process
-/// carrying this sidecar's marker. Call once, from `main`.
-pub fn enable_guardian() {
-    GUARDIAN_ENABLED.store(true, Ordering::SeqCst);
-}
-
-fn start_guardian() {
-    static GUARDIAN: OnceLock<Option<std::process::ChildStdin>> = OnceLock::new();
-    if !GUARDIAN_ENABLED.load(Ordering::SeqCst) {
-        return;
-    }
-    GUARDIAN.get_or_init(|| {
-        use std::os::unix::process::CommandExt;
-        let exe = std::env::current_exe().ok()?;
-        let spawned = std::process::Command::new(exe)
-            .arg(GUARDIAN_ARG)
-            .arg(sidecar_token())
-            .env_remove(MARKER_VAR)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            // Its own group: a Ctrl-C or a kill of the sidecar's group must not take it along.
-            .process_group(0)
-            .spawn();
-        match spawned {
-            // Never waited for: it exits only after the sidecar is gone. The write end of its stdin
-            // lives in this static (close-on-exec, so no vendor inherits it) until the sidecar exits.
-            Ok(mut child) => child.stdin.take(),
-            Err(e) => {
-                tracing::warn!("cannot start the guardian process: {e}");
-                None
-            }
-        }
-    });
-}
-
-/// The guardian's whole life: wait for the sidecar to go (stdin EOF), then SIGKILL every process
-/// that carries the sidecar's marker. Repeats a few times, for processes forked meanwhile.
-pub fn guard(token: &str) {
-    use std::io::Read;
-    let mut sink = [0u8; 64];
-    let mut stdin = std::io::stdin();
-    while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
-    let prefix = format!("{MARKER_VAR}={token}.");
-    for _ in 0..5 {
-        let found = marked(|entry| entry.starts_with(prefix.as_bytes()));
-        if found.is_empty() {
-            return;
-        }
-        for p in found {
-            let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// SIGKILLs every vendor process tree now: for a second signal, when there is no time to be nice.
-pub fn kill_all_now() {
-    let prefix = format!("{MARKER_VAR}={}.", sidecar_token());
-    for p in marked(|entry| entry.starts_with(prefix.as_bytes())) {
-        let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
-    }
-    let groups: Vec<i32> = live_groups()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .copied()
-        .collect();
-    for pid in groups {
-        for p in descendants(pid) {
-            let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
-        }
-        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
-    }
-}
-
-async fn drain_stderr(
-    err: impl AsyncRead + Unpin,
-    name: String,
-    tail: Arc<Mutex<VecDeque<String>>>,
-) {
-    // Read in bounded chunks so a single endless line cannot grow memory.
-    let mut reader = BufReader::with_capacity(64 * 1024, err);
-    let mut line = Vec::with_capacity(256);
-    loop {
-        let buf = match reader.fill_buf().await {
-            Ok([]) => break,
-            Ok(b) => b,
-            Err(_) => break,
-        };
-        let n = buf.len();
-        let mut consumed = 0;
-        for (i, &b) in buf.iter().enumerate() {
-            if b == b'\n' {
-                push_stderr_line(&name, &tail, &line);
-                line.clear();
-            } else if line.len() < STDERR_LINE_BYTES {
-                line.push(b);
-            }
-            consumed = i + 1;
-        }
-        debug_assert_eq!(consumed, n);
-        reader.consume(n);
-    }
-    if !line.is_empty() {
-        push_stderr_line(&name, &tail, &line);
-    }
-}
-
-fn push_stderr_line(name: &str, tail: &Mutex<VecDeque<String>>, line: &[u8]) {
-    let text = String::from_utf8_lossy(line)
-        .trim_end_matches('\r')
-        .to_string();
-    if text.is_empty() {
-        return;
-    }
-    tracing::debug!(target: "vendor_stderr", vendor = name, "{}", hygiene::redact(&text));
-    let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
-    if t.len() == STDERR_TAIL_LINES {
-        t.pop_front();
-    }
-    t.push_back(text);
-}
-
-/// Every live descendant of `pid`, found by walking `/proc` parent links.
-pub fn descendants(pid: i32) -> Vec<i32> {
-    if pid <= 0 {
-        return vec![];
-    }
-    let table = proc_parents();
-    let mut out = vec![];
-    let mut frontier = vec![pid];
-    while let Some(p) = frontier.pop() {
-        for &(child, parent) in &table {
-            if parent == p && !out.contains(&child) {
-                out.push(child);
-                frontier.push(child);
-            }
-        }
-    }
-    out
-}
-
-/// (pid, ppid) of every process, from `/proc/*/stat`.
-pub fn proc_parents() -> Vec<(i32, i32)> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return vec![];
-    };
-    dir.filter_map(|e| {
-        let e = e.ok()?;
-        let pid: i32 = e.file_name().to_str()?.parse().ok()?;
-        let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
-        // The command name may contain spaces and parentheses: parse after the last ')'.
-        let rest = &stat[stat.rfind(')')? + 2..];
-        let mut fields = rest.split(' ');
-        let state = fields.next()?;
-        if state == "Z" {
-            return None;
-        }
-        let ppid: i32 = fields.next()?.parse().ok()?;
-        Some((pid, ppid))
-    })
-    .collect()
 }
 
 /// Reads lines of a small child output (for `--version` and the like) with a deadline.
