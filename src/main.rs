@@ -9,7 +9,7 @@ use agent_runtime_kit::server::{self, tasks::Tasks, ServeConfig};
 use agent_runtime_kit::{hygiene, process, runtime, schema};
 
 fn main() -> anyhow::Result<()> {
-    // The guardian of this sidecar's vendor processes (see process.rs): not a user command.
+    // The guardian of this sidecar's vendor processes (see process/guardian.rs): not a user command.
     let raw: Vec<String> = std::env::args().collect();
     if raw.len() == 3 && raw[1] == process::GUARDIAN_ARG {
         process::guard(&raw[2]);

@@ -3,7 +3,7 @@
 //! Whatever a runtime does (returns, panics, ignores its stop signal), `run` returns exactly one
 //! result, after the task's terminal event. Timeouts, the idle watchdog and cancel all go through
 //! the task's [`Stop`]; a runtime that does not wind down within [`STOP_DEADLINE`] of being stopped
-//! is dropped, which kills its processes (see `process.rs`).
+//! is dropped, which kills its processes (see `process/`).
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
