@@ -243,59 +243,31 @@ fn claude_relay(n: usize) {
         "runtimeOptions":{"claude":{"env":{"ARK_BENCH_CLAUDE_LINES": file}}}}})
     };
 
-    let mut child = spawn_sidecar(&["--claude-path", fake.to_str().unwrap()]);
-    let mut stdin = child.stdin.take().unwrap();
-    let mut out = BufReader::with_capacity(1 << 20, child.stdout.take().unwrap());
-    timed_run(&mut stdin, &mut out, 1, task(&warmup));
-    let (events, ours) = timed_run(&mut stdin, &mut out, 2, task(&lines));
-    drop(stdin);
-    let _ = child.wait();
-
+    let ours = sidecar_relay("--claude-path", &fake, task(&warmup), task(&lines));
     let sdk = std::env::var("ARK_BENCH_PYTHON").ok().and_then(|py| {
         let script =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/sdk/claude_sdk.py");
-        let o = Command::new(py)
-            .arg(script)
-            .args([
-                fake.as_os_str(),
-                dir.path().as_os_str(),
-                lines.as_os_str(),
-                warmup.as_os_str(),
-            ])
-            .stderr(Stdio::inherit())
-            .output()
-            .ok()?;
-        let v: Value = serde_json::from_slice(&o.stdout).ok()?;
-        Some((v["messages"].as_u64()? as usize, v["seconds"].as_f64()?))
+        sdk_relay(
+            Command::new(py).arg(script),
+            [&fake, dir.path(), &lines, &warmup],
+            "messages",
+        )
     });
-    let (cat_n, cat_s) = cat_lines(&lines);
-
-    let rate = |count: usize, s: f64| count as f64 / s;
-    println!(
-        "claude relay: fake CLI streaming {n} text deltas ({:.1} MB of stream-json)",
-        std::fs::metadata(&lines).unwrap().len() as f64 / 1e6
+    report_relay(
+        &format!(
+            "claude relay: fake CLI streaming {n} text deltas ({:.1} MB of stream-json)",
+            std::fs::metadata(&lines).unwrap().len() as f64 / 1e6
+        ),
+        "sidecar claude runtime → host",
+        ours,
+        (
+            "claude-agent-sdk (Python)",
+            "messages",
+            "ARK_BENCH_PYTHON",
+            sdk,
+        ),
+        cat_lines(&lines),
     );
-    println!(
-        "  sidecar claude runtime → host  {:>10.0} events/s  ({events} events, {:.0} ms)",
-        rate(events, ours),
-        ours * 1e3
-    );
-    match sdk {
-        Some((m, s)) => {
-            println!("  claude-agent-sdk (Python)       {:>10.0} messages/s  ({m} messages, {:.0} ms)", rate(m, s), s * 1e3);
-            println!("  ratio sidecar / SDK             {:>10.1}×", rate(events, ours) / rate(m, s));
-        }
-        None => println!("  claude-agent-sdk (Python)       not measured: run `bash benches/run.sh` (sets ARK_BENCH_PYTHON)"),
-    }
-    println!(
-        "  cat of the same lines           {:>10.0} lines/s",
-        rate(cat_n, cat_s)
-    );
-    println!(
-        "  ratio sidecar / cat             {:>10.3}",
-        rate(events, ours) / rate(cat_n, cat_s)
-    );
-    println!();
 }
 
 const CODEX_THREAD: &str = "019a0000-0000-7000-8000-00000000be01";
@@ -366,47 +338,95 @@ fn codex_relay(n: usize) {
         "runtimeOptions":{"codex":{"env":{"ARK_BENCH_CODEX_LINES": file, "OPENAI_API_KEY": "bench-not-a-key"}}}}})
     };
 
-    let mut child = spawn_sidecar(&["--codex-path", fake.to_str().unwrap()]);
+    let ours = sidecar_relay("--codex-path", &fake, task(&warmup), task(&lines));
+    let sdk = std::env::var_os("ARK_BENCH_NODE_MODULES").and_then(|_| {
+        sdk_relay(
+            Command::new("node").arg(root.join("benches/sdk/codex_sdk.mjs")),
+            [&fake, dir.path(), &exec_lines, &exec_warmup],
+            "events",
+        )
+    });
+    report_relay(
+        &format!(
+            "codex relay: fake codex streaming {n} text deltas ({:.1} MB of app-server JSON-RPC)",
+            std::fs::metadata(&lines).unwrap().len() as f64 / 1e6
+        ),
+        "sidecar codex runtime → host",
+        ours,
+        (
+            "@openai/codex-sdk (Node)",
+            "events",
+            "ARK_BENCH_NODE_MODULES",
+            sdk,
+        ),
+        cat_lines(&lines),
+    );
+}
+
+/// One sidecar with `path_flag` pointing at the fake vendor: a warm-up run, then the timed run.
+/// Returns (events, seconds).
+fn sidecar_relay(
+    path_flag: &str,
+    fake: &std::path::Path,
+    warmup: Value,
+    run: Value,
+) -> (usize, f64) {
+    let mut child = spawn_sidecar(&[path_flag, fake.to_str().unwrap()]);
     let mut stdin = child.stdin.take().unwrap();
     let mut out = BufReader::with_capacity(1 << 20, child.stdout.take().unwrap());
-    timed_run(&mut stdin, &mut out, 1, task(&warmup));
-    let (events, ours) = timed_run(&mut stdin, &mut out, 2, task(&lines));
+    timed_run(&mut stdin, &mut out, 1, warmup);
+    let measured = timed_run(&mut stdin, &mut out, 2, run);
     drop(stdin);
     let _ = child.wait();
+    measured
+}
 
-    let sdk = std::env::var_os("ARK_BENCH_NODE_MODULES").and_then(|_| {
-        let o = Command::new("node")
-            .arg(root.join("benches/sdk/codex_sdk.mjs"))
-            .args([
-                fake.as_os_str(),
-                dir.path().as_os_str(),
-                exec_lines.as_os_str(),
-                exec_warmup.as_os_str(),
-            ])
-            .stderr(Stdio::inherit())
-            .output()
-            .ok()?;
-        let v: Value = serde_json::from_slice(&o.stdout).ok()?;
-        Some((v["events"].as_u64()? as usize, v["seconds"].as_f64()?))
-    });
-    let (cat_n, cat_s) = cat_lines(&lines);
+/// A vendor SDK driver script (`benches/sdk/`): it prints `{"<count_key>": N, "seconds": S}`.
+fn sdk_relay(
+    cmd: &mut Command,
+    args: [&std::path::Path; 4],
+    count_key: &str,
+) -> Option<(usize, f64)> {
+    let o = cmd
+        .args(args.map(|a| a.as_os_str()))
+        .stderr(Stdio::inherit())
+        .output()
+        .ok()?;
+    let v: Value = serde_json::from_slice(&o.stdout).ok()?;
+    Some((v[count_key].as_u64()? as usize, v["seconds"].as_f64()?))
+}
 
+/// Prints a relay comparison: the sidecar, the SDK (name, unit, the variable `benches/run.sh`
+/// sets, the figure if measured) and `cat`, with the ratios.
+fn report_relay(
+    title: &str,
+    ours_label: &str,
+    (events, ours): (usize, f64),
+    (sdk_label, unit, sdk_var, sdk): (&str, &str, &str, Option<(usize, f64)>),
+    (cat_n, cat_s): (usize, f64),
+) {
     let rate = |count: usize, s: f64| count as f64 / s;
+    println!("{title}");
     println!(
-        "codex relay: fake codex streaming {n} text deltas ({:.1} MB of app-server JSON-RPC)",
-        std::fs::metadata(&lines).unwrap().len() as f64 / 1e6
-    );
-    println!(
-        "  sidecar codex runtime → host   {:>10.0} events/s  ({events} events, {:.0} ms)",
+        "  {ours_label:<31} {:>10.0} events/s  ({events} events, {:.0} ms)",
         rate(events, ours),
         ours * 1e3
     );
     match sdk {
         Some((m, s)) => {
-            println!("  @openai/codex-sdk (Node)        {:>10.0} events/s  ({m} events, {:.0} ms)", rate(m, s), s * 1e3);
-            println!("  ratio sidecar / SDK             {:>10.1}×", rate(events, ours) / rate(m, s));
+            println!(
+                "  {sdk_label:<31} {:>10.0} {unit}/s  ({m} {unit}, {:.0} ms)",
+                rate(m, s),
+                s * 1e3
+            );
+            println!(
+                "  ratio sidecar / SDK             {:>10.1}×",
+                rate(events, ours) / rate(m, s)
+            );
         }
-        None => println!("  @openai/codex-sdk (Node)        not measured: run `bash benches/run.sh` (sets ARK_BENCH_NODE_MODULES)"),
+        None => {
+            println!("  {sdk_label:<31} not measured: run `bash benches/run.sh` (sets {sdk_var})")
+        }
     }
     println!(
         "  cat of the same lines           {:>10.0} lines/s",
