@@ -3,7 +3,7 @@
 //! copy, and a test fails when the two differ.
 
 use schemars::generate::SchemaSettings;
-use schemars::{JsonSchema, SchemaGenerator};
+use schemars::SchemaGenerator;
 use serde_json::{json, Map, Value};
 
 use crate::protocol::methods::{all_methods, Direction, Method, MethodVisitor};
@@ -38,14 +38,11 @@ pub fn protocol_schema() -> Value {
         methods: Map::new(),
     };
     all_methods(&mut c);
-    // Types a host handles directly, named even where no method refers to them by name.
-    for extra in [
-        c.generator.subschema_for::<crate::protocol::EventBody>(),
-        c.generator
-            .subschema_for::<crate::runtime::fixture::Script>(),
-    ] {
-        let _ = extra;
-    }
+    // Types a host handles directly, named in `$defs` even where no method refers to them by name.
+    let _ = c.generator.subschema_for::<crate::protocol::EventBody>();
+    let _ = c
+        .generator
+        .subschema_for::<crate::runtime::fixture::Script>();
     let errors: Vec<Value> = ErrorCode::ALL
         .iter()
         .map(|c| json!({ "code": c.code(), "kind": c.kind() }))
@@ -59,14 +56,4 @@ pub fn protocol_schema() -> Value {
         "errors": errors,
         "$defs": defs,
     })
-}
-
-/// The schema of one type, standalone (for tests and tools).
-pub fn schema_of<T: JsonSchema>() -> Value {
-    serde_json::to_value(
-        SchemaSettings::draft2020_12()
-            .into_generator()
-            .into_root_schema_for::<T>(),
-    )
-    .expect("schemas serialize")
 }

@@ -154,10 +154,6 @@ impl EventSink {
         &self.inner.task_id
     }
 
-    pub fn hygiene(&self) -> Hygiene {
-        self.inner.hygiene
-    }
-
     /// Emits one event. Ignored once the task's terminal event is out (a late background emitter
     /// must not put an event after it).
     pub async fn emit(&self, body: EventBody) {
