@@ -279,6 +279,30 @@ impl Hygiene {
 }
 
 impl Hygiene {
+    /// The cleaned form of a text field: redacted (borrowed back when nothing was), or `None`
+    /// when it is over the field limit (the caller then takes [`Hygiene::clean`], which cuts it
+    /// and adds the marker).
+    pub fn clean_text<'a>(&self, text: &'a str) -> Option<Cow<'a, str>> {
+        let redactor = global().read().unwrap_or_else(|e| e.into_inner());
+        self.clean_text_with(&redactor, text)
+    }
+
+    /// [`clean_text`](Self::clean_text) of each, or `None` if any is over the field limit.
+    pub fn clean_texts<'a>(&self, texts: &'a [String]) -> Option<Vec<Cow<'a, str>>> {
+        let redactor = global().read().unwrap_or_else(|e| e.into_inner());
+        texts
+            .iter()
+            .map(|t| self.clean_text_with(&redactor, t))
+            .collect()
+    }
+
+    fn clean_text_with<'a>(&self, redactor: &Redactor, text: &'a str) -> Option<Cow<'a, str>> {
+        let cleaned = redactor.redact_cow(text);
+        (cleaned.len() <= self.max_field_bytes).then_some(cleaned)
+    }
+}
+
+impl Hygiene {
     /// Redacts, then truncates, `s` in place; returns the redacted length if it was cut.
     /// Left untouched (no allocation) when there is nothing to do.
     fn clean_string(&self, r: &Redactor, s: &mut String) -> Option<usize> {

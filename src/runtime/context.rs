@@ -27,19 +27,45 @@ pub trait EventOutput: Send + Sync {
     async fn send_event(&self, event: OutEvent<'_>) {
         self.send(event.to_value()).await
     }
+
+    /// Delivers several events in order (a burst of output deltas); outputs that can write them
+    /// in one go override this.
+    async fn send_events(&self, events: Vec<OutEvent<'_>>) {
+        for e in events {
+            self.send_event(e).await
+        }
+    }
 }
 
 /// One outgoing event, cleaned. Serializes to the [`crate::protocol::Event`] object with its keys
 /// in sorted order (`data`, `seq`, `taskId`, `time`, `type`): the bytes a `Value` map would give.
 #[derive(serde::Serialize)]
 pub struct OutEvent<'a> {
-    pub data: Value,
+    pub data: EventData<'a>,
     pub seq: u64,
     #[serde(rename = "taskId")]
     pub task_id: &'a str,
     pub time: &'a str,
     #[serde(rename = "type")]
     pub kind: &'a str,
+}
+
+/// An event's `data`: any object, or the per-token `{"text": ...}` of an output delta, which is
+/// written straight from the (cleaned) text without building a map for it.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+pub enum EventData<'a> {
+    Value(Value),
+    Text { text: std::borrow::Cow<'a, str> },
+}
+
+impl EventData<'_> {
+    pub fn into_value(self) -> Value {
+        match self {
+            EventData::Value(v) => v,
+            EventData::Text { text } => serde_json::json!({ "text": text }),
+        }
+    }
 }
 
 impl OutEvent<'_> {
@@ -49,7 +75,7 @@ impl OutEvent<'_> {
             "seq": self.seq,
             "time": self.time,
             "type": self.kind,
-            "data": self.data,
+            "data": self.data.into_value(),
         })
     }
 }
@@ -157,14 +183,9 @@ impl EventSink {
     /// Emits one event. Ignored once the task's terminal event is out (a late background emitter
     /// must not put an event after it).
     pub async fn emit(&self, body: EventBody) {
-        // The per-token path: move the text into its `data` object instead of serializing the
-        // body into a fresh `Value` (same bytes: `TextData` is `{"text"}` without `vendor`).
+        // The per-token path: the text goes out as it is, without a `Value` for the body.
         if let EventBody::OutputDelta(TextData { text, vendor: None }) = body {
-            let mut data = serde_json::Map::new();
-            data.insert("text".into(), Value::String(text));
-            return self
-                .emit_raw("agent.output.delta", Value::Object(data))
-                .await;
+            return self.emit_text_delta(&text).await;
         }
         let v = serde_json::to_value(&body).expect("events serialize");
         let Value::Object(mut map) = v else {
@@ -178,9 +199,68 @@ impl EventSink {
         self.emit_raw(&kind, data).await
     }
 
+    /// Emits `agent.output.delta` with `{"text": text}`: the same event as `emit` of an
+    /// `OutputDelta` without vendor data, cleaned the same way.
+    pub async fn emit_text_delta(&self, text: &str) {
+        match self.inner.hygiene.clean_text(text) {
+            Some(text) => {
+                self.deliver("agent.output.delta", EventData::Text { text })
+                    .await
+            }
+            // Cut to the field limit: the generic path adds the `textTruncated` marker.
+            None => {
+                let mut data = serde_json::Map::new();
+                data.insert("text".into(), Value::String(text.to_string()));
+                self.emit_raw("agent.output.delta", Value::Object(data))
+                    .await
+            }
+        }
+    }
+
+    /// Emits one `agent.output.delta` per text, in order, as [`emit_text_delta`] would, delivered
+    /// together (a burst read from the vendor in one go).
+    ///
+    /// [`emit_text_delta`]: Self::emit_text_delta
+    pub async fn emit_text_deltas(&self, texts: &[String]) {
+        let Some(cleaned) = self.inner.hygiene.clean_texts(texts) else {
+            // One is over the field limit (rare): one by one, each cleaned as usual.
+            for t in texts {
+                self.emit_text_delta(t).await;
+            }
+            return;
+        };
+        self.touch();
+        let mut seq = self.inner.seq.lock().await;
+        if self.inner.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        // Read together, sent together: one time for the burst.
+        let time = now_rfc3339();
+        let events = cleaned
+            .into_iter()
+            .map(|text| {
+                *seq += 1;
+                OutEvent {
+                    data: EventData::Text { text },
+                    seq: *seq - 1,
+                    task_id: &self.inner.task_id,
+                    time: &time,
+                    kind: "agent.output.delta",
+                }
+            })
+            .collect();
+        self.inner.out.send_events(events).await;
+    }
+
     /// Emits an event of type `kind` with `data` as given. Callers make sure `data` fits `kind`
     /// (the fixture runtime checks scripts before it plays them).
     pub async fn emit_raw(&self, kind: &str, mut data: Value) {
+        self.inner.hygiene.clean(&mut data);
+        self.deliver(kind, EventData::Value(data)).await
+    }
+
+    /// Numbers and delivers one cleaned event.
+    async fn deliver(&self, kind: &str, data: EventData<'_>) {
         self.touch();
         let mut seq = self.inner.seq.lock().await;
         if self.inner.closed.load(Ordering::SeqCst) {
@@ -192,7 +272,6 @@ impl EventSink {
         if kind == "agent.task.started" {
             self.inner.started_sent.store(true, Ordering::SeqCst);
         }
-        self.inner.hygiene.clean(&mut data);
         let time = now_rfc3339();
         let event = OutEvent {
             data,
@@ -239,10 +318,50 @@ impl EventSink {
     }
 }
 
+/// The current UTC time in RFC 3339 with nanoseconds, as the `time` crate writes it (trailing
+/// zeros of the fraction dropped). Every event carries one, so the date and time of day are
+/// formatted once per second per thread and only the fraction per call.
 pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    use std::cell::RefCell;
+    use std::time::{SystemTime, UNIX_EPOCH};
+    thread_local! {
+        static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    }
+    let Ok(now) = SystemTime::now().duration_since(UNIX_EPOCH) else {
+        return String::new();
+    };
+    let (secs, nanos) = (now.as_secs(), now.subsec_nanos());
+    SECOND.with_borrow_mut(|(cached, prefix)| {
+        if *cached != secs {
+            *prefix = second_prefix(secs);
+            *cached = secs;
+        }
+        with_fraction(prefix, nanos)
+    })
+}
+
+/// "YYYY-MM-DDTHH:MM:SS" of a Unix second.
+fn second_prefix(secs: u64) -> String {
+    let whole = time::OffsetDateTime::from_unix_timestamp(secs as i64)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default();
+    whole.trim_end_matches('Z').to_string()
+}
+
+/// `prefix` plus the fraction of a second (trailing zeros dropped, none for 0) and "Z".
+fn with_fraction(prefix: &str, nanos: u32) -> String {
+    let mut out = String::with_capacity(prefix.len() + 11);
+    out.push_str(prefix);
+    if nanos != 0 {
+        let digits = format!(".{nanos:09}");
+        out.push_str(digits.trim_end_matches('0'));
+    }
+    out.push('Z');
+    out
 }
 
 /// Decides tool approvals for one task: deny outright, or ask the host.
@@ -325,4 +444,30 @@ pub struct RunContext {
     pub events: EventSink,
     pub stop: Stop,
     pub approvals: Approvals,
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::{now_rfc3339, second_prefix, with_fraction};
+    use time::format_description::well_known::Rfc3339;
+
+    #[test]
+    fn the_cached_clock_writes_what_the_time_crate_writes() {
+        let secs = [0u64, 1_700_000_000, 1_800_000_059, 4_102_444_799];
+        let nanos = [0u32, 1, 10, 500, 120_000_000, 999_999_999, 123_456_780];
+        for s in secs {
+            for n in nanos {
+                let t = time::OffsetDateTime::from_unix_timestamp_nanos(
+                    s as i128 * 1_000_000_000 + n as i128,
+                )
+                .unwrap();
+                assert_eq!(
+                    with_fraction(&second_prefix(s), n),
+                    t.format(&Rfc3339).unwrap()
+                );
+            }
+        }
+        let now = now_rfc3339();
+        assert!(now.len() >= 20 && now.ends_with('Z'), "{now}");
+    }
 }

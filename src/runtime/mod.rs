@@ -9,6 +9,7 @@ pub mod claude;
 pub mod codex;
 pub mod context;
 pub mod fixture;
+pub mod json_scan;
 pub mod jsonl;
 
 use std::collections::BTreeMap;
@@ -19,7 +20,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 pub use context::{
-    ApprovalHost, Approvals, EventOutput, EventSink, OutEvent, RunContext, Stop, StopReason,
+    ApprovalHost, Approvals, EventData, EventOutput, EventSink, OutEvent, RunContext, Stop,
+    StopReason,
 };
 
 use crate::protocol::methods::DiagnoseParams;

@@ -26,7 +26,7 @@ use crate::protocol::methods::{
     RunParams, ServerInfo,
 };
 use crate::protocol::{ErrorCode, RpcError, RunOptions, PROTOCOL_VERSION};
-use crate::runtime::{ApprovalHost, EventOutput, OutEvent};
+use crate::runtime::{ApprovalHost, EventData, EventOutput, OutEvent};
 
 /// What the method handlers share.
 pub struct ServerState {
@@ -51,22 +51,62 @@ impl EventOutput for NotificationOutput {
             .await;
     }
 
-    /// The hot path: the event is serialized once, straight into its line (same bytes as `send`).
+    /// The hot path: the event is serialized once, straight into the output (same bytes as `send`).
     async fn send_event(&self, event: OutEvent<'_>) {
-        #[derive(serde::Serialize)]
-        struct Notification<'a, 'b> {
-            jsonrpc: &'static str,
-            method: &'static str,
-            params: &'a OutEvent<'b>,
-        }
-        let line = serde_json::to_string(&Notification {
-            jsonrpc: "2.0",
-            method: methods::EventNotification::NAME,
-            params: &event,
-        })
-        .expect("events serialize");
-        self.0.send_line(line).await;
+        self.0
+            .send_lines_with(|buf| write_notification(buf, &event))
+            .await;
     }
+
+    async fn send_events(&self, events: Vec<OutEvent<'_>>) {
+        self.0
+            .send_lines_with(|buf| {
+                events
+                    .iter()
+                    .try_for_each(|event| write_notification(buf, event))
+            })
+            .await;
+    }
+}
+
+/// One `event` notification line (with its newline), as `serde_json` would write
+/// `{"jsonrpc":"2.0","method":"event","params":event}`. An output delta's envelope is written
+/// as bytes around the escaped text: the per-token path of every relay.
+fn write_notification(buf: &mut Vec<u8>, event: &OutEvent<'_>) -> serde_json::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Notification<'a, 'b> {
+        jsonrpc: &'static str,
+        method: &'static str,
+        params: &'a OutEvent<'b>,
+    }
+    match &event.data {
+        EventData::Text { text } => {
+            buf.extend_from_slice(br#"{"jsonrpc":"2.0","method":""#);
+            buf.extend_from_slice(methods::EventNotification::NAME.as_bytes());
+            buf.extend_from_slice(br#"","params":{"data":{"text":"#);
+            serde_json::to_writer(&mut *buf, text.as_ref())?;
+            buf.extend_from_slice(br#"},"seq":"#);
+            buf.extend_from_slice(itoa::Buffer::new().format(event.seq).as_bytes());
+            buf.extend_from_slice(br#","taskId":"#);
+            serde_json::to_writer(&mut *buf, event.task_id)?;
+            // An RFC 3339 time has nothing to escape.
+            buf.extend_from_slice(br#","time":""#);
+            buf.extend_from_slice(event.time.as_bytes());
+            buf.extend_from_slice(br#"","type":"#);
+            serde_json::to_writer(&mut *buf, event.kind)?;
+            buf.extend_from_slice(b"}}");
+        }
+        EventData::Value(_) => serde_json::to_writer(
+            &mut *buf,
+            &Notification {
+                jsonrpc: "2.0",
+                method: methods::EventNotification::NAME,
+                params: event,
+            },
+        )?,
+    }
+    buf.push(b'\n');
+    Ok(())
 }
 
 impl Dispatcher {
@@ -338,5 +378,43 @@ fn add_kind(err: &mut Value) {
         };
         data.insert("kind".into(), json!(c.kind()));
         err["data"] = Value::Object(data);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    /// The hand-written output-delta line is the line `serde_json` writes for the same event.
+    #[test]
+    fn an_output_delta_line_is_what_serde_writes() {
+        for text in ["token 1 ", "", "q\"uote\\ \n\t\u{1} é 😀 \u{2028}"] {
+            let event = |data| OutEvent {
+                data,
+                seq: 12345,
+                task_id: "task-\"1\"",
+                time: "2026-11-28T01:17:08.123Z",
+                kind: "agent.output.delta",
+            };
+            let mut ours = vec![];
+            write_notification(
+                &mut ours,
+                &event(EventData::Text {
+                    text: Cow::Borrowed(text),
+                }),
+            )
+            .unwrap();
+            let mut generic = vec![];
+            write_notification(
+                &mut generic,
+                &event(EventData::Value(json!({ "text": text }))),
+            )
+            .unwrap();
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                String::from_utf8(generic).unwrap()
+            );
+        }
     }
 }

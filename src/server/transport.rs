@@ -1,42 +1,169 @@
 //! Lines in, lines out. One reader of the input, one writer that owns the output.
 //!
-//! The writer is the only code that touches stdout, so lines never interleave. Its queue is
-//! bounded: when the host stops reading, senders wait (back-pressure) instead of buffering.
+//! The writer is the only code that touches stdout, so lines never interleave. Senders serialize
+//! their message straight into one shared output buffer (no per-line channel message, allocation
+//! or task wake-up: a streamed answer is hundreds of thousands of lines); the writer takes the
+//! whole buffer at once and writes it in one go. The buffer is bounded: when the host stops
+//! reading, senders wait (back-pressure) instead of buffering without limit.
+
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::{Stream, StreamExt};
-use serde_json::Value;
+use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio_util::codec::FramedRead;
 
 use crate::framing::{Frame, LineFrames};
 
-/// Messages waiting for the writer.
-const OUTBOUND_QUEUE: usize = 1024;
-/// Messages the writer takes off the queue at once (one wake-up for a burst).
-const BATCH: usize = 256;
-/// The output buffer: large writes, few syscalls.
-const WRITE_BUFFER: usize = 256 * 1024;
+/// Senders wait while this much output is waiting for the writer. One message may go past it
+/// (a large result is never split or refused), so the buffer holds at most this plus one message.
+const HIGH_WATER: usize = 256 * 1024;
 
 /// A handle to the writer. Cloneable; the writer stops when every handle is dropped.
 #[derive(Clone)]
 pub struct Outbound {
-    tx: mpsc::Sender<String>,
+    handle: Arc<Handle>,
+}
+
+/// The senders' side; dropping the last one lets the writer finish.
+struct Handle(Arc<Shared>);
+
+struct Shared {
+    state: Mutex<State>,
+    /// Wakes the writer: the buffer went from empty to not, or the last handle went.
+    has_data: Notify,
+    /// Wakes waiting senders: the writer took the buffer, or stopped.
+    has_room: Notify,
+}
+
+#[derive(Default)]
+struct State {
+    buf: Vec<u8>,
+    /// Every handle is gone: write what is left and stop.
+    senders_gone: bool,
+    /// The output failed (the host closed it): drop what comes.
+    writer_gone: bool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.0.lock().senders_gone = true;
+        self.0.has_data.notify_one();
+    }
 }
 
 impl Outbound {
-    /// Queues one message; waits while the queue is full.
-    pub async fn send(&self, message: &Value) {
-        let line = serde_json::to_string(message).expect("JSON values serialize");
-        self.send_line(line).await
+    /// Queues one message; waits while the output buffer is full.
+    pub async fn send(&self, message: &impl Serialize) {
+        self.send_with(|buf| serde_json::to_writer(buf, message))
+            .await
     }
 
     /// Queues one message already serialized as JSON (one line, no newline).
     pub async fn send_line(&self, line: String) {
-        if self.tx.send(line).await.is_err() {
-            tracing::debug!("output closed; message dropped");
+        self.send_with(|buf| {
+            buf.extend_from_slice(line.as_bytes());
+            Ok(())
+        })
+        .await
+    }
+
+    /// Queues one message that `write` serializes straight into the output buffer (one line, no
+    /// newline).
+    pub async fn send_with(&self, write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>) {
+        self.send_lines_with(|buf| {
+            write(buf)?;
+            buf.push(b'\n');
+            Ok(())
+        })
+        .await
+    }
+
+    /// Queues the lines `write` serializes straight into the output buffer, each ending with a
+    /// newline; they go out together. Waits while the buffer is full. A failed `write` leaves
+    /// nothing behind.
+    pub async fn send_lines_with(
+        &self,
+        write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+    ) {
+        let shared = &self.handle.0;
+        let mut write = Some(write);
+        loop {
+            // Registered before the check, so a wake-up between the two is not lost.
+            let room = shared.has_room.notified();
+            if shared.try_append(&mut write) {
+                return;
+            }
+            room.await;
         }
     }
+}
+
+impl Shared {
+    /// Appends the message `write` makes, unless the buffer is full; `false` means wait for room.
+    fn try_append(
+        &self,
+        write: &mut Option<impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>>,
+    ) -> bool {
+        let mut state = self.lock();
+        if state.writer_gone {
+            tracing::debug!("output closed; message dropped");
+            return true;
+        }
+        if state.buf.len() >= HIGH_WATER {
+            return false;
+        }
+        let write = write.take().expect("appended once");
+        let was_empty = state.buf.is_empty();
+        let start = state.buf.len();
+        if let Err(e) = write(&mut state.buf) {
+            state.buf.truncate(start);
+            tracing::error!("message not serializable; dropped: {e}");
+            return true;
+        }
+        escape_line_separators(&mut state.buf, start);
+        drop(state);
+        if was_empty {
+            self.has_data.notify_one();
+        }
+        true
+    }
+
+    /// Swaps the queued output into `chunk`; `None` when there is none and no sender is left.
+    fn take(&self, chunk: &mut Vec<u8>) -> Option<bool> {
+        let mut state = self.lock();
+        if state.buf.is_empty() {
+            return (!state.senders_gone).then_some(false);
+        }
+        // Senders fill the (empty, allocated) other buffer meanwhile.
+        std::mem::swap(&mut state.buf, chunk);
+        Some(true)
+    }
+}
+
+/// U+2028/U+2029 are legal raw in JSON but split lines in Node's readline: escape them in the
+/// bytes from `start` on. Both encode as E2 80 A8/A9; most lines have no E2 byte at all.
+fn escape_line_separators(buf: &mut Vec<u8>, start: usize) {
+    let tail = &buf[start..];
+    if !tail.contains(&0xE2) {
+        return;
+    }
+    let text = String::from_utf8_lossy(tail);
+    if !text.contains(['\u{2028}', '\u{2029}']) {
+        return;
+    }
+    let escaped = text
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029");
+    buf.truncate(start);
+    buf.extend_from_slice(escaped.as_bytes());
 }
 
 /// Starts the writer task over `out`. Returns the handle and the task to await at shutdown
@@ -45,43 +172,46 @@ pub fn spawn_writer<W>(out: W) -> (Outbound, tokio::task::JoinHandle<()>)
 where
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let (tx, mut rx) = mpsc::channel::<String>(OUTBOUND_QUEUE);
-    let task = tokio::spawn(async move {
-        let mut out = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, out);
-        let mut batch = Vec::with_capacity(BATCH);
-        'write: while rx.recv_many(&mut batch, BATCH).await > 0 {
-            for line in batch.drain(..) {
-                if write_line(&mut out, &line).await.is_err() {
-                    break 'write;
-                }
-            }
-            // Flush when nothing else is waiting, so bursts go out in few writes. Yield once first:
-            // an emitter that is mid-burst on another task gets to queue more, and the flush (a
-            // blocking-pool hop for stdout) then carries hundreds of lines instead of a few.
-            if rx.is_empty() {
-                tokio::task::yield_now().await;
-                if rx.is_empty() && out.flush().await.is_err() {
-                    break;
-                }
-            }
-        }
-        let _ = out.flush().await;
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State::default()),
+        has_data: Notify::new(),
+        has_room: Notify::new(),
     });
-    (Outbound { tx }, task)
+    let task = tokio::spawn(write_loop(shared.clone(), out));
+    (
+        Outbound {
+            handle: Arc::new(Handle(shared)),
+        },
+        task,
+    )
 }
 
-async fn write_line<W: AsyncWrite + Unpin>(out: &mut W, line: &str) -> std::io::Result<()> {
-    // U+2028/U+2029 are legal raw in JSON but split lines in Node's readline: escape them.
-    // Both encode as E2 80 A8/A9: look for the lead byte (memchr) before decoding chars.
-    if line.as_bytes().contains(&0xE2) && line.contains(['\u{2028}', '\u{2029}']) {
-        let escaped = line
-            .replace('\u{2028}', "\\u2028")
-            .replace('\u{2029}', "\\u2029");
-        out.write_all(escaped.as_bytes()).await?;
-    } else {
-        out.write_all(line.as_bytes()).await?;
+async fn write_loop<W: AsyncWrite + Unpin>(shared: Arc<Shared>, mut out: W) {
+    let mut chunk = Vec::new();
+    loop {
+        let data = shared.has_data.notified();
+        match shared.take(&mut chunk) {
+            None => break,
+            Some(false) => {
+                data.await;
+                continue;
+            }
+            Some(true) => {}
+        }
+        shared.has_room.notify_waiters();
+        if out.write_all(&chunk).await.is_err() || out.flush().await.is_err() {
+            tracing::debug!("output closed");
+            shared.lock().writer_gone = true;
+            shared.has_room.notify_waiters();
+            return;
+        }
+        chunk.clear();
+        // One huge message must not pin its buffer for the rest of the session.
+        if chunk.capacity() > 4 * HIGH_WATER {
+            chunk = Vec::new();
+        }
     }
-    out.write_all(b"\n").await
+    let _ = out.flush().await;
 }
 
 /// The input as frames of at most `max_message_bytes`.
@@ -92,4 +222,51 @@ where
     FramedRead::new(input, LineFrames::new(max_message_bytes))
         .take_while(|r| futures::future::ready(r.is_ok()))
         .map(|r| r.expect("errors end the stream above"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    #[tokio::test]
+    async fn lines_arrive_whole_in_order_and_separators_are_escaped() {
+        let (ours, mut theirs) = tokio::io::duplex(64);
+        let (out, writer) = spawn_writer(ours);
+        let senders: Vec<_> = (0..4)
+            .map(|t| {
+                let out = out.clone();
+                tokio::spawn(async move {
+                    for i in 0..500 {
+                        out.send(&serde_json::json!({"t": t, "i": i, "s": "a\u{2028}b"}))
+                            .await;
+                    }
+                })
+            })
+            .collect();
+        drop(out);
+        let reader = tokio::spawn(async move {
+            let mut text = String::new();
+            theirs.read_to_string(&mut text).await.unwrap();
+            text
+        });
+        for s in senders {
+            s.await.unwrap();
+        }
+        writer.await.unwrap();
+        let text = reader.await.unwrap();
+        let mut next = [0; 4];
+        for line in text.lines() {
+            assert!(line.contains(r#""s":"a\u2028b""#), "{line}");
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let t = v["t"].as_u64().unwrap() as usize;
+            assert_eq!(
+                v["i"].as_u64().unwrap() as usize,
+                next[t],
+                "per-sender order"
+            );
+            next[t] += 1;
+        }
+        assert_eq!(next, [500; 4]);
+    }
 }

@@ -23,7 +23,6 @@ use super::permissions;
 use super::wire;
 use crate::hygiene;
 use crate::process::Supervised;
-use crate::protocol::event::{EventBody, TextData};
 use crate::protocol::methods::Decision;
 use crate::protocol::result::{AgentResult, CancelMode, FinishReason, TaskError, TaskErrorKind};
 use crate::runtime::jsonl::{JsonLines, VendorLine, DEFAULT_MAX_LINE_BYTES};
@@ -35,6 +34,8 @@ pub const INTERRUPT_DEADLINE: Duration = Duration::from_secs(4);
 pub const FLUSH_GRACE: Duration = Duration::from_secs(5);
 /// SIGTERM → SIGKILL.
 pub const TERM_GRACE: Duration = Duration::from_secs(2);
+/// Most text deltas relayed as one burst.
+const DELTA_BURST: usize = 512;
 
 /// Why we sent an interrupt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,9 +143,10 @@ async fn drive(
             line = lines.next_or(|l| fast_deltas.then(|| wire::text_delta(l)).flatten()) => match line {
                 None => break,
                 Some(Ok(text)) => {
-                    ctx.events
-                        .emit(EventBody::OutputDelta(TextData { text, vendor: None }))
-                        .await;
+                    // The deltas right behind it in the read buffer go out with it.
+                    let mut texts = vec![text];
+                    lines.drain_fast(wire::text_delta, &mut texts, DELTA_BURST);
+                    ctx.events.emit_text_deltas(&texts).await;
                 }
                 Some(Err(VendorLine::Json(v))) => {
                     ctx.events.vendor_event(&v).await;

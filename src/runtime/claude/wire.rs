@@ -8,6 +8,8 @@
 
 use serde_json::{json, Value};
 
+use crate::runtime::json_scan;
+
 /// The first user message: the prompt, on stdin (never on the command line).
 pub fn user_message(text: &str) -> Value {
     json!({
@@ -89,48 +91,29 @@ pub fn tool_result_text(content: &Value) -> Value {
 }
 
 /// The text of a top-level `stream_event` text delta — the line a streamed answer is made of —
-/// parsed typed and borrowed instead of into a `Value` tree (the claude relay's main per-line
+/// read with [`json_scan`] instead of into a `Value` tree (the claude relay's main per-line
 /// cost). `None` for every other line, which then takes the `Value` way; for the lines taken
 /// here that way (mapping.rs `on_stream_event`) emits the same `agent.output.delta`.
 pub fn text_delta(line: &str) -> Option<String> {
-    use serde::de::IgnoredAny;
-    use serde::Deserialize;
-    use std::borrow::Cow;
-
-    #[derive(Deserialize)]
-    struct Line<'a> {
-        #[serde(rename = "type", borrow)]
-        kind: Cow<'a, str>,
-        // null or absent: the main agent's; anything else: a subagent's (not relayed).
-        parent_tool_use_id: Option<IgnoredAny>,
-        #[serde(borrow)]
-        event: Event<'a>,
-    }
-    #[derive(Deserialize)]
-    struct Event<'a> {
-        #[serde(rename = "type", borrow)]
-        kind: Cow<'a, str>,
-        #[serde(borrow)]
-        delta: Delta<'a>,
-    }
-    #[derive(Deserialize)]
-    struct Delta<'a> {
-        #[serde(rename = "type", borrow)]
-        kind: Cow<'a, str>,
-        #[serde(borrow)]
-        text: Cow<'a, str>,
-    }
-
     // Cheap filter first (inside a JSON string the quotes would be escaped).
     if !line.contains("\"text_delta\"") {
         return None;
     }
-    let l: Line = serde_json::from_str(line).ok()?;
-    (l.kind == "stream_event"
-        && l.parent_tool_use_id.is_none()
-        && l.event.kind == "content_block_delta"
-        && l.event.delta.kind == "text_delta")
-        .then(|| l.event.delta.text.into_owned())
+    let l = json_scan::object(line)?;
+    // null or absent: the main agent's; anything else: a subagent's (not relayed).
+    let top_level = matches!(l.get("parent_tool_use_id"), None | Some("null"));
+    if !(top_level && l.plain_str("type")? == "stream_event") {
+        return None;
+    }
+    let event = json_scan::object(l.get("event")?)?;
+    if event.plain_str("type")? != "content_block_delta" {
+        return None;
+    }
+    let delta = json_scan::object(event.get("delta")?)?;
+    if delta.plain_str("type")? != "text_delta" {
+        return None;
+    }
+    delta.str("text").map(|t| t.into_owned())
 }
 
 #[cfg(test)]

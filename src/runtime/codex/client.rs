@@ -14,12 +14,19 @@ use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio::process::ChildStdin;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::runtime::json_scan;
 use crate::runtime::jsonl::{JsonLines, VendorLine};
 use crate::runtime::EventSink;
 
 /// A message from codex that is not a response to us.
 #[derive(Debug)]
 pub enum Incoming {
+    /// Consecutive `item/agentMessage/delta` notifications of one turn (`turnId`, if given),
+    /// read without a `Value` tree: only when the host did not ask for raw vendor events.
+    AgentDeltas {
+        turn_id: Option<String>,
+        texts: Vec<String>,
+    },
     /// `raw["params"]` are the params: not cloned out, a delta line is parsed once and moved.
     Notification { method: String, raw: Value },
     Request {
@@ -133,16 +140,41 @@ impl Client {
     }
 }
 
+/// Most deltas handed over as one message.
+const DELTA_BURST: usize = 512;
+
 async fn read_loop<R: AsyncRead + Unpin>(
     mut lines: JsonLines<R>,
     pending: Pending,
     tx: mpsc::UnboundedSender<Incoming>,
     events: Option<EventSink>,
 ) {
-    while let Some(line) = lines.next().await {
+    // Every raw message is wanted as an event: then every line needs its `Value`.
+    let fast = events.as_ref().is_some_and(|e| !e.includes_vendor_events());
+    while let Some(line) = lines
+        .next_or(|l| if fast { agent_delta(l) } else { None })
+        .await
+    {
         if let Some(e) = &events {
             e.touch();
         }
+        let line = match line {
+            Ok(first) => {
+                // The deltas right behind it in the read buffer go with it, grouped by turn.
+                let mut deltas = vec![first];
+                lines.drain_fast(agent_delta, &mut deltas, DELTA_BURST);
+                let mut deltas = deltas.into_iter().peekable();
+                while let Some((turn_id, text)) = deltas.next() {
+                    let mut texts = vec![text];
+                    while let Some((_, t)) = deltas.next_if(|(t, _)| *t == turn_id) {
+                        texts.push(t);
+                    }
+                    let _ = tx.send(Incoming::AgentDeltas { turn_id, texts });
+                }
+                continue;
+            }
+            Err(line) => line,
+        };
         let v = match line {
             VendorLine::Json(v) => v,
             VendorLine::Text(t) => {
@@ -204,5 +236,58 @@ async fn read_loop<R: AsyncRead + Unpin>(
         .collect();
     for (_, (method, waiter)) in waiting {
         let _ = waiter.send(Err(CallError::Closed(method)));
+    }
+}
+
+/// `(turnId, delta)` of an `item/agentMessage/delta` notification — the line a streamed answer
+/// is made of — read with [`json_scan`]. `None` for every other line (and for any shape the
+/// `Value` way would read differently), which then takes the `Value` way.
+fn agent_delta(line: &str) -> Option<(Option<String>, String)> {
+    if !line.contains("\"item/agentMessage/delta\"") {
+        return None;
+    }
+    let l = json_scan::object(line)?;
+    // With a (non-null) id it is a request, not a notification.
+    if !matches!(l.get("id"), None | Some("null"))
+        || l.plain_str("method")? != "item/agentMessage/delta"
+    {
+        return None;
+    }
+    let params = json_scan::object(l.get("params")?)?;
+    let turn_id = match params.get("turnId") {
+        None => None,
+        Some(_) => Some(params.str("turnId")?.into_owned()),
+    };
+    Some((turn_id, params.str("delta")?.into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::agent_delta;
+
+    #[test]
+    fn takes_only_agent_message_delta_notifications() {
+        let line = |extra: &str, params: &str| {
+            format!(r#"{{"method":"item/agentMessage/delta"{extra},"params":{params}}}"#)
+        };
+        let p = r#"{"threadId":"t","turnId":"u","itemId":"i","delta":"Hi \"x\"\n"}"#;
+        assert_eq!(
+            agent_delta(&line("", p)),
+            Some((Some("u".into()), "Hi \"x\"\n".into()))
+        );
+        assert_eq!(
+            agent_delta(&line(r#","id":null"#, r#"{"delta":"d"}"#)),
+            Some((None, "d".into()))
+        );
+        // A request (id), a non-string delta or turnId, another method: not taken.
+        assert_eq!(agent_delta(&line(r#","id":7"#, p)), None);
+        assert_eq!(agent_delta(&line("", r#"{"delta":7}"#)), None);
+        assert_eq!(agent_delta(&line("", r#"{"turnId":1,"delta":"d"}"#)), None);
+        assert_eq!(
+            agent_delta(
+                r#"{"method":"item/started","params":{"delta":"item/agentMessage/delta"}}"#
+            ),
+            None
+        );
     }
 }

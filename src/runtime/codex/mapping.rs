@@ -117,6 +117,19 @@ impl TurnState {
         self.retrying_since = None;
     }
 
+    /// `item/agentMessage/delta` notifications read on the fast path: what
+    /// [`on_notification`](Self::on_notification) does for each, for a burst of them.
+    pub async fn on_agent_deltas(&mut self, turn_id: Option<&str>, texts: &[String]) {
+        let ours = match (turn_id, &self.turn_id) {
+            (Some(t), Some(mine)) => t == mine,
+            _ => true,
+        };
+        if ours {
+            self.progress();
+            self.events.emit_text_deltas(texts).await;
+        }
+    }
+
     pub async fn on_notification(&mut self, method: &str, params: &Value) -> Flow {
         let ours = |p: &Value, turn_id: &Option<String>| match (p.get("turnId"), turn_id) {
             (Some(Value::String(t)), Some(mine)) => t == mine,

@@ -351,6 +351,9 @@ impl Session<'_> {
                             params,
                         ));
                     }
+                    Some(Incoming::AgentDeltas { turn_id, texts }) => {
+                        self.st.on_agent_deltas(turn_id.as_deref(), &texts).await;
+                    }
                     Some(Incoming::Notification { method, raw }) => {
                         self.ctx.events.vendor_event(&raw).await;
                         match self.st.on_notification(&method, &raw["params"]).await {
