@@ -1,6 +1,7 @@
 // Reads the fake codex through the official @openai/codex-sdk (codexPathOverride; the SDK spawns
 // `codex exec --experimental-json` and yields one parsed event per line from runStreamed()):
-// one warm-up turn, then one timed turn; prints {"events": N, "seconds": S} for the timed one.
+// one warm-up turn, then one timed turn; prints {"events": N, "seconds": S, "streamingSeconds": F}
+// for the timed one (S: turn begun → last event; F: first event → last event).
 // Usage: ARK_BENCH_NODE_MODULES=<node_modules> node codex_sdk.mjs FAKE_CODEX WORKDIR LINES WARMUP_LINES
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -18,10 +19,15 @@ async function once(file) {
   const began = performance.now();
   const { events } = await thread.runStreamed("bench");
   let n = 0;
-  for await (const _ of events) n++;
-  return [n, (performance.now() - began) / 1000];
+  let first;
+  for await (const _ of events) {
+    first ??= performance.now();
+    n++;
+  }
+  const end = performance.now();
+  return [n, (end - began) / 1000, (end - (first ?? end)) / 1000];
 }
 
 await once(warmup); // warm-up: module load, first spawn
-const [events, seconds] = await once(lines);
-console.log(JSON.stringify({ events, seconds }));
+const [events, seconds, streamingSeconds] = await once(lines);
+console.log(JSON.stringify({ events, seconds, streamingSeconds }));
