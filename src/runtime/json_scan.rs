@@ -56,6 +56,7 @@ pub fn string(raw: &str) -> Option<Cow<'_, str>> {
 /// is not valid JSON, or is a case left to `serde_json` (see the module docs).
 pub fn object(text: &str) -> Option<Object<'_>> {
     let mut s = Scanner {
+        s: text,
         b: text.as_bytes(),
         i: 0,
     };
@@ -77,6 +78,7 @@ pub fn object(text: &str) -> Option<Object<'_>> {
 }
 
 struct Scanner<'a> {
+    s: &'a str,
     b: &'a [u8],
     i: usize,
 }
@@ -98,8 +100,8 @@ impl<'a> Scanner<'a> {
 
     /// The text of `self.b[from..self.i]`.
     fn text(&self, from: usize) -> &'a str {
-        // Slices start and end at ASCII bytes of a str: always char boundaries.
-        std::str::from_utf8(&self.b[from..self.i]).expect("ASCII-delimited slice of a str")
+        // Slices start and end at ASCII delimiters: char boundaries, so this cannot panic.
+        &self.s[from..self.i]
     }
 
     /// An object; `field(key, raw value)` for each member at depth 0 only.
@@ -220,11 +222,30 @@ impl<'a> Scanner<'a> {
         Some(())
     }
 
+    /// Skips string bytes that need no attention (not `"`, `\\` or a control character), eight
+    /// at a time.
+    fn skip_plain(&mut self) {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+        while let Some(chunk) = self.b.get(self.i..self.i + 8) {
+            let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            let special = (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
+                | has_zero(x ^ (ONES * b'"' as u64))
+                | has_zero(x ^ (ONES * b'\\' as u64));
+            if special != 0 {
+                return;
+            }
+            self.i += 8;
+        }
+    }
+
     /// A string literal; returns whether it has escapes.
     fn string(&mut self) -> Option<bool> {
         self.eat(b'"')?;
         let mut escaped = false;
         loop {
+            self.skip_plain();
             let c = self.peek()?;
             self.i += 1;
             match c {

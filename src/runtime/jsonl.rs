@@ -40,8 +40,6 @@ pub struct JsonLines<R> {
     max_line_bytes: usize,
     /// The start of a JSON value cut by a raw newline, waiting for the rest.
     pending: Option<String>,
-    /// A frame [`drain_fast`](Self::drain_fast) decoded but did not take: the next one to handle.
-    stashed: Option<Frame>,
 }
 
 impl<R: AsyncRead + Unpin> JsonLines<R> {
@@ -53,15 +51,11 @@ impl<R: AsyncRead + Unpin> JsonLines<R> {
             eof: false,
             max_line_bytes,
             pending: None,
-            stashed: None,
         }
     }
 
     /// The next frame; `None` at EOF. Cancel-safe: what was read stays in the buffer.
     async fn next_frame(&mut self) -> Option<std::io::Result<Frame>> {
-        if let Some(f) = self.stashed.take() {
-            return Some(Ok(f));
-        }
         loop {
             let decoded = if self.eof {
                 self.codec.decode_eof(&mut self.buffer)
@@ -94,17 +88,28 @@ impl<R: AsyncRead + Unpin> JsonLines<R> {
         taken: &mut Vec<T>,
         max: usize,
     ) {
-        while taken.len() < max && self.pending.is_none() && self.stashed.is_none() {
-            let Ok(Some(frame)) = self.codec.decode(&mut self.buffer) else {
+        use bytes::Buf;
+        // Only called right after a line came out of the codec, so it holds no partial state
+        // (no half-searched or half-discarded line): complete lines can be taken straight from
+        // the buffer, borrowed, and the codec goes on from wherever this stops.
+        while taken.len() < max && self.pending.is_none() {
+            let Some(end) = memchr::memchr(b'\n', &self.buffer) else {
                 return;
             };
-            match &frame {
-                Frame::Line(l) => match fast(l) {
-                    Some(t) => taken.push(t),
-                    None => self.stashed = Some(frame),
-                },
-                _ => self.stashed = Some(frame),
+            if end > self.max_line_bytes {
+                return;
             }
+            let line = &self.buffer[..end];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let Ok(line) = std::str::from_utf8(line) else {
+                return;
+            };
+            match fast(line) {
+                Some(t) => taken.push(t),
+                // Not ours: left in the buffer for the codec.
+                None => return,
+            }
+            self.buffer.advance(end + 1);
         }
     }
 
@@ -187,5 +192,33 @@ mod tests {
         assert_eq!(r.next().await, Some(VendorLine::TooLong));
         assert_eq!(r.next().await, Some(VendorLine::Json(json!({"b": 1}))));
         assert_eq!(r.next().await, None);
+    }
+
+    #[tokio::test]
+    async fn drained_lines_keep_their_order_with_the_others() {
+        let input = "f1\nf2\n{\"slow\":1}\nf3\nbanner\nf4\nf5\n";
+        let fast = |l: &str| l.strip_prefix('f').map(str::to_string);
+        let mut r = JsonLines::new(input.as_bytes(), 100);
+        let mut seen = vec![];
+        while let Some(line) = r.next_or(fast).await {
+            match line {
+                Ok(first) => {
+                    let mut burst = vec![first];
+                    r.drain_fast(fast, &mut burst, 2);
+                    seen.push(format!("fast {burst:?}"));
+                }
+                Err(other) => seen.push(format!("{other:?}")),
+            }
+        }
+        assert_eq!(
+            seen,
+            [
+                r#"fast ["1", "2"]"#,
+                r#"Json(Object {"slow": Number(1)})"#,
+                r#"fast ["3"]"#,
+                r#"Text("banner")"#,
+                r#"fast ["4", "5"]"#,
+            ]
+        );
     }
 }
