@@ -22,9 +22,9 @@ use super::transport::Outbound;
 use crate::framing::Frame;
 use crate::hygiene::Hygiene;
 use crate::protocol::methods::{
-    self, CapabilitiesParams, CapabilitiesResult, DiagnoseParams, DiagnoseResult, Method,
-    RunParams, ServerInfo,
+    self, CapabilitiesParams, DiagnoseParams, DiagnoseResult, Method, RunParams, ServerInfo,
 };
+use crate::protocol::runtime_info::RuntimeInfo;
 use crate::protocol::{ErrorCode, RpcError, RunOptions, PROTOCOL_VERSION};
 use crate::runtime::{ApprovalHost, EventOutput, OutEvent};
 
@@ -245,11 +245,25 @@ where
 }
 
 pub fn capabilities(tasks: &Tasks, p: CapabilitiesParams) -> Result<Value, RpcError> {
-    let runtimes = match &p.runtime {
-        Some(name) => vec![(*tasks.registry().info(name)?).clone()],
-        None => tasks.registry().infos().map(|i| (**i).clone()).collect(),
+    /// [`methods::CapabilitiesResult`] over the registry's infos, borrowed: they hold every runtime's
+    /// options schema, which a clone would copy only to serialize and drop it.
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Borrowed<'a> {
+        protocol_version: u32,
+        server: ServerInfo,
+        runtimes: Vec<&'a RuntimeInfo>,
+    }
+    let registry = tasks.registry();
+    let one;
+    let runtimes: Vec<&RuntimeInfo> = match &p.runtime {
+        Some(name) => {
+            one = registry.info(name)?;
+            vec![&*one]
+        }
+        None => registry.infos().map(|i| &**i).collect(),
     };
-    Ok(serde_json::to_value(CapabilitiesResult {
+    Ok(serde_json::to_value(Borrowed {
         protocol_version: PROTOCOL_VERSION,
         server: ServerInfo {
             name: env!("CARGO_PKG_NAME").into(),
@@ -338,5 +352,25 @@ fn add_kind(err: &mut Value) {
         };
         data.insert("kind".into(), json!(c.kind()));
         err["data"] = Value::Object(data);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::methods::CapabilitiesResult;
+    use crate::runtime::{builtin, RuntimeConfig};
+
+    /// The borrowed reply has exactly the shape of the declared `CapabilitiesResult`.
+    #[test]
+    fn capabilities_reply_is_a_capabilities_result() {
+        let tasks = Tasks::new(builtin(&RuntimeConfig::default()), ".".into(), 1, None);
+        for runtime in [None, Some("fixture".to_string())] {
+            let reply = capabilities(&tasks, CapabilitiesParams { runtime }).unwrap();
+            let typed: CapabilitiesResult = serde_json::from_value(reply.clone()).unwrap();
+            assert_eq!(serde_json::to_value(typed).unwrap(), reply);
+        }
+        let all = capabilities(&tasks, CapabilitiesParams { runtime: None }).unwrap();
+        assert_eq!(all["runtimes"].as_array().unwrap().len(), 4);
     }
 }
