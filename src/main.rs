@@ -31,6 +31,7 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     let code = rt.block_on(async_main(args))?;
     rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    server::stdio::restore_blocking();
     std::process::exit(code);
 }
 
@@ -49,8 +50,8 @@ async fn async_main(args: Cli) -> anyhow::Result<i32> {
                 max_message_bytes: args.global.max_message_bytes,
             };
             server::serve(
-                tokio::io::stdin(),
-                tokio::io::stdout(),
+                server::stdio::stdin(),
+                server::stdio::stdout(),
                 tasks,
                 config,
                 shutdown_signal(),
@@ -110,6 +111,7 @@ async fn shutdown_signal() {
         }
         tracing::warn!("second signal: killing every vendor process and exiting now");
         process::kill_all_now();
+        server::stdio::restore_blocking();
         std::process::exit(130);
     });
 }

@@ -252,8 +252,9 @@ impl Runtime for FixtureRuntime {
                 models: None,
                 usage_cost: true,
             },
-            options: serde_json::to_value(schemars::schema_for!(FixtureOptions))
-                .expect("schema serializes"),
+            // The schema's own value: serializing it would copy it (in keyword order, which a
+            // `Value` map does not keep anyway).
+            options: schemars::schema_for!(FixtureOptions).to_value(),
         }
     }
 

@@ -5,6 +5,7 @@ pub mod admission;
 pub mod dispatch;
 pub mod host;
 pub mod params;
+pub mod stdio;
 pub mod tasks;
 pub mod transport;
 

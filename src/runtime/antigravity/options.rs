@@ -51,6 +51,6 @@ impl AntigravityOptions {
     }
 
     pub fn schema() -> Value {
-        serde_json::to_value(schemars::schema_for!(AntigravityOptions)).expect("schema serializes")
+        schemars::schema_for!(AntigravityOptions).to_value()
     }
 }
