@@ -16,6 +16,7 @@ use jsonrpsee::RpcModule;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
+use super::event_line::write_notification;
 use super::host::HostRequests;
 use super::params::parse_params;
 use super::tasks::{shutting_down, Tasks};
@@ -27,7 +28,7 @@ use crate::protocol::methods::{
 };
 use crate::protocol::runtime_info::RuntimeInfo;
 use crate::protocol::{ErrorCode, RpcError, RunOptions, PROTOCOL_VERSION};
-use crate::runtime::{ApprovalHost, EventData, EventOutput, OutEvent};
+use crate::runtime::{ApprovalHost, EventOutput, OutEvent};
 
 /// What the method handlers share.
 pub struct ServerState {
@@ -68,46 +69,6 @@ impl EventOutput for NotificationOutput {
             })
             .await;
     }
-}
-
-/// One `event` notification line (with its newline), as `serde_json` would write
-/// `{"jsonrpc":"2.0","method":"event","params":event}`. An output delta's envelope is written
-/// as bytes around the escaped text: the per-token path of every relay.
-fn write_notification(buf: &mut Vec<u8>, event: &OutEvent<'_>) -> serde_json::Result<()> {
-    #[derive(serde::Serialize)]
-    struct Notification<'a, 'b> {
-        jsonrpc: &'static str,
-        method: &'static str,
-        params: &'a OutEvent<'b>,
-    }
-    match &event.data {
-        EventData::Text { text } => {
-            buf.extend_from_slice(br#"{"jsonrpc":"2.0","method":""#);
-            buf.extend_from_slice(methods::EventNotification::NAME.as_bytes());
-            buf.extend_from_slice(br#"","params":{"data":{"text":"#);
-            serde_json::to_writer(&mut *buf, text.as_ref())?;
-            buf.extend_from_slice(br#"},"seq":"#);
-            buf.extend_from_slice(itoa::Buffer::new().format(event.seq).as_bytes());
-            buf.extend_from_slice(br#","taskId":"#);
-            serde_json::to_writer(&mut *buf, event.task_id)?;
-            // An RFC 3339 time has nothing to escape.
-            buf.extend_from_slice(br#","time":""#);
-            buf.extend_from_slice(event.time.as_bytes());
-            buf.extend_from_slice(br#"","type":"#);
-            serde_json::to_writer(&mut *buf, event.kind)?;
-            buf.extend_from_slice(b"}}");
-        }
-        EventData::Value(_) => serde_json::to_writer(
-            &mut *buf,
-            &Notification {
-                jsonrpc: "2.0",
-                method: methods::EventNotification::NAME,
-                params: event,
-            },
-        )?,
-    }
-    buf.push(b'\n');
-    Ok(())
 }
 
 impl Dispatcher {
@@ -475,7 +436,6 @@ mod tests {
     use super::*;
     use crate::protocol::methods::CapabilitiesResult;
     use crate::runtime::{builtin, RuntimeConfig};
-    use std::borrow::Cow;
 
     /// The borrowed reply has exactly the shape of the declared `CapabilitiesResult`.
     #[test]
@@ -488,37 +448,5 @@ mod tests {
         }
         let all = capabilities(&tasks, CapabilitiesParams { runtime: None }).unwrap();
         assert_eq!(all["runtimes"].as_array().unwrap().len(), 4);
-    }
-
-    /// The hand-written output-delta line is the line `serde_json` writes for the same event.
-    #[test]
-    fn an_output_delta_line_is_what_serde_writes() {
-        for text in ["token 1 ", "", "q\"uote\\ \n\t\u{1} é 😀 \u{2028}"] {
-            let event = |data| OutEvent {
-                data,
-                seq: 12345,
-                task_id: "task-\"1\"",
-                time: "2026-11-28T01:17:08.123Z",
-                kind: "agent.output.delta",
-            };
-            let mut ours = vec![];
-            write_notification(
-                &mut ours,
-                &event(EventData::Text {
-                    text: Cow::Borrowed(text),
-                }),
-            )
-            .unwrap();
-            let mut generic = vec![];
-            write_notification(
-                &mut generic,
-                &event(EventData::Value(json!({ "text": text }))),
-            )
-            .unwrap();
-            assert_eq!(
-                String::from_utf8(ours).unwrap(),
-                String::from_utf8(generic).unwrap()
-            );
-        }
     }
 }

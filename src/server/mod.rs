@@ -3,6 +3,7 @@
 
 pub mod admission;
 pub mod dispatch;
+pub mod event_line;
 pub mod host;
 pub mod params;
 pub mod stdio;

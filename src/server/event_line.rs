@@ -1,0 +1,164 @@
+//! The `event` notification line, written by hand for output deltas: the per-token path of
+//! every relay, where `serde_json`'s generic serializer (and its byte-at-a-time string escaping)
+//! was a large share of the cost. Unit tests hold it to the bytes `serde_json` writes.
+
+use crate::protocol::methods::{self, Method};
+use crate::runtime::{EventData, OutEvent};
+
+/// One `event` notification line (with its newline), as `serde_json` would write
+/// `{"jsonrpc":"2.0","method":"event","params":event}`. An output delta's envelope is written
+/// as bytes around the escaped text: the per-token path of every relay.
+pub fn write_notification(buf: &mut Vec<u8>, event: &OutEvent<'_>) -> serde_json::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Notification<'a, 'b> {
+        jsonrpc: &'static str,
+        method: &'static str,
+        params: &'a OutEvent<'b>,
+    }
+    match &event.data {
+        EventData::Text { text } => {
+            buf.extend_from_slice(br#"{"jsonrpc":"2.0","method":""#);
+            buf.extend_from_slice(methods::EventNotification::NAME.as_bytes());
+            buf.extend_from_slice(br#"","params":{"data":{"text":"#);
+            write_json_str(buf, text);
+            buf.extend_from_slice(br#"},"seq":"#);
+            buf.extend_from_slice(itoa::Buffer::new().format(event.seq).as_bytes());
+            buf.extend_from_slice(br#","taskId":"#);
+            write_json_str(buf, event.task_id);
+            // An RFC 3339 time has nothing to escape.
+            buf.extend_from_slice(br#","time":""#);
+            buf.extend_from_slice(event.time.as_bytes());
+            buf.extend_from_slice(br#"","type":"#);
+            serde_json::to_writer(&mut *buf, event.kind)?;
+            buf.extend_from_slice(b"}}");
+        }
+        EventData::Value(_) => serde_json::to_writer(
+            &mut *buf,
+            &Notification {
+                jsonrpc: "2.0",
+                method: methods::EventNotification::NAME,
+                params: event,
+            },
+        )?,
+    }
+    buf.push(b'\n');
+    Ok(())
+}
+
+/// `s` as a JSON string literal, escaped exactly as `serde_json` escapes it (`"`, `\\`, the
+/// short escapes for \b \f \n \r \t, `\u00XX` for other control characters; nothing else):
+/// runs of bytes that need nothing are found eight at a time and copied whole.
+pub fn write_json_str(buf: &mut Vec<u8>, s: &str) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let bytes = s.as_bytes();
+    buf.reserve(bytes.len() + 2);
+    buf.push(b'"');
+    let (mut i, mut copied) = (0, 0);
+    while i < bytes.len() {
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            let special = (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
+                | has_zero(x ^ (ONES * b'"' as u64))
+                | has_zero(x ^ (ONES * b'\\' as u64));
+            if special == 0 {
+                i += 8;
+                continue;
+            }
+            // The lowest flagged byte is exact: jump to it.
+            i += (special.trailing_zeros() / 8) as usize;
+        }
+        let b = bytes[i];
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0C => b"\\f",
+            0..=0x1F => b"",
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        buf.extend_from_slice(&bytes[copied..i]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            buf.extend_from_slice(b"\\u00");
+            buf.push(HEX[(b >> 4) as usize]);
+            buf.push(HEX[(b & 0xF) as usize]);
+        } else {
+            buf.extend_from_slice(escape);
+        }
+        i += 1;
+        copied = i;
+    }
+    buf.extend_from_slice(&bytes[copied..]);
+    buf.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::borrow::Cow;
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let mut every: String = (0u8..0x80).map(char::from).collect();
+        every.push_str("é 😀 \u{2028} \u{fffd}");
+        let mut cases = vec![every.clone(), String::new(), "plain text".into()];
+        // Each special byte at every offset around the eight-byte steps.
+        for at in 0..20 {
+            for special in ['"', '\\', '\n', '\u{1}', '\u{1f}', 'é', '\u{7f}'] {
+                let mut s: String = "abcdefghijklmnopqrst"[..at].into();
+                s.push(special);
+                s.push_str("uvwxyz0123");
+                cases.push(s);
+            }
+        }
+        for s in cases {
+            let mut ours = vec![];
+            write_json_str(&mut ours, &s);
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                serde_json::to_string(&s).unwrap()
+            );
+        }
+    }
+
+    /// The hand-written output-delta line is the line `serde_json` writes for the same event.
+    #[test]
+    fn an_output_delta_line_is_what_serde_writes() {
+        for text in ["token 1 ", "", "q\"uote\\ \n\t\u{1} é 😀 \u{2028}"] {
+            let event = |data| OutEvent {
+                data,
+                seq: 12345,
+                task_id: "task-\"1\"",
+                time: "2026-11-28T01:17:08.123Z",
+                kind: "agent.output.delta",
+            };
+            let mut ours = vec![];
+            write_notification(
+                &mut ours,
+                &event(EventData::Text {
+                    text: Cow::Borrowed(text),
+                }),
+            )
+            .unwrap();
+            let mut generic = vec![];
+            write_notification(
+                &mut generic,
+                &event(EventData::Value(json!({ "text": text }))),
+            )
+            .unwrap();
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                String::from_utf8(generic).unwrap()
+            );
+        }
+    }
+}
