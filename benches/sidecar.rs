@@ -270,6 +270,27 @@ fn cat_lines(path: &std::path::Path) -> (usize, f64) {
     (n, began.elapsed().as_secs_f64())
 }
 
+/// `cat` of a file through a second `cat`: a relay process that does no work at all, i.e. what a
+/// second pipe hop alone costs on this machine (the sidecar is always one more hop than `cat`).
+fn cat_relay_lines(path: &std::path::Path) -> (usize, f64) {
+    let began = Instant::now();
+    let mut first = Command::new("cat")
+        .arg(path)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut relay = Command::new("cat")
+        .stdin(Stdio::from(first.stdout.take().unwrap()))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = BufReader::with_capacity(1 << 20, relay.stdout.take().unwrap());
+    let n = out.split(b'\n').count();
+    let _ = first.wait();
+    let _ = relay.wait();
+    (n, began.elapsed().as_secs_f64())
+}
+
 /// A fake `claude` streaming `n` text deltas: through the sidecar's claude runtime, through the
 /// official Python SDK (when `benches/setup.sh` installed it), and through `cat`.
 fn claude_relay(n: usize) {
@@ -308,6 +329,7 @@ fn claude_relay(n: usize) {
             sdk,
         ),
         cat_lines(&lines),
+        cat_relay_lines(&lines),
     );
 }
 
@@ -401,6 +423,7 @@ fn codex_relay(n: usize) {
             sdk,
         ),
         cat_lines(&lines),
+        cat_relay_lines(&lines),
     );
 }
 
@@ -433,7 +456,7 @@ fn sdk_relay(cmd: &mut Command, args: [&std::path::Path; 4], count_key: &str) ->
 }
 
 /// Prints a relay comparison: the sidecar, the SDK (name, unit, the variable `benches/run.sh`
-/// sets, the figure if measured) and `cat`, with the ratios. Throughput is the streaming rate
+/// sets, the figure if measured), `cat` and `cat | cat`, with the ratios. Throughput is the streaming rate
 /// (first event → end); the end-to-end time (start → end) is shown beside it.
 fn report_relay(
     title: &str,
@@ -441,6 +464,7 @@ fn report_relay(
     ours: Relay,
     (sdk_label, unit, sdk_var, sdk): (&str, &str, &str, Option<Relay>),
     (cat_n, cat_s): (usize, f64),
+    (hop_n, hop_s): (usize, f64),
 ) {
     let rate = |r: Relay| r.events as f64 / r.streaming;
     let cat = cat_n as f64 / cat_s;
@@ -468,10 +492,16 @@ fn report_relay(
             println!("  {sdk_label:<31} not measured: run `bash benches/run.sh` (sets {sdk_var})")
         }
     }
+    let hop = hop_n as f64 / hop_s;
     println!("  cat of the same lines           {cat:>10.0} lines/s");
     println!(
         "  ratio sidecar / cat             {:>10.3}",
         rate(ours) / cat
+    );
+    println!(
+        "  cat | cat (relay doing nothing) {hop:>10.0} lines/s  ({:.3}× cat; sidecar / it {:.3})",
+        hop / cat,
+        rate(ours) / hop
     );
     println!();
 }
