@@ -227,18 +227,9 @@ impl<'a> Scanner<'a> {
     /// Skips string bytes that need no attention (not `"`, `\\` or a control character), eight
     /// at a time (SWAR: each test sets a byte's high bit for a match).
     fn skip_plain(&mut self) {
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        const HIGH: u64 = 0x8080_8080_8080_8080;
-        let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
         while let Some(chunk) = self.b.get(self.i..self.i + 8) {
-            let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-            let special = (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
-                | has_zero(x ^ (ONES * b'"' as u64))
-                | has_zero(x ^ (ONES * b'\\' as u64));
-            if special != 0 {
-                // The lowest flagged byte is exact (a borrow only flags bytes above a true
-                // match): step to the first byte that needs attention.
-                self.i += (special.trailing_zeros() / 8) as usize;
+            if let Some(at) = first_special(chunk) {
+                self.i += at;
                 return;
             }
             self.i += 8;
@@ -277,6 +268,20 @@ impl<'a> Scanner<'a> {
             }
         }
     }
+}
+
+/// Where the first byte of an 8-byte `chunk` that a JSON string cannot hold raw is (`"`, `\\`
+/// or a control character), if any: SWAR, each test setting a byte's high bit for a match. The
+/// lowest flagged byte is exact (a borrow only ever flags bytes above a true match).
+pub fn first_special(chunk: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+    let special = (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
+        | has_zero(x ^ (ONES * b'"' as u64))
+        | has_zero(x ^ (ONES * b'\\' as u64));
+    (special != 0).then(|| (special.trailing_zeros() / 8) as usize)
 }
 
 #[cfg(test)]

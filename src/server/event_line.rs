@@ -3,6 +3,7 @@
 //! was a large share of the cost. Unit tests hold it to the bytes `serde_json` writes.
 
 use crate::protocol::methods::{self, Method};
+use crate::runtime::json_scan;
 use crate::runtime::{EventData, OutEvent};
 
 /// One `event` notification line (with its newline), as `serde_json` would write
@@ -49,25 +50,19 @@ pub fn write_notification(buf: &mut Vec<u8>, event: &OutEvent<'_>) -> serde_json
 /// short escapes for \b \f \n \r \t, `\u00XX` for other control characters; nothing else):
 /// runs of bytes that need nothing are found eight at a time and copied whole.
 pub fn write_json_str(buf: &mut Vec<u8>, s: &str) {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
     let bytes = s.as_bytes();
     buf.reserve(bytes.len() + 2);
     buf.push(b'"');
     let (mut i, mut copied) = (0, 0);
     while i < bytes.len() {
         if let Some(chunk) = bytes.get(i..i + 8) {
-            let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-            let special = (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
-                | has_zero(x ^ (ONES * b'"' as u64))
-                | has_zero(x ^ (ONES * b'\\' as u64));
-            if special == 0 {
-                i += 8;
-                continue;
+            match json_scan::first_special(chunk) {
+                None => {
+                    i += 8;
+                    continue;
+                }
+                Some(at) => i += at,
             }
-            // The lowest flagged byte is exact: jump to it.
-            i += (special.trailing_zeros() / 8) as usize;
         }
         let b = bytes[i];
         let escape: &[u8] = match b {
