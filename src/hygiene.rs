@@ -279,20 +279,14 @@ impl Hygiene {
 }
 
 impl Hygiene {
-    /// The cleaned form of a text field: redacted (borrowed back when nothing was), or `None`
-    /// when it is over the field limit (the caller then takes [`Hygiene::clean`], which cuts it
+    /// The cleaned form of each text field: redacted (borrowed back when nothing was), or `None`
+    /// when any is over the field limit (the caller then takes [`Hygiene::clean`], which cuts it
     /// and adds the marker).
-    pub fn clean_text<'a>(&self, text: &'a str) -> Option<Cow<'a, str>> {
-        let redactor = global().read().unwrap_or_else(|e| e.into_inner());
-        self.clean_text_with(&redactor, text)
-    }
-
-    /// [`clean_text`](Self::clean_text) of each, or `None` if any is over the field limit.
-    pub fn clean_texts<'a>(&self, texts: &'a [String]) -> Option<Vec<Cow<'a, str>>> {
+    pub fn clean_texts<'a, T: AsRef<str>>(&self, texts: &'a [T]) -> Option<Vec<Cow<'a, str>>> {
         let redactor = global().read().unwrap_or_else(|e| e.into_inner());
         texts
             .iter()
-            .map(|t| self.clean_text_with(&redactor, t))
+            .map(|t| self.clean_text_with(&redactor, t.as_ref()))
             .collect()
     }
 

@@ -22,17 +22,12 @@ pub trait EventOutput: Send + Sync {
     /// back-pressure.
     async fn send(&self, event: Value);
 
-    /// Delivers one event as the sink built it. Outputs that write JSON text override this to
-    /// serialize it straight into their line, without building a `Value` for the envelope.
-    async fn send_event(&self, event: OutEvent<'_>) {
-        self.send(event.to_value()).await
-    }
-
-    /// Delivers several events in order (a burst of output deltas); outputs that can write them
-    /// in one go override this.
+    /// Delivers events in order, as the sink built them (one, or a burst of output deltas).
+    /// Outputs that write JSON text override this to serialize them straight into their output,
+    /// without building a `Value` for each envelope.
     async fn send_events(&self, events: Vec<OutEvent<'_>>) {
         for e in events {
-            self.send_event(e).await
+            self.send(e.to_value()).await
         }
     }
 }
@@ -202,65 +197,37 @@ impl EventSink {
     /// Emits `agent.output.delta` with `{"text": text}`: the same event as `emit` of an
     /// `OutputDelta` without vendor data, cleaned the same way.
     pub async fn emit_text_delta(&self, text: &str) {
-        match self.inner.hygiene.clean_text(text) {
-            Some(text) => {
-                self.deliver("agent.output.delta", EventData::Text { text })
-                    .await
-            }
-            // Cut to the field limit: the generic path adds the `textTruncated` marker.
-            None => {
-                let mut data = serde_json::Map::new();
-                data.insert("text".into(), Value::String(text.to_string()));
-                self.emit_raw("agent.output.delta", Value::Object(data))
-                    .await
-            }
-        }
+        self.emit_text_deltas(&[text]).await
     }
 
     /// Emits one `agent.output.delta` per text, in order, as [`emit_text_delta`] would, delivered
     /// together (a burst read from the vendor in one go).
     ///
     /// [`emit_text_delta`]: Self::emit_text_delta
-    pub async fn emit_text_deltas(&self, texts: &[String]) {
+    pub async fn emit_text_deltas(&self, texts: &[impl AsRef<str>]) {
         let Some(cleaned) = self.inner.hygiene.clean_texts(texts) else {
-            // One is over the field limit (rare): one by one, each cleaned as usual.
+            // One is over the field limit (rare): each through the generic path, which cuts it
+            // and adds the `textTruncated` marker.
             for t in texts {
-                self.emit_text_delta(t).await;
+                let data = serde_json::json!({ "text": t.as_ref() });
+                self.emit_raw("agent.output.delta", data).await;
             }
             return;
         };
-        self.touch();
-        let mut seq = self.inner.seq.lock().await;
-        if self.inner.closed.load(Ordering::SeqCst) {
-            return;
-        }
-        // Read together, sent together: one time for the burst.
-        let time = now_rfc3339();
-        let events = cleaned
-            .into_iter()
-            .map(|text| {
-                *seq += 1;
-                OutEvent {
-                    data: EventData::Text { text },
-                    seq: *seq - 1,
-                    task_id: &self.inner.task_id,
-                    time: &time,
-                    kind: "agent.output.delta",
-                }
-            })
-            .collect();
-        self.inner.out.send_events(events).await;
+        let data = cleaned.into_iter().map(|text| EventData::Text { text });
+        self.deliver("agent.output.delta", data.collect()).await
     }
 
     /// Emits an event of type `kind` with `data` as given. Callers make sure `data` fits `kind`
     /// (the fixture runtime checks scripts before it plays them).
     pub async fn emit_raw(&self, kind: &str, mut data: Value) {
         self.inner.hygiene.clean(&mut data);
-        self.deliver(kind, EventData::Value(data)).await
+        self.deliver(kind, vec![EventData::Value(data)]).await
     }
 
-    /// Numbers and delivers one cleaned event.
-    async fn deliver(&self, kind: &str, data: EventData<'_>) {
+    /// Numbers and delivers cleaned events of one `kind`, together: one lock, one time (read
+    /// together, sent together).
+    async fn deliver(&self, kind: &str, data: Vec<EventData<'_>>) {
         self.touch();
         let mut seq = self.inner.seq.lock().await;
         if self.inner.closed.load(Ordering::SeqCst) {
@@ -273,15 +240,20 @@ impl EventSink {
             self.inner.started_sent.store(true, Ordering::SeqCst);
         }
         let time = now_rfc3339();
-        let event = OutEvent {
-            data,
-            seq: *seq,
-            task_id: &self.inner.task_id,
-            time: &time,
-            kind,
-        };
-        *seq += 1;
-        self.inner.out.send_event(event).await;
+        let events = data
+            .into_iter()
+            .map(|data| {
+                *seq += 1;
+                OutEvent {
+                    data,
+                    seq: *seq - 1,
+                    task_id: &self.inner.task_id,
+                    time: &time,
+                    kind,
+                }
+            })
+            .collect();
+        self.inner.out.send_events(events).await;
     }
 
     /// Whether `agent.task.started` went out.

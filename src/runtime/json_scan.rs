@@ -46,7 +46,7 @@ impl<'a> Object<'a> {
 }
 
 /// A raw JSON string literal's value, escapes resolved (borrowed when it has none).
-pub fn string(raw: &str) -> Option<Cow<'_, str>> {
+fn string(raw: &str) -> Option<Cow<'_, str>> {
     let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
     if !inner.contains('\\') {
         return Some(Cow::Borrowed(inner));

@@ -53,13 +53,7 @@ impl EventOutput for NotificationOutput {
             .await;
     }
 
-    /// The hot path: the event is serialized once, straight into the output (same bytes as `send`).
-    async fn send_event(&self, event: OutEvent<'_>) {
-        self.0
-            .send_lines_with(|buf| write_notification(buf, &event))
-            .await;
-    }
-
+    /// The hot path: events are serialized once, straight into the output (same bytes as `send`).
     async fn send_events(&self, events: Vec<OutEvent<'_>>) {
         self.0
             .send_lines_with(|buf| {
