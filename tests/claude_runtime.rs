@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::mock_claude::{MockClaude, Reply};
+use support::mock_claude::{Block, MockClaude, Reply};
 use support::sidecar::{assert_well_formed, RunOutcome};
 use support::Sidecar;
 
@@ -186,6 +186,46 @@ async fn plain_answer_streams_deltas_and_keeps_large_inputs_off_argv() {
     assert!(argv.contains("stream-json"), "{argv}");
     // The MCP config (which may carry tokens) went through a private file.
     assert!(!argv.contains("127.0.0.1:9"), "{argv}");
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+/// Streamed text takes the per-token fast path (a burst of deltas read in one go), and is still
+/// cleaned like every other field: a key-shaped secret is redacted and a delta over the field
+/// limit is cut with its `textTruncated` marker, in order, one event per delta.
+#[tokio::test]
+async fn streamed_deltas_are_redacted_and_cut_in_order() {
+    let secret = "sk-ant-api03-STREAMEDsecretSTREAMED0123456789";
+    let long = "L".repeat(300);
+    let script = vec![Reply::Message {
+        blocks: vec![Block::Text(vec![
+            "first ".into(),
+            format!("key {secret} "),
+            long.clone(),
+            " last".into(),
+        ])],
+        stop_reason: "end_turn".into(),
+        delay: Duration::ZERO,
+    }];
+    let Some(w) = World::new(script).await else {
+        return;
+    };
+    let mut s = w.sidecar();
+    let mut params = w.run_params("clean", json!({ "goal": "say it" }));
+    params["options"] = json!({ "maxFieldBytes": 100 });
+    let out = s.run(params).await;
+    assert_well_formed(&out.events);
+    assert_eq!(out.result()["finishReason"], "completed");
+    let texts: Vec<&Value> = out.of_type("agent.output.delta");
+    assert_eq!(texts.len(), 4, "one event per delta: {texts:?}");
+    assert_eq!(texts[0]["text"], "first ");
+    assert_eq!(texts[1]["text"], "key [redacted] ");
+    assert_eq!(texts[2]["text"], "L".repeat(100));
+    assert_eq!(
+        texts[2]["textTruncated"],
+        json!({ "truncated": true, "bytes": 300 })
+    );
+    assert_eq!(texts[3]["text"], " last");
+    assert!(!s.stdout_text().contains(secret));
     assert_eq!(s.wait_exit().await, Some(0));
 }
 
