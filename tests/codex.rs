@@ -169,6 +169,44 @@ async fn plain_answer_streams_deltas_and_reports_usage() {
     assert_eq!(s.wait_exit().await, Some(0));
 }
 
+/// Streamed text takes the per-token fast path (bursts of `item/agentMessage/delta` read without a
+/// `Value`), and is still cleaned like every other field: a key-shaped secret is redacted and a
+/// delta over the field limit is cut with its `textTruncated` marker.
+#[tokio::test]
+async fn streamed_deltas_are_redacted_and_cut() {
+    let Some(env) = Env::new() else { return };
+    let secret = "sk-ant-api03-STREAMEDsecretSTREAMED0123456789";
+    let mock = MockResponses::start(vec![Reply::Text(vec![
+        "first ".into(),
+        format!("key {secret} "),
+        "L".repeat(300),
+        " last".into(),
+    ])])
+    .await;
+    let mut s = env.sidecar();
+    let mut params = env.run("clean", &mock, json!({ "goal": "say it" }));
+    params["options"] = json!({ "maxFieldBytes": 100 });
+    let out = s.run(params).await;
+    assert_well_formed(&out.events);
+    assert_eq!(out.result()["finishReason"], "completed");
+    let deltas = out.of_type("agent.output.delta");
+    let text: String = deltas.iter().map(|d| d["text"].as_str().unwrap()).collect();
+    assert!(text.starts_with("first key [redacted] "), "{text}");
+    assert!(text.ends_with(" last"), "{text}");
+    let cut: Vec<_> = deltas
+        .iter()
+        .filter(|d| d.get("textTruncated").is_some())
+        .collect();
+    assert_eq!(cut.len(), 1, "{deltas:?}");
+    assert_eq!(cut[0]["text"], "L".repeat(100));
+    assert_eq!(
+        cut[0]["textTruncated"],
+        json!({ "truncated": true, "bytes": 300 })
+    );
+    assert!(!s.stdout_text().contains(secret));
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
 #[tokio::test]
 async fn shell_tool_writes_files_reported_as_artifacts() {
     let Some(env) = Env::new() else { return };
