@@ -305,7 +305,7 @@ fn claude_relay(n: usize) {
         "runtimeOptions":{"claude":{"env":{"ARK_BENCH_CLAUDE_LINES": file}}}}})
     };
 
-    let ours = sidecar_relay("--claude-path", &fake, task(&warmup), task(&lines));
+    let rounds = relay_rounds("--claude-path", &fake, task(&warmup), task(&lines), &lines);
     let sdk = std::env::var("ARK_BENCH_PYTHON").ok().and_then(|py| {
         let script =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/sdk/claude_sdk.py");
@@ -321,15 +321,13 @@ fn claude_relay(n: usize) {
             std::fs::metadata(&lines).unwrap().len() as f64 / 1e6
         ),
         "sidecar claude runtime → host",
-        ours,
+        &rounds,
         (
             "claude-agent-sdk (Python)",
             "messages",
             "ARK_BENCH_PYTHON",
             sdk,
         ),
-        cat_lines(&lines),
-        cat_relay_lines(&lines),
     );
 }
 
@@ -401,7 +399,7 @@ fn codex_relay(n: usize) {
         "runtimeOptions":{"codex":{"env":{"ARK_BENCH_CODEX_LINES": file, "OPENAI_API_KEY": "bench-not-a-key"}}}}})
     };
 
-    let ours = sidecar_relay("--codex-path", &fake, task(&warmup), task(&lines));
+    let rounds = relay_rounds("--codex-path", &fake, task(&warmup), task(&lines), &lines);
     let sdk = std::env::var_os("ARK_BENCH_NODE_MODULES").and_then(|_| {
         sdk_relay(
             Command::new("node").arg(root.join("benches/sdk/codex_sdk.mjs")),
@@ -415,28 +413,61 @@ fn codex_relay(n: usize) {
             std::fs::metadata(&lines).unwrap().len() as f64 / 1e6
         ),
         "sidecar codex runtime → host",
-        ours,
+        &rounds,
         (
             "@openai/codex-sdk (Node)",
             "events",
             "ARK_BENCH_NODE_MODULES",
             sdk,
         ),
-        cat_lines(&lines),
-        cat_relay_lines(&lines),
     );
 }
 
-/// One sidecar with `path_flag` pointing at the fake vendor: a warm-up run, then the timed run.
-fn sidecar_relay(path_flag: &str, fake: &std::path::Path, warmup: Value, run: Value) -> Relay {
+/// One round of a relay comparison: the sidecar's run, then `cat` and `cat | cat` of the same
+/// lines (lines, seconds), one right after the other.
+struct Round {
+    ours: Relay,
+    cat: (usize, f64),
+    hop: (usize, f64),
+}
+
+/// Rounds of one relay comparison (BENCH_ROUNDS, default 5): on one sidecar with `path_flag`
+/// pointing at the fake vendor, a warm-up run, then per round a timed run and both baselines
+/// over `lines`. This machine's pipe throughput moves by 2-4× from one second to the next (a
+/// shared VM), so a single pair of figures says little; ratios are taken within each round and
+/// their median reported.
+fn relay_rounds(
+    path_flag: &str,
+    fake: &std::path::Path,
+    warmup: Value,
+    run: Value,
+    lines: &std::path::Path,
+) -> Vec<Round> {
+    let n = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5usize)
+        .max(1);
     let mut child = spawn_sidecar(&[path_flag, fake.to_str().unwrap()]);
     let mut stdin = child.stdin.take().unwrap();
     let mut out = BufReader::with_capacity(1 << 20, child.stdout.take().unwrap());
     timed_run(&mut stdin, &mut out, 1, warmup);
-    let measured = timed_run(&mut stdin, &mut out, 2, run);
+    let rounds = (0..n)
+        .map(|i| Round {
+            ours: timed_run(&mut stdin, &mut out, 2 + i as u64, run.clone()),
+            cat: cat_lines(lines),
+            hop: cat_relay_lines(lines),
+        })
+        .collect();
     drop(stdin);
     let _ = child.wait();
-    measured
+    rounds
+}
+
+/// The median of `values` (the upper one of an even count).
+fn median_of(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 /// A vendor SDK driver script (`benches/sdk/`): it prints
@@ -455,53 +486,81 @@ fn sdk_relay(cmd: &mut Command, args: [&std::path::Path; 4], count_key: &str) ->
     })
 }
 
-/// Prints a relay comparison: the sidecar, the SDK (name, unit, the variable `benches/run.sh`
-/// sets, the figure if measured), `cat` and `cat | cat`, with the ratios. Throughput is the streaming rate
-/// (first event → end); the end-to-end time (start → end) is shown beside it.
+/// Prints a relay comparison: the sidecar's rounds, the SDK (name, unit, the variable
+/// `benches/run.sh` sets, the figure if measured), with the ratios. Throughput is the streaming
+/// rate (first event → end); the end-to-end time (start → end) is shown beside it. Rates are the
+/// medians over the rounds; ratios to `cat` are the medians of each round's own ratio, with their
+/// range.
 fn report_relay(
     title: &str,
     ours_label: &str,
-    ours: Relay,
+    rounds: &[Round],
     (sdk_label, unit, sdk_var, sdk): (&str, &str, &str, Option<Relay>),
-    (cat_n, cat_s): (usize, f64),
-    (hop_n, hop_s): (usize, f64),
 ) {
-    let rate = |r: Relay| r.events as f64 / r.streaming;
-    let cat = cat_n as f64 / cat_s;
+    let rate = |r: &Relay| r.events as f64 / r.streaming;
+    let lines_rate = |(n, s): (usize, f64)| n as f64 / s;
+    let ours_rates: Vec<f64> = rounds.iter().map(|r| rate(&r.ours)).collect();
+    let ours = median_of(ours_rates.clone());
+    // The round whose rate is the median, for its times.
+    let typical = &rounds[ours_rates.iter().position(|&r| r == ours).unwrap()].ours;
     println!("{title}");
-    let row = |label: &str, unit: &str, r: Relay| {
+    let row = |label: &str, unit: &str, rate: f64, r: &Relay| {
         println!(
-            "  {label:<31} {:>10.0} {unit}/s  ({} {unit} streamed in {:.0} ms; {:.0} ms from the start)",
-            rate(r),
+            "  {label:<31} {rate:>10.0} {unit}/s  ({} {unit} streamed in {:.0} ms; {:.0} ms from the start)",
             r.events,
             r.streaming * 1e3,
             r.total * 1e3
         )
     };
-    row(ours_label, "events", ours);
+    row(
+        &format!("{ours_label} ({} rounds)", rounds.len()),
+        "events",
+        ours,
+        typical,
+    );
     match sdk {
         Some(sdk) => {
-            row(sdk_label, unit, sdk);
+            row(sdk_label, unit, rate(&sdk), &sdk);
             println!(
                 "  ratio sidecar / SDK             {:>10.1}×  (from the start: {:.1}×)",
-                rate(ours) / rate(sdk),
-                (ours.events as f64 / ours.total) / (sdk.events as f64 / sdk.total)
+                ours / rate(&sdk),
+                (typical.events as f64 / typical.total) / (sdk.events as f64 / sdk.total)
             );
         }
         None => {
             println!("  {sdk_label:<31} not measured: run `bash benches/run.sh` (sets {sdk_var})")
         }
     }
-    let hop = hop_n as f64 / hop_s;
+    let spread = |ratios: Vec<f64>| {
+        let (lo, hi) = ratios
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+        (median_of(ratios), lo, hi)
+    };
+    let cat = median_of(rounds.iter().map(|r| lines_rate(r.cat)).collect());
+    let hop = median_of(rounds.iter().map(|r| lines_rate(r.hop)).collect());
+    let (to_cat, lo, hi) = spread(
+        rounds
+            .iter()
+            .map(|r| rate(&r.ours) / lines_rate(r.cat))
+            .collect(),
+    );
     println!("  cat of the same lines           {cat:>10.0} lines/s");
-    println!(
-        "  ratio sidecar / cat             {:>10.3}",
-        rate(ours) / cat
+    println!("  ratio sidecar / cat             {to_cat:>10.3}  (per round: {lo:.3}–{hi:.3})");
+    let (to_hop, _, _) = spread(
+        rounds
+            .iter()
+            .map(|r| rate(&r.ours) / lines_rate(r.hop))
+            .collect(),
+    );
+    let (hop_to_cat, _, _) = spread(
+        rounds
+            .iter()
+            .map(|r| lines_rate(r.hop) / lines_rate(r.cat))
+            .collect(),
     );
     println!(
-        "  cat | cat (relay doing nothing) {hop:>10.0} lines/s  ({:.3}× cat; sidecar / it {:.3})",
-        hop / cat,
-        rate(ours) / hop
+        "  cat | cat (relay doing nothing) {hop:>10.0} lines/s  ({hop_to_cat:.3}× cat; sidecar / it {to_hop:.3})"
     );
     println!();
 }

@@ -282,12 +282,12 @@ impl Hygiene {
     /// The cleaned form of each text field: redacted (borrowed back when nothing was), or `None`
     /// when any is over the field limit (the caller then takes [`Hygiene::clean`], which cuts it
     /// and adds the marker).
-    pub fn clean_texts<'a, T: AsRef<str>>(&self, texts: &'a [T]) -> Option<Vec<Cow<'a, str>>> {
+    pub fn clean_texts<'a>(
+        &self,
+        texts: impl Iterator<Item = &'a str>,
+    ) -> Option<Vec<Cow<'a, str>>> {
         let redactor = global().read().unwrap_or_else(|e| e.into_inner());
-        texts
-            .iter()
-            .map(|t| self.clean_text_with(&redactor, t.as_ref()))
-            .collect()
+        texts.map(|t| self.clean_text_with(&redactor, t)).collect()
     }
 
     fn clean_text_with<'a>(&self, redactor: &Redactor, text: &'a str) -> Option<Cow<'a, str>> {

@@ -197,19 +197,19 @@ impl EventSink {
     /// Emits `agent.output.delta` with `{"text": text}`: the same event as `emit` of an
     /// `OutputDelta` without vendor data, cleaned the same way.
     pub async fn emit_text_delta(&self, text: &str) {
-        self.emit_text_deltas(&[text]).await
+        self.emit_text_deltas(std::iter::once(text)).await
     }
 
     /// Emits one `agent.output.delta` per text, in order, as [`emit_text_delta`] would, delivered
     /// together (a burst read from the vendor in one go).
     ///
     /// [`emit_text_delta`]: Self::emit_text_delta
-    pub async fn emit_text_deltas(&self, texts: &[impl AsRef<str>]) {
-        let Some(cleaned) = self.inner.hygiene.clean_texts(texts) else {
+    pub async fn emit_text_deltas<'t>(&self, texts: impl Iterator<Item = &'t str> + Clone) {
+        let Some(cleaned) = self.inner.hygiene.clean_texts(texts.clone()) else {
             // One is over the field limit (rare): each through the generic path, which cuts it
             // and adds the `textTruncated` marker.
             for t in texts {
-                let data = serde_json::json!({ "text": t.as_ref() });
+                let data = serde_json::json!({ "text": t });
                 self.emit_raw("agent.output.delta", data).await;
             }
             return;

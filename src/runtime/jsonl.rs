@@ -77,22 +77,20 @@ impl<R: AsyncRead + Unpin> JsonLines<R> {
         }
     }
 
-    /// Takes the lines `fast` accepts from what is already read (no I/O, no waiting), up to
-    /// `max` of them, appending them to `taken`; stops at the first line it does not accept,
+    /// Offers `fast` the lines already read (no I/O, no waiting), up to `max` of them; a line it
+    /// takes (`true`) is consumed. Stops at the first line it does not take,
     /// which the next call of [`next_or`](Self::next_or) returns. A streamed answer arrives as
     /// hundreds of lines per read: taken here, they cost one wake-up and one hand-off, not one
     /// each.
-    pub fn drain_fast<T>(
-        &mut self,
-        fast: impl Fn(&str) -> Option<T>,
-        taken: &mut Vec<T>,
-        max: usize,
-    ) {
+    pub fn drain_fast(&mut self, mut fast: impl FnMut(&str) -> bool, max: usize) {
         use bytes::Buf;
         // Only called right after a line came out of the codec, so it holds no partial state
         // (no half-searched or half-discarded line): complete lines can be taken straight from
         // the buffer, borrowed, and the codec goes on from wherever this stops.
-        while taken.len() < max && self.pending.is_none() {
+        for _ in 0..max {
+            if self.pending.is_some() {
+                return;
+            }
             let Some(end) = memchr::memchr(b'\n', &self.buffer) else {
                 return;
             };
@@ -104,10 +102,9 @@ impl<R: AsyncRead + Unpin> JsonLines<R> {
             let Ok(line) = std::str::from_utf8(line) else {
                 return;
             };
-            match fast(line) {
-                Some(t) => taken.push(t),
+            if !fast(line) {
                 // Not ours: left in the buffer for the codec.
-                None => return,
+                return;
             }
             self.buffer.advance(end + 1);
         }
@@ -127,7 +124,7 @@ impl<R: AsyncRead + Unpin> JsonLines<R> {
     /// `Err(VendorLine)`, exactly as `next` returns it.
     pub async fn next_or<T>(
         &mut self,
-        fast: impl Fn(&str) -> Option<T>,
+        mut fast: impl FnMut(&str) -> Option<T>,
     ) -> Option<Result<T, VendorLine>> {
         loop {
             let frame = match self.next_frame().await {
@@ -204,7 +201,7 @@ mod tests {
             match line {
                 Ok(first) => {
                     let mut burst = vec![first];
-                    r.drain_fast(fast, &mut burst, 2);
+                    r.drain_fast(|l| fast(l).map(|t| burst.push(t)).is_some(), 2);
                     seen.push(format!("fast {burst:?}"));
                 }
                 Err(other) => seen.push(format!("{other:?}")),

@@ -11,6 +11,7 @@ pub mod context;
 pub mod fixture;
 pub mod json_scan;
 pub mod jsonl;
+pub mod text_burst;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -30,7 +30,7 @@ pub fn write_notification(buf: &mut Vec<u8>, event: &OutEvent<'_>) -> serde_json
             buf.extend_from_slice(br#","time":""#);
             buf.extend_from_slice(event.time.as_bytes());
             buf.extend_from_slice(br#"","type":"#);
-            serde_json::to_writer(&mut *buf, event.kind)?;
+            write_json_str(buf, event.kind);
             buf.extend_from_slice(b"}}");
         }
         EventData::Value(_) => serde_json::to_writer(
@@ -48,50 +48,33 @@ pub fn write_notification(buf: &mut Vec<u8>, event: &OutEvent<'_>) -> serde_json
 
 /// `s` as a JSON string literal, escaped exactly as `serde_json` escapes it (`"`, `\\`, the
 /// short escapes for \b \f \n \r \t, `\u00XX` for other control characters; nothing else):
-/// runs of bytes that need nothing are found eight at a time and copied whole.
+/// runs of bytes that need nothing are found sixteen at a time and copied whole.
 pub fn write_json_str(buf: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     buf.reserve(bytes.len() + 2);
     buf.push(b'"');
-    let (mut i, mut copied) = (0, 0);
-    while i < bytes.len() {
-        if let Some(chunk) = bytes.get(i..i + 8) {
-            match json_scan::first_special(chunk) {
-                None => {
-                    i += 8;
-                    continue;
-                }
-                Some(at) => i += at,
-            }
-        }
-        let b = bytes[i];
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0C => b"\\f",
-            0..=0x1F => b"",
-            _ => {
-                i += 1;
-                continue;
-            }
-        };
+    let mut copied = 0;
+    loop {
+        let i = json_scan::find_special(bytes, copied);
         buf.extend_from_slice(&bytes[copied..i]);
-        if escape.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            buf.extend_from_slice(b"\\u00");
-            buf.push(HEX[(b >> 4) as usize]);
-            buf.push(HEX[(b & 0xF) as usize]);
-        } else {
-            buf.extend_from_slice(escape);
+        let Some(&b) = bytes.get(i) else { break };
+        match b {
+            b'"' => buf.extend_from_slice(b"\\\""),
+            b'\\' => buf.extend_from_slice(b"\\\\"),
+            b'\n' => buf.extend_from_slice(b"\\n"),
+            b'\r' => buf.extend_from_slice(b"\\r"),
+            b'\t' => buf.extend_from_slice(b"\\t"),
+            0x08 => buf.extend_from_slice(b"\\b"),
+            0x0C => buf.extend_from_slice(b"\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                buf.extend_from_slice(b"\\u00");
+                buf.push(HEX[(b >> 4) as usize]);
+                buf.push(HEX[(b & 0xF) as usize]);
+            }
         }
-        i += 1;
-        copied = i;
+        copied = i + 1;
     }
-    buf.extend_from_slice(&bytes[copied..]);
     buf.push(b'"');
 }
 
@@ -106,10 +89,10 @@ mod tests {
         let mut every: String = (0u8..0x80).map(char::from).collect();
         every.push_str("é 😀 \u{2028} \u{fffd}");
         let mut cases = vec![every.clone(), String::new(), "plain text".into()];
-        // Each special byte at every offset around the eight-byte steps.
-        for at in 0..20 {
+        // Each special byte at every offset around the sixteen- and eight-byte steps.
+        for at in 0..40 {
             for special in ['"', '\\', '\n', '\u{1}', '\u{1f}', 'é', '\u{7f}'] {
-                let mut s: String = "abcdefghijklmnopqrst"[..at].into();
+                let mut s: String = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"[..at].into();
                 s.push(special);
                 s.push_str("uvwxyz0123");
                 cases.push(s);

@@ -152,7 +152,7 @@ impl Shared {
 /// bytes from `start` on. Both encode as E2 80 A8/A9; most lines have no E2 byte at all.
 fn escape_line_separators(buf: &mut Vec<u8>, start: usize) {
     let tail = &buf[start..];
-    if !tail.contains(&0xE2) {
+    if memchr::memchr(0xE2, tail).is_none() {
         return;
     }
     let text = String::from_utf8_lossy(tail);

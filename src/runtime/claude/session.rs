@@ -25,7 +25,9 @@ use crate::hygiene;
 use crate::process::Supervised;
 use crate::protocol::methods::Decision;
 use crate::protocol::result::{AgentResult, CancelMode, FinishReason, TaskError, TaskErrorKind};
+use crate::runtime::json_scan;
 use crate::runtime::jsonl::{JsonLines, VendorLine, DEFAULT_MAX_LINE_BYTES};
+use crate::runtime::text_burst::TextBurst;
 use crate::runtime::RunContext;
 
 /// How long an interrupted turn may take to end with its own `result`.
@@ -36,6 +38,18 @@ pub const FLUSH_GRACE: Duration = Duration::from_secs(5);
 pub const TERM_GRACE: Duration = Duration::from_secs(2);
 /// Most text deltas relayed as one burst.
 const DELTA_BURST: usize = 512;
+
+/// The fast path for a text delta line: its text added to `burst`, if `line` is one (and the
+/// fast path is on).
+fn take_delta(
+    on: bool,
+    reader: &mut json_scan::Reader,
+    burst: &mut TextBurst,
+    line: &str,
+) -> Option<()> {
+    burst.push(&wire::text_delta(reader, line).filter(|_| on)?);
+    Some(())
+}
 
 /// Why we sent an interrupt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,17 +150,19 @@ async fn drive(
     let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
     // Text deltas skip the `Value` tree unless the host wants every raw vendor message.
     let fast_deltas = !ctx.events.includes_vendor_events();
+    let mut reader = json_scan::Reader::default();
+    let mut burst = TextBurst::default();
 
     loop {
         let deadline = interrupt.map(|(_, d)| d).unwrap_or(far);
         tokio::select! {
-            line = lines.next_or(|l| fast_deltas.then(|| wire::text_delta(l)).flatten()) => match line {
+            line = lines.next_or(|l| take_delta(fast_deltas, &mut reader, &mut burst, l)) => match line {
                 None => break,
-                Some(Ok(text)) => {
+                Some(Ok(())) => {
                     // The deltas right behind it in the read buffer go out with it.
-                    let mut texts = vec![text];
-                    lines.drain_fast(wire::text_delta, &mut texts, DELTA_BURST);
-                    ctx.events.emit_text_deltas(&texts).await;
+                    lines.drain_fast(|l| take_delta(true, &mut reader, &mut burst, l).is_some(), DELTA_BURST);
+                    ctx.events.emit_text_deltas(burst.iter()).await;
+                    burst.clear();
                 }
                 Some(Err(VendorLine::Json(v))) => {
                     ctx.events.vendor_event(&v).await;

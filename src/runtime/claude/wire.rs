@@ -6,6 +6,10 @@
 //! ([`text_delta`]), read typed because a streamed answer is thousands of them; it only looks at
 //! the fields the `Value` way looks at and leaves every other line to it.
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use memchr::memmem;
 use serde_json::{json, Value};
 
 use crate::runtime::json_scan;
@@ -94,31 +98,35 @@ pub fn tool_result_text(content: &Value) -> Value {
 /// read with [`json_scan`] instead of into a `Value` tree (the claude relay's main per-line
 /// cost). `None` for every other line, which then takes the `Value` way; for the lines taken
 /// here that way (mapping.rs `on_stream_event`) emits the same `agent.output.delta`.
-pub fn text_delta(line: &str) -> Option<String> {
+pub fn text_delta<'a>(reader: &mut json_scan::Reader, line: &'a str) -> Option<Cow<'a, str>> {
     // Cheap filter first (inside a JSON string the quotes would be escaped).
-    if !line.contains("\"text_delta\"") {
-        return None;
-    }
-    let l = json_scan::object(line)?;
+    static MARK: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(br#""text_delta""#));
+    MARK.find(line.as_bytes())?;
+    let l = reader.read(line)?;
     // null or absent: the main agent's; anything else: a subagent's (not relayed).
     let top_level = matches!(l.get("parent_tool_use_id"), None | Some("null"));
     if !(top_level && l.plain_str("type")? == "stream_event") {
         return None;
     }
-    let event = json_scan::object(l.get("event")?)?;
+    let event = l.object("event")?;
     if event.plain_str("type")? != "content_block_delta" {
         return None;
     }
-    let delta = json_scan::object(event.get("delta")?)?;
+    let delta = event.object("delta")?;
     if delta.plain_str("type")? != "text_delta" {
         return None;
     }
-    delta.str("text").map(|t| t.into_owned())
+    delta.str("text")
 }
 
 #[cfg(test)]
 mod text_delta_tests {
-    use super::text_delta;
+    use crate::runtime::json_scan::Reader;
+
+    fn text_delta(line: &str) -> Option<String> {
+        super::text_delta(&mut Reader::default(), line).map(|t| t.into_owned())
+    }
 
     #[test]
     fn takes_only_top_level_text_deltas() {

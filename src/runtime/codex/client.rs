@@ -5,9 +5,12 @@
 //! which we echo back in our answer. A reader task resolves responses to our requests and hands
 //! notifications and server requests, in order, to the run loop.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use memchr::memmem;
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncWriteExt};
@@ -16,6 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::runtime::json_scan;
 use crate::runtime::jsonl::{JsonLines, VendorLine};
+use crate::runtime::text_burst::TextBurst;
 use crate::runtime::EventSink;
 
 /// A message from codex that is not a response to us.
@@ -25,7 +29,7 @@ pub enum Incoming {
     /// read without a `Value` tree: only when the host did not ask for raw vendor events.
     AgentDeltas {
         turn_id: Option<String>,
-        texts: Vec<String>,
+        texts: TextBurst,
     },
     /// `raw["params"]` are the params: not cloned out, a delta line is parsed once and moved.
     Notification { method: String, raw: Value },
@@ -151,24 +155,23 @@ async fn read_loop<R: AsyncRead + Unpin>(
 ) {
     // Every raw message is wanted as an event: then every line needs its `Value`.
     let fast = events.as_ref().is_some_and(|e| !e.includes_vendor_events());
+    let mut reader = json_scan::Reader::default();
+    let mut bursts = Vec::new();
     while let Some(line) = lines
-        .next_or(|l| if fast { agent_delta(l) } else { None })
+        .next_or(|l| take_delta(fast, &mut reader, &mut bursts, l))
         .await
     {
         if let Some(e) = &events {
             e.touch();
         }
         let line = match line {
-            Ok(first) => {
+            Ok(()) => {
                 // The deltas right behind it in the read buffer go with it, grouped by turn.
-                let mut deltas = vec![first];
-                lines.drain_fast(agent_delta, &mut deltas, DELTA_BURST);
-                let mut deltas = deltas.into_iter().peekable();
-                while let Some((turn_id, text)) = deltas.next() {
-                    let mut texts = vec![text];
-                    while let Some((_, t)) = deltas.next_if(|(t, _)| *t == turn_id) {
-                        texts.push(t);
-                    }
+                lines.drain_fast(
+                    |l| take_delta(true, &mut reader, &mut bursts, l).is_some(),
+                    DELTA_BURST,
+                );
+                for (turn_id, texts) in bursts.drain(..) {
                     let _ = tx.send(Incoming::AgentDeltas { turn_id, texts });
                 }
                 continue;
@@ -239,31 +242,59 @@ async fn read_loop<R: AsyncRead + Unpin>(
     }
 }
 
+/// The fast path for an agent message delta line (when `on`): its text added to the last burst
+/// if that is of the same turn, else to a new one.
+fn take_delta(
+    on: bool,
+    reader: &mut json_scan::Reader,
+    bursts: &mut Vec<(Option<String>, TextBurst)>,
+    line: &str,
+) -> Option<()> {
+    let (turn_id, text) = agent_delta(reader, line).filter(|_| on)?;
+    match bursts.last_mut() {
+        Some((turn, burst)) if turn.as_deref() == turn_id.as_deref() => burst.push(&text),
+        _ => bursts.push((
+            turn_id.map(Cow::into_owned),
+            std::iter::once(&*text).collect(),
+        )),
+    }
+    Some(())
+}
+
 /// `(turnId, delta)` of an `item/agentMessage/delta` notification — the line a streamed answer
 /// is made of — read with [`json_scan`]. `None` for every other line (and for any shape the
 /// `Value` way would read differently), which then takes the `Value` way.
-fn agent_delta(line: &str) -> Option<(Option<String>, String)> {
-    if !line.contains("\"item/agentMessage/delta\"") {
-        return None;
-    }
-    let l = json_scan::object(line)?;
+fn agent_delta<'a>(
+    reader: &mut json_scan::Reader,
+    line: &'a str,
+) -> Option<(Option<Cow<'a, str>>, Cow<'a, str>)> {
+    // Cheap filter first (inside a JSON string the quotes would be escaped).
+    static MARK: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(br#""item/agentMessage/delta""#));
+    MARK.find(line.as_bytes())?;
+    let l = reader.read(line)?;
     // With a (non-null) id it is a request, not a notification.
     if !matches!(l.get("id"), None | Some("null"))
         || l.plain_str("method")? != "item/agentMessage/delta"
     {
         return None;
     }
-    let params = json_scan::object(l.get("params")?)?;
+    let params = l.object("params")?;
     let turn_id = match params.get("turnId") {
         None => None,
-        Some(_) => Some(params.str("turnId")?.into_owned()),
+        Some(_) => Some(params.str("turnId")?),
     };
-    Some((turn_id, params.str("delta")?.into_owned()))
+    Some((turn_id, params.str("delta")?))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::agent_delta;
+    use crate::runtime::json_scan::Reader;
+
+    fn agent_delta(line: &str) -> Option<(Option<String>, String)> {
+        let (turn, text) = super::agent_delta(&mut Reader::default(), line)?;
+        Some((turn.map(|t| t.into_owned()), text.into_owned()))
+    }
 
     #[test]
     fn takes_only_agent_message_delta_notifications() {

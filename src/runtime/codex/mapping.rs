@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use crate::protocol::event::{EventBody, TextData, ToolCompleted, ToolRequested, VendorTurn};
 use crate::protocol::result::{ArtifactChange, ToolCallRecord, ToolStatus, Usage};
+use crate::runtime::text_burst::TextBurst;
 use crate::runtime::EventSink;
 
 /// What the run loop should do after a notification.
@@ -119,14 +120,14 @@ impl TurnState {
 
     /// `item/agentMessage/delta` notifications read on the fast path: what
     /// [`on_notification`](Self::on_notification) does for each, for a burst of them.
-    pub async fn on_agent_deltas(&mut self, turn_id: Option<&str>, texts: &[String]) {
+    pub async fn on_agent_deltas(&mut self, turn_id: Option<&str>, texts: &TextBurst) {
         let ours = match (turn_id, &self.turn_id) {
             (Some(t), Some(mine)) => t == mine,
             _ => true,
         };
         if ours {
             self.progress();
-            self.events.emit_text_deltas(texts).await;
+            self.events.emit_text_deltas(texts.iter()).await;
         }
     }
 
