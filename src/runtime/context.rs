@@ -14,6 +14,7 @@ use crate::hygiene::Hygiene;
 use crate::protocol::event::{EventBody, TextData, ToolRequested, VendorEvent};
 use crate::protocol::methods::{ApprovalParams, ApprovalResponse, Decision};
 use crate::protocol::task::{AgentTask, ApprovalMode, RunOptions};
+use crate::runtime::text_burst::TextBurst;
 
 /// Where a task's events go (the JSON-RPC writer, the terminal, a recorder).
 #[async_trait]
@@ -197,15 +198,20 @@ impl EventSink {
     /// Emits `agent.output.delta` with `{"text": text}`: the same event as `emit` of an
     /// `OutputDelta` without vendor data, cleaned the same way.
     pub async fn emit_text_delta(&self, text: &str) {
-        self.emit_text_deltas(std::iter::once(text)).await
+        self.emit_texts(text, std::iter::once(text)).await
     }
 
     /// Emits one `agent.output.delta` per text, in order, as [`emit_text_delta`] would, delivered
     /// together (a burst read from the vendor in one go).
     ///
     /// [`emit_text_delta`]: Self::emit_text_delta
-    pub async fn emit_text_deltas<'t>(&self, texts: impl Iterator<Item = &'t str> + Clone) {
-        let Some(cleaned) = self.inner.hygiene.clean_texts(texts.clone()) else {
+    pub async fn emit_text_deltas(&self, burst: &TextBurst) {
+        self.emit_texts(burst.joined(), burst.iter()).await
+    }
+
+    /// `texts` as output deltas; `joined` is them one after the other (see `clean_texts`).
+    async fn emit_texts<'t>(&self, joined: &str, texts: impl Iterator<Item = &'t str> + Clone) {
+        let Some(cleaned) = self.inner.hygiene.clean_texts(joined, texts.clone()) else {
             // One is over the field limit (rare): each through the generic path, which cuts it
             // and adds the `textTruncated` marker.
             for t in texts {

@@ -20,6 +20,11 @@ impl TextBurst {
         self.ends.clear();
     }
 
+    /// The texts one after the other.
+    pub fn joined(&self) -> &str {
+        &self.text
+    }
+
     pub fn len(&self) -> usize {
         self.ends.len()
     }
@@ -54,6 +59,7 @@ mod tests {
         let burst: TextBurst = ["a", "", "é😀", "bc"].into_iter().collect();
         assert_eq!(burst.len(), 4);
         assert_eq!(burst.iter().collect::<Vec<_>>(), ["a", "", "é😀", "bc"]);
+        assert_eq!(burst.joined(), "aé😀bc");
         assert!(TextBurst::default().is_empty());
         let mut burst = burst;
         burst.clear();

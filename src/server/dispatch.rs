@@ -16,7 +16,7 @@ use jsonrpsee::RpcModule;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
-use super::event_line::write_notification;
+use super::event_line::write_notifications;
 use super::host::HostRequests;
 use super::params::parse_params;
 use super::tasks::{shutting_down, Tasks};
@@ -56,11 +56,7 @@ impl EventOutput for NotificationOutput {
     /// The hot path: events are serialized once, straight into the output (same bytes as `send`).
     async fn send_events(&self, events: Vec<OutEvent<'_>>) {
         self.0
-            .send_lines_with(|buf| {
-                events
-                    .iter()
-                    .try_for_each(|event| write_notification(buf, event))
-            })
+            .send_lines_with(|buf| write_notifications(buf, &events))
             .await;
     }
 }

@@ -6,43 +6,57 @@ use crate::protocol::methods::{self, Method};
 use crate::runtime::json_scan;
 use crate::runtime::{EventData, OutEvent};
 
-/// One `event` notification line (with its newline), as `serde_json` would write
-/// `{"jsonrpc":"2.0","method":"event","params":event}`. An output delta's envelope is written
-/// as bytes around the escaped text: the per-token path of every relay.
-pub fn write_notification(buf: &mut Vec<u8>, event: &OutEvent<'_>) -> serde_json::Result<()> {
+/// `event` notification lines (each with its newline), as `serde_json` would write
+/// `{"jsonrpc":"2.0","method":"event","params":event}` for each. An output delta's line is
+/// written as bytes around the escaped text: the per-token path of every relay. The deltas of a
+/// burst share their task, time and type, so what follows `seq` is written once per burst.
+pub fn write_notifications(buf: &mut Vec<u8>, events: &[OutEvent<'_>]) -> serde_json::Result<()> {
     #[derive(serde::Serialize)]
     struct Notification<'a, 'b> {
         jsonrpc: &'static str,
         method: &'static str,
         params: &'a OutEvent<'b>,
     }
-    match &event.data {
-        EventData::Text { text } => {
-            buf.extend_from_slice(br#"{"jsonrpc":"2.0","method":""#);
-            buf.extend_from_slice(methods::EventNotification::NAME.as_bytes());
-            buf.extend_from_slice(br#"","params":{"data":{"text":"#);
-            write_json_str(buf, text);
-            buf.extend_from_slice(br#"},"seq":"#);
-            buf.extend_from_slice(itoa::Buffer::new().format(event.seq).as_bytes());
-            buf.extend_from_slice(br#","taskId":"#);
-            write_json_str(buf, event.task_id);
+    // `,"taskId":…,"time":…,"type":…}}` and the newline, and the event it was written for.
+    let mut tail = Vec::new();
+    let mut tail_of: Option<&OutEvent<'_>> = None;
+    let same = |a: &str, b: &str| a.as_ptr() == b.as_ptr() && a.len() == b.len();
+    for event in events {
+        let EventData::Text { text } = &event.data else {
+            serde_json::to_writer(
+                &mut *buf,
+                &Notification {
+                    jsonrpc: "2.0",
+                    method: methods::EventNotification::NAME,
+                    params: event,
+                },
+            )?;
+            buf.push(b'\n');
+            continue;
+        };
+        let reuse = tail_of.is_some_and(|t| {
+            same(t.task_id, event.task_id) && same(t.time, event.time) && same(t.kind, event.kind)
+        });
+        if !reuse {
+            tail.clear();
+            tail.extend_from_slice(br#","taskId":"#);
+            write_json_str(&mut tail, event.task_id);
             // An RFC 3339 time has nothing to escape.
-            buf.extend_from_slice(br#","time":""#);
-            buf.extend_from_slice(event.time.as_bytes());
-            buf.extend_from_slice(br#"","type":"#);
-            write_json_str(buf, event.kind);
-            buf.extend_from_slice(b"}}");
+            tail.extend_from_slice(br#","time":""#);
+            tail.extend_from_slice(event.time.as_bytes());
+            tail.extend_from_slice(br#"","type":"#);
+            write_json_str(&mut tail, event.kind);
+            tail.extend_from_slice(b"}}\n");
+            tail_of = Some(event);
         }
-        EventData::Value(_) => serde_json::to_writer(
-            &mut *buf,
-            &Notification {
-                jsonrpc: "2.0",
-                method: methods::EventNotification::NAME,
-                params: event,
-            },
-        )?,
+        buf.extend_from_slice(br#"{"jsonrpc":"2.0","method":""#);
+        buf.extend_from_slice(methods::EventNotification::NAME.as_bytes());
+        buf.extend_from_slice(br#"","params":{"data":{"text":"#);
+        write_json_str(buf, text);
+        buf.extend_from_slice(br#"},"seq":"#);
+        buf.extend_from_slice(itoa::Buffer::new().format(event.seq).as_bytes());
+        buf.extend_from_slice(&tail);
     }
-    buf.push(b'\n');
     Ok(())
 }
 
@@ -108,35 +122,56 @@ mod tests {
         }
     }
 
-    /// The hand-written output-delta line is the line `serde_json` writes for the same event.
+    /// The hand-written output-delta lines are the lines `serde_json` writes for the same
+    /// events, in a burst that changes task, time and type midway and has other events in it.
     #[test]
-    fn an_output_delta_line_is_what_serde_writes() {
-        for text in ["token 1 ", "", "q\"uote\\ \n\t\u{1} é 😀 \u{2028}"] {
-            let event = |data| OutEvent {
-                data,
-                seq: 12345,
-                task_id: "task-\"1\"",
-                time: "2026-11-28T01:17:08.123Z",
-                kind: "agent.output.delta",
-            };
-            let mut ours = vec![];
-            write_notification(
-                &mut ours,
-                &event(EventData::Text {
-                    text: Cow::Borrowed(text),
-                }),
-            )
-            .unwrap();
-            let mut generic = vec![];
-            write_notification(
-                &mut generic,
-                &event(EventData::Value(json!({ "text": text }))),
-            )
-            .unwrap();
-            assert_eq!(
-                String::from_utf8(ours).unwrap(),
-                String::from_utf8(generic).unwrap()
-            );
+    fn output_delta_lines_are_what_serde_writes() {
+        let (one, other) = (String::from("task-\"1\""), String::from("task-2"));
+        let (t1, t2) = ("2026-11-28T01:17:08.123Z", "2026-11-28T01:17:09.456Z");
+        let texts = ["token 1 ", "", "q\"uote\\ \n\t\u{1} é 😀 \u{2028}"];
+        let mut events = vec![];
+        for (i, (task_id, time)) in [(&one, t1), (&one, t1), (&other, t1), (&other, t2)]
+            .into_iter()
+            .enumerate()
+        {
+            for (j, text) in texts.iter().enumerate() {
+                let event = |data, kind| OutEvent {
+                    data,
+                    seq: (i * 10 + j) as u64,
+                    task_id,
+                    time,
+                    kind,
+                };
+                events.push(event(
+                    EventData::Text {
+                        text: Cow::Borrowed(text),
+                    },
+                    "agent.output.delta",
+                ));
+                if j == 1 {
+                    events.push(event(EventData::Value(json!({ "n": i })), "agent.note"));
+                    events.push(event(
+                        EventData::Text {
+                            text: Cow::Borrowed(text),
+                        },
+                        "agent.other",
+                    ));
+                }
+            }
         }
+        let mut ours = vec![];
+        write_notifications(&mut ours, &events).unwrap();
+        let generic: String = events
+            .iter()
+            .map(|e| {
+                let data = match &e.data {
+                    EventData::Text { text } => json!({ "text": text }),
+                    EventData::Value(v) => v.clone(),
+                };
+                let params = json!({"data": data, "seq": e.seq, "taskId": e.task_id, "time": e.time, "type": e.kind});
+                format!("{}\n", json!({"jsonrpc": "2.0", "method": "event", "params": params}))
+            })
+            .collect();
+        assert_eq!(String::from_utf8(ours).unwrap(), generic);
     }
 }

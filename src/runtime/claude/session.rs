@@ -161,7 +161,7 @@ async fn drive(
                 Some(Ok(())) => {
                     // The deltas right behind it in the read buffer go out with it.
                     lines.drain_fast(|l| take_delta(true, &mut reader, &mut burst, l).is_some(), DELTA_BURST);
-                    ctx.events.emit_text_deltas(burst.iter()).await;
+                    ctx.events.emit_text_deltas(&burst).await;
                     burst.clear();
                 }
                 Some(Err(VendorLine::Json(v))) => {

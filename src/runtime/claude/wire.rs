@@ -99,11 +99,11 @@ pub fn tool_result_text(content: &Value) -> Value {
 /// cost). `None` for every other line, which then takes the `Value` way; for the lines taken
 /// here that way (mapping.rs `on_stream_event`) emits the same `agent.output.delta`.
 pub fn text_delta<'a>(reader: &mut json_scan::Reader, line: &'a str) -> Option<Cow<'a, str>> {
-    // Cheap filter first (inside a JSON string the quotes would be escaped).
+    // A line of another shape than the last is scanned only if it has the mark every text delta
+    // has (inside a JSON string the quotes would be escaped).
     static MARK: LazyLock<memmem::Finder<'static>> =
         LazyLock::new(|| memmem::Finder::new(br#""text_delta""#));
-    MARK.find(line.as_bytes())?;
-    let l = reader.read(line)?;
+    let l = reader.read_if(line, |l| MARK.find(l.as_bytes()).is_some())?;
     // null or absent: the main agent's; anything else: a subagent's (not relayed).
     let top_level = matches!(l.get("parent_tool_use_id"), None | Some("null"));
     if !(top_level && l.plain_str("type")? == "stream_event") {

@@ -268,11 +268,11 @@ fn agent_delta<'a>(
     reader: &mut json_scan::Reader,
     line: &'a str,
 ) -> Option<(Option<Cow<'a, str>>, Cow<'a, str>)> {
-    // Cheap filter first (inside a JSON string the quotes would be escaped).
+    // A line of another shape than the last is scanned only if it has the mark every delta has
+    // (inside a JSON string the quotes would be escaped).
     static MARK: LazyLock<memmem::Finder<'static>> =
         LazyLock::new(|| memmem::Finder::new(br#""item/agentMessage/delta""#));
-    MARK.find(line.as_bytes())?;
-    let l = reader.read(line)?;
+    let l = reader.read_if(line, |l| MARK.find(l.as_bytes()).is_some())?;
     // With a (non-null) id it is a request, not a notification.
     if !matches!(l.get("id"), None | Some("null"))
         || l.plain_str("method")? != "item/agentMessage/delta"

@@ -127,7 +127,7 @@ impl TurnState {
         };
         if ours {
             self.progress();
-            self.events.emit_text_deltas(texts.iter()).await;
+            self.events.emit_text_deltas(texts).await;
         }
     }
 

@@ -22,6 +22,7 @@ mod shape;
 mod special;
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 pub use special::find_special;
 
@@ -33,6 +34,8 @@ const MAX_DEPTH: usize = 127;
 /// Members are kept for the root object (depth 0) and for objects that are member values down to
 /// this depth; deeper ones (and objects inside arrays) are checked but not kept.
 const KEPT_DEPTH: usize = 2;
+/// Lookups remembered per line (see [`Reader::hints`]).
+const HINTS: usize = 8;
 /// A value that is neither a kept object nor a string.
 const NONE: u8 = u8::MAX;
 /// A string value without escapes: its text is the raw text inside the quotes.
@@ -52,7 +55,7 @@ struct Member {
     /// What its value is: the kept object's id, [`PLAIN_STRING`], [`ESCAPED_STRING`] or [`NONE`]
     /// (anything else).
     value_kind: u8,
-    /// The key, inside its quotes.
+    /// The key, inside its quotes (in the remembered line, for a shape's member).
     key: (u32, u32),
     /// The value's raw text.
     value: (u32, u32),
@@ -60,9 +63,18 @@ struct Member {
 
 /// Reads lines one at a time; reuse one per stream (it keeps the last line's shape).
 pub struct Reader {
-    /// The last line's kept members.
+    /// The last line's kept members, when it was scanned and not remembered as a shape.
     members: [Member; MAX_MEMBERS],
     len: usize,
+    /// The last line has the shape's members (placed by [`shape::Shape::place`]).
+    shaped: bool,
+    /// Where the members asked for first, second, ... on the line before were among the shape's
+    /// members ([`NONE`]: not known): a caller asks for the same members of every line of a
+    /// shape, so the `k`-th question is most often answered by checking one member. Cleared
+    /// when the shape changes.
+    hints: [Cell<u8>; HINTS],
+    /// How many members were asked for on this line.
+    asked: Cell<usize>,
     /// Where the last scanned line's string values are (scratch for the shape).
     strings: Vec<(u32, u32)>,
     shape: shape::Shape,
@@ -71,7 +83,7 @@ pub struct Reader {
 /// One kept object of the line a [`Reader`] last read.
 #[derive(Clone, Copy)]
 pub struct Object<'r, 'a> {
-    members: &'r [Member],
+    reader: &'r Reader,
     text: &'a str,
     id: u8,
 }
@@ -81,6 +93,9 @@ impl Default for Reader {
         Reader {
             members: [Member::default(); MAX_MEMBERS],
             len: 0,
+            shaped: false,
+            hints: Default::default(),
+            asked: Cell::new(0),
             strings: Vec::new(),
             shape: shape::Shape::default(),
         }
@@ -92,19 +107,33 @@ impl Reader {
     /// `None` if it is anything else, is not valid JSON, or is a case left to `serde_json` (see
     /// the module docs).
     pub fn read<'r, 'a>(&'r mut self, text: &'a str) -> Option<Object<'r, 'a>> {
+        self.read_if(text, |_| true)
+    }
+
+    /// [`read`](Self::read), but a line without the remembered shape is scanned only if
+    /// `worth_scanning` (a cheap filter for the lines the caller wants) says so.
+    pub fn read_if<'r, 'a>(
+        &'r mut self,
+        text: &'a str,
+        worth_scanning: impl FnOnce(&str) -> bool,
+    ) -> Option<Object<'r, 'a>> {
         u32::try_from(text.len()).ok()?;
-        let matched = self.shape.matches(text.as_bytes(), &mut self.members);
-        self.len = match matched {
-            Some(len) => len,
-            None => {
-                let len = scanner::scan(text.as_bytes(), &mut self.members, &mut self.strings)?;
-                self.shape
-                    .remember(text.as_bytes(), &self.strings, &self.members[..len]);
-                len
+        self.asked.set(0);
+        if self.shape.matches(text.as_bytes()) {
+            self.shaped = true;
+        } else {
+            self.shaped = false;
+            self.hints.iter().for_each(|h| h.set(NONE));
+            if !worth_scanning(text) {
+                return None;
             }
-        };
+            self.len = scanner::scan(text.as_bytes(), &mut self.members, &mut self.strings)?;
+            self.shaped =
+                self.shape
+                    .remember(text.as_bytes(), &self.strings, &self.members[..self.len]);
+        }
         Some(Object {
-            members: &self.members[..self.len],
+            reader: self,
             text,
             id: 0,
         })
@@ -112,35 +141,64 @@ impl Reader {
 }
 
 impl<'r, 'a> Object<'r, 'a> {
+    /// The members of the line, and the text their keys are in (a shape's are in the remembered
+    /// line: the same keys).
+    fn members(&self) -> (&'r [Member], &[u8]) {
+        let r = self.reader;
+        match r.shaped {
+            true => (&r.shape.members, &r.shape.text),
+            false => (&r.members[..r.len], self.text.as_bytes()),
+        }
+    }
+
+    // Inlined into the accessors, and they into their callers: with a constant key the key's
+    // head is worked out at compile time.
+    #[inline(always)]
     fn member(&self, key: &str) -> Option<Member> {
         let head = key_head(key.as_bytes(), 0, key.len());
-        let text = self.text.as_bytes();
-        self.members
-            .iter()
-            .rev()
-            .find(|m| {
-                m.parent == self.id
-                    && m.head == head
-                    && (key.len() <= 8
-                        || text[m.key.0 as usize..m.key.1 as usize] == *key.as_bytes())
-            })
-            .copied()
+        let (members, keys) = self.members();
+        let is_it = |m: &Member| {
+            m.parent == self.id
+                && m.head == head
+                && (key.len() <= 8 || keys[m.key.0 as usize..m.key.1 as usize] == *key.as_bytes())
+        };
+        let r = self.reader;
+        if !r.shaped {
+            return members.iter().rev().find(|m| is_it(m)).copied();
+        }
+        // Within one shape the answer to a question never changes: the hint is it, if it fits.
+        let asked = r.asked.replace(r.asked.get() + 1);
+        let hint = r.hints.get(asked).map(Cell::get);
+        let i = match hint {
+            Some(h) if members.get(h as usize).is_some_and(is_it) => h as usize,
+            _ => {
+                let i = members.iter().rposition(is_it)?;
+                if let Some(hint) = r.hints.get(asked) {
+                    hint.set(i as u8);
+                }
+                i
+            }
+        };
+        Some(r.shape.place(i))
     }
 
     /// The raw JSON text of member `key`; the last one if the key repeats, as in a
     /// `serde_json::Value` map.
+    #[inline(always)]
     pub fn get(&self, key: &str) -> Option<&'a str> {
         let (from, to) = self.member(key)?.value;
         Some(&self.text[from as usize..to as usize])
     }
 
     /// Member `key` as an object (kept when it is at most [`KEPT_DEPTH`] levels down).
+    #[inline(always)]
     pub fn object(&self, key: &str) -> Option<Object<'r, 'a>> {
         let kind = self.member(key)?.value_kind;
         (kind < MAX_OBJECTS).then_some(Object { id: kind, ..*self })
     }
 
     /// Member `key` as a string without escapes to resolve (the common case: no allocation).
+    #[inline(always)]
     pub fn plain_str(&self, key: &str) -> Option<&'a str> {
         let m = self.member(key)?;
         (m.value_kind == PLAIN_STRING)
@@ -148,6 +206,7 @@ impl<'r, 'a> Object<'r, 'a> {
     }
 
     /// Member `key` as a string, escapes resolved.
+    #[inline(always)]
     pub fn str(&self, key: &str) -> Option<Cow<'a, str>> {
         let m = self.member(key)?;
         let raw = &self.text[m.value.0 as usize..m.value.1 as usize];
@@ -186,12 +245,14 @@ mod tests {
     use serde_json::{Map, Value};
 
     impl<'a> Object<'_, 'a> {
-        fn keys(&self) -> Vec<&'a str> {
-            let text: &'a str = self.text;
-            self.members
+        fn keys(&self) -> Vec<String> {
+            let (members, keys) = self.members();
+            members
                 .iter()
                 .filter(|m| m.parent == self.id)
-                .map(|m| &text[m.key.0 as usize..m.key.1 as usize])
+                .map(|m| {
+                    String::from_utf8(keys[m.key.0 as usize..m.key.1 as usize].to_vec()).unwrap()
+                })
                 .collect()
         }
     }
@@ -200,6 +261,7 @@ mod tests {
     /// the same for kept nested objects.
     fn agrees(o: Object<'_, '_>, map: &Map<String, Value>) {
         for k in o.keys() {
+            let k = k.as_str();
             let parsed: Value = serde_json::from_str(o.get(k).unwrap()).unwrap();
             assert_eq!(map[k], parsed, "{k}");
             if let (Some(inner), Value::Object(m)) = (o.object(k), &map[k]) {
@@ -376,11 +438,7 @@ mod tests {
                 r#"{{"type":"stream_event","event":{{"delta":{{"type":"text_delta","text":"{text}"}},"index":0}},"uuid":"u-{i}","end":[1,{{"x":"{text}"}}]}}"#
             );
             if i > 0 {
-                let mut members = [Member::default(); MAX_MEMBERS];
-                assert!(reader
-                    .shape
-                    .matches(line.as_bytes(), &mut members)
-                    .is_some());
+                assert!(reader.shape.matches(line.as_bytes()));
             }
             assert!(check(&mut reader, &line), "{line}");
             let o = reader.read(&line).unwrap();
@@ -388,6 +446,14 @@ mod tests {
             let expected: Value = serde_json::from_str(&format!(r#""{text}""#)).unwrap();
             assert_eq!(delta.str("text").unwrap(), expected.as_str().unwrap());
             assert_eq!(o.plain_str("uuid"), Some(format!("u-{i}").as_str()));
+        }
+        // A repeated key reads as its last value, the shape way too (and with a hint).
+        for (a, b) in [("1", "2"), ("3", "4"), ("5", "6")] {
+            let line = format!(r#"{{"a":"{a}","b":{{"a":"{a}"}},"a":"{b}"}}"#);
+            let o = reader.read(&line).unwrap();
+            assert_eq!((o.plain_str("a"), o.plain_str("b")), (Some(b), None));
+            assert_eq!(o.object("b").unwrap().plain_str("a"), Some(a));
+            assert_eq!(o.plain_str("a"), Some(b));
         }
         // Not the same outside the strings (a number changed): scanned, and read right.
         let other = r#"{"type":"stream_event","event":{"delta":{"type":"text_delta","text":"x"},"index":1},"uuid":"u","end":[1,{"x":"y"}]}"#;

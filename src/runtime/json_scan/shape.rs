@@ -6,10 +6,11 @@
 //! places (shifted by how much longer or shorter each string before them is): everything that
 //! makes up its structure (brackets, keys, colons, commas, numbers, literals, whitespace) was
 //! checked when the remembered line was scanned. So it is read by comparing bytes and finding
-//! where its strings end, instead of scanning it.
+//! where its strings end, instead of scanning it; a member's place in it is worked out only when
+//! the member is asked for.
 
 use super::scanner::string_rest;
-use super::{Member, ESCAPED_STRING, MAX_MEMBERS, NONE, PLAIN_STRING};
+use super::{Member, ESCAPED_STRING, NONE, PLAIN_STRING};
 
 /// Longer lines are not remembered (the copy stays small; a token line is a few hundred bytes).
 const MAX_SHAPE_BYTES: usize = 4096;
@@ -19,86 +20,128 @@ const MAX_STRINGS: usize = 32;
 #[derive(Default)]
 pub(super) struct Shape {
     /// The remembered line; empty when there is none.
-    text: Vec<u8>,
+    pub(super) text: Vec<u8>,
     /// Its string values: (opening quote, one past the closing quote), in order.
     strings: Vec<(u32, u32)>,
-    /// Its kept members, each with how many string values end at or before its key's start, its
-    /// key's end, its value's start and its value's end (what shifts each of them), and which
-    /// string value it is ([`NONE`]: not a string).
-    members: Vec<(Member, [u8; 4], u8)>,
+    /// Its kept members, where they are in it.
+    pub(super) members: Vec<Member>,
+    /// For each member: how many string values end at or before its value's start and its
+    /// value's end (what shifts them in a matching line), and which string value it is
+    /// ([`NONE`]: not a string).
+    placing: Vec<([u8; 2], u8)>,
+    /// For the line matched last: `shift[k]` is how much later than in the remembered line
+    /// everything after its first `k` string values is, and `escaped[k]` whether string value `k`
+    /// has escapes.
+    shift: Vec<i64>,
+    escaped: Vec<bool>,
 }
 
 impl Shape {
-    /// Remembers `text`, just scanned into `members` and `strings`.
-    pub(super) fn remember(&mut self, text: &[u8], strings: &[(u32, u32)], members: &[Member]) {
+    /// Remembers `text`, just scanned into `members` and `strings`, as the current line; `false`
+    /// if it is too long or has too many strings to be remembered (then there is no shape).
+    pub(super) fn remember(
+        &mut self,
+        text: &[u8],
+        strings: &[(u32, u32)],
+        members: &[Member],
+    ) -> bool {
         self.text.clear();
         self.strings.clear();
         self.members.clear();
+        self.placing.clear();
         if text.len() > MAX_SHAPE_BYTES || strings.len() > MAX_STRINGS {
-            return;
+            return false;
         }
         self.text.extend_from_slice(text);
         self.strings.extend_from_slice(strings);
+        self.members.extend_from_slice(members);
+        self.shift.clear();
+        self.shift.resize(strings.len() + 1, 0);
+        self.escaped.clear();
+        self.escaped.resize(strings.len(), false);
         let ended_by = |at: u32| strings.partition_point(|s| s.1 <= at) as u8;
-        self.members.extend(members.iter().map(|m| {
+        for m in members {
             let string = match m.value_kind {
                 PLAIN_STRING | ESCAPED_STRING => strings
                     .binary_search_by_key(&m.value.0, |s| s.0)
                     .map_or(NONE, |i| i as u8),
                 _ => NONE,
             };
-            let shifts = [
-                ended_by(m.key.0),
-                ended_by(m.key.1),
-                ended_by(m.value.0),
-                ended_by(m.value.1),
-            ];
-            (*m, shifts, string)
-        }));
+            if string != NONE {
+                self.escaped[string as usize] = m.value_kind == ESCAPED_STRING;
+            }
+            self.placing
+                .push(([ended_by(m.value.0), ended_by(m.value.1)], string));
+        }
+        true
     }
 
-    /// If `line` has the remembered shape: fills `members` with its members and returns how many.
-    pub(super) fn matches(
-        &self,
-        line: &[u8],
-        members: &mut [Member; MAX_MEMBERS],
-    ) -> Option<usize> {
+    /// Whether `line` has the remembered shape; if so it is the current line.
+    pub(super) fn matches(&mut self, line: &[u8]) -> bool {
         if self.text.is_empty() {
-            return None;
+            return false;
         }
-        // shift[k]: how much later than in the remembered line everything after the first k
-        // string values is.
-        let mut shift = [0i64; MAX_STRINGS + 1];
-        let mut escaped = [false; MAX_STRINGS];
-        let (mut t, mut l) = (0, 0);
+        let n = self.strings.len();
+        let (shifts, escaped) = (&mut self.shift[1..=n], &mut self.escaped[..n]);
+        let (mut t, mut l, mut shift) = (0, 0, 0);
         for (k, &(from, to)) in self.strings.iter().enumerate() {
             // The bytes up to and including the string's opening quote.
             let same = &self.text[t..from as usize + 1];
-            if line.get(l..l + same.len())? != same {
-                return None;
+            if !line
+                .get(l..l + same.len())
+                .is_some_and(|b| same_bytes(b, same))
+            {
+                return false;
             }
             l += same.len();
-            let (end, has_escapes) = string_rest(line, l)?;
-            shift[k + 1] = shift[k] + (end - (l - 1)) as i64 - i64::from(to - from);
+            let Some((end, has_escapes)) = string_rest(line, l) else {
+                return false;
+            };
+            shift += (end - l) as i64 - i64::from(to - from - 1);
+            shifts[k] = shift;
             escaped[k] = has_escapes;
             (t, l) = (to as usize, end);
         }
-        if line.get(l..)? != &self.text[t..] {
-            return None;
-        }
-        for (slot, (m, shifts, string)) in members.iter_mut().zip(&self.members) {
-            let at = |p: u32, k: u8| (i64::from(p) + shift[k as usize]) as u32;
-            *slot = Member {
-                value_kind: match *string {
-                    NONE => m.value_kind,
-                    s if escaped[s as usize] => ESCAPED_STRING,
-                    _ => PLAIN_STRING,
-                },
-                key: (at(m.key.0, shifts[0]), at(m.key.1, shifts[1])),
-                value: (at(m.value.0, shifts[2]), at(m.value.1, shifts[3])),
-                ..*m
-            };
-        }
-        Some(self.members.len())
+        line.get(l..)
+            .is_some_and(|rest| same_bytes(rest, &self.text[t..]))
     }
+
+    /// Member `i` of the remembered line with its value placed in the current line (its key
+    /// stays where it is in the remembered line, the same key).
+    #[inline]
+    pub(super) fn place(&self, i: usize) -> Member {
+        let m = self.members[i];
+        let ([from, to], string) = self.placing[i];
+        let at = |p: u32, k: u8| (i64::from(p) + self.shift[k as usize]) as u32;
+        Member {
+            value_kind: match string {
+                NONE => m.value_kind,
+                s if self.escaped[s as usize] => ESCAPED_STRING,
+                _ => PLAIN_STRING,
+            },
+            value: (at(m.value.0, from), at(m.value.1, to)),
+            ..m
+        }
+    }
+}
+
+/// `a == b`, eight bytes at a time without a call to `memcmp` (the pieces are short).
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
+    let mut i = 0;
+    while i + 8 < n {
+        if word(a, i) != word(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    // The last eight, overlapping what was compared.
+    word(a, n - 8) == word(b, n - 8)
 }
