@@ -10,6 +10,14 @@ pub struct TextBurst {
 }
 
 impl TextBurst {
+    /// Room for `texts` texts of `bytes` bytes in all before it grows.
+    pub fn with_capacity(texts: usize, bytes: usize) -> Self {
+        TextBurst {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(texts),
+        }
+    }
+
     pub fn push(&mut self, text: &str) {
         self.text.push_str(text);
         self.ends.push(self.text.len());

@@ -253,10 +253,12 @@ fn take_delta(
     let (turn_id, text) = agent_delta(reader, line).filter(|_| on)?;
     match bursts.last_mut() {
         Some((turn, burst)) if turn.as_deref() == turn_id.as_deref() => burst.push(&text),
-        _ => bursts.push((
-            turn_id.map(Cow::into_owned),
-            std::iter::once(&*text).collect(),
-        )),
+        _ => {
+            // Sized for a burst of short tokens: fewer regrowths while a read's worth is added.
+            let mut burst = TextBurst::with_capacity(64, 1024);
+            burst.push(&text);
+            bursts.push((turn_id.map(Cow::into_owned), burst));
+        }
     }
     Some(())
 }

@@ -76,7 +76,7 @@ pub struct Reader {
     /// How many members were asked for on this line.
     asked: Cell<usize>,
     /// Where the last scanned line's string values are (scratch for the shape).
-    strings: Vec<(u32, u32)>,
+    strings: Vec<(u32, u32, bool)>,
     shape: shape::Shape,
 }
 
@@ -440,6 +440,9 @@ mod tests {
             if i > 0 {
                 assert!(reader.shape.matches(line.as_bytes()));
             }
+            assert!(check(&mut reader, &line), "{line}");
+            // Again: every string the same as in the remembered line (escapes and all).
+            assert!(reader.shape.matches(line.as_bytes()));
             assert!(check(&mut reader, &line), "{line}");
             let o = reader.read(&line).unwrap();
             let delta = o.object("event").unwrap().object("delta").unwrap();

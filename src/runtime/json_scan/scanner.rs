@@ -7,12 +7,12 @@ use super::{
 
 /// Scans `b` as one JSON object (surrounding whitespace allowed): fills `members` with the
 /// members of the kept objects (root id 0) and `strings` with where every string value is
-/// (opening quote, one past the closing one), in order. Returns the number of members, or `None`
+/// (opening quote, one past the closing one) and whether it has escapes, in order. Returns the number of members, or `None`
 /// (see the module docs).
 pub(super) fn scan(
     b: &[u8],
     members: &mut [Member; MAX_MEMBERS],
-    strings: &mut Vec<(u32, u32)>,
+    strings: &mut Vec<(u32, u32, bool)>,
 ) -> Option<usize> {
     strings.clear();
     let mut s = Scanner {
@@ -70,7 +70,7 @@ struct Scanner<'s> {
     members: &'s mut [Member; MAX_MEMBERS],
     len: usize,
     objects: u8,
-    strings: &'s mut Vec<(u32, u32)>,
+    strings: &'s mut Vec<(u32, u32, bool)>,
 }
 
 impl Scanner<'_> {
@@ -174,7 +174,7 @@ impl Scanner<'_> {
                 let from = self.i;
                 let (end, escaped) = string_rest(self.b, from + 1)?;
                 self.i = end;
-                self.strings.push((from as u32, end as u32));
+                self.strings.push((from as u32, end as u32, escaped));
                 Some(if escaped {
                     ESCAPED_STRING
                 } else {

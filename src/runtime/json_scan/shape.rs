@@ -21,8 +21,9 @@ const MAX_STRINGS: usize = 32;
 pub(super) struct Shape {
     /// The remembered line; empty when there is none.
     pub(super) text: Vec<u8>,
-    /// Its string values: (opening quote, one past the closing quote), in order.
-    strings: Vec<(u32, u32)>,
+    /// Its string values: (opening quote, one past the closing quote, whether it has escapes),
+    /// in order.
+    strings: Vec<(u32, u32, bool)>,
     /// Its kept members, where they are in it.
     pub(super) members: Vec<Member>,
     /// For each member: how many string values end at or before its value's start and its
@@ -42,7 +43,7 @@ impl Shape {
     pub(super) fn remember(
         &mut self,
         text: &[u8],
-        strings: &[(u32, u32)],
+        strings: &[(u32, u32, bool)],
         members: &[Member],
     ) -> bool {
         self.text.clear();
@@ -58,18 +59,16 @@ impl Shape {
         self.shift.clear();
         self.shift.resize(strings.len() + 1, 0);
         self.escaped.clear();
-        self.escaped.resize(strings.len(), false);
+        self.escaped
+            .extend(strings.iter().map(|&(_, _, escaped)| escaped));
         let ended_by = |at: u32| strings.partition_point(|s| s.1 <= at) as u8;
         for m in members {
             let string = match m.value_kind {
                 PLAIN_STRING | ESCAPED_STRING => strings
-                    .binary_search_by_key(&m.value.0, |s| s.0)
+                    .binary_search_by_key(&m.value.0, |&(from, _, _)| from)
                     .map_or(NONE, |i| i as u8),
                 _ => NONE,
             };
-            if string != NONE {
-                self.escaped[string as usize] = m.value_kind == ESCAPED_STRING;
-            }
             self.placing
                 .push(([ended_by(m.value.0), ended_by(m.value.1)], string));
         }
@@ -84,7 +83,20 @@ impl Shape {
         let n = self.strings.len();
         let (shifts, escaped) = (&mut self.shift[1..=n], &mut self.escaped[..n]);
         let (mut t, mut l, mut shift) = (0, 0, 0);
-        for (k, &(from, to)) in self.strings.iter().enumerate() {
+        for (k, &(from, to, base_escaped)) in self.strings.iter().enumerate() {
+            // The same bytes up to the end of the string: the same string (the first unescaped
+            // quote after the opening one ends it, as in the remembered line). In a stream most
+            // strings (ids, types) repeat; only the token and a uuid or two change.
+            let unchanged = &self.text[t..to as usize];
+            if line
+                .get(l..l + unchanged.len())
+                .is_some_and(|b| same_bytes(b, unchanged))
+            {
+                shifts[k] = shift;
+                escaped[k] = base_escaped;
+                (t, l) = (to as usize, l + unchanged.len());
+                continue;
+            }
             // The bytes up to and including the string's opening quote.
             let same = &self.text[t..from as usize + 1];
             if !line
