@@ -154,7 +154,8 @@ impl<'r, 'a> Object<'r, 'a> {
     // Inlined into the accessors, and they into their callers: with a constant key the key's
     // head is worked out at compile time.
     #[inline(always)]
-    fn member(&self, key: &str) -> Option<Member> {
+    /// Member `key`'s value: its kind (see [`Member::value_kind`]) and where it is in the line.
+    fn member(&self, key: &str) -> Option<(u8, (u32, u32))> {
         let head = key_head(key.as_bytes(), 0, key.len());
         let (members, keys) = self.members();
         let is_it = |m: &Member| {
@@ -164,7 +165,11 @@ impl<'r, 'a> Object<'r, 'a> {
         };
         let r = self.reader;
         if !r.shaped {
-            return members.iter().rev().find(|m| is_it(m)).copied();
+            return members
+                .iter()
+                .rev()
+                .find(|m| is_it(m))
+                .map(|m| (m.value_kind, m.value));
         }
         // Within one shape the answer to a question never changes: the hint is it, if it fits.
         let asked = r.asked.replace(r.asked.get() + 1);
@@ -186,31 +191,30 @@ impl<'r, 'a> Object<'r, 'a> {
     /// `serde_json::Value` map.
     #[inline(always)]
     pub fn get(&self, key: &str) -> Option<&'a str> {
-        let (from, to) = self.member(key)?.value;
+        let (_, (from, to)) = self.member(key)?;
         Some(&self.text[from as usize..to as usize])
     }
 
     /// Member `key` as an object (kept when it is at most [`KEPT_DEPTH`] levels down).
     #[inline(always)]
     pub fn object(&self, key: &str) -> Option<Object<'r, 'a>> {
-        let kind = self.member(key)?.value_kind;
+        let (kind, _) = self.member(key)?;
         (kind < MAX_OBJECTS).then_some(Object { id: kind, ..*self })
     }
 
     /// Member `key` as a string without escapes to resolve (the common case: no allocation).
     #[inline(always)]
     pub fn plain_str(&self, key: &str) -> Option<&'a str> {
-        let m = self.member(key)?;
-        (m.value_kind == PLAIN_STRING)
-            .then(|| &self.text[m.value.0 as usize + 1..m.value.1 as usize - 1])
+        let (kind, (from, to)) = self.member(key)?;
+        (kind == PLAIN_STRING).then(|| &self.text[from as usize + 1..to as usize - 1])
     }
 
     /// Member `key` as a string, escapes resolved.
     #[inline(always)]
     pub fn str(&self, key: &str) -> Option<Cow<'a, str>> {
-        let m = self.member(key)?;
-        let raw = &self.text[m.value.0 as usize..m.value.1 as usize];
-        match m.value_kind {
+        let (kind, (from, to)) = self.member(key)?;
+        let raw = &self.text[from as usize..to as usize];
+        match kind {
             PLAIN_STRING => Some(Cow::Borrowed(&raw[1..raw.len() - 1])),
             ESCAPED_STRING => serde_json::from_str::<String>(raw).ok().map(Cow::Owned),
             _ => None,

@@ -118,26 +118,23 @@ impl Shape {
             .is_some_and(|rest| same_bytes(rest, &self.text[t..]))
     }
 
-    /// Member `i` of the remembered line with its value placed in the current line (its key
-    /// stays where it is in the remembered line, the same key).
+    /// Member `i` of the remembered line: its value's kind and where it is in the current line.
     #[inline]
-    pub(super) fn place(&self, i: usize) -> Member {
-        let m = self.members[i];
+    pub(super) fn place(&self, i: usize) -> (u8, (u32, u32)) {
+        let m = &self.members[i];
         let ([from, to], string) = self.placing[i];
         let at = |p: u32, k: u8| (i64::from(p) + self.shift[k as usize]) as u32;
-        Member {
-            value_kind: match string {
-                NONE => m.value_kind,
-                s if self.escaped[s as usize] => ESCAPED_STRING,
-                _ => PLAIN_STRING,
-            },
-            value: (at(m.value.0, from), at(m.value.1, to)),
-            ..m
-        }
+        let kind = match string {
+            NONE => m.value_kind,
+            s if self.escaped[s as usize] => ESCAPED_STRING,
+            _ => PLAIN_STRING,
+        };
+        (kind, (at(m.value.0, from), at(m.value.1, to)))
     }
 }
 
-/// `a == b`, eight bytes at a time without a call to `memcmp` (the pieces are short).
+/// `a == b` without a call to `memcmp` (the pieces are short): sixteen bytes at a time (see
+/// [`super::special`]), the last sixteen or eight overlapping what was compared.
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
@@ -146,14 +143,38 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if n < 8 {
         return a.iter().zip(b).all(|(x, y)| x == y);
     }
-    let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
+    if n < 16 {
+        let word =
+            |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
+        return word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8);
+    }
+    let block = |s: &[u8], i: usize| -> [u8; 16] { s[i..i + 16].try_into().expect("16 bytes") };
     let mut i = 0;
-    while i + 8 < n {
-        if word(a, i) != word(b, i) {
+    while i + 16 < n {
+        if !super::special::same16(&block(a, i), &block(b, i)) {
             return false;
         }
-        i += 8;
+        i += 16;
     }
-    // The last eight, overlapping what was compared.
-    word(a, n - 8) == word(b, n - 8)
+    super::special::same16(&block(a, n - 16), &block(b, n - 16))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_bytes;
+
+    /// Equal pieces of every length are equal; one differing byte anywhere is seen.
+    #[test]
+    fn same_bytes_sees_any_difference() {
+        let a: Vec<u8> = (0..48u8).collect();
+        for n in 0..a.len() {
+            assert!(same_bytes(&a[..n], &a[..n]));
+            assert!(!same_bytes(&a[..n], &a[..n + 1]));
+            for at in 0..n {
+                let mut b = a[..n].to_vec();
+                b[at] ^= 0x80;
+                assert!(!same_bytes(&a[..n], &b), "{n} {at}");
+            }
+        }
+    }
 }

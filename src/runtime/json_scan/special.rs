@@ -64,6 +64,30 @@ fn find_special_sse2(bytes: &[u8], mut from: usize) -> usize {
     }
 }
 
+/// Whether two 16-byte blocks are equal: one SSE2 comparison on x86_64.
+#[inline(always)]
+pub(super) fn same16(a: &[u8; 16], b: &[u8; 16]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE2 is part of the x86_64 baseline.
+    return unsafe { same16_sse2(a, b) };
+    #[cfg(not(target_arch = "x86_64"))]
+    return a == b;
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn same16_sse2(a: &[u8; 16], b: &[u8; 16]) -> bool {
+    use std::arch::x86_64::*;
+    // SAFETY: both are 16 readable bytes; an unaligned load has no other requirement.
+    let (x, y) = unsafe {
+        (
+            _mm_loadu_si128(a.as_ptr().cast()),
+            _mm_loadu_si128(b.as_ptr().cast()),
+        )
+    };
+    _mm_movemask_epi8(_mm_cmpeq_epi8(x, y)) == 0xFFFF
+}
+
 /// [`find_special`] eight bytes at a time (SWAR), then one at a time.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 fn find_special_swar(bytes: &[u8], mut from: usize) -> usize {
