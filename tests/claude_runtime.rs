@@ -602,6 +602,46 @@ async fn server_error_and_max_turns() {
     assert_eq!(s.wait_exit().await, Some(0));
 }
 
+/// A 429 and a 404 from the API come back named for what they are (rateLimit, model), with the
+/// status, not as a bare vendor failure.
+#[tokio::test]
+async fn rate_limit_and_unknown_model_are_named() {
+    let Some(w) = World::new(vec![Reply::error(
+        429,
+        "rate_limit_error",
+        "Number of request tokens has exceeded your per-minute rate limit",
+    )])
+    .await
+    else {
+        return;
+    };
+    let mut s = w.sidecar_with(&w.claude.clone(), &[("CLAUDE_CODE_MAX_RETRIES", "0")]);
+    let out = s.run(w.run_params("e429", json!({"goal": "hi"}))).await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "error", "{r}");
+    assert_eq!(r["error"]["kind"], "rateLimit", "{r}");
+    assert_eq!(r["error"]["vendorCode"]["apiErrorStatus"], 429, "{r}");
+    assert_eq!(out.of_type("agent.task.failed").len(), 1);
+
+    w.mock.push(vec![Reply::error(
+        404,
+        "not_found_error",
+        "model: claude-nonexistent-9",
+    )]);
+    let out = s
+        .run(w.run_params(
+            "e404",
+            json!({"goal": "hi", "model": "claude-nonexistent-9"}),
+        ))
+        .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "error", "{r}");
+    assert_eq!(r["error"]["kind"], "model", "{r}");
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
 /// Sends `run`, waits for the first event of `kind`, cancels, returns the outcome.
 async fn run_and_cancel_after(s: &mut Sidecar, params: Value, kind: &str) -> RunOutcome {
     let task_id = params["taskId"].clone();
