@@ -77,21 +77,17 @@ fn event_relay(n: usize) {
 
     let mut child = spawn_sidecar(&[]);
     let mut stdin = child.stdin.take().unwrap();
-    let stdout = BufReader::with_capacity(1 << 20, child.stdout.take().unwrap());
+    let mut out = LineReader::new(child.stdout.take().unwrap());
     let began = Instant::now();
     writeln!(stdin, "{request}").unwrap();
-    let mut count = 0usize;
-    let mut bytes = 0usize;
-    let mut first = None;
-    for line in stdout.lines() {
-        let line = line.unwrap();
-        first.get_or_insert_with(|| began.elapsed());
-        bytes += line.len() + 1;
-        if line.contains("\"id\":1") && line.contains("\"result\"") {
-            break;
-        }
-        count += 1;
-    }
+    let seen = out.until_response();
+    let response: Value = serde_json::from_slice(&seen.response.expect("a response")).unwrap();
+    assert_eq!(
+        response["result"]["finishReason"], "completed",
+        "{response}"
+    );
+    let (count, bytes) = (seen.count, seen.bytes);
+    let first = seen.first.map(|f| f - began);
     let sidecar = began.elapsed();
     // The fixture reads and checks its whole script (twice: validate, then run) before the first
     // event: reported apart from the streaming rate.
@@ -211,6 +207,8 @@ struct LineReader<R> {
 /// bytes came, and the response line.
 struct Lines {
     count: usize,
+    /// Bytes of the counted lines, newlines included.
+    bytes: usize,
     first: Option<Instant>,
     response: Option<Vec<u8>>,
 }
@@ -237,6 +235,7 @@ impl<R: Read> LineReader<R> {
     fn read_lines(&mut self, stop_at_response: bool) -> Lines {
         let mut seen = Lines {
             count: 0,
+            bytes: 0,
             first: None,
             response: None,
         };
@@ -252,6 +251,7 @@ impl<R: Read> LineReader<R> {
                     return seen;
                 }
                 seen.count += 1;
+                seen.bytes += line.len() + 1;
             }
             self.buf.copy_within(start..self.len, 0);
             self.len -= start;
