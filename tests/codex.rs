@@ -308,6 +308,61 @@ async fn host_approves_then_declines_a_command() {
     assert_eq!(s.wait_exit().await, Some(0));
 }
 
+/// A patch the model applies (codex turns `apply_patch` run through its shell tool into a
+/// `fileChange` item) goes to the host for approval like a command: approved, the file is
+/// written and reported; declined, it is not.
+#[tokio::test]
+async fn host_approves_then_declines_a_file_change() {
+    let Some(env) = Env::new() else { return };
+    let patch = |name: &str| {
+        format!("apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: {name}\n+patched\n*** End Patch\nEOF\n")
+    };
+    let mock = MockResponses::start(vec![
+        Reply::Shell(patch("patched.txt")),
+        Reply::text("patched it"),
+        Reply::Shell(patch("refused.txt")),
+        Reply::text("it was declined"),
+    ])
+    .await;
+    let mut s = env.sidecar();
+    let host = json!({ "permissions": { "sandbox": "workspace-write", "approvals": "host" } });
+
+    let out = s
+        .run_with(env.run("allow", &mock, host.clone()), |_| {
+            Some(json!({ "decision": "allow" }))
+        })
+        .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    let asked = out.of_type("agent.approval.requested");
+    assert_eq!(asked.len(), 1, "{:?}", out.events);
+    assert_eq!(asked[0]["name"], "fileChange", "{}", asked[0]);
+    let change = &asked[0]["input"]["changes"][0];
+    assert_eq!(change["kind"], "add", "{}", asked[0]);
+    assert!(change["path"].as_str().unwrap().ends_with("patched.txt"));
+    assert_eq!(
+        std::fs::read_to_string(env.work.join("patched.txt")).unwrap(),
+        "patched\n"
+    );
+    let artifacts = r["artifacts"].to_string();
+    assert!(artifacts.contains("patched.txt"), "{r}");
+
+    let out = s
+        .run_with(env.run("decline", &mock, host), |_| {
+            Some(json!({ "decision": "deny" }))
+        })
+        .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(out.of_type("agent.approval.requested").len(), 1);
+    assert_eq!(r["toolCalls"][0]["name"], "fileChange", "{r}");
+    assert_eq!(r["toolCalls"][0]["status"], "denied", "{r}");
+    assert!(!env.work.join("refused.txt").exists());
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
 #[tokio::test]
 async fn read_only_sandbox_refuses_the_write() {
     let Some(env) = Env::new() else { return };
