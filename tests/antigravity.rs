@@ -326,7 +326,8 @@ async fn mcp_stdio_tool_call_reaches_the_server() {
         "the call and the task's env reached the server"
     );
     let done = out.of_type("agent.tool.completed");
-    assert_eq!(done[0]["name"], "adder/add");
+    // Named as the claude and codex runtimes name MCP tools.
+    assert_eq!(done[0]["name"], "mcp__adder__add");
     assert_eq!(done[0]["status"], "ok");
     assert!(w.mock.requests()[1].texts().contains("the sum is 5"));
 }

@@ -21,11 +21,12 @@ use crate::protocol::result::{
 /// surface as `edit_file`).
 const FILE_WRITE_TOOLS: [&str; 2] = ["edit_file", "create_file"];
 
-/// Our name for a tool: builtins as the SDK names them, MCP tools as `server/tool` (the form the
-/// SDK's policies use).
+/// Our name for a tool: builtins as the SDK names them, MCP tools as `mcp__<server>__<tool>`, as
+/// the claude and codex runtimes name them, so a host matches an MCP tool the same way whatever
+/// runtime called it (the SDK's own policies spell it `server/tool`).
 pub fn tool_name(name: &str, server: Option<&str>) -> String {
     match server {
-        Some(s) if !s.is_empty() => format!("{s}/{name}"),
+        Some(s) if !s.is_empty() => format!("mcp__{s}__{name}"),
         _ => name.to_string(),
     }
 }
