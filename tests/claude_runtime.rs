@@ -297,6 +297,52 @@ async fn write_tool_creates_a_file_and_reports_the_artifact() {
     assert_eq!(s.wait_exit().await, Some(0));
 }
 
+/// An MCP server from the task (stdio, with its own env) is started by the CLI and its tool is
+/// called after the host approves it: the call and the task's env reach the server, and the tool
+/// is named `mcp__<server>__<tool>`, as every runtime names MCP tools.
+#[tokio::test]
+async fn a_task_mcp_server_tool_is_called() {
+    let Some(w) = World::new(vec![
+        Reply::tool("mcp__adder__add", json!({"a": 2, "b": 3})),
+        Reply::text("It is 5."),
+    ])
+    .await
+    else {
+        return;
+    };
+    let server = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/mcp_adder.py");
+    let log = w.work().join("mcp-calls.log");
+    let mut s = w.sidecar();
+    let out = s
+        .run_with(
+            w.run_params(
+                "mcp",
+                json!({"goal": "Add 2 and 3", "permissions": {"approvals": "host"},
+                       "mcpServers": {"adder": {"command": "python3", "args": [server, log],
+                                                "env": {"ADDER_MARK": "from-the-task"}}}}),
+            ),
+            |_| Some(json!({ "decision": "allow" })),
+        )
+        .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    let calls = std::fs::read_to_string(&log).expect("the MCP server was called");
+    assert_eq!(
+        calls.trim(),
+        r#"{"args": {"a": 2, "b": 3}, "mark": "from-the-task"}"#
+    );
+    let asked = out.of_type("agent.approval.requested");
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0]["name"], "mcp__adder__add");
+    let done = out.of_type("agent.tool.completed");
+    assert_eq!(done[0]["name"], "mcp__adder__add");
+    assert_eq!(done[0]["status"], "ok", "{done:?}");
+    assert_eq!(r["toolCalls"][0]["output"], "the sum is 5", "{r}");
+    assert!(w.mock.requests()[1].all_text().contains("the sum is 5"));
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
 #[tokio::test]
 async fn host_approves_and_denies_writes_outside_the_workspace() {
     let Some(w) = World::new(vec![]).await else {
