@@ -47,7 +47,10 @@ fn take_delta(
     burst: &mut TextBurst,
     line: &str,
 ) -> Option<()> {
-    burst.push(&wire::text_delta(reader, line).filter(|_| on)?);
+    if !on {
+        return None;
+    }
+    burst.push(&wire::text_delta(reader, line)?);
     Some(())
 }
 

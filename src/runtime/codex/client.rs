@@ -250,7 +250,10 @@ fn take_delta(
     bursts: &mut Vec<(Option<String>, TextBurst)>,
     line: &str,
 ) -> Option<()> {
-    let (turn_id, text) = agent_delta(reader, line).filter(|_| on)?;
+    if !on {
+        return None;
+    }
+    let (turn_id, text) = agent_delta(reader, line)?;
     match bursts.last_mut() {
         Some((turn, burst)) if turn.as_deref() == turn_id.as_deref() => burst.push(&text),
         _ => {
