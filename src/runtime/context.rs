@@ -422,7 +422,12 @@ pub struct RunContext {
     pub events: EventSink,
     pub stop: Stop,
     pub approvals: Approvals,
+    /// What [`Runtime::prepare`](super::Runtime::prepare) worked out for this task, if anything.
+    pub prepared: Prepared,
 }
+
+/// What a runtime's `prepare` hands its `run`: its own type, boxed.
+pub type Prepared = Option<Box<dyn std::any::Any + Send + Sync>>;
 
 #[cfg(test)]
 mod time_tests {

@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{RunContext, Runtime};
+use super::{Prepared, RunContext, Runtime};
 use crate::protocol::event::{EventBody, TaskStarted, TextData, ToolCompleted, ToolRequested};
 use crate::protocol::methods::{Decision, DiagnoseParams};
 use crate::protocol::result::{
@@ -268,18 +268,28 @@ impl Runtime for FixtureRuntime {
         }
     }
 
-    fn validate(&self, task: &AgentTask) -> Result<(), RpcError> {
+    /// The script is read and checked here, once: a bad one is refused before the run starts,
+    /// and `run` plays the one read here (a large script is not parsed twice).
+    fn prepare(&self, task: &AgentTask) -> Result<Prepared, RpcError> {
         let wd = task.working_directory.as_deref().unwrap_or(".");
-        load_script(task, Path::new(wd)).map(|_| ())
+        Ok(load_script(task, Path::new(wd))?.map(|s| Box::new(s) as _))
     }
 
-    async fn run(&self, ctx: RunContext) -> AgentResult {
-        let script = match load_script(&ctx.task, &ctx.working_directory) {
-            Ok(Some(s)) => s,
-            Ok(None) => demo_script(&ctx.task.goal, &ctx.working_directory),
-            Err(e) => {
-                return failed(TaskErrorKind::Protocol, e.message);
-            }
+    async fn run(&self, mut ctx: RunContext) -> AgentResult {
+        let prepared = ctx
+            .prepared
+            .take()
+            .and_then(|p| p.downcast::<Script>().ok());
+        let script = match prepared {
+            Some(script) => *script,
+            // Not prepared (a caller that skipped `prepare`, or the demo): read it now.
+            None => match load_script(&ctx.task, &ctx.working_directory) {
+                Ok(Some(s)) => s,
+                Ok(None) => demo_script(&ctx.task.goal, &ctx.working_directory),
+                Err(e) => {
+                    return failed(TaskErrorKind::Protocol, e.message);
+                }
+            },
         };
         Player::new(&ctx).play(&ctx, script).await
     }

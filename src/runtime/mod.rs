@@ -21,8 +21,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 pub use context::{
-    ApprovalHost, Approvals, EventData, EventOutput, EventSink, OutEvent, RunContext, Stop,
-    StopReason,
+    ApprovalHost, Approvals, EventData, EventOutput, EventSink, OutEvent, Prepared, RunContext,
+    Stop, StopReason,
 };
 
 use crate::protocol::methods::DiagnoseParams;
@@ -43,6 +43,12 @@ pub trait Runtime: Send + Sync {
     /// cannot enforce). Runs after [`validate_task`], before anything starts.
     fn validate(&self, _task: &AgentTask) -> Result<(), RpcError> {
         Ok(())
+    }
+
+    /// [`validate`](Self::validate), handing `run` (as [`RunContext::prepared`]) what the checks
+    /// worked out, so it is not worked out twice (the fixture's parsed script).
+    fn prepare(&self, task: &AgentTask) -> Result<Prepared, RpcError> {
+        self.validate(task).map(|()| None)
     }
 
     /// Whether `run` can start at all (binary present, credentials set). A `Some` diagnosis

@@ -20,7 +20,7 @@ use crate::protocol::result::{AgentResult, CancelMode, FinishReason, TaskError, 
 use crate::protocol::task::AgentTask;
 use crate::protocol::{ErrorCode, RpcError};
 use crate::runtime::{
-    ApprovalHost, Approvals, EventOutput, EventSink, Registry, RunContext, Runtime, Stop,
+    ApprovalHost, Approvals, EventOutput, EventSink, Prepared, Registry, RunContext, Runtime, Stop,
     StopReason,
 };
 
@@ -77,7 +77,7 @@ impl Tasks {
         let wd = self
             .registry
             .validate_task(&params.runtime, &params.task, &self.cwd)?;
-        runtime.validate(&params.task)?;
+        let prepared = runtime.prepare(&params.task)?;
         if let Some(diagnosis) = runtime.preflight(&params.task).await {
             return Err(RpcError::new(
                 ErrorCode::RuntimeUnavailable,
@@ -106,7 +106,16 @@ impl Tasks {
             None => out,
         };
         let result = self
-            .drive(runtime, &params, task_id.clone(), wd, out, host, stop)
+            .drive(
+                runtime,
+                &params,
+                task_id.clone(),
+                wd,
+                prepared,
+                out,
+                host,
+                stop,
+            )
             .await;
         if let Some(r) = recorder {
             r.finish(&task_id, &result);
@@ -157,6 +166,7 @@ impl Tasks {
         params: &RunParams,
         task_id: String,
         wd: PathBuf,
+        prepared: Prepared,
         out: Arc<dyn EventOutput>,
         host: Option<Arc<dyn ApprovalHost>>,
         stop: Stop,
@@ -181,6 +191,7 @@ impl Tasks {
             events: events.clone(),
             stop: stop.clone(),
             approvals,
+            prepared,
         };
         let watchdog = tokio::spawn(watch(
             task.timeout_ms,

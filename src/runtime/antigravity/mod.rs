@@ -108,6 +108,7 @@ impl AntigravityRuntime {
             ),
             events,
             stop: stop.clone(),
+            prepared: None,
         };
         let result = tokio::select! {
             r = run::run(python, ctx) => Some(r),

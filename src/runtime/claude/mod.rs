@@ -216,6 +216,7 @@ impl ClaudeRuntime {
             options,
             events,
             stop: stop.clone(),
+            prepared: None,
         };
         let run = session::run(&binary, ctx);
         tokio::pin!(run);
