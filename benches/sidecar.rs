@@ -89,8 +89,8 @@ fn event_relay(n: usize) {
     let (count, bytes) = (seen.count, seen.bytes);
     let first = seen.first.map(|f| f - began);
     let sidecar = began.elapsed();
-    // The fixture reads and checks its whole script (twice: validate, then run) before the first
-    // event: reported apart from the streaming rate.
+    // The fixture reads and checks its whole script (once, in `prepare`) before the first event:
+    // reported apart from the streaming rate.
     let load = first.unwrap_or_default();
     drop(stdin);
     let _ = child.wait();
