@@ -129,13 +129,13 @@ impl Redactor {
         self.redact_cow(s).into_owned()
     }
 
-    /// [`Redactor::redact`], borrowing `s` back when nothing in it is secret (the common case:
-    /// no allocation).
     /// Whether [`redact_cow`](Self::redact_cow) might change `s`: `false` means it would not.
     pub fn may_redact(&self, s: &str) -> bool {
         self.matcher.as_ref().is_some_and(|m| m.is_match(s)) || pattern_triggers().is_match(s)
     }
 
+    /// [`Redactor::redact`], borrowing `s` back when nothing in it is secret (the common case:
+    /// no allocation).
     pub fn redact_cow<'a>(&self, s: &'a str) -> Cow<'a, str> {
         let literal: Cow<'a, str> = match &self.matcher {
             Some(m) if m.is_match(s) => {
@@ -307,9 +307,7 @@ impl Hygiene {
         let cleaned = redactor.redact_cow(text);
         (cleaned.len() <= self.max_field_bytes).then_some(cleaned)
     }
-}
 
-impl Hygiene {
     /// Redacts, then truncates, `s` in place; returns the redacted length if it was cut.
     /// Left untouched (no allocation) when there is nothing to do.
     fn clean_string(&self, r: &Redactor, s: &mut String) -> Option<usize> {

@@ -33,14 +33,6 @@ impl TextBurst {
         &self.text
     }
 
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
     /// The texts, in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + Clone + '_ {
         (0..self.ends.len()).map(|i| {
@@ -50,26 +42,20 @@ impl TextBurst {
     }
 }
 
-impl<'a> FromIterator<&'a str> for TextBurst {
-    fn from_iter<I: IntoIterator<Item = &'a str>>(texts: I) -> Self {
-        let mut burst = TextBurst::default();
-        texts.into_iter().for_each(|t| burst.push(t));
-        burst
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::TextBurst;
 
     #[test]
     fn keeps_each_text_apart_and_in_order() {
-        let burst: TextBurst = ["a", "", "é😀", "bc"].into_iter().collect();
-        assert_eq!(burst.len(), 4);
+        let mut burst = TextBurst::default();
+        ["a", "", "é😀", "bc"]
+            .into_iter()
+            .for_each(|t| burst.push(t));
+        assert_eq!(burst.iter().len(), 4);
         assert_eq!(burst.iter().collect::<Vec<_>>(), ["a", "", "é😀", "bc"]);
         assert_eq!(burst.joined(), "aé😀bc");
-        assert!(TextBurst::default().is_empty());
-        let mut burst = burst;
+        assert_eq!(TextBurst::default().iter().len(), 0);
         burst.clear();
         burst.push("z");
         assert_eq!(burst.iter().collect::<Vec<_>>(), ["z"]);

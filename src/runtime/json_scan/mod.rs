@@ -105,12 +105,7 @@ impl Default for Reader {
 impl Reader {
     /// Reads `text` as one JSON object (surrounding whitespace allowed): its root object, or
     /// `None` if it is anything else, is not valid JSON, or is a case left to `serde_json` (see
-    /// the module docs).
-    pub fn read<'r, 'a>(&'r mut self, text: &'a str) -> Option<Object<'r, 'a>> {
-        self.read_if(text, |_| true)
-    }
-
-    /// [`read`](Self::read), but a line without the remembered shape is scanned only if
+    /// the module docs). A line without the remembered shape is scanned only if
     /// `worth_scanning` (a cheap filter for the lines the caller wants) says so.
     pub fn read_if<'r, 'a>(
         &'r mut self,
@@ -246,6 +241,13 @@ fn key_head(bytes: &[u8], from: usize, to: usize) -> (u32, u64) {
 mod tests {
     use super::special::is_special;
     use super::*;
+
+    impl Reader {
+        /// [`Reader::read_if`] with nothing filtered out.
+        fn read<'r, 'a>(&'r mut self, text: &'a str) -> Option<Object<'r, 'a>> {
+            self.read_if(text, |_| true)
+        }
+    }
     use serde_json::{Map, Value};
 
     impl<'a> Object<'_, 'a> {
