@@ -8,10 +8,11 @@ use async_trait::async_trait;
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
+use crate::core::Core;
 use crate::protocol::methods::{DiagnoseParams, RunParams};
 use crate::protocol::task::{AgentTask, ApprovalMode, Permissions, SandboxMode};
+use crate::protocol::RpcError;
 use crate::runtime::{EventOutput, RuntimeConfig};
-use crate::server::tasks::Tasks;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -153,7 +154,7 @@ fn parse_sandbox(s: &str) -> Result<SandboxMode, String> {
 }
 
 /// One-shot `run`: the same core as the server, with a terminal for a host.
-pub async fn run_once(tasks: Arc<Tasks>, args: RunArgs) -> anyhow::Result<i32> {
+pub async fn run_once(core: Arc<Core>, args: RunArgs) -> anyhow::Result<i32> {
     let mut task: AgentTask = match &args.task {
         Some(json) => serde_json::from_str(json)?,
         None => AgentTask::default(),
@@ -183,18 +184,19 @@ pub async fn run_once(tasks: Arc<Tasks>, args: RunArgs) -> anyhow::Result<i32> {
         options: None,
     };
     let out: Arc<dyn EventOutput> = Arc::new(Printer { json: args.json });
-    let run = tasks.run(params, out, None);
+    let run = core.run(params, out, None);
     tokio::pin!(run);
     let result = tokio::select! {
         r = &mut run => r,
         _ = tokio::signal::ctrl_c() => {
-            tasks.shutdown();
+            core.shutdown();
             run.await
         }
     };
     let result = match result {
         Ok(r) => r,
-        Err(e) => {
+        Err(refusal) => {
+            let e = RpcError::from(refusal);
             if args.json {
                 println!("{}", json!({ "error": e }));
             } else {
@@ -218,11 +220,15 @@ pub async fn run_once(tasks: Arc<Tasks>, args: RunArgs) -> anyhow::Result<i32> {
     })
 }
 
-pub async fn diagnose_once(tasks: &Tasks, params: DiagnoseParams) -> anyhow::Result<i32> {
-    let v = crate::server::dispatch::diagnose(tasks, params)
-        .await
-        .map_err(|e| anyhow::anyhow!(e.message))?;
+pub async fn diagnose_once(core: &Core, params: DiagnoseParams) -> anyhow::Result<i32> {
+    let v = core.diagnose(&params).await?;
     println!("{}", serde_json::to_string_pretty(&v)?);
+    Ok(0)
+}
+
+pub fn capabilities_once(core: &Core, runtime: Option<&str>) -> anyhow::Result<i32> {
+    let reply = core.capabilities(runtime)?;
+    println!("{}", serde_json::to_string_pretty(&reply)?);
     Ok(0)
 }
 

@@ -4,8 +4,9 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use agent_runtime_kit::cli::{self, Cli, Command};
-use agent_runtime_kit::protocol::methods::{CapabilitiesParams, DiagnoseParams};
-use agent_runtime_kit::server::{self, tasks::Tasks, ServeConfig};
+use agent_runtime_kit::core::Core;
+use agent_runtime_kit::protocol::methods::DiagnoseParams;
+use agent_runtime_kit::server::{self, ServeConfig};
 use agent_runtime_kit::{hygiene, process, runtime, schema};
 
 fn main() -> anyhow::Result<()> {
@@ -38,7 +39,7 @@ fn main() -> anyhow::Result<()> {
 async fn async_main(args: Cli) -> anyhow::Result<i32> {
     let registry = runtime::builtin(&args.global.runtime_config());
     let cwd = std::env::current_dir()?;
-    let tasks = Arc::new(Tasks::new(
+    let core = Arc::new(Core::new(
         registry,
         cwd,
         args.global.max_tasks,
@@ -52,31 +53,26 @@ async fn async_main(args: Cli) -> anyhow::Result<i32> {
             server::serve(
                 server::stdio::stdin(),
                 server::stdio::stdout(),
-                tasks,
+                core,
                 config,
                 shutdown_signal(),
             )
             .await;
             Ok(0)
         }
-        Command::Run(run) => cli::run_once(tasks, run).await,
+        Command::Run(run) => cli::run_once(core, run).await,
         Command::Mcp { runtime } => {
-            agent_runtime_kit::mcp::serve_stdio(tasks, runtime, shutdown_signal()).await?;
+            agent_runtime_kit::mcp::serve_stdio(core, runtime, shutdown_signal()).await?;
             Ok(0)
         }
-        Command::Capabilities { runtime } => {
-            let v = server::dispatch::capabilities(&tasks, CapabilitiesParams { runtime })
-                .map_err(|e| anyhow::anyhow!(e.message))?;
-            println!("{}", serde_json::to_string_pretty(&v)?);
-            Ok(0)
-        }
+        Command::Capabilities { runtime } => cli::capabilities_once(&core, runtime.as_deref()),
         Command::Diagnose {
             runtime,
             model,
             probe,
         } => {
             cli::diagnose_once(
-                &tasks,
+                &core,
                 DiagnoseParams {
                     runtime,
                     model,

@@ -19,18 +19,18 @@ use std::time::Duration;
 
 use rmcp::ServiceExt;
 
-use crate::server::tasks::{Tasks, STOP_DEADLINE};
+use crate::core::{Core, STOP_DEADLINE};
 
 pub use server::McpServer;
 
 /// Serves MCP on stdin/stdout until the host closes stdin or `shutdown` resolves; then stops every
 /// task and waits (bounded) for them to wind down, so that no vendor process outlives the server.
 pub async fn serve_stdio(
-    tasks: Arc<Tasks>,
+    core: Arc<Core>,
     default_runtime: Option<String>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let server = McpServer::new(tasks.clone(), default_runtime);
+    let server = McpServer::new(core.clone(), default_runtime);
     let service = server
         .serve(rmcp::transport::stdio_pipes())
         .await
@@ -41,12 +41,12 @@ pub async fn serve_stdio(
     tokio::select! {
         r = &mut waiting => {
             tracing::info!(reason = ?r, "the MCP host closed the connection; shutting down");
-            wind_down(&tasks).await;
+            wind_down(&core).await;
         }
         _ = shutdown => {
             // Cancelled tasks answer their calls (finishReason "cancelled") before we close.
             tracing::info!("signal received; shutting down");
-            wind_down(&tasks).await;
+            wind_down(&core).await;
             stopper.cancel();
             let _ = waiting.await;
         }
@@ -55,10 +55,10 @@ pub async fn serve_stdio(
 }
 
 /// Stops every task and waits until none runs (each is bounded by the core's stop deadline).
-async fn wind_down(tasks: &Tasks) {
-    tasks.shutdown();
+async fn wind_down(core: &Core) {
+    core.shutdown();
     let deadline = tokio::time::Instant::now() + STOP_DEADLINE + Duration::from_secs(5);
-    while tasks.running_count() > 0 && tokio::time::Instant::now() < deadline {
+    while core.running_count() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Let the last results reach the transport.

@@ -1,6 +1,6 @@
 //! The MCP server: three tools over the same core as the JSON-RPC server.
 //!
-//! `run_task` goes through `Tasks::run` (validation, admission, hygiene, exactly one result),
+//! `run_task` goes through `Core::run` (validation, admission, hygiene, exactly one result),
 //! `list_runtimes` and `diagnose` through the same functions as the `capabilities` and `diagnose`
 //! methods. Tools are declared by hand rather than with rmcp's `#[tool]` macros so that their
 //! arguments are parsed by our path-naming parser and refusals take the shape described in
@@ -23,14 +23,13 @@ use serde_json::Value;
 use super::args::{DiagnoseArgs, ListRuntimesArgs, RunTaskArgs};
 use super::progress::ProgressOutput;
 use super::results;
+use crate::core::{parse_at, Core};
+use crate::protocol::methods::CapabilitiesParams;
 use crate::protocol::methods::{CapabilitiesResult, DiagnoseResult};
 use crate::protocol::result::AgentResult;
 use crate::protocol::task::ApprovalMode;
 use crate::protocol::{ErrorCode, RpcError};
 use crate::runtime::EventOutput;
-use crate::server::dispatch;
-use crate::server::params::parse_at;
-use crate::server::tasks::Tasks;
 
 pub const RUN_TASK: &str = "run_task";
 pub const LIST_RUNTIMES: &str = "list_runtimes";
@@ -41,14 +40,14 @@ const CANCEL_RETRY: Duration = Duration::from_millis(20);
 
 #[derive(Clone)]
 pub struct McpServer {
-    tasks: Arc<Tasks>,
+    core: Arc<Core>,
     default_runtime: Option<String>,
 }
 
 impl McpServer {
-    pub fn new(tasks: Arc<Tasks>, default_runtime: Option<String>) -> Self {
+    pub fn new(core: Arc<Core>, default_runtime: Option<String>) -> Self {
         McpServer {
-            tasks,
+            core,
             default_runtime,
         }
     }
@@ -119,7 +118,12 @@ impl McpServer {
         ));
         let out: Arc<dyn EventOutput> = progress.clone();
         let cancelled = context.ct.clone();
-        let run = self.tasks.run(params, out, None);
+        let run = async {
+            self.core
+                .run(params, out, None)
+                .await
+                .map_err(RpcError::from)
+        };
         tokio::pin!(run);
         tokio::select! {
             r = &mut run => return r,
@@ -131,7 +135,7 @@ impl McpServer {
         progress.mute();
         loop {
             // Not yet admitted (still in preflight): retry until it is, or until it ends.
-            if self.tasks.cancel(&task_id).is_ok() {
+            if self.core.cancel(&task_id).is_ok() {
                 return run.await;
             }
             tokio::select! {
@@ -148,7 +152,7 @@ fn input_schema<T: schemars::JsonSchema + 'static>() -> std::sync::Arc<JsonObjec
 
 /// Parses a tool's arguments (absent = `{}`), naming the offending argument in errors.
 fn parse_args<T: DeserializeOwned>(arguments: Option<JsonObject>) -> Result<T, RpcError> {
-    parse_at("", Value::Object(arguments.unwrap_or_default()))
+    parse_at("", Value::Object(arguments.unwrap_or_default())).map_err(RpcError::from)
 }
 
 impl ServerHandler for McpServer {
@@ -193,9 +197,11 @@ impl ServerHandler for McpServer {
                     Err(e) => results::refusal(e),
                 }
             }
-            LIST_RUNTIMES => match parse_args::<ListRuntimesArgs>(request.arguments)
-                .and_then(|a| dispatch::capabilities(&self.tasks, a.into()))
-            {
+            LIST_RUNTIMES => match parse_args::<ListRuntimesArgs>(request.arguments).and_then(|a| {
+                let p = CapabilitiesParams::from(a);
+                let reply = self.core.capabilities(p.runtime.as_deref())?;
+                Ok(serde_json::to_value(reply).expect("capabilities serialize"))
+            }) {
                 Ok(v) => {
                     let names: Vec<&str> = v["runtimes"]
                         .as_array()
@@ -208,7 +214,7 @@ impl ServerHandler for McpServer {
             },
             DIAGNOSE => {
                 let outcome = match parse_args::<DiagnoseArgs>(request.arguments) {
-                    Ok(a) => dispatch::diagnose(&self.tasks, a).await,
+                    Ok(a) => self.core.diagnose(&a).await.map_err(RpcError::from),
                     Err(e) => Err(e),
                 };
                 match outcome {

@@ -46,6 +46,17 @@ pub struct AgentResult {
     pub vendor: Option<Value>,
 }
 
+impl AgentResult {
+    /// A run that failed before or without a vendor result (the core fills the ids).
+    pub fn failed(kind: TaskErrorKind, message: impl Into<String>) -> Self {
+        AgentResult {
+            finish_reason: FinishReason::Error,
+            error: Some(TaskError::new(kind, message)),
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum FinishReason {

@@ -415,19 +415,12 @@ pub struct RunContext {
     pub task_id: String,
     pub task: AgentTask,
     pub options: RunOptions,
-    /// The task's `runtimeOptions` entry for this runtime, already checked against its schema.
-    pub runtime_options: Value,
     /// The task's working directory, absolute and known to exist.
     pub working_directory: PathBuf,
     pub events: EventSink,
     pub stop: Stop,
     pub approvals: Approvals,
-    /// What [`Runtime::prepare`](super::Runtime::prepare) worked out for this task, if anything.
-    pub prepared: Prepared,
 }
-
-/// What a runtime's `prepare` hands its `run`: its own type, boxed.
-pub type Prepared = Option<Box<dyn std::any::Any + Send + Sync>>;
 
 #[cfg(test)]
 mod time_tests {

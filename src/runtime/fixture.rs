@@ -12,16 +12,16 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{Prepared, RunContext, Runtime};
+use super::{RunContext, Runtime};
+use crate::core::{parse_str_at, Refusal, StrError};
 use crate::protocol::event::{EventBody, TaskStarted, TextData, ToolCompleted, ToolRequested};
 use crate::protocol::methods::{Decision, DiagnoseParams};
 use crate::protocol::result::{
     AgentResult, Artifact, CancelMode, FinishReason, TaskError, TaskErrorKind, ToolCallRecord,
     ToolStatus, Usage,
 };
-use crate::protocol::runtime_info::{Capabilities, Diagnosis, DiagnosisStatus, RuntimeInfo};
-use crate::protocol::task::{AgentTask, ApprovalMode, SandboxMode};
-use crate::protocol::RpcError;
+use crate::protocol::runtime_info::{Capabilities, Diagnosis, DiagnosisStatus};
+use crate::protocol::task::AgentTask;
 
 pub const NAME: &str = "fixture";
 
@@ -210,10 +210,11 @@ pub struct ScriptResult {
     pub vendor: Option<Value>,
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+// `runtimeOptions.fixture`: a script inline or from a file; neither plays the built-in demo.
+// (A `//` comment: doc comments go into the published schema.)
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[allow(dead_code)] // Read through its schema and `load_script`.
-struct FixtureOptions {
+pub struct FixtureOptions {
     /// A script file (relative paths resolve against the task's working directory).
     path: Option<String>,
     /// An inline script.
@@ -225,37 +226,21 @@ pub struct FixtureRuntime;
 
 #[async_trait]
 impl Runtime for FixtureRuntime {
-    fn info(&self) -> RuntimeInfo {
-        RuntimeInfo {
-            name: NAME.into(),
-            description: "Replays a JSON script (or a built-in demo) with no vendor account; \
-                          accepts every task field and simulates it"
-                .into(),
-            capabilities: Capabilities {
-                streaming: true,
-                tool_events: true,
-                approvals: vec![ApprovalMode::Deny, ApprovalMode::Host],
-                sandbox_modes: vec![
-                    SandboxMode::ReadOnly,
-                    SandboxMode::WorkspaceWrite,
-                    SandboxMode::FullAccess,
-                ],
-                tool_filters: true,
-                resume: true,
-                fork: true,
-                mcp: vec!["stdio".into(), "http".into()],
-                structured_output: true,
-                system_prompt: true,
-                append_system_prompt: true,
-                additional_directories: true,
-                max_turns: true,
-                models: None,
-                usage_cost: true,
-            },
-            // The schema's own value: serializing it would copy it (in keyword order, which a
-            // `Value` map does not keep anyway).
-            options: schemars::schema_for!(FixtureOptions).to_value(),
-        }
+    type Options = FixtureOptions;
+    /// The script to play; `None` plays the demo.
+    type Plan = Option<Script>;
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn description(&self) -> &'static str {
+        "Replays a JSON script (or a built-in demo) with no vendor account; accepts every task \
+         field and simulates it"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        super::all_capabilities()
     }
 
     async fn diagnose(&self, _params: &DiagnoseParams) -> Diagnosis {
@@ -269,59 +254,38 @@ impl Runtime for FixtureRuntime {
     }
 
     /// The script is read and checked here, once: a bad one is refused before the run starts,
-    /// and `run` plays the one read here (a large script is not parsed twice).
-    fn prepare(&self, task: &AgentTask) -> Result<Prepared, RpcError> {
-        let wd = task.working_directory.as_deref().unwrap_or(".");
-        Ok(load_script(task, Path::new(wd))?.map(|s| Box::new(s) as _))
+    /// and `run` plays the one read here.
+    fn plan(
+        &self,
+        _task: &AgentTask,
+        working_directory: &Path,
+        options: FixtureOptions,
+    ) -> Result<Option<Script>, Refusal> {
+        load_script(options, working_directory)
     }
 
-    async fn run(&self, mut ctx: RunContext) -> AgentResult {
-        let prepared = ctx
-            .prepared
-            .take()
-            .and_then(|p| p.downcast::<Script>().ok());
-        let script = match prepared {
-            Some(script) => *script,
-            // Not prepared (a caller that skipped `prepare`, or the demo): read it now.
-            None => match load_script(&ctx.task, &ctx.working_directory) {
-                Ok(Some(s)) => s,
-                Ok(None) => demo_script(&ctx.task.goal, &ctx.working_directory),
-                Err(e) => {
-                    return failed(TaskErrorKind::Protocol, e.message);
-                }
-            },
-        };
+    async fn run(&self, ctx: RunContext, script: Option<Script>) -> AgentResult {
+        let script = script.unwrap_or_else(|| demo_script(&ctx.task.goal, &ctx.working_directory));
         Player::new(&ctx).play(&ctx, script).await
     }
 }
 
-fn failed(kind: TaskErrorKind, message: impl Into<String>) -> AgentResult {
-    AgentResult {
-        finish_reason: FinishReason::Error,
-        error: Some(TaskError::new(kind, message)),
-        ..Default::default()
-    }
-}
-
-/// The script from `runtimeOptions.fixture`, or `None` for the demo.
-fn load_script(task: &AgentTask, wd: &Path) -> Result<Option<Script>, RpcError> {
-    let opts = task.runtime_options_for(NAME);
+/// The script of the options, or `None` for the demo; its event steps checked.
+fn load_script(options: FixtureOptions, wd: &Path) -> Result<Option<Script>, Refusal> {
     let field = "task.runtimeOptions.fixture";
-    let (script, at): (Script, String) = if let Some(script) = opts.get("script") {
-        let at = format!("{field}.script");
-        (crate::server::params::parse_at(&at, script.clone())?, at)
-    } else if let Some(path) = opts.get("path").and_then(Value::as_str) {
+    let (script, at) = if let Some(script) = options.script {
+        (script, format!("{field}.script"))
+    } else if let Some(path) = options.path {
         let at = format!("{field}.path");
         let p = wd.join(path);
-        let text = std::fs::read_to_string(&p).map_err(|e| {
-            RpcError::invalid_params(&at, format!("cannot read {}: {e}", p.display()))
-        })?;
+        let text = std::fs::read_to_string(&p)
+            .map_err(|e| Refusal::invalid(&at, format!("cannot read {}: {e}", p.display())))?;
         // Straight from the text: no intermediate `Value` tree for a script of any size.
-        let script = crate::server::params::parse_str_at(&at, &text).map_err(|e| match e {
-            crate::server::params::StrError::Syntax(e) => {
-                RpcError::invalid_params(&at, format!("{} is not JSON: {e}", p.display()))
+        let script = parse_str_at(&at, &text).map_err(|e| match e {
+            StrError::Syntax(e) => {
+                Refusal::invalid(&at, format!("{} is not JSON: {e}", p.display()))
             }
-            crate::server::params::StrError::Data(e) => e,
+            StrError::Data(e) => e,
         })?;
         (script, at)
     } else {
@@ -330,7 +294,7 @@ fn load_script(task: &AgentTask, wd: &Path) -> Result<Option<Script>, RpcError> 
     for (i, step) in script.steps.iter().enumerate() {
         if let Step::Event { event, data } = step {
             check_event(event, data)
-                .map_err(|reason| RpcError::invalid_params(format!("{at}.steps[{i}]"), reason))?;
+                .map_err(|reason| Refusal::invalid(format!("{at}.steps[{i}]"), reason))?;
         }
     }
     Ok(Some(script))

@@ -1,38 +1,40 @@
-//! From a line of input to the reply: JSON-RPC 2.0 envelope checks, batches, and method dispatch
+//! From a line of input to the reply: the JSON-RPC 2.0 envelope, batches, and method dispatch
 //! through jsonrpsee's `RpcModule`.
 //!
-//! jsonrpsee's `Id` cannot hold every id JSON-RPC allows (negative or fractional numbers), and its
-//! envelope errors carry no `data`. So this module checks the envelope itself, calls the module
-//! with an internal id, and puts the host's id back on the reply. Methods are registered once,
-//! by the names declared in `protocol::methods`.
+//! A line is parsed once, into a borrowed [`Envelope`] whose members stay raw JSON text; a
+//! method's params go from that text straight into its typed params (no `Value` in between, no
+//! re-serialised request). jsonrpsee's `Id` cannot hold every id JSON-RPC allows (negative or
+//! fractional numbers), and its envelope errors carry no `data`, so this module checks the
+//! envelope itself, calls the method's jsonrpsee callback with an internal id, and puts the host's
+//! id back on the reply, exactly as the host wrote it. Methods are registered once, by the names
+//! declared in `protocol::methods`.
 
+use std::borrow::Cow;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::FutureExt;
-use jsonrpsee::types::ErrorObjectOwned;
-use jsonrpsee::RpcModule;
+use jsonrpsee::types::{ErrorObjectOwned, Id, Params};
+use jsonrpsee::{ConnectionId, Extensions, MethodCallback, RpcModule};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::value::RawValue;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::event_line::write_notifications;
 use super::host::HostRequests;
-use super::params::parse_params;
-use super::tasks::{shutting_down, Tasks};
 use super::transport::Outbound;
+use crate::core::{parse_str_at, Core, Refusal, StrError};
 use crate::framing::Frame;
 use crate::hygiene::Hygiene;
-use crate::protocol::methods::{
-    self, CapabilitiesParams, DiagnoseParams, DiagnoseResult, Method, RunParams, ServerInfo,
-};
-use crate::protocol::runtime_info::RuntimeInfo;
-use crate::protocol::{ErrorCode, RpcError, RunOptions, PROTOCOL_VERSION};
+use crate::protocol::methods::{self, CapabilitiesParams, DiagnoseParams, Method, RunParams};
+use crate::protocol::{ErrorCode, RpcError, RunOptions};
 use crate::runtime::{ApprovalHost, EventOutput, OutEvent};
 
 /// What the method handlers share.
 pub struct ServerState {
-    pub tasks: Arc<Tasks>,
+    pub core: Arc<Core>,
     pub host: Arc<HostRequests>,
     pub out: Outbound,
 }
@@ -61,6 +63,33 @@ impl EventOutput for NotificationOutput {
     }
 }
 
+/// One JSON-RPC message, its members as the raw JSON text the host wrote. `Some` means present,
+/// even as `null` (an `"id": null` request is not a notification).
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default, deserialize_with = "present")]
+    jsonrpc: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    method: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    params: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    result: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    error: Option<&'a RawValue>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+/// The first byte of a raw JSON value tells its type.
+fn first_byte(raw: &RawValue) -> u8 {
+    raw.get().as_bytes().first().copied().unwrap_or_default()
+}
+
 impl Dispatcher {
     pub fn new(state: ServerState) -> Self {
         let state = Arc::new(state);
@@ -69,31 +98,27 @@ impl Dispatcher {
         register::<methods::Capabilities, _, _, _>(
             &mut module,
             |p: CapabilitiesParams, s| async move {
-                capabilities_of(&s.tasks, &p)
+                s.core
+                    .capabilities(p.runtime.as_deref())
                     .map(|c| serde_json::value::to_raw_value(&c).expect("capabilities serialize"))
             },
         );
         register::<methods::Diagnose, _, _, _>(&mut module, |p: DiagnoseParams, s| async move {
-            diagnose(&s.tasks, p).await
+            s.core.diagnose(&p).await
         });
         register::<methods::Run, _, _, _>(&mut module, |p: RunParams, s| async move {
+            let admitted = s.core.admit(p).await;
+            // The reader may go on: a `cancel` for this task, read next, now finds it.
+            super::admission::admitted();
             let out: Arc<dyn EventOutput> = Arc::new(NotificationOutput(s.out.clone()));
             let host: Arc<dyn ApprovalHost> = s.host.clone();
-            s.tasks.run(p, out, Some(host)).await
+            Ok(admitted?.run(out, Some(host)).await)
         });
         register::<methods::Cancel, _, _, _>(
             &mut module,
-            |p: methods::CancelParams, s| async move {
-                s.tasks
-                    .cancel(&p.task_id)
-                    .map(|r| serde_json::to_value(r).expect("serializes"))
-            },
+            |p: methods::CancelParams, s| async move { s.core.cancel(&p.task_id) },
         );
         Dispatcher { module, state }
-    }
-
-    pub fn state(&self) -> &Arc<ServerState> {
-        &self.state
     }
 
     /// Handles one input frame to completion (a `run` request completes when its task ends),
@@ -101,142 +126,149 @@ impl Dispatcher {
     pub async fn handle(&self, frame: Frame) {
         let reply = match frame {
             Frame::Line(line) => self.handle_line(&line).await,
-            Frame::TooLong => Some(Reply::Value(error_reply(
-                Value::Null,
-                RpcError::new(
-                    ErrorCode::ParseError,
-                    "message longer than --max-message-bytes; discarded",
-                    Value::Null,
-                ),
-            ))),
-            Frame::InvalidUtf8 => Some(Reply::Value(error_reply(
-                Value::Null,
-                RpcError::new(
-                    ErrorCode::ParseError,
-                    "message is not valid UTF-8",
-                    Value::Null,
-                ),
-            ))),
+            Frame::TooLong => Some(parse_error(
+                "message longer than --max-message-bytes; discarded",
+            )),
+            Frame::InvalidUtf8 => Some(parse_error("message is not valid UTF-8")),
         };
         if let Some(reply) = reply {
-            self.state.out.send_line(reply.into_line()).await;
+            self.state.out.send_line(reply).await;
         }
     }
 
-    async fn handle_line(&self, line: &str) -> Option<Reply> {
-        if line.trim().is_empty() {
+    async fn handle_line(&self, line: &str) -> Option<String> {
+        let line = line.trim();
+        if line.is_empty() {
             return None;
         }
-        let message: Value = match serde_json::from_str(line) {
-            Ok(v) => v,
-            Err(e) => {
-                return Some(Reply::Value(error_reply(
-                    Value::Null,
-                    RpcError::new(
-                        ErrorCode::ParseError,
-                        format!("invalid JSON: {e}"),
-                        Value::Null,
-                    ),
-                )))
-            }
+        if !line.starts_with('[') {
+            return self.handle_message(line).await;
+        }
+        let items: Vec<&RawValue> = match serde_json::from_str(line) {
+            Ok(items) => items,
+            Err(e) => return Some(parse_error(&format!("invalid JSON: {e}"))),
         };
-        crate::hygiene::learn_secrets(&message);
-        match message {
-            Value::Array(items) if items.is_empty() => Some(Reply::Value(error_reply(
-                Value::Null,
+        if items.is_empty() {
+            return Some(error_line(
+                None,
                 RpcError::new(ErrorCode::InvalidRequest, "empty batch", Value::Null),
-            ))),
-            // A batch: its members run concurrently; the replies go out together (JSON-RPC §6).
-            Value::Array(items) => {
-                let replies: Vec<String> =
-                    futures::future::join_all(items.into_iter().map(|m| self.handle_message(m)))
-                        .await
-                        .into_iter()
-                        .flatten()
-                        .map(Reply::into_line)
-                        .collect();
-                (!replies.is_empty()).then(|| Reply::Line(format!("[{}]", replies.join(","))))
-            }
-            other => self.handle_message(other).await,
+            ));
         }
+        // A batch: its members run concurrently; the replies go out together (JSON-RPC §6).
+        let replies: Vec<String> =
+            futures::future::join_all(items.iter().map(|m| self.handle_message(m.get())))
+                .await
+                .into_iter()
+                .flatten()
+                .collect();
+        (!replies.is_empty()).then(|| format!("[{}]", replies.join(",")))
     }
 
-    /// One request, notification or response. Returns the reply to send, if any.
-    async fn handle_message(&self, message: Value) -> Option<Reply> {
-        let Value::Object(obj) = message else {
-            return Some(Reply::Value(error_reply(
-                Value::Null,
-                invalid_request("a message must be a JSON object"),
-            )));
+    /// One request, notification or response. Returns the reply line to send, if any.
+    async fn handle_message(&self, text: &str) -> Option<String> {
+        let envelope: Envelope = match serde_json::from_str(text) {
+            Ok(e) => e,
+            Err(e) if e.is_syntax() || e.is_eof() => {
+                return Some(parse_error(&format!("invalid JSON: {e}")))
+            }
+            Err(_) => {
+                return Some(error_line(
+                    None,
+                    invalid_request("a message must be a JSON object"),
+                ))
+            }
         };
-        if !obj.contains_key("method") && (obj.contains_key("result") || obj.contains_key("error"))
-        {
-            self.state.host.on_response(&obj);
+        if envelope.method.is_none() && (envelope.result.is_some() || envelope.error.is_some()) {
+            if let Some(id) = envelope.id {
+                self.state
+                    .host
+                    .on_response(id, envelope.result, envelope.error);
+            }
             return None;
         }
-        let id = obj.get("id").cloned();
-        let reply_id = id.clone().unwrap_or(Value::Null);
-        if let Some(bad) = envelope_problem(&obj) {
-            let reply_id = if bad.0 { Value::Null } else { reply_id };
-            return Some(Reply::Value(error_reply(reply_id, invalid_request(bad.1))));
+        if let Some(id) = envelope.id {
+            if !matches!(first_byte(id), b'"' | b'-' | b'0'..=b'9' | b'n') {
+                return Some(error_line(
+                    None,
+                    invalid_request("id must be a string, a number or null"),
+                ));
+            }
         }
-        let method = obj["method"]
-            .as_str()
-            .expect("checked by envelope_problem")
-            .to_string();
-        if self.state.tasks.is_shutting_down() && method != methods::Cancel::NAME {
-            return id.map(|id| Reply::Value(error_reply(id, shutting_down())));
+        let id = envelope.id;
+        let method = match check_envelope(&envelope) {
+            Ok(method) => method,
+            Err(reason) => return Some(error_line(Some(reply_id(id)), invalid_request(reason))),
+        };
+        if self.state.core.is_shutting_down() && method != methods::Cancel::NAME {
+            return id.map(|id| error_line(Some(id), Refusal::ShuttingDown.into()));
         }
         if method != methods::Run::NAME {
             super::admission::admitted();
         }
-        // Only the request text lives on while the method runs (a `run` lasts as long as its
-        // task): the parsed message is dropped here, not held across the call.
-        let request = {
-            let mut obj = obj;
-            let request = json!({
-                "jsonrpc": "2.0",
-                "id": 0,
-                "method": method,
-                "params": obj.remove("params").unwrap_or_else(|| json!({})),
-            });
-            request.to_string()
-        };
-        let call = self.module.raw_json_request(&request, 1);
-        let response = match AssertUnwindSafe(call).catch_unwind().await {
-            Ok(Ok((raw, _))) => Ok(raw),
-            Ok(Err(e)) => Err(error_reply(Value::Null, RpcError::internal(e.to_string()))),
-            Err(_) => Err(error_reply(
-                Value::Null,
-                RpcError::internal("the handler panicked"),
-            )),
-        };
+        let response = self.call(&method, envelope.params).await;
         // A notification gets no reply, whatever happened (JSON-RPC §4.1).
         let id = id?;
-        let mut reply = match response {
-            Ok(raw) => match success_line(&id, &raw) {
-                Some(line) => return Some(Reply::Line(line)),
-                None => serde_json::from_str::<Value>(raw.get()).unwrap_or_else(|e| {
-                    error_reply(Value::Null, RpcError::internal(e.to_string()))
-                }),
-            },
-            Err(reply) => reply,
+        Some(match response {
+            Ok(raw) => reply_line(id, &raw),
+            Err(e) => error_line(Some(id), e),
+        })
+    }
+
+    /// Calls the method's jsonrpsee callback with the params text as the host wrote it.
+    async fn call(
+        &self,
+        method: &str,
+        params: Option<&RawValue>,
+    ) -> Result<Box<RawValue>, RpcError> {
+        let Some(MethodCallback::Async(callback)) = self.module.method(method) else {
+            return Err(RpcError::new(
+                ErrorCode::MethodNotFound,
+                format!("unknown method {method:?}"),
+                json!({ "method": method }),
+            ));
         };
-        reply["id"] = id;
-        if let Some(err) = reply.get_mut("error") {
-            add_kind(err);
+        let params = Params::new(params.map(RawValue::get)).into_owned();
+        let call = callback(
+            Id::Number(0),
+            params,
+            ConnectionId(0),
+            usize::MAX,
+            Extensions::new(),
+        );
+        match AssertUnwindSafe(call).catch_unwind().await {
+            Ok(response) => Ok(response.into_json()),
+            Err(_) => Err(RpcError::internal("the handler panicked")),
         }
-        Some(Reply::Value(reply))
     }
 }
 
-/// Registers a method by its declared name with typed params; errors become JSON-RPC errors.
+/// The method name of a valid JSON-RPC 2.0 request, or why it is not one.
+fn check_envelope<'a>(envelope: &Envelope<'a>) -> Result<Cow<'a, str>, &'static str> {
+    let version = envelope
+        .jsonrpc
+        .map(|v| serde_json::from_str::<&str>(v.get()));
+    if !matches!(version, Some(Ok("2.0"))) {
+        return Err("jsonrpc must be \"2.0\"");
+    }
+    let method = match envelope.method {
+        None => return Err("a request needs a method"),
+        Some(m) => {
+            serde_json::from_str::<Cow<str>>(m.get()).map_err(|_| "method must be a string")?
+        }
+    };
+    match envelope.params.map(first_byte) {
+        None | Some(b'{' | b'[') => Ok(method),
+        Some(_) => Err("params must be an object or an array"),
+    }
+}
+
+/// Registers a method by its declared name with typed params; refusals become JSON-RPC errors.
 fn register<M, F, Fut, T>(module: &mut RpcModule<ServerState>, handler: F)
 where
     M: Method,
-    M::Params: Send + 'static,
+    M::Params: DeserializeOwned + Send + 'static,
     F: Fn(M::Params, Arc<ServerState>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<T, RpcError>> + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, Refusal>> + Send + 'static,
     T: serde::Serialize + Clone + Send + 'static,
 {
     module
@@ -245,134 +277,106 @@ where
             async move {
                 let parsed = parse_params::<M::Params>(params.as_str());
                 let result = match parsed {
-                    Ok(p) => handler(p, state).await,
+                    Ok(p) => handler(p, state).await.map_err(RpcError::from),
                     Err(e) => Err(e),
                 };
-                result.map_err(to_error_object)
+                result.map_err(|e| ErrorObjectOwned::owned(e.code, e.message, Some(e.data)))
             }
         })
         .expect("each method is registered once");
 }
 
-pub fn capabilities(tasks: &Tasks, p: CapabilitiesParams) -> Result<Value, RpcError> {
-    Ok(serde_json::to_value(capabilities_of(tasks, &p)?).expect("capabilities serialize"))
-}
-
-/// [`methods::CapabilitiesResult`] over the registry's infos, shared: they hold every runtime's
-/// options schema, which a clone would copy only to serialize and drop it.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CapabilitiesReply {
-    protocol_version: u32,
-    server: ServerInfo,
-    #[serde(serialize_with = "serialize_infos")]
-    runtimes: Vec<Arc<RuntimeInfo>>,
-}
-
-fn serialize_infos<S: serde::Serializer>(
-    infos: &[Arc<RuntimeInfo>],
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    s.collect_seq(infos.iter().map(|i| &**i))
-}
-
-fn capabilities_of(tasks: &Tasks, p: &CapabilitiesParams) -> Result<CapabilitiesReply, RpcError> {
-    let registry = tasks.registry();
-    let runtimes = match &p.runtime {
-        Some(name) => vec![registry.info(name)?],
-        None => registry.infos().cloned().collect(),
-    };
-    Ok(CapabilitiesReply {
-        protocol_version: PROTOCOL_VERSION,
-        server: ServerInfo {
-            name: env!("CARGO_PKG_NAME").into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        runtimes,
-    })
-}
-
-pub async fn diagnose(tasks: &Tasks, p: DiagnoseParams) -> Result<Value, RpcError> {
-    let runtimes = match &p.runtime {
-        Some(name) => vec![tasks.registry().get(name)?],
-        None => tasks.registry().all().cloned().collect(),
-    };
-    let diagnoses = futures::future::join_all(runtimes.iter().map(|r| r.diagnose(&p))).await;
-    let mut value = serde_json::to_value(DiagnoseResult {
-        runtimes: diagnoses,
-    })
-    .expect("serializes");
-    crate::hygiene::Hygiene::new(crate::protocol::RunOptions::DEFAULT_MAX_FIELD_BYTES)
-        .clean(&mut value);
-    Ok(value)
-}
-
-/// A reply to write: a JSON value, or a line already serialized.
-enum Reply {
-    Value(Value),
-    Line(String),
-}
-
-impl Reply {
-    /// The reply as one line. Error messages get the hygiene of events first.
-    fn into_line(self) -> String {
-        match self {
-            Reply::Value(mut reply) => {
-                redact_errors(&mut reply);
-                serde_json::to_string(&reply).expect("JSON values serialize")
-            }
-            Reply::Line(line) => line,
-        }
+/// A method's params, straight from their text into their type (absent = `{}`); by-position
+/// params are refused.
+fn parse_params<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, RpcError> {
+    let text = raw.unwrap_or("{}");
+    if !text.trim_start().starts_with('{') {
+        return Err(RpcError::invalid_params("", "params must be an object"));
     }
+    parse_str_at("", text).map_err(|e| match e {
+        StrError::Syntax(e) => RpcError::invalid_params("", e.to_string()),
+        StrError::Data(refusal) => refusal.into(),
+    })
 }
 
-/// jsonrpsee's success response (`{"jsonrpc":"2.0","result":…,"id":0}`) as our reply line, with
-/// the host's id and the result spliced in as jsonrpsee wrote it: the same bytes as parsing the
-/// response into a `Value` and serializing it again (keys in the same order), without doing so
-/// (a `capabilities` reply is 14 KB, a `run` result can be megabytes). None for anything else.
-fn success_line(id: &Value, response: &RawValue) -> Option<String> {
-    #[derive(serde::Deserialize)]
+/// The reply to a request, from jsonrpsee's response (`{"jsonrpc":"2.0","id":0,…}`) with the
+/// host's id put back as the host wrote it. A success's result is spliced in as jsonrpsee wrote
+/// it, without parsing it (a `run` result can be megabytes); an error gets its `data.kind` and
+/// the hygiene of events.
+fn reply_line(id: &RawValue, response: &RawValue) -> String {
+    #[derive(Deserialize)]
     struct Response<'a> {
         #[serde(borrow)]
         result: Option<&'a RawValue>,
+        error: Option<RpcErrorObject>,
+    }
+    #[derive(Deserialize)]
+    struct RpcErrorObject {
+        code: i32,
+        message: String,
+        #[serde(default)]
+        data: Value,
     }
     #[derive(serde::Serialize)]
     struct Line<'a> {
-        id: &'a Value,
+        id: &'a RawValue,
         jsonrpc: &'static str,
         result: &'a RawValue,
     }
-    let result = serde_json::from_str::<Response>(response.get())
-        .ok()?
-        .result?;
-    Some(
-        serde_json::to_string(&Line {
+    match serde_json::from_str::<Response>(response.get()) {
+        Ok(Response {
+            result: Some(result),
+            ..
+        }) => serde_json::to_string(&Line {
             id,
             jsonrpc: "2.0",
             result,
         })
         .expect("serializes"),
-    )
+        Ok(Response { error: Some(e), .. }) => error_line(
+            Some(id),
+            RpcError {
+                code: e.code,
+                message: e.message,
+                data: e.data,
+            },
+        ),
+        _ => error_line(
+            Some(id),
+            RpcError::internal("the method gave neither a result nor an error"),
+        ),
+    }
 }
 
-/// Returns `(id_unusable, reason)` when the envelope is not a valid JSON-RPC 2.0 request.
-fn envelope_problem(obj: &Map<String, Value>) -> Option<(bool, &'static str)> {
-    match obj.get("id") {
-        None | Some(Value::Null | Value::String(_) | Value::Number(_)) => {}
-        Some(_) => return Some((true, "id must be a string, a number or null")),
+/// An error reply line (`id` absent = `null`), with `data.kind` and the hygiene of events: error
+/// messages can quote host input (a path, a value).
+fn error_line(id: Option<&RawValue>, mut e: RpcError) -> String {
+    add_kind(&mut e);
+    let mut error = serde_json::to_value(&e).expect("errors serialize");
+    Hygiene::new(RunOptions::DEFAULT_MAX_FIELD_BYTES).clean(&mut error);
+    #[derive(serde::Serialize)]
+    struct Line<'a> {
+        error: Value,
+        id: &'a RawValue,
+        jsonrpc: &'static str,
     }
-    if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
-        return Some((false, "jsonrpc must be \"2.0\""));
-    }
-    match obj.get("method") {
-        Some(Value::String(_)) => {}
-        Some(_) => return Some((false, "method must be a string")),
-        None => return Some((false, "a request needs a method")),
-    }
-    match obj.get("params") {
-        None | Some(Value::Object(_) | Value::Array(_)) => None,
-        Some(_) => Some((false, "params must be an object or an array")),
-    }
+    serde_json::to_string(&Line {
+        error,
+        id: reply_id(id),
+        jsonrpc: "2.0",
+    })
+    .expect("serializes")
+}
+
+fn reply_id(id: Option<&RawValue>) -> &RawValue {
+    id.unwrap_or_else(|| serde_json::from_str("null").expect("null is JSON"))
+}
+
+fn parse_error(message: &str) -> String {
+    error_line(
+        None,
+        RpcError::new(ErrorCode::ParseError, message, Value::Null),
+    )
 }
 
 fn invalid_request(reason: &str) -> RpcError {
@@ -383,60 +387,17 @@ fn invalid_request(reason: &str) -> RpcError {
     )
 }
 
-pub fn error_reply(id: Value, e: RpcError) -> Value {
-    json!({ "jsonrpc": "2.0", "id": id, "error": e })
-}
-
-fn to_error_object(e: RpcError) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(e.code, e.message, Some(e.data))
-}
-
-/// Error messages can quote host input (a path, a value): they get the same hygiene as events.
-fn redact_errors(reply: &mut Value) {
-    let hygiene = Hygiene::new(RunOptions::DEFAULT_MAX_FIELD_BYTES);
-    match reply {
-        Value::Array(items) => items.iter_mut().for_each(redact_errors),
-        Value::Object(obj) => {
-            if let Some(err) = obj.get_mut("error") {
-                hygiene.clean(err);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Errors that jsonrpsee makes itself (unknown method) carry no `data.kind`: add it.
-fn add_kind(err: &mut Value) {
-    let code = err["code"].as_i64().unwrap_or_default();
-    if err.get("data").and_then(|d| d.get("kind")).is_some() {
+/// Errors that jsonrpsee makes itself carry no `data.kind`: add it.
+fn add_kind(e: &mut RpcError) {
+    if e.data.get("kind").is_some() {
         return;
     }
-    if let Some(c) = ErrorCode::ALL.iter().find(|c| i64::from(c.code()) == code) {
-        let mut data = match err.get("data") {
-            Some(Value::Object(m)) => m.clone(),
-            _ => Map::new(),
+    if let Some(c) = ErrorCode::ALL.iter().find(|c| c.code() == e.code) {
+        let mut data = match std::mem::take(&mut e.data) {
+            Value::Object(m) => m,
+            _ => Default::default(),
         };
         data.insert("kind".into(), json!(c.kind()));
-        err["data"] = Value::Object(data);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::protocol::methods::CapabilitiesResult;
-    use crate::runtime::{builtin, RuntimeConfig};
-
-    /// The borrowed reply has exactly the shape of the declared `CapabilitiesResult`.
-    #[test]
-    fn capabilities_reply_is_a_capabilities_result() {
-        let tasks = Tasks::new(builtin(&RuntimeConfig::default()), ".".into(), 1, None);
-        for runtime in [None, Some("fixture".to_string())] {
-            let reply = capabilities(&tasks, CapabilitiesParams { runtime }).unwrap();
-            let typed: CapabilitiesResult = serde_json::from_value(reply.clone()).unwrap();
-            assert_eq!(serde_json::to_value(typed).unwrap(), reply);
-        }
-        let all = capabilities(&tasks, CapabilitiesParams { runtime: None }).unwrap();
-        assert_eq!(all["runtimes"].as_array().unwrap().len(), 4);
+        e.data = Value::Object(data);
     }
 }

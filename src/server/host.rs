@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use serde_json::{json, Map, Value};
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 use super::transport::Outbound;
@@ -53,22 +54,21 @@ impl HostRequests {
         }
     }
 
-    /// Routes a response object from the host. Unknown ids are logged and dropped.
-    pub fn on_response(&self, msg: &Map<String, Value>) {
-        let id = match msg.get("id") {
-            Some(Value::String(s)) => s.clone(),
-            other => {
-                tracing::warn!(?other, "response with an id we never sent");
-                return;
-            }
+    /// Routes a response from the host (its `id`, `result` and `error` as sent). Unknown ids
+    /// are logged and dropped.
+    pub fn on_response(&self, id: &RawValue, result: Option<&RawValue>, error: Option<&RawValue>) {
+        let Ok(id) = serde_json::from_str::<String>(id.get()) else {
+            tracing::warn!(id = id.get(), "response with an id we never sent");
+            return;
         };
         let Some(tx) = self.pending.lock().unwrap().remove(&id) else {
             tracing::warn!(%id, "response to no pending request");
             return;
         };
-        let reply = match (msg.get("result"), msg.get("error")) {
-            (_, Some(e)) => Err(e.clone()),
-            (Some(r), None) => Ok(r.clone()),
+        let value = |raw: &RawValue| serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+        let reply = match (result, error) {
+            (_, Some(e)) => Err(value(e)),
+            (Some(r), None) => Ok(value(r)),
             (None, None) => Err(json!({ "message": "response without result" })),
         };
         let _ = tx.send(reply);

@@ -1,14 +1,13 @@
-//! The stdio JSON-RPC server: transport, dispatch, the task registry and host requests.
-//! It knows JSON-RPC and nothing of vendors.
+//! Front end 1: JSON-RPC 2.0 over stdio — transport (one reader, one writer), dispatch, requests
+//! to the host. It knows JSON-RPC and
+//! nothing of vendors; tasks are the core's.
 
-pub mod admission;
-pub mod dispatch;
-pub mod event_line;
-pub mod host;
-pub mod params;
+mod admission;
+mod dispatch;
+mod event_line;
+mod host;
 pub mod stdio;
-pub mod tasks;
-pub mod transport;
+mod transport;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +18,8 @@ use tokio_util::task::TaskTracker;
 
 use dispatch::{Dispatcher, ServerState};
 use host::HostRequests;
-use tasks::Tasks;
+
+use crate::core::Core;
 
 pub struct ServeConfig {
     pub max_message_bytes: usize,
@@ -29,7 +29,7 @@ pub struct ServeConfig {
 const ADMISSION_WAIT: Duration = Duration::from_secs(2);
 
 /// How long shutdown waits for in-flight requests after stopping every task. Tasks themselves
-/// are bounded by `tasks::STOP_DEADLINE`; this is the backstop.
+/// are bounded by `core::STOP_DEADLINE`; this is the backstop.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Serves `input`/`output` until the input ends or `shutdown` resolves; then stops every task,
@@ -37,7 +37,7 @@ const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(30);
 pub async fn serve<R, W>(
     input: R,
     output: W,
-    tasks: Arc<Tasks>,
+    core: Arc<Core>,
     config: ServeConfig,
     shutdown: impl std::future::Future<Output = ()>,
 ) where
@@ -47,7 +47,7 @@ pub async fn serve<R, W>(
     let (out, writer) = transport::spawn_writer(output);
     let host = Arc::new(HostRequests::new(out.clone()));
     let dispatcher = Arc::new(Dispatcher::new(ServerState {
-        tasks: tasks.clone(),
+        core: core.clone(),
         host,
         out,
     }));
@@ -76,16 +76,16 @@ pub async fn serve<R, W>(
                 // Keep reading: late requests get -32016, and host replies still arrive.
                 tracing::info!("signal received; shutting down");
                 signalled = true;
-                tasks.shutdown();
+                core.shutdown();
             }
             _ = tokio::time::sleep(Duration::from_millis(20)), if signalled => {
-                if tasks.running_count() == 0 {
+                if core.running_count() == 0 {
                     break;
                 }
             }
         }
     }
-    tasks.shutdown();
+    core.shutdown();
     inflight.close();
     if tokio::time::timeout(SHUTDOWN_DEADLINE, inflight.wait())
         .await

@@ -17,19 +17,17 @@ mod run;
 mod wire;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use async_trait::async_trait;
-use serde_json::Value;
 
-use super::{Approvals, EventOutput, EventSink, RunContext, Runtime, Stop};
+use super::{model_probe, RunContext, Runtime};
+use crate::core::Refusal;
 use crate::protocol::methods::DiagnoseParams;
-use crate::protocol::result::{AgentResult, FinishReason, TaskErrorKind};
-use crate::protocol::runtime_info::{Capabilities, Diagnosis, DiagnosisStatus, RuntimeInfo};
-use crate::protocol::task::{AgentTask, ApprovalMode, Permissions, RunOptions, SandboxMode};
-use crate::protocol::RpcError;
+use crate::protocol::result::{AgentResult, TaskErrorKind};
+use crate::protocol::runtime_info::{Capabilities, Diagnosis, DiagnosisStatus};
+use crate::protocol::task::{AgentTask, Permissions, SandboxMode};
 use options::AntigravityOptions;
 
 pub const NAME: &str = "antigravity";
@@ -71,16 +69,20 @@ impl AntigravityRuntime {
         model: Option<String>,
     ) -> Diagnosis {
         let binary = diagnose::binary_info(&python, info);
-        let scratch =
-            std::env::temp_dir().join(format!("agent-runtime-kit-probe-{}", uuid::Uuid::new_v4()));
-        if let Err(e) = std::fs::create_dir_all(&scratch) {
-            return diagnose::with_status(
-                DiagnosisStatus::Error,
-                binary,
-                format!("cannot create {}: {e}", scratch.display()),
-                None,
-            );
-        }
+        let scratch = match tempfile::Builder::new()
+            .prefix("agent-runtime-kit-probe-")
+            .tempdir()
+        {
+            Ok(d) => d,
+            Err(e) => {
+                return diagnose::with_status(
+                    DiagnosisStatus::Error,
+                    binary,
+                    format!("cannot create a probe directory: {e}"),
+                    None,
+                )
+            }
+        };
         let task = AgentTask {
             goal: "Reply with the single word: ok".into(),
             model: model.clone(),
@@ -90,117 +92,48 @@ impl AntigravityRuntime {
             }),
             ..Default::default()
         };
-        let options = RunOptions::default();
-        let events = EventSink::new("probe".into(), Arc::new(Discard), &options);
-        let stop = Stop::default();
-        let ctx = RunContext {
-            task_id: format!("probe-{}", uuid::Uuid::new_v4()),
-            task,
-            options,
-            runtime_options: serde_json::json!({ "apiRetries": 0, "stateDir": scratch.join("state").display().to_string() }),
-            working_directory: scratch.clone(),
-            approvals: Approvals::new(
-                ApprovalMode::Deny,
-                None,
-                Duration::from_secs(1),
-                events.clone(),
-                stop.clone(),
-            ),
-            events,
-            stop: stop.clone(),
-            prepared: None,
+        let opts = AntigravityOptions {
+            api_retries: Some(0),
+            state_dir: Some(scratch.path().join("state").display().to_string()),
+            ..Default::default()
         };
-        let result = tokio::select! {
-            r = run::run(python, ctx) => Some(r),
-            _ = tokio::time::sleep(Duration::from_secs(90)) => { stop.stop(super::StopReason::Timeout); None }
+        let (ctx, stop) = model_probe::context(task, scratch.path());
+        let remedies = model_probe::Remedies {
+            credentials: "check GEMINI_API_KEY (or the Vertex AI settings)",
+            model: "pick another model (e.g. the SDK's default) with --model / task.model",
         };
-        let _ = std::fs::remove_dir_all(&scratch);
-        let model = model.unwrap_or_else(|| "the default model".into());
-        let Some(result) = result else {
-            return diagnose::with_status(
-                DiagnosisStatus::Error,
-                binary,
-                "the probe did not answer within 90 s".into(),
-                None,
-            );
-        };
-        match (result.finish_reason, result.error) {
-            (FinishReason::Completed, _) => diagnose::with_status(
-                DiagnosisStatus::Ready,
-                binary,
-                format!("{model} answered a one-turn probe"),
-                None,
-            ),
-            (_, Some(e)) => {
-                let status = match e.kind {
-                    TaskErrorKind::Model => DiagnosisStatus::UnsupportedModel,
-                    TaskErrorKind::Auth => DiagnosisStatus::MissingCredentials,
-                    _ => DiagnosisStatus::Error,
-                };
-                let remedy = match status {
-                    DiagnosisStatus::UnsupportedModel => Some(
-                        "pick another model (e.g. the SDK's default) with --model / task.model",
-                    ),
-                    DiagnosisStatus::MissingCredentials => {
-                        Some("check GEMINI_API_KEY (or the Vertex AI settings)")
-                    }
-                    _ => None,
-                };
-                diagnose::with_status(
-                    status,
-                    binary,
-                    format!("the probe of {model} failed: {}", e.message),
-                    remedy,
-                )
-            }
-            (r, None) => diagnose::with_status(
-                DiagnosisStatus::Error,
-                binary,
-                format!("the probe ended with {r:?}"),
-                None,
-            ),
-        }
+        let ready = diagnose::with_status(DiagnosisStatus::Ready, binary, String::new(), None);
+        model_probe::run(
+            ready,
+            model.as_deref(),
+            stop,
+            remedies,
+            run::run(python, ctx, opts),
+        )
+        .await
     }
-}
-
-/// Events of a probe go nowhere.
-struct Discard;
-
-#[async_trait]
-impl EventOutput for Discard {
-    async fn send(&self, _event: Value) {}
 }
 
 #[async_trait]
 impl Runtime for AntigravityRuntime {
-    fn info(&self) -> RuntimeInfo {
-        RuntimeInfo {
-            name: NAME.into(),
-            description: "Google Antigravity: the google-antigravity Python SDK and its bundled \
-                          localharness agent, with Gemini (API key) or Vertex AI"
-                .into(),
-            capabilities: Capabilities {
-                streaming: true,
-                tool_events: true,
-                approvals: vec![ApprovalMode::Deny, ApprovalMode::Host],
-                sandbox_modes: vec![
-                    SandboxMode::ReadOnly,
-                    SandboxMode::WorkspaceWrite,
-                    SandboxMode::FullAccess,
-                ],
-                tool_filters: false,
-                resume: true,
-                fork: false,
-                mcp: vec!["stdio".into(), "http".into()],
-                structured_output: true,
-                system_prompt: true,
-                append_system_prompt: true,
-                additional_directories: true,
-                max_turns: true,
-                models: None,
-                usage_cost: false,
-            },
-            options: AntigravityOptions::schema(),
+    type Options = AntigravityOptions;
+    type Plan = AntigravityOptions;
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn description(&self) -> &'static str {
+        "Google Antigravity: the google-antigravity Python SDK and its bundled localharness \
+         agent, with Gemini (API key) or Vertex AI"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            tool_filters: false,
+            fork: false,
+            usage_cost: false,
+            ..super::all_capabilities()
         }
     }
 
@@ -221,11 +154,14 @@ impl Runtime for AntigravityRuntime {
         diagnose::ready(binary, what)
     }
 
-    fn validate(&self, task: &AgentTask) -> Result<(), RpcError> {
-        let opts = AntigravityOptions::from_value(&task.runtime_options_for(NAME))
-            .map_err(|e| RpcError::invalid_params("task.runtimeOptions.antigravity", e))?;
+    fn plan(
+        &self,
+        task: &AgentTask,
+        _working_directory: &Path,
+        opts: AntigravityOptions,
+    ) -> Result<AntigravityOptions, Refusal> {
         if opts.vertex.is_some() && opts.base_url.is_some() {
-            return Err(RpcError::unsupported(
+            return Err(Refusal::unsupported(
                 NAME,
                 "task.runtimeOptions.antigravity.baseUrl",
                 "a base URL applies to the Gemini API, not to Vertex AI",
@@ -238,7 +174,7 @@ impl Runtime for AntigravityRuntime {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-');
             if !ok {
-                return Err(RpcError::invalid_params(
+                return Err(Refusal::invalid(
                     "task.session.resume",
                     "not an Antigravity session id (at least 32 characters of [A-Za-z0-9-])",
                 ));
@@ -250,24 +186,22 @@ impl Runtime for AntigravityRuntime {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
             {
-                return Err(RpcError::unsupported(
+                return Err(Refusal::unsupported(
                     NAME,
-                    &format!("task.mcpServers.{name}"),
+                    format!("task.mcpServers.{name}"),
                     "the SDK accepts MCP server names of [A-Za-z0-9_-] only",
                 ));
             }
         }
-        Ok(())
+        Ok(opts)
     }
 
-    async fn preflight(&self, task: &AgentTask) -> Option<Diagnosis> {
+    async fn preflight(&self, opts: &AntigravityOptions) -> Option<Diagnosis> {
         let (python, info) = match self.installation().await {
             Ok(x) => x,
             Err(d) => return Some(d),
         };
-        let opts =
-            AntigravityOptions::from_value(&task.runtime_options_for(NAME)).unwrap_or_default();
-        match diagnose::credentials(&opts) {
+        match diagnose::credentials(opts) {
             Ok(_) => None,
             Err(m) => Some(diagnose::missing_credentials(
                 m,
@@ -276,20 +210,10 @@ impl Runtime for AntigravityRuntime {
         }
     }
 
-    async fn run(&self, ctx: RunContext) -> AgentResult {
-        let python = match self.installation().await {
-            Ok((p, _)) => p,
-            Err(d) => {
-                return AgentResult {
-                    finish_reason: FinishReason::Error,
-                    error: Some(crate::protocol::result::TaskError::new(
-                        TaskErrorKind::Process,
-                        d.message,
-                    )),
-                    ..Default::default()
-                }
-            }
-        };
-        run::run(python, ctx).await
+    async fn run(&self, ctx: RunContext, opts: AntigravityOptions) -> AgentResult {
+        match self.installation().await {
+            Ok((python, _)) => run::run(python, ctx, opts).await,
+            Err(d) => AgentResult::failed(TaskErrorKind::Process, d.message),
+        }
     }
 }

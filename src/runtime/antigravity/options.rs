@@ -2,7 +2,6 @@
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::wire::VertexSettings;
 
@@ -42,15 +41,4 @@ pub struct AntigravityOptions {
     /// `<stateDir>/home` and `<stateDir>/app-data`.
     #[serde(default)]
     pub use_user_home: bool,
-}
-
-impl AntigravityOptions {
-    /// Parses the task's entry (already checked against the schema by the core).
-    pub fn from_value(v: &Value) -> Result<Self, String> {
-        serde_json::from_value(v.clone()).map_err(|e| e.to_string())
-    }
-
-    pub fn schema() -> Value {
-        schemars::schema_for!(AntigravityOptions).to_value()
-    }
 }

@@ -30,16 +30,7 @@ const EXIT_GRACE: Duration = Duration::from_secs(5);
 
 type Decided = (String, String, Value, ApprovalResponse);
 
-pub async fn run(python: PathBuf, ctx: RunContext) -> AgentResult {
-    let opts = match AntigravityOptions::from_value(&ctx.runtime_options) {
-        Ok(o) => o,
-        Err(e) => {
-            return failed(
-                TaskErrorKind::Protocol,
-                format!("runtimeOptions.antigravity: {e}"),
-            )
-        }
-    };
+pub async fn run(python: PathBuf, ctx: RunContext, opts: AntigravityOptions) -> AgentResult {
     let (session_id, resume) = match &ctx.task.session {
         Some(s) => (s.resume.clone(), true),
         None => (uuid::Uuid::new_v4().to_string(), false),
@@ -60,7 +51,7 @@ pub async fn run(python: PathBuf, ctx: RunContext) -> AgentResult {
     let bridge = match command::install_bridge() {
         Ok(b) => b,
         Err(e) => {
-            return failed(
+            return AgentResult::failed(
                 TaskErrorKind::Process,
                 format!("cannot write the Antigravity bridge: {e}"),
             )
@@ -69,7 +60,7 @@ pub async fn run(python: PathBuf, ctx: RunContext) -> AgentResult {
     let dirs = match StateDirs::for_task(&opts, &ctx.task_id) {
         Ok(d) => d,
         Err(e) => {
-            return failed(
+            return AgentResult::failed(
                 TaskErrorKind::Process,
                 format!("cannot create the Antigravity state directories: {e}"),
             )
@@ -148,14 +139,6 @@ fn absolute(cwd: &Path, d: &str) -> String {
     p.canonicalize().unwrap_or(p).display().to_string()
 }
 
-fn failed(kind: TaskErrorKind, message: String) -> AgentResult {
-    AgentResult {
-        finish_reason: FinishReason::Error,
-        error: Some(TaskError::new(kind, message)),
-        ..Default::default()
-    }
-}
-
 async fn send_line(stdin: &mut Option<ChildStdin>, value: &impl serde::Serialize) {
     let Some(w) = stdin.as_mut() else { return };
     let mut line = serde_json::to_vec(value).expect("bridge messages serialize");
@@ -187,7 +170,7 @@ async fn drive(
     let mut child = match Supervised::spawn(cmd, "antigravity") {
         Ok(c) => c,
         Err(e) => {
-            return failed(
+            return AgentResult::failed(
                 TaskErrorKind::Process,
                 format!("cannot start {}: {e}", python.display()),
             )
@@ -198,7 +181,7 @@ async fn drive(
         .take_stdout(DEFAULT_MAX_LINE_BYTES)
         .map(|f| f.into_inner())
     else {
-        return failed(TaskErrorKind::Process, "the bridge has no stdout".into());
+        return AgentResult::failed(TaskErrorKind::Process, "the bridge has no stdout");
     };
     let mut lines = JsonLines::new(stdout, DEFAULT_MAX_LINE_BYTES);
     // The task goes on stdin, never on a command line. Stdin then stays open: closing it tells

@@ -13,8 +13,8 @@ use tokio::process::Command;
 
 use super::options::ClaudeOptions;
 use super::permissions::Mapping;
+use crate::core::Refusal;
 use crate::protocol::task::{AgentTask, McpServer};
-use crate::protocol::RpcError;
 
 /// Refuses task values that would change the meaning of the CLI's command line or environment.
 ///
@@ -23,10 +23,10 @@ use crate::protocol::RpcError;
 /// takes every following argument up to the next option: a model named
 /// `--dangerously-skip-permissions` or a tool named `--permission-mode=bypassPermissions` would be
 /// a flag. Environment names with `=` or NUL would set a different variable than the one named.
-pub fn check_argv_values(task: &AgentTask, opts: &ClaudeOptions) -> Result<(), RpcError> {
+pub fn check_argv_values(task: &AgentTask, opts: &ClaudeOptions) -> Result<(), Refusal> {
     let flag_like = |path: String, v: &str| {
         if v.starts_with('-') || v.contains('\0') {
-            Err(RpcError::invalid_params(
+            Err(Refusal::invalid(
                 path,
                 "must not start with '-' or contain NUL (it is passed to the CLI as an argument)",
             ))
@@ -54,7 +54,7 @@ pub fn check_argv_values(task: &AgentTask, opts: &ClaudeOptions) -> Result<(), R
     }
     for (k, v) in &opts.env {
         if k.is_empty() || k.contains(['=', '\0']) || v.contains('\0') {
-            return Err(RpcError::invalid_params(
+            return Err(Refusal::invalid(
                 "task.runtimeOptions.claude.env",
                 format!("{k:?} is not a valid environment variable (name without '=' or NUL, value without NUL)"),
             ));

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::Value;
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -76,17 +75,5 @@ impl Effort {
             Effort::Xhigh => "xhigh",
             Effort::Max => "max",
         }
-    }
-}
-
-impl ClaudeOptions {
-    /// The options of a task. The generic check already validated them against the schema, so a
-    /// parse failure here means a bug; it falls back to defaults rather than panicking.
-    pub fn from_value(v: &Value) -> Self {
-        serde_json::from_value(v.clone()).unwrap_or_default()
-    }
-
-    pub fn schema() -> Value {
-        serde_json::to_value(schemars::schema_for!(ClaudeOptions)).expect("schema serializes")
     }
 }

@@ -69,8 +69,7 @@ struct Decided {
     message: Option<String>,
 }
 
-pub async fn run(binary: &Path, ctx: RunContext) -> AgentResult {
-    let opts = ClaudeOptions::from_value(&ctx.runtime_options);
+pub async fn run(binary: &Path, ctx: RunContext, opts: ClaudeOptions) -> AgentResult {
     let mapping = match permissions::map(&ctx.task.permissions(), ctx.task.mcp_servers.as_ref()) {
         Ok(m) => m,
         // validate() refuses these before the run; reaching here is a bug.

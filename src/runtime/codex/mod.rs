@@ -18,16 +18,16 @@ mod mcp;
 mod options;
 mod session;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
 use super::{RunContext, Runtime};
+use crate::core::Refusal;
 use crate::protocol::methods::DiagnoseParams;
-use crate::protocol::result::AgentResult;
-use crate::protocol::runtime_info::{Capabilities, Diagnosis, RuntimeInfo};
-use crate::protocol::task::{AgentTask, ApprovalMode, SandboxMode};
-use crate::protocol::RpcError;
+use crate::protocol::result::{AgentResult, TaskErrorKind};
+use crate::protocol::runtime_info::{Capabilities, Diagnosis};
+use crate::protocol::task::{AgentTask, ApprovalMode};
 
 pub use options::CodexOptions;
 
@@ -46,36 +46,24 @@ impl CodexRuntime {
 
 #[async_trait]
 impl Runtime for CodexRuntime {
-    fn info(&self) -> RuntimeInfo {
-        RuntimeInfo {
-            name: NAME.into(),
-            description: "OpenAI Codex CLI, driven through `codex app-server` (needs the codex \
-                          binary and an OpenAI API key, a `codex login`, or a configured provider)"
-                .into(),
-            capabilities: Capabilities {
-                streaming: true,
-                tool_events: true,
-                approvals: vec![ApprovalMode::Deny, ApprovalMode::Host],
-                sandbox_modes: vec![
-                    SandboxMode::ReadOnly,
-                    SandboxMode::WorkspaceWrite,
-                    SandboxMode::FullAccess,
-                ],
-                // Codex has no per-tool allow/deny list for its built-in tools.
-                tool_filters: false,
-                resume: true,
-                fork: true,
-                mcp: vec!["stdio".into(), "http".into()],
-                structured_output: true,
-                system_prompt: true,
-                append_system_prompt: true,
-                additional_directories: true,
-                max_turns: true,
-                models: None,
-                usage_cost: false,
-            },
-            options: serde_json::to_value(schemars::schema_for!(CodexOptions))
-                .expect("schema serializes"),
+    type Options = CodexOptions;
+    type Plan = CodexOptions;
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn description(&self) -> &'static str {
+        "OpenAI Codex CLI, driven through `codex app-server` (needs the codex binary and an \
+         OpenAI API key, a `codex login`, or a configured provider)"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            // Codex has no per-tool allow/deny list for its built-in tools.
+            tool_filters: false,
+            usage_cost: false,
+            ..super::all_capabilities()
         }
     }
 
@@ -88,42 +76,39 @@ impl Runtime for CodexRuntime {
         .await
     }
 
-    fn validate(&self, task: &AgentTask) -> Result<(), RpcError> {
-        let opts = CodexOptions::parse(&task.runtime_options_for(NAME))?;
+    fn plan(
+        &self,
+        task: &AgentTask,
+        _working_directory: &Path,
+        opts: CodexOptions,
+    ) -> Result<CodexOptions, Refusal> {
+        opts.check()?;
         if opts.host_approval_policy.is_some() && task.permissions().approvals != ApprovalMode::Host
         {
-            return Err(RpcError::unsupported(
+            return Err(Refusal::unsupported(
                 NAME,
-                &format!("task.runtimeOptions.{NAME}.hostApprovalPolicy"),
+                format!("task.runtimeOptions.{NAME}.hostApprovalPolicy"),
                 "only applies with permissions.approvals \"host\"",
             ));
         }
-        Ok(())
+        Ok(opts)
     }
 
-    async fn preflight(&self, task: &AgentTask) -> Option<Diagnosis> {
-        let opts = CodexOptions::parse(&task.runtime_options_for(NAME)).ok()?;
+    async fn preflight(&self, opts: &CodexOptions) -> Option<Diagnosis> {
         let (path, version) = match diagnose::binary(self.configured.as_deref()).await {
             Ok(b) => b,
             Err(d) => return Some(d),
         };
-        diagnose::credentials(&path, &version, &opts)
+        diagnose::credentials(&path, &version, opts)
             .await
             .err()
             .map(|d| *d)
     }
 
-    async fn run(&self, ctx: RunContext) -> AgentResult {
+    async fn run(&self, ctx: RunContext, opts: CodexOptions) -> AgentResult {
         match command::resolve(self.configured.as_deref()) {
-            Some(binary) => session::run(binary, ctx).await,
-            None => AgentResult {
-                finish_reason: crate::protocol::result::FinishReason::Error,
-                error: Some(crate::protocol::result::TaskError::new(
-                    crate::protocol::result::TaskErrorKind::Process,
-                    "the codex binary is gone",
-                )),
-                ..Default::default()
-            },
+            Some(binary) => session::run(binary, ctx, opts).await,
+            None => AgentResult::failed(TaskErrorKind::Process, "the codex binary is gone"),
         }
     }
 }

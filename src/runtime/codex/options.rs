@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::protocol::RpcError;
+use crate::core::Refusal;
 
 use super::NAME;
 
@@ -145,43 +145,37 @@ const RESERVED_KEYS: &[(&str, &str)] = &[
 ];
 
 impl CodexOptions {
-    /// Parses the (schema-checked) options and checks the config keys.
-    pub fn parse(value: &Value) -> Result<CodexOptions, RpcError> {
-        let opts: CodexOptions =
-            crate::server::params::parse_at(&format!("task.runtimeOptions.{NAME}"), value.clone())?;
-        opts.check()?;
-        Ok(opts)
-    }
-
-    fn check(&self) -> Result<(), RpcError> {
+    /// Checks what the types cannot say: config keys (no flags smuggled, none that the task's
+    /// own fields decide), the provider's id and URL, environment names.
+    pub fn check(&self) -> Result<(), Refusal> {
         let base = format!("task.runtimeOptions.{NAME}");
         if let Some(config) = &self.config {
             for (key, value) in config {
                 let field = format!("{base}.config.{key}");
                 if !is_config_key(key) {
-                    return Err(RpcError::invalid_params(
+                    return Err(Refusal::invalid(
                         field,
                         "a config key is dotted words of letters, digits, '_' and '-'",
                     ));
                 }
                 let head = key.split('.').next().unwrap_or_default();
                 if let Some((_, why)) = RESERVED_KEYS.iter().find(|(k, _)| *k == head) {
-                    return Err(RpcError::unsupported(NAME, &field, *why));
+                    return Err(Refusal::unsupported(NAME, field, *why));
                 }
-                toml_value(value).map_err(|e| RpcError::invalid_params(&field, e))?;
+                toml_value(value).map_err(|e| Refusal::invalid(&field, e))?;
             }
         }
         if let Some(p) = &self.provider {
             if let Some(id) = &p.id {
                 if !is_word(id) {
-                    return Err(RpcError::invalid_params(
+                    return Err(Refusal::invalid(
                         format!("{base}.provider.id"),
                         "letters, digits, '_' and '-' only",
                     ));
                 }
             }
             if !(p.base_url.starts_with("http://") || p.base_url.starts_with("https://")) {
-                return Err(RpcError::invalid_params(
+                return Err(Refusal::invalid(
                     format!("{base}.provider.baseUrl"),
                     "must be an http:// or https:// URL",
                 ));
@@ -190,7 +184,7 @@ impl CodexOptions {
         if let Some(env) = &self.env {
             for k in env.keys() {
                 if k.is_empty() || k.contains('=') || k.contains('\0') {
-                    return Err(RpcError::invalid_params(
+                    return Err(Refusal::invalid(
                         format!("{base}.env"),
                         format!("{k:?} is not an environment variable name"),
                     ));
@@ -280,15 +274,19 @@ mod tests {
 
     #[test]
     fn reserved_and_malformed_keys_are_refused() {
-        let bad = |config: Value| CodexOptions::parse(&json!({ "config": config })).unwrap_err();
-        assert_eq!(
-            bad(json!({"sandbox_mode": "danger-full-access"})).code,
-            -32012
-        );
-        assert_eq!(bad(json!({"features.plugins": true})).code, -32012);
-        assert_eq!(bad(json!({"x --dangerously-bypass": 1})).code, -32602);
-        assert_eq!(bad(json!({"a..b": 1})).code, -32602);
-        let ok = CodexOptions::parse(&json!({"config": {"tools.web_search": false}})).unwrap();
+        let parse = |v: Value| {
+            let opts: CodexOptions = serde_json::from_value(v).unwrap();
+            opts.check().map(|()| opts)
+        };
+        let bad = |config: Value| parse(json!({ "config": config })).unwrap_err();
+        let unsupported = |r: Refusal| matches!(r, Refusal::Unsupported { .. });
+        assert!(unsupported(bad(
+            json!({"sandbox_mode": "danger-full-access"})
+        )));
+        assert!(unsupported(bad(json!({"features.plugins": true}))));
+        assert!(!unsupported(bad(json!({"x --dangerously-bypass": 1}))));
+        assert!(!unsupported(bad(json!({"a..b": 1}))));
+        let ok = parse(json!({"config": {"tools.web_search": false}})).unwrap();
         assert_eq!(
             ok.overrides(),
             vec![("tools.web_search".to_string(), "false".to_string())]

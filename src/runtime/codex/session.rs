@@ -53,11 +53,7 @@ enum Ending {
     Failed(TaskError),
 }
 
-pub async fn run(binary: PathBuf, ctx: RunContext) -> AgentResult {
-    let opts = match CodexOptions::parse(&ctx.runtime_options) {
-        Ok(o) => o,
-        Err(e) => return failed(TaskErrorKind::Protocol, e.message),
-    };
+pub async fn run(binary: PathBuf, ctx: RunContext, opts: CodexOptions) -> AgentResult {
     let wd = ctx.working_directory.clone();
     let before = {
         let wd = wd.clone();

@@ -1,103 +1,120 @@
-//! The task registry: admission, the lifetime of each run, and exactly one result per run.
+//! One run, from admission to its one result.
 //!
-//! Whatever a runtime does (returns, panics, ignores its stop signal), `run` returns exactly one
+//! Whatever a runtime does (returns, panics, ignores its stop signal), a run returns exactly one
 //! result, after the task's terminal event. Timeouts, the idle watchdog and cancel all go through
 //! the task's [`Stop`]; a runtime that does not wind down within [`STOP_DEADLINE`] of being stopped
 //! is dropped, which kills its processes (see `process/`).
 
-use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::registry::Planned;
+use super::validate::check_task;
+use super::{Core, Refusal};
 use crate::hygiene::{self, Hygiene};
 use crate::protocol::event::{EventBody, TaskFinished, TaskStarted};
-use crate::protocol::methods::{CancelResult, CancelState, RunParams};
+use crate::protocol::methods::RunParams;
 use crate::protocol::result::{AgentResult, CancelMode, FinishReason, TaskError, TaskErrorKind};
 use crate::protocol::task::AgentTask;
-use crate::protocol::{ErrorCode, RpcError};
 use crate::runtime::{
-    ApprovalHost, Approvals, EventOutput, EventSink, Prepared, Registry, RunContext, Runtime, Stop,
-    StopReason,
+    ApprovalHost, Approvals, EventOutput, EventSink, RunContext, Stop, StopReason,
 };
 
 /// How long a stopped runtime gets to return before it is dropped (and its processes killed).
 pub const STOP_DEADLINE: Duration = Duration::from_secs(20);
-/// How many finished task ids are remembered, so `cancel` can answer `finished`.
-const FINISHED_MEMORY: usize = 10_000;
 /// The idle watchdog's resolution.
 const IDLE_TICK: Duration = Duration::from_millis(100);
 
-pub struct Tasks {
-    registry: Registry,
-    cwd: PathBuf,
-    max_tasks: usize,
-    running: Mutex<HashMap<String, Stop>>,
-    finished: Mutex<VecDeque<String>>,
-    shutting_down: AtomicBool,
-    record_dir: Option<PathBuf>,
+/// A task that passed every check and holds its task id: [`run`](Admitted::run) it. Dropped
+/// unrun, it gives the id back.
+pub struct Admitted<'a> {
+    core: &'a Core,
+    task_id: String,
+    params: RunParams,
+    working_directory: PathBuf,
+    /// Taken by `run` (which consumes the admission).
+    planned: Option<Box<dyn Planned>>,
+    stop: Stop,
 }
 
-impl Tasks {
-    pub fn new(
-        registry: Registry,
-        cwd: PathBuf,
-        max_tasks: usize,
-        record_dir: Option<PathBuf>,
-    ) -> Self {
-        Tasks {
-            registry,
-            cwd,
-            max_tasks,
-            running: Mutex::new(HashMap::new()),
-            finished: Mutex::new(VecDeque::new()),
-            shutting_down: AtomicBool::new(false),
-            record_dir,
-        }
-    }
-
-    pub fn registry(&self) -> &Registry {
-        &self.registry
-    }
-
-    /// Checks and admits a task, then runs it to its end. Errors only before anything started.
-    pub async fn run(
-        &self,
-        params: RunParams,
-        out: Arc<dyn EventOutput>,
-        host: Option<Arc<dyn ApprovalHost>>,
-    ) -> Result<Value, RpcError> {
+impl Core {
+    /// Checks a task (runtime, capabilities, options, the runtime's plan and preflight) and
+    /// registers its id. Refusals come only from here, before anything started.
+    pub async fn admit(&self, params: RunParams) -> Result<Admitted<'_>, Refusal> {
         let runtime = self.registry.get(&params.runtime)?;
         if self.is_shutting_down() {
-            return Err(shutting_down());
+            return Err(Refusal::ShuttingDown);
         }
-        let wd = self
-            .registry
-            .validate_task(&params.runtime, &params.task, &self.cwd)?;
-        let prepared = runtime.prepare(&params.task)?;
-        if let Some(diagnosis) = runtime.preflight(&params.task).await {
-            return Err(RpcError::new(
-                ErrorCode::RuntimeUnavailable,
-                format!(
-                    "runtime {:?} is unavailable: {}",
-                    params.runtime, diagnosis.message
-                ),
-                serde_json::to_value(&diagnosis).unwrap_or_default(),
-            ));
+        let wd = check_task(runtime.info(), &params.task, &self.cwd)?;
+        let planned = runtime.plan(&params.task, &wd)?;
+        if let Some(diagnosis) = planned.preflight().await {
+            return Err(Refusal::Unavailable {
+                runtime: params.runtime.clone(),
+                diagnosis: Box::new(diagnosis),
+            });
         }
         let task_id = params
             .task_id
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let stop = Stop::default();
-        self.admit(&task_id, &stop)?;
-        super::admission::admitted();
-        hygiene::learn_secrets(&serde_json::to_value(&params.task).unwrap_or_default());
+        self.register(&task_id, &stop)?;
+        learn_task_secrets(&params.task);
+        Ok(Admitted {
+            core: self,
+            task_id,
+            params,
+            working_directory: wd,
+            planned: Some(planned),
+            stop,
+        })
+    }
 
+    /// [`admit`](Self::admit), then [`Admitted::run`].
+    pub async fn run(
+        &self,
+        params: RunParams,
+        out: Arc<dyn EventOutput>,
+        host: Option<Arc<dyn ApprovalHost>>,
+    ) -> Result<Value, Refusal> {
+        Ok(self.admit(params).await?.run(out, host).await)
+    }
+}
+
+/// Secret values in the task (secret-named env entries and fields) are redacted from everything
+/// that goes out from now on.
+fn learn_task_secrets(task: &AgentTask) {
+    if let Some(options) = &task.runtime_options {
+        options.values().for_each(hygiene::learn_secrets);
+    }
+    if let Some(servers) = &task.mcp_servers {
+        hygiene::learn_secrets(&serde_json::to_value(servers).unwrap_or_default());
+    }
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        self.core.retire(&self.task_id);
+    }
+}
+
+impl Admitted<'_> {
+    pub fn task_id(&self) -> &str {
+        &self.task_id
+    }
+
+    /// Runs the task to its end: events go to `out`, approvals to `host` (none: denied), and the
+    /// one result comes back, cleaned.
+    pub async fn run(
+        mut self,
+        out: Arc<dyn EventOutput>,
+        host: Option<Arc<dyn ApprovalHost>>,
+    ) -> Value {
         let recorder = self
+            .core
             .record_dir
             .as_ref()
             .map(|dir| Arc::new(crate::record::Recorder::new(dir.clone(), out.clone())));
@@ -105,74 +122,24 @@ impl Tasks {
             Some(r) => r.clone(),
             None => out,
         };
-        let result = self
-            .drive(
-                runtime,
-                &params,
-                task_id.clone(),
-                wd,
-                prepared,
-                out,
-                host,
-                stop,
-            )
-            .await;
+        let planned = self.planned.take().expect("an admission runs once");
+        let result = self.drive(planned, out, host).await;
         if let Some(r) = recorder {
-            r.finish(&task_id, &result);
+            r.finish(&self.task_id, &result);
         }
-        self.retire(&task_id);
-        Ok(result)
+        result
     }
 
-    fn admit(&self, task_id: &str, stop: &Stop) -> Result<(), RpcError> {
-        if task_id.is_empty() {
-            return Err(RpcError::invalid_params("taskId", "must not be empty"));
-        }
-        let mut running = self.running.lock().unwrap();
-        if running.contains_key(task_id) {
-            return Err(RpcError::new(
-                ErrorCode::DuplicateTaskId,
-                format!("task {task_id:?} is already running"),
-                json!({ "taskId": task_id }),
-            ));
-        }
-        if running.len() >= self.max_tasks {
-            return Err(RpcError::new(
-                ErrorCode::Busy,
-                format!(
-                    "{} tasks are running, the limit (--max-tasks)",
-                    running.len()
-                ),
-                json!({ "limit": self.max_tasks }),
-            ));
-        }
-        running.insert(task_id.to_string(), stop.clone());
-        Ok(())
-    }
-
-    fn retire(&self, task_id: &str) {
-        self.running.lock().unwrap().remove(task_id);
-        let mut finished = self.finished.lock().unwrap();
-        if finished.len() == FINISHED_MEMORY {
-            finished.pop_front();
-        }
-        finished.push_back(task_id.to_string());
-    }
-
-    #[allow(clippy::too_many_arguments)]
     async fn drive(
         &self,
-        runtime: Arc<dyn Runtime>,
-        params: &RunParams,
-        task_id: String,
-        wd: PathBuf,
-        prepared: Prepared,
+        planned: Box<dyn Planned>,
         out: Arc<dyn EventOutput>,
         host: Option<Arc<dyn ApprovalHost>>,
-        stop: Stop,
     ) -> Value {
         let began = Instant::now();
+        let (params, stop, task_id) = (&self.params, &self.stop, &self.task_id);
         let task = &params.task;
+        let wd = &self.working_directory;
         let options = params.options.clone().unwrap_or_default();
         let events = EventSink::new(task_id.clone(), out, &options);
         let approvals = Approvals::new(
@@ -184,14 +151,12 @@ impl Tasks {
         );
         let ctx = RunContext {
             task_id: task_id.clone(),
-            runtime_options: task.runtime_options_for(&params.runtime),
             task: task.clone(),
             options: options.clone(),
             working_directory: wd.clone(),
             events: events.clone(),
             stop: stop.clone(),
             approvals,
-            prepared,
         };
         let watchdog = tokio::spawn(watch(
             task.timeout_ms,
@@ -199,10 +164,7 @@ impl Tasks {
             events.clone(),
             stop.clone(),
         ));
-        let mut handle = tokio::spawn({
-            let runtime = runtime.clone();
-            async move { runtime.run(ctx).await }
-        });
+        let mut handle = tokio::spawn(planned.run(ctx));
 
         let outcome = tokio::select! {
             r = &mut handle => Some(r),
@@ -229,15 +191,13 @@ impl Tasks {
             },
         };
         watchdog.abort();
-        let mut result = outcome.unwrap_or_else(|e| AgentResult {
-            finish_reason: FinishReason::Error,
-            error: Some(TaskError::new(
+        let mut result = outcome.unwrap_or_else(|e| {
+            AgentResult::failed(
                 TaskErrorKind::Protocol,
                 format!("the runtime failed unexpectedly: {}", panic_message(e)),
-            )),
-            ..Default::default()
+            )
         });
-        result.task_id = task_id;
+        result.task_id = task_id.clone();
         result.runtime = params.runtime.clone();
         result.duration_ms = began.elapsed().as_millis() as u64;
         result.metadata = task.metadata.clone();
@@ -276,52 +236,6 @@ impl Tasks {
         events.emit(terminal).await;
         value
     }
-
-    /// `cancel`: stops a running task, or says it already finished.
-    pub fn cancel(&self, task_id: &str) -> Result<CancelResult, RpcError> {
-        if let Some(stop) = self.running.lock().unwrap().get(task_id) {
-            stop.stop(StopReason::Cancelled);
-            return Ok(CancelResult {
-                task_id: task_id.to_string(),
-                state: CancelState::Cancelling,
-            });
-        }
-        if self.finished.lock().unwrap().iter().any(|t| t == task_id) {
-            return Ok(CancelResult {
-                task_id: task_id.to_string(),
-                state: CancelState::Finished,
-            });
-        }
-        Err(RpcError::new(
-            ErrorCode::TaskNotFound,
-            format!("no task {task_id:?}"),
-            json!({ "taskId": task_id }),
-        ))
-    }
-
-    /// Refuses new tasks and stops every running one (their results still go out).
-    pub fn shutdown(&self) {
-        self.shutting_down.store(true, Ordering::SeqCst);
-        for stop in self.running.lock().unwrap().values() {
-            stop.stop(StopReason::Shutdown);
-        }
-    }
-
-    pub fn is_shutting_down(&self) -> bool {
-        self.shutting_down.load(Ordering::SeqCst)
-    }
-
-    pub fn running_count(&self) -> usize {
-        self.running.lock().unwrap().len()
-    }
-}
-
-pub fn shutting_down() -> RpcError {
-    RpcError::new(
-        ErrorCode::ShuttingDown,
-        "the server is shutting down",
-        Value::Null,
-    )
 }
 
 /// Fires the task's stop on `timeoutMs` and `idleTimeoutMs`.

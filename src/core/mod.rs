@@ -1,0 +1,209 @@
+//! The core every front end shares and none owns: the runtime registry, task validation against
+//! capabilities, options parsing, the running tasks (exactly one result each, timeouts, the idle
+//! watchdog, cancel, shutdown) and diagnose. It knows nothing of JSON-RPC, MCP or terminals: the
+//! front ends (`server/`, `mcp/`, `cli`) map its [`Refusal`]s and results to their own wire.
+
+mod parse;
+mod refusal;
+mod registry;
+mod run;
+mod validate;
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+pub use parse::{parse_at, parse_str_at, StrError};
+pub use refusal::Refusal;
+pub use registry::Registry;
+pub use run::{Admitted, STOP_DEADLINE};
+
+use crate::hygiene::Hygiene;
+use crate::protocol::methods::{
+    CancelResult, CancelState, DiagnoseParams, DiagnoseResult, ServerInfo,
+};
+use crate::protocol::runtime_info::RuntimeInfo;
+use crate::protocol::{RunOptions, PROTOCOL_VERSION};
+use crate::runtime::{Stop, StopReason};
+
+/// How many finished task ids are remembered, so `cancel` can answer `finished`.
+const FINISHED_MEMORY: usize = 10_000;
+
+pub struct Core {
+    registry: Registry,
+    /// Where relative working directories resolve.
+    cwd: PathBuf,
+    max_tasks: usize,
+    running: Mutex<HashMap<String, Stop>>,
+    finished: Mutex<VecDeque<String>>,
+    shutting_down: AtomicBool,
+    record_dir: Option<PathBuf>,
+}
+
+impl Core {
+    pub fn new(
+        registry: Registry,
+        cwd: PathBuf,
+        max_tasks: usize,
+        record_dir: Option<PathBuf>,
+    ) -> Self {
+        Core {
+            registry,
+            cwd,
+            max_tasks,
+            running: Mutex::new(HashMap::new()),
+            finished: Mutex::new(VecDeque::new()),
+            shutting_down: AtomicBool::new(false),
+            record_dir,
+        }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// `capabilities`: what every runtime (or the one named) declares.
+    pub fn capabilities(&self, runtime: Option<&str>) -> Result<CapabilitiesReply, Refusal> {
+        let runtimes = match runtime {
+            Some(name) => vec![self.registry.info(name)?],
+            None => self.registry.infos().cloned().collect(),
+        };
+        Ok(CapabilitiesReply {
+            protocol_version: PROTOCOL_VERSION,
+            server: ServerInfo {
+                name: env!("CARGO_PKG_NAME").into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            runtimes,
+        })
+    }
+
+    /// `diagnose`: every runtime's (or the named one's) checks, run concurrently, cleaned like
+    /// events (a diagnosis can quote a vendor's output).
+    pub async fn diagnose(&self, params: &DiagnoseParams) -> Result<Value, Refusal> {
+        let runtimes = match &params.runtime {
+            Some(name) => vec![self.registry.get(name)?.clone()],
+            None => self.registry.all().cloned().collect(),
+        };
+        let diagnoses =
+            futures::future::join_all(runtimes.iter().map(|r| r.diagnose(params))).await;
+        let mut value = serde_json::to_value(DiagnoseResult {
+            runtimes: diagnoses,
+        })
+        .expect("diagnoses serialize");
+        Hygiene::new(RunOptions::DEFAULT_MAX_FIELD_BYTES).clean(&mut value);
+        Ok(value)
+    }
+
+    /// `cancel`: stops a running task, or says it already finished.
+    pub fn cancel(&self, task_id: &str) -> Result<CancelResult, Refusal> {
+        let state = if let Some(stop) = lock(&self.running).get(task_id) {
+            stop.stop(StopReason::Cancelled);
+            CancelState::Cancelling
+        } else if lock(&self.finished).iter().any(|t| t == task_id) {
+            CancelState::Finished
+        } else {
+            return Err(Refusal::TaskNotFound {
+                task_id: task_id.to_string(),
+            });
+        };
+        Ok(CancelResult {
+            task_id: task_id.to_string(),
+            state,
+        })
+    }
+
+    /// Refuses new tasks and stops every running one (their results still go out).
+    pub fn shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        for stop in lock(&self.running).values() {
+            stop.stop(StopReason::Shutdown);
+        }
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    pub fn running_count(&self) -> usize {
+        lock(&self.running).len()
+    }
+
+    /// Registers a running task id, or refuses it (empty, duplicate, over the limit).
+    fn register(&self, task_id: &str, stop: &Stop) -> Result<(), Refusal> {
+        if task_id.is_empty() {
+            return Err(Refusal::invalid("taskId", "must not be empty"));
+        }
+        let mut running = lock(&self.running);
+        if running.contains_key(task_id) {
+            return Err(Refusal::DuplicateTaskId {
+                task_id: task_id.to_string(),
+            });
+        }
+        if running.len() >= self.max_tasks {
+            return Err(Refusal::Busy {
+                running: running.len(),
+                limit: self.max_tasks,
+            });
+        }
+        running.insert(task_id.to_string(), stop.clone());
+        Ok(())
+    }
+
+    /// The task ended: `cancel` answers `finished` for it from now on.
+    fn retire(&self, task_id: &str) {
+        lock(&self.running).remove(task_id);
+        let mut finished = lock(&self.finished);
+        if finished.len() == FINISHED_MEMORY {
+            finished.pop_front();
+        }
+        finished.push_back(task_id.to_string());
+    }
+}
+
+/// A poisoned lock only means a panic elsewhere; the maps stay consistent (single inserts and
+/// removes), so go on with them.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// [`crate::protocol::methods::CapabilitiesResult`] over the registry's infos, shared: they hold
+/// every runtime's options schema, which a clone would copy only to serialize it.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CapabilitiesReply {
+    protocol_version: u32,
+    server: ServerInfo,
+    #[serde(serialize_with = "serialize_infos")]
+    runtimes: Vec<Arc<RuntimeInfo>>,
+}
+
+fn serialize_infos<S: serde::Serializer>(
+    infos: &[Arc<RuntimeInfo>],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(infos.iter().map(|i| &**i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::methods::CapabilitiesResult;
+    use crate::runtime::{builtin, RuntimeConfig};
+
+    /// The borrowed reply has exactly the shape of the declared `CapabilitiesResult`.
+    #[test]
+    fn capabilities_reply_is_a_capabilities_result() {
+        let core = Core::new(builtin(&RuntimeConfig::default()), ".".into(), 1, None);
+        for runtime in [None, Some("fixture")] {
+            let reply = serde_json::to_value(core.capabilities(runtime).unwrap()).unwrap();
+            let typed: CapabilitiesResult = serde_json::from_value(reply.clone()).unwrap();
+            assert_eq!(serde_json::to_value(typed).unwrap(), reply);
+        }
+        let all = serde_json::to_value(core.capabilities(None).unwrap()).unwrap();
+        assert_eq!(all["runtimes"].as_array().unwrap().len(), 4);
+    }
+}

@@ -1,0 +1,164 @@
+//! Runtimes by name, behind one object-safe face.
+//!
+//! [`Runtime`] has typed options and plans, so it is not object-safe; [`Registered`] erases those
+//! types once, here: it parses a task's options into `R::Options`, calls `plan`, and hands back a
+//! [`Planned`] run that carries the typed plan to `R::run`. No downcasts anywhere.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::future::BoxFuture;
+use serde_json::Value;
+
+use super::parse::parse_at;
+use super::Refusal;
+use crate::protocol::methods::DiagnoseParams;
+use crate::protocol::result::AgentResult;
+use crate::protocol::runtime_info::{Diagnosis, RuntimeInfo};
+use crate::protocol::task::AgentTask;
+use crate::runtime::{RunContext, Runtime};
+
+/// A runtime as the core sees it.
+#[async_trait]
+pub(crate) trait AnyRuntime: Send + Sync {
+    /// Name, description, capabilities and options schema, built once at registration.
+    fn info(&self) -> &Arc<RuntimeInfo>;
+    async fn diagnose(&self, params: &DiagnoseParams) -> Diagnosis;
+    /// Parses the task's options and asks the runtime for its plan.
+    fn plan(&self, task: &AgentTask, working_directory: &Path)
+        -> Result<Box<dyn Planned>, Refusal>;
+}
+
+/// A checked task, ready to start: the runtime's typed plan, erased.
+#[async_trait]
+pub(crate) trait Planned: Send + Sync {
+    async fn preflight(&self) -> Option<Diagnosis>;
+    fn run(self: Box<Self>, ctx: RunContext) -> BoxFuture<'static, AgentResult>;
+}
+
+struct Registered<R> {
+    runtime: Arc<R>,
+    info: Arc<RuntimeInfo>,
+}
+
+struct PlannedRun<R: Runtime> {
+    runtime: Arc<R>,
+    plan: R::Plan,
+}
+
+#[async_trait]
+impl<R: Runtime> AnyRuntime for Registered<R> {
+    fn info(&self) -> &Arc<RuntimeInfo> {
+        &self.info
+    }
+
+    async fn diagnose(&self, params: &DiagnoseParams) -> Diagnosis {
+        self.runtime.diagnose(params).await
+    }
+
+    fn plan(
+        &self,
+        task: &AgentTask,
+        working_directory: &Path,
+    ) -> Result<Box<dyn Planned>, Refusal> {
+        let options = parse_options::<R>(&self.info, task)?;
+        let plan = self.runtime.plan(task, working_directory, options)?;
+        Ok(Box::new(PlannedRun {
+            runtime: self.runtime.clone(),
+            plan,
+        }))
+    }
+}
+
+#[async_trait]
+impl<R: Runtime> Planned for PlannedRun<R> {
+    async fn preflight(&self) -> Option<Diagnosis> {
+        self.runtime.preflight(&self.plan).await
+    }
+
+    fn run(self: Box<Self>, ctx: RunContext) -> BoxFuture<'static, AgentResult> {
+        let PlannedRun { runtime, plan } = *self;
+        Box::pin(async move { runtime.run(ctx, plan).await })
+    }
+}
+
+/// The task's `runtimeOptions.<name>` as `R::Options`, parsed once, straight from the task's
+/// value (no copy). A key the options do not declare is a field this runtime cannot honour
+/// (-32012); a wrong value is malformed input (-32602).
+fn parse_options<R: Runtime>(info: &RuntimeInfo, task: &AgentTask) -> Result<R::Options, Refusal> {
+    let name = info.name.as_str();
+    let field = format!("task.runtimeOptions.{name}");
+    let empty = Value::Object(Default::default());
+    let value = task
+        .runtime_options
+        .as_ref()
+        .and_then(|m| m.get(name))
+        .unwrap_or(&empty);
+    if let (Value::Object(given), Some(declared)) = (
+        value,
+        info.options.get("properties").and_then(Value::as_object),
+    ) {
+        if let Some(extra) = given.keys().find(|k| !declared.contains_key(*k)) {
+            return Err(Refusal::unsupported(
+                name,
+                format!("{field}.{extra}"),
+                "unknown option",
+            ));
+        }
+    }
+    parse_at(&field, value)
+}
+
+/// Runtimes by name, each with its info built once (schemars schema generation is not free, and
+/// a runtime's info is fixed for the life of the process).
+#[derive(Clone, Default)]
+pub struct Registry {
+    runtimes: BTreeMap<String, Arc<dyn AnyRuntime>>,
+}
+
+impl Registry {
+    pub fn register<R: Runtime>(&mut self, runtime: R) {
+        let info = RuntimeInfo {
+            name: runtime.name().into(),
+            description: runtime.description().into(),
+            capabilities: runtime.capabilities(),
+            options: schemars::schema_for!(R::Options).to_value(),
+        };
+        self.runtimes.insert(
+            info.name.clone(),
+            Arc::new(Registered {
+                runtime: Arc::new(runtime),
+                info: Arc::new(info),
+            }),
+        );
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Result<&Arc<dyn AnyRuntime>, Refusal> {
+        self.runtimes
+            .get(name)
+            .ok_or_else(|| Refusal::UnknownRuntime {
+                runtime: name.to_string(),
+                known: self.names(),
+            })
+    }
+
+    /// The runtime's info, as built at registration.
+    pub fn info(&self, name: &str) -> Result<Arc<RuntimeInfo>, Refusal> {
+        self.get(name).map(|r| r.info().clone())
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.runtimes.keys().cloned().collect()
+    }
+
+    pub(crate) fn all(&self) -> impl Iterator<Item = &Arc<dyn AnyRuntime>> {
+        self.runtimes.values()
+    }
+
+    /// Every runtime's info, in name order.
+    pub fn infos(&self) -> impl Iterator<Item = &Arc<RuntimeInfo>> {
+        self.runtimes.values().map(|r| r.info())
+    }
+}
