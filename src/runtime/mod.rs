@@ -12,6 +12,7 @@ pub mod fixture;
 pub mod json_scan;
 pub mod jsonl;
 pub mod text_burst;
+pub(crate) mod vendor_binary;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
