@@ -30,19 +30,10 @@ const CLI: VendorCli = VendorCli {
 /// `--check` imports the SDK, which takes seconds on a cold cache: more time than other probes.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(20);
 
-fn diagnosis(
-    status: DiagnosisStatus,
-    binary: Option<BinaryInfo>,
-    message: String,
-    remedy: Option<&str>,
-) -> Diagnosis {
-    CLI.diagnosis(status, binary, message, remedy)
-}
-
 /// Runs `bridge.py --check` with `python`.
 pub async fn check(python: &Path) -> Result<CheckInfo, Box<Diagnosis>> {
     let failed = |message: String| {
-        Box::new(diagnosis(
+        Box::new(CLI.diagnosis(
             DiagnosisStatus::Error,
             vendor_binary::binary_info(python, None),
             message,
@@ -79,7 +70,7 @@ pub async fn installation(configured: Option<&Path>) -> Result<(PathBuf, CheckIn
     let py_info = |version: Option<String>| vendor_binary::binary_info(&python, version);
     let info = check(&python).await.map_err(|d| *d)?;
     if !info.python_ok {
-        return Err(diagnosis(
+        return Err(CLI.diagnosis(
             DiagnosisStatus::UnsupportedVersion,
             py_info(Some(format!("python {}", info.python))),
             format!(
@@ -90,7 +81,7 @@ pub async fn installation(configured: Option<&Path>) -> Result<(PathBuf, CheckIn
         ));
     }
     let Some(version) = info.sdk_version.clone() else {
-        return Err(diagnosis(
+        return Err(CLI.diagnosis(
             DiagnosisStatus::MissingPackage,
             py_info(Some(format!("python {}", info.python))),
             format!(
@@ -105,7 +96,7 @@ pub async fn installation(configured: Option<&Path>) -> Result<(PathBuf, CheckIn
         info.python
     )));
     if !supported_version(&version) {
-        return Err(diagnosis(
+        return Err(CLI.diagnosis(
             DiagnosisStatus::UnsupportedVersion,
             sdk,
             format!(
@@ -116,7 +107,7 @@ pub async fn installation(configured: Option<&Path>) -> Result<(PathBuf, CheckIn
         ));
     }
     if !info.harness_exists {
-        return Err(diagnosis(
+        return Err(CLI.diagnosis(
             DiagnosisStatus::MissingBinary,
             sdk,
             format!(
@@ -178,7 +169,7 @@ pub fn credentials(opts: &AntigravityOptions) -> Result<&'static str, String> {
 }
 
 pub fn missing_credentials(message: String, binary: Option<BinaryInfo>) -> Diagnosis {
-    diagnosis(
+    CLI.diagnosis(
         DiagnosisStatus::MissingCredentials,
         binary,
         format!("no model credentials: {message}"),
@@ -187,7 +178,7 @@ pub fn missing_credentials(message: String, binary: Option<BinaryInfo>) -> Diagn
 }
 
 pub fn ready(binary: Option<BinaryInfo>, what: &str) -> Diagnosis {
-    diagnosis(
+    CLI.diagnosis(
         DiagnosisStatus::Ready,
         binary,
         format!("the Antigravity SDK is installed and {what} is configured"),
@@ -201,7 +192,7 @@ pub fn with_status(
     message: String,
     remedy: Option<&str>,
 ) -> Diagnosis {
-    diagnosis(status, binary, message, remedy)
+    CLI.diagnosis(status, binary, message, remedy)
 }
 
 pub fn binary_info(python: &Path, info: &CheckInfo) -> Option<BinaryInfo> {

@@ -13,7 +13,7 @@ use super::options::CodexOptions;
 use super::{command, errors, NAME};
 use crate::process::{run_probe, Supervised, PROBE_OUTPUT_CAP, PROBE_TIMEOUT};
 use crate::protocol::result::TaskErrorKind;
-use crate::protocol::runtime_info::{BinaryInfo, Diagnosis, DiagnosisStatus};
+use crate::protocol::runtime_info::{Diagnosis, DiagnosisStatus};
 use crate::runtime::jsonl::DEFAULT_MAX_LINE_BYTES;
 use crate::runtime::vendor_binary::{binary_info, VendorCli, Version};
 
@@ -26,15 +26,6 @@ const CLI: VendorCli = VendorCli {
     title: "codex",
     install: "npm install -g @openai/codex (or pass --codex-path / AGENT_RUNTIME_KIT_CODEX_PATH)",
 };
-
-fn diagnosis(
-    status: DiagnosisStatus,
-    binary: Option<BinaryInfo>,
-    message: impl Into<String>,
-    remedy: Option<&str>,
-) -> Diagnosis {
-    CLI.diagnosis(status, binary, message, remedy)
-}
 
 /// The binary (the native one behind the npm shim) and its version, or why it cannot be used.
 pub async fn binary(configured: Option<&Path>) -> Result<(PathBuf, String), Diagnosis> {
@@ -81,7 +72,7 @@ pub async fn credentials(
 ) -> Result<String, Box<Diagnosis>> {
     let info = || binary_info(binary, Some(version.to_string()));
     let missing = |message: String, remedy: &str| {
-        Err(Box::new(diagnosis(
+        Err(Box::new(CLI.diagnosis(
             DiagnosisStatus::MissingCredentials,
             info(),
             message,
@@ -109,7 +100,7 @@ pub async fn credentials(
         }
         if let Some(found) = user_config_provider(opts) {
             return found.map_err(|m| {
-                Box::new(diagnosis(
+                Box::new(CLI.diagnosis(
                     DiagnosisStatus::MissingCredentials,
                     info(),
                     m,
@@ -202,7 +193,7 @@ pub async fn diagnose(configured: Option<&Path>, model: Option<&str>, probe: boo
     };
     let info = binary_info(&path, Some(version.clone()));
     if !probe {
-        return diagnosis(
+        return CLI.diagnosis(
             DiagnosisStatus::Ready,
             info,
             format!("{version} is installed; {found} (no model was called)"),
@@ -210,7 +201,7 @@ pub async fn diagnose(configured: Option<&Path>, model: Option<&str>, probe: boo
         );
     }
     match probe_model(&path, model).await {
-        Ok(()) => diagnosis(
+        Ok(()) => CLI.diagnosis(
             DiagnosisStatus::Ready,
             info,
             format!(
@@ -231,7 +222,7 @@ pub async fn diagnose(configured: Option<&Path>, model: Option<&str>, probe: boo
                 ),
                 _ => (DiagnosisStatus::Error, None),
             };
-            diagnosis(status, info, format!("the probe failed: {message}"), remedy)
+            CLI.diagnosis(status, info, format!("the probe failed: {message}"), remedy)
         }
     }
 }
