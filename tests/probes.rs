@@ -152,13 +152,14 @@ async fn a_flood_of_version_output_does_not_grow_the_sidecar() {
     let mut s = claude_sidecar(&claude, dir.path());
     let reply = s.call("diagnose", json!({"runtime": "claude"})).await;
     let d = diagnosis(&reply);
-    assert_eq!(d["status"], "ready", "{reply}");
-    assert_eq!(d["binary"]["version"], "2.1.332 (Claude Code)", "{d}");
     let peak = peak_rss_kib(s.child.id().unwrap());
+    eprintln!("peak RSS after a 400 MB --version: {peak} KiB");
     assert!(
         peak < 64 * 1024,
         "peak RSS {peak} KiB after reading 400 MB of --version (kept: 1 MiB at most)"
     );
+    assert_eq!(d["status"], "ready", "{reply}");
+    assert_eq!(d["binary"]["version"], "2.1.332 (Claude Code)", "{d}");
     s.close_stdin();
     assert_eq!(s.wait_exit().await, Some(0));
 }
