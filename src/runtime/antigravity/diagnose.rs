@@ -42,7 +42,7 @@ pub async fn check(python: &Path) -> Result<CheckInfo, Box<Diagnosis>> {
     };
     let bridge =
         command::install_bridge().map_err(|e| failed(format!("cannot write the bridge: {e}")))?;
-    let label = format!("{} bridge.py --check", python.display());
+    let label = format!("{} {} --check", python.display(), bridge.display());
     let mut cmd = Command::new(python);
     cmd.arg(&bridge).arg("--check");
     let out = run_probe(cmd, &label, CHECK_TIMEOUT, PROBE_OUTPUT_CAP)
