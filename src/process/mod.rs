@@ -33,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 use crate::framing::LineFrames;
 
 mod guardian;
+mod probe;
 mod stderr;
 mod stdout;
 mod tree;
@@ -41,6 +42,7 @@ use crate::hygiene;
 use crate::protocol::result::ExitInfo;
 use guardian::start_guardian;
 pub use guardian::{enable_guardian, guard, GUARDIAN_ARG};
+pub use probe::{run_probe, ProbeError, ProbeOutput, PROBE_OUTPUT_CAP, PROBE_TIMEOUT};
 use stderr::drain_stderr;
 pub use stdout::VendorStdout;
 pub use tree::{descendants, kill_all_now, proc_parents, MARKER_VAR};
@@ -105,18 +107,23 @@ impl Supervised {
             .process_group(0)
             .kill_on_drop(true);
         #[cfg(target_os = "linux")]
-        unsafe {
-            // SAFETY: prctl is async-signal-safe and touches only the child.
-            cmd.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                // The parent may have died between fork and prctl.
-                if libc::getppid() == 1 {
-                    libc::_exit(1);
-                }
-                Ok(())
-            });
+        {
+            // Saved before the fork: see `parent_died`.
+            let parent = std::process::id() as libc::pid_t;
+            // SAFETY: the hook runs in the forked child before exec and calls only prctl,
+            // getppid and _exit, which are async-signal-safe; it allocates nothing.
+            unsafe {
+                cmd.pre_exec(move || {
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                    // The sidecar may have died between fork and prctl: then no signal comes.
+                    if parent_died(parent) {
+                        libc::_exit(1);
+                    }
+                    Ok(())
+                });
+            }
         }
         let mut child = cmd.spawn()?;
         let pid = child.id().map(|p| p as i32).unwrap_or(-1);
@@ -176,16 +183,17 @@ impl Supervised {
         &mut self,
         max_line_bytes: usize,
     ) -> Option<FramedRead<VendorStdout, LineFrames>> {
+        self.take_stdout_bytes()
+            .map(|out| FramedRead::new(out, LineFrames::new(max_line_bytes)))
+    }
+
+    /// Stdout as bytes, ending like [`Supervised::take_stdout`]'s frames.
+    pub fn take_stdout_bytes(&mut self) -> Option<VendorStdout> {
         let exited = self.exited.clone();
-        self.stdout.take().map(|out| {
-            FramedRead::new(
-                VendorStdout {
-                    inner: out,
-                    exited: Box::pin(exited.cancelled_owned()),
-                    drained: None,
-                },
-                LineFrames::new(max_line_bytes),
-            )
+        self.stdout.take().map(|out| VendorStdout {
+            inner: out,
+            exited: Box::pin(exited.cancelled_owned()),
+            drained: None,
         })
     }
 
@@ -296,6 +304,15 @@ impl Supervised {
     }
 }
 
+/// Whether the process that was `saved_parent` when this child was forked is gone: the child
+/// was then re-parented, to init or to a subreaper (a container's init, `systemd --user`, a
+/// supervisor with PR_SET_CHILD_SUBREAPER), so its parent is no longer the saved pid. (Comparing
+/// with 1 misses the subreaper case.) Async-signal-safe: called between fork and exec.
+fn parent_died(saved_parent: libc::pid_t) -> bool {
+    // SAFETY: getppid has no preconditions and cannot fail.
+    unsafe { libc::getppid() != saved_parent }
+}
+
 impl Drop for Supervised {
     fn drop(&mut self) {
         // Dropped without terminate() (a cancelled future, a panic): kill the whole tree now.
@@ -307,26 +324,25 @@ impl Drop for Supervised {
     }
 }
 
-/// Reads lines of a small child output (for `--version` and the like) with a deadline.
-pub async fn capture_output(
-    mut cmd: Command,
-    timeout: Duration,
-) -> io::Result<(Option<i32>, String, String)> {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    let child = cmd.spawn()?;
-    match tokio::time::timeout(timeout, child.wait_with_output()).await {
-        Ok(out) => {
-            let out = out?;
-            Ok((
-                out.status.code(),
-                String::from_utf8_lossy(&out.stdout).into_owned(),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            ))
+#[cfg(test)]
+mod tests {
+    use super::parent_died;
+
+    #[test]
+    fn a_child_whose_parent_is_a_subreaper_still_sees_its_parent_as_alive() {
+        // What the pre-exec hook sees in a child of a live sidecar: its parent is the saved pid,
+        // whatever that pid is (here the test's parent, which is not 1 and may be a subreaper).
+        let parent = std::os::unix::process::parent_id() as libc::pid_t;
+        assert!(!parent_died(parent));
+    }
+
+    #[test]
+    fn a_child_reparented_to_anyone_else_sees_its_parent_as_dead() {
+        // Re-parented to init, or to a subreaper that is not pid 1: both count as dead.
+        let parent = std::os::unix::process::parent_id() as libc::pid_t;
+        assert!(parent_died(parent + 1));
+        if parent != 1 {
+            assert!(parent_died(1));
         }
-        Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "timed out")),
     }
 }

@@ -15,6 +15,7 @@ pub mod json_scan;
 pub mod jsonl;
 pub mod model_probe;
 pub mod text_burst;
+pub(crate) mod vendor_binary;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use tokio::process::Command;
 
 use super::options::AntigravityOptions;
+use crate::runtime::vendor_binary::find_program;
 
 /// The bridge program, shipped inside the binary.
 pub const BRIDGE_SOURCE: &str = include_str!("bridge.py");
@@ -14,31 +15,7 @@ pub const BRIDGE_SOURCE: &str = include_str!("bridge.py");
 /// The Python to run the bridge with: `--antigravity-python` / `AGENT_RUNTIME_KIT_ANTIGRAVITY_PYTHON`,
 /// else `python3` on PATH.
 pub fn resolve_python(configured: Option<&Path>) -> Result<PathBuf, String> {
-    match configured {
-        Some(p) if p.components().count() > 1 => {
-            if p.is_file() {
-                Ok(p.to_path_buf())
-            } else {
-                Err(format!("{} does not exist", p.display()))
-            }
-        }
-        Some(name) => {
-            find_on_path(name).ok_or_else(|| format!("{} is not on PATH", name.display()))
-        }
-        None => find_on_path(Path::new("python3")).ok_or_else(|| "python3 is not on PATH".into()),
-    }
-}
-
-fn find_on_path(name: &Path) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| {
-            p.metadata()
-                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                .unwrap_or(false)
-        })
+    find_program(configured, "python3")
 }
 
 fn home() -> Option<PathBuf> {

@@ -10,87 +10,67 @@ use super::command;
 use super::options::AntigravityOptions;
 use super::wire::CheckInfo;
 use super::NAME;
+use crate::process::{run_probe, PROBE_OUTPUT_CAP};
 use crate::protocol::runtime_info::{BinaryInfo, Diagnosis, DiagnosisStatus};
+use crate::runtime::vendor_binary::{self, parse_version, show_version, VendorCli, Version};
 
 /// The SDK versions this runtime was built and tested against: 0.1.22 and later 0.1.x.
-pub const TESTED_SDK: &str = "0.1.22";
+pub const TESTED_SDK: Version = (0, 1, 22);
 const INSTALL: &str = "pip install 'google-antigravity>=0.1.22,<0.2' (Python 3.10+), then point \
                        --antigravity-python (or AGENT_RUNTIME_KIT_ANTIGRAVITY_PYTHON) at that Python";
 
-fn diagnosis(
-    status: DiagnosisStatus,
-    binary: Option<BinaryInfo>,
-    message: String,
-    remedy: Option<&str>,
-) -> Diagnosis {
-    Diagnosis {
-        runtime: NAME.into(),
-        status,
-        binary,
-        message,
-        remedy: remedy.map(str::to_string),
-    }
-}
+/// The vendor program here is Python (the SDK is a package of it).
+const CLI: VendorCli = VendorCli {
+    runtime: NAME,
+    program: "python3",
+    title: "Python for the Antigravity SDK",
+    install: INSTALL,
+};
+
+/// `--check` imports the SDK, which takes seconds on a cold cache: more time than other probes.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Runs `bridge.py --check` with `python`.
-pub async fn check(python: &Path) -> Result<CheckInfo, String> {
-    let bridge = command::install_bridge().map_err(|e| format!("cannot write the bridge: {e}"))?;
+pub async fn check(python: &Path) -> Result<CheckInfo, Box<Diagnosis>> {
+    let failed = |message: String| {
+        Box::new(CLI.diagnosis(
+            DiagnosisStatus::Error,
+            vendor_binary::binary_info(python, None),
+            message,
+            Some(INSTALL),
+        ))
+    };
+    let bridge =
+        command::install_bridge().map_err(|e| failed(format!("cannot write the bridge: {e}")))?;
+    let label = format!("{} {} --check", python.display(), bridge.display());
     let mut cmd = Command::new(python);
     cmd.arg(&bridge).arg("--check");
-    let (code, stdout, stderr) = crate::process::capture_output(cmd, Duration::from_secs(20))
+    let out = run_probe(cmd, &label, CHECK_TIMEOUT, PROBE_OUTPUT_CAP)
         .await
-        .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
-    let line = stdout.lines().find(|l| l.trim_start().starts_with('{'));
+        .map_err(|e| CLI.probe_failed(vendor_binary::binary_info(python, None), &label, &e))?;
+    let line = out.stdout.lines().find(|l| l.trim_start().starts_with('{'));
     match line.map(serde_json::from_str::<CheckInfo>) {
         Some(Ok(info)) => Ok(info),
-        _ => Err(format!(
-            "{} --check failed (exit {:?}): {}",
-            python.display(),
-            code,
-            crate::hygiene::redact(stderr.lines().last().unwrap_or("no output"))
-        )),
+        _ => Err(failed(format!(
+            "`{label}` failed ({}): {}",
+            out.ending(),
+            out.stderr.last().map_or("no output", String::as_str)
+        ))),
     }
 }
 
 /// Whether an SDK version is one this runtime supports (0.1.x from the tested one on).
 pub fn supported_version(v: &str) -> bool {
-    let parts: Vec<u64> = v
-        .split('.')
-        .map(|p| {
-            p.chars()
-                .take_while(char::is_ascii_digit)
-                .collect::<String>()
-        })
-        .map(|p| p.parse().unwrap_or(0))
-        .collect();
-    let tested: Vec<u64> = TESTED_SDK.split('.').map(|p| p.parse().unwrap()).collect();
-    parts.len() >= 3 && parts[0] == 0 && parts[1] == 1 && parts[2] >= tested[2]
+    matches!(parse_version(v), Some(v) if v >= TESTED_SDK && v < (0, 2, 0))
 }
 
 /// The installation's problems, or `Ok` with what was found.
 pub async fn installation(configured: Option<&Path>) -> Result<(PathBuf, CheckInfo), Diagnosis> {
-    let python = command::resolve_python(configured).map_err(|e| {
-        diagnosis(
-            DiagnosisStatus::MissingBinary,
-            configured.map(|p| BinaryInfo {
-                path: Some(p.display().to_string()),
-                version: None,
-            }),
-            format!("no Python to run the Antigravity SDK: {e}"),
-            Some(INSTALL),
-        )
-    })?;
-    let py_info = |version: Option<String>| {
-        Some(BinaryInfo {
-            path: Some(python.display().to_string()),
-            version,
-        })
-    };
-    let info = check(&python)
-        .await
-        .map_err(|e| diagnosis(DiagnosisStatus::Error, py_info(None), e, Some(INSTALL)))?;
+    let python = CLI.locate(configured).map_err(|d| *d)?;
+    let py_info = |version: Option<String>| vendor_binary::binary_info(&python, version);
+    let info = check(&python).await.map_err(|d| *d)?;
     if !info.python_ok {
-        return Err(diagnosis(
+        return Err(CLI.diagnosis(
             DiagnosisStatus::UnsupportedVersion,
             py_info(Some(format!("python {}", info.python))),
             format!(
@@ -101,7 +81,7 @@ pub async fn installation(configured: Option<&Path>) -> Result<(PathBuf, CheckIn
         ));
     }
     let Some(version) = info.sdk_version.clone() else {
-        return Err(diagnosis(
+        return Err(CLI.diagnosis(
             DiagnosisStatus::MissingPackage,
             py_info(Some(format!("python {}", info.python))),
             format!(
@@ -116,15 +96,18 @@ pub async fn installation(configured: Option<&Path>) -> Result<(PathBuf, CheckIn
         info.python
     )));
     if !supported_version(&version) {
-        return Err(diagnosis(
+        return Err(CLI.diagnosis(
             DiagnosisStatus::UnsupportedVersion,
             sdk,
-            format!("google-antigravity {version} is not supported (tested with {TESTED_SDK}; 0.1.x from it on are accepted)"),
+            format!(
+                "google-antigravity {version} is not supported (tested with {}; 0.1.x from it on are accepted)",
+                show_version(TESTED_SDK)
+            ),
             Some(INSTALL),
         ));
     }
     if !info.harness_exists {
-        return Err(diagnosis(
+        return Err(CLI.diagnosis(
             DiagnosisStatus::MissingBinary,
             sdk,
             format!(
@@ -186,7 +169,7 @@ pub fn credentials(opts: &AntigravityOptions) -> Result<&'static str, String> {
 }
 
 pub fn missing_credentials(message: String, binary: Option<BinaryInfo>) -> Diagnosis {
-    diagnosis(
+    CLI.diagnosis(
         DiagnosisStatus::MissingCredentials,
         binary,
         format!("no model credentials: {message}"),
@@ -195,7 +178,7 @@ pub fn missing_credentials(message: String, binary: Option<BinaryInfo>) -> Diagn
 }
 
 pub fn ready(binary: Option<BinaryInfo>, what: &str) -> Diagnosis {
-    diagnosis(
+    CLI.diagnosis(
         DiagnosisStatus::Ready,
         binary,
         format!("the Antigravity SDK is installed and {what} is configured"),
@@ -209,7 +192,7 @@ pub fn with_status(
     message: String,
     remedy: Option<&str>,
 ) -> Diagnosis {
-    diagnosis(status, binary, message, remedy)
+    CLI.diagnosis(status, binary, message, remedy)
 }
 
 pub fn binary_info(python: &Path, info: &CheckInfo) -> Option<BinaryInfo> {

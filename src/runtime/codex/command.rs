@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use tokio::process::Command;
 
 use super::options::CodexOptions;
+use crate::runtime::vendor_binary::find_program;
 
 /// Flags on every run: no plugin marketplace, no remote plugins, no apps, no analytics, so that
 /// nothing leaves the machine except the model requests (verified with strace on 0.171.0).
@@ -26,27 +27,12 @@ pub const OFFLINE_FLAGS: &[&str] = &[
 /// The codex binary to run: the configured path (`--codex-path`, `AGENT_RUNTIME_KIT_CODEX_PATH`)
 /// or `codex` on PATH, resolved to the native binary when it is the npm shim.
 pub fn resolve(configured: Option<&Path>) -> Option<PathBuf> {
-    let candidate = match configured {
-        Some(p) => {
-            if p.components().count() == 1 && !p.exists() {
-                find_on_path(p.as_os_str())?
-            } else {
-                p.to_path_buf()
-            }
-        }
-        None => find_on_path("codex".as_ref())?,
-    };
-    if !candidate.is_file() {
-        return None;
-    }
-    Some(native_behind_shim(&candidate).unwrap_or(candidate))
+    find_program(configured, "codex").ok().map(native)
 }
 
-fn find_on_path(name: &std::ffi::OsStr) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
+/// `path`, or the native binary behind it when it is the npm shim.
+pub fn native(path: PathBuf) -> PathBuf {
+    native_behind_shim(&path).unwrap_or(path)
 }
 
 /// If `path` is the npm shim (`@openai/codex/bin/codex.js`, a script), the native binary of the

@@ -11,96 +11,51 @@ use tokio::process::Command;
 use super::client::Client;
 use super::options::CodexOptions;
 use super::{command, errors, NAME};
-use crate::process::{self, Supervised};
+use crate::process::{run_probe, Supervised, PROBE_OUTPUT_CAP, PROBE_TIMEOUT};
 use crate::protocol::result::TaskErrorKind;
-use crate::protocol::runtime_info::{BinaryInfo, Diagnosis, DiagnosisStatus};
+use crate::protocol::runtime_info::{Diagnosis, DiagnosisStatus};
 use crate::runtime::jsonl::DEFAULT_MAX_LINE_BYTES;
+use crate::runtime::vendor_binary::{binary_info, VendorCli, Version};
 
 /// The oldest codex whose app-server speaks the v2 thread/turn API as this runtime uses it.
-pub const MIN_VERSION: (u64, u64, u64) = (0, 171, 0);
-const REMEDY_INSTALL: &str =
-    "npm install -g @openai/codex (or pass --codex-path / AGENT_RUNTIME_KIT_CODEX_PATH)";
+pub const MIN_VERSION: Version = (0, 171, 0);
 
-fn diagnosis(
-    status: DiagnosisStatus,
-    binary: Option<BinaryInfo>,
-    message: impl Into<String>,
-    remedy: Option<&str>,
-) -> Diagnosis {
-    Diagnosis {
-        runtime: NAME.into(),
-        status,
-        binary,
-        message: message.into(),
-        remedy: remedy.map(str::to_string),
-    }
-}
+const CLI: VendorCli = VendorCli {
+    runtime: NAME,
+    program: "codex",
+    title: "codex",
+    install: "npm install -g @openai/codex (or pass --codex-path / AGENT_RUNTIME_KIT_CODEX_PATH)",
+};
 
-/// The binary and its version, or why it cannot be used.
+/// The binary (the native one behind the npm shim) and its version, or why it cannot be used.
 pub async fn binary(configured: Option<&Path>) -> Result<(PathBuf, String), Diagnosis> {
-    let Some(path) = command::resolve(configured) else {
-        let what = configured
-            .map(|p| format!("{} does not exist", p.display()))
-            .unwrap_or_else(|| "codex is not on PATH".into());
-        return Err(diagnosis(
-            DiagnosisStatus::MissingBinary,
-            None,
-            what,
-            Some(REMEDY_INSTALL),
-        ));
+    let checked = async {
+        let path = command::native(CLI.locate(configured)?);
+        let version = version_of(&path).await?;
+        CLI.require(
+            &path,
+            &version,
+            MIN_VERSION,
+            "npm install -g @openai/codex@latest",
+        )?;
+        Ok((path, version))
     };
-    let info = |v: Option<String>| {
-        Some(BinaryInfo {
-            path: Some(path.display().to_string()),
-            version: v,
-        })
-    };
-    let version = match version_of(&path).await {
-        Ok(v) => v,
-        Err(e) => {
-            return Err(diagnosis(
-                DiagnosisStatus::Error,
-                info(None),
-                format!("`{} --version` failed: {e}", path.display()),
-                Some(REMEDY_INSTALL),
-            ))
-        }
-    };
-    match parse_version(&version) {
-        Some(v) if v >= MIN_VERSION => Ok((path, version)),
-        _ => Err(diagnosis(
-            DiagnosisStatus::UnsupportedVersion,
-            info(Some(version.clone())),
-            format!(
-                "{version} is not supported; codex {}.{}.{} or newer is needed",
-                MIN_VERSION.0, MIN_VERSION.1, MIN_VERSION.2
-            ),
-            Some("npm install -g @openai/codex@latest"),
-        )),
-    }
+    checked.await.map_err(|d: Box<Diagnosis>| *d)
 }
 
 /// `codex --version`, cached per binary (it does not change under a running sidecar, and
 /// preflight runs before every task).
-async fn version_of(path: &Path) -> Result<String, String> {
+async fn version_of(path: &Path) -> Result<String, Box<Diagnosis>> {
     static CACHE: Mutex<Option<HashMap<PathBuf, String>>> = Mutex::new(None);
-    if let Some(v) = CACHE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_or_insert_with(HashMap::new)
-        .get(path)
-    {
-        return Ok(v.clone());
+    let cached = |cache: &mut Option<HashMap<PathBuf, String>>| {
+        cache.get_or_insert_with(HashMap::new).get(path).cloned()
+    };
+    if let Some(v) = cached(&mut CACHE.lock().unwrap_or_else(|e| e.into_inner())) {
+        return Ok(v);
     }
-    let mut cmd = Command::new(path);
-    cmd.arg("--version");
-    let (code, out, err) = process::capture_output(cmd, Duration::from_secs(20))
-        .await
-        .map_err(|e| e.to_string())?;
-    if code != Some(0) {
-        return Err(format!("exit code {code:?}: {}", err.trim()));
-    }
-    let v = out.trim().to_string();
+    let v = CLI
+        .version(path, std::iter::empty::<(&str, &str)>())
+        .await?;
     CACHE
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -109,27 +64,15 @@ async fn version_of(path: &Path) -> Result<String, String> {
     Ok(v)
 }
 
-/// `codex-cli 0.171.0` → (0, 171, 0).
-pub fn parse_version(s: &str) -> Option<(u64, u64, u64)> {
-    let v = s.split_whitespace().last()?;
-    let mut it = v.split(['.', '-', '+']).map(|p| p.parse::<u64>().ok());
-    Some((it.next()??, it.next()??, it.next()??))
-}
-
 /// Where codex's credentials come from (never their values), or a diagnosis saying none were found.
 pub async fn credentials(
     binary: &Path,
     version: &str,
     opts: &CodexOptions,
 ) -> Result<String, Box<Diagnosis>> {
-    let info = || {
-        Some(BinaryInfo {
-            path: Some(binary.display().to_string()),
-            version: Some(version.to_string()),
-        })
-    };
+    let info = || binary_info(binary, Some(version.to_string()));
     let missing = |message: String, remedy: &str| {
-        Err(Box::new(diagnosis(
+        Err(Box::new(CLI.diagnosis(
             DiagnosisStatus::MissingCredentials,
             info(),
             message,
@@ -157,7 +100,7 @@ pub async fn credentials(
         }
         if let Some(found) = user_config_provider(opts) {
             return found.map_err(|m| {
-                Box::new(diagnosis(
+                Box::new(CLI.diagnosis(
                     DiagnosisStatus::MissingCredentials,
                     info(),
                     m,
@@ -167,12 +110,13 @@ pub async fn credentials(
         }
     }
     match login_status(binary, opts).await {
-        Ok(()) => Ok("codex login status: logged in".into()),
-        Err(why) => missing(
+        Ok(Ok(())) => Ok("codex login status: logged in".into()),
+        Ok(Err(why)) => missing(
             format!("no OPENAI_API_KEY in the environment and {why}"),
             "set OPENAI_API_KEY, or run `codex login` (ChatGPT) or \
              `printenv OPENAI_API_KEY | codex login --with-api-key`",
         ),
+        Err(e) => Err(CLI.probe_failed(info(), LOGIN_STATUS, &e)),
     }
 }
 
@@ -203,31 +147,37 @@ fn user_config_provider(opts: &CodexOptions) -> Option<Result<String, String>> {
     })
 }
 
-/// `codex login status`: it reads only `$CODEX_HOME/auth.json`, not the environment.
-async fn login_status(binary: &Path, opts: &CodexOptions) -> Result<(), String> {
+const LOGIN_STATUS: &str = "codex login status";
+
+/// `codex login status` (it reads only `$CODEX_HOME/auth.json`, not the environment): logged in,
+/// or what it says instead; `Err` when it could not run or did not answer.
+async fn login_status(
+    binary: &Path,
+    opts: &CodexOptions,
+) -> Result<Result<(), String>, crate::process::ProbeError> {
     let mut cmd = Command::new(binary);
     cmd.args(["login", "status"]);
     for (k, v) in opts.env.iter().flatten() {
         cmd.env(k, v);
     }
-    match process::capture_output(cmd, Duration::from_secs(20)).await {
-        Ok((Some(0), _, _)) => Ok(()),
-        Ok((_, out, err)) => {
-            // codex prefixes its answer with WARNING lines (e.g. about PATH aliases under /tmp);
-            // the diagnosis is one sentence, so keep only what it says about the login.
-            let said = format!("{}\n{}", out, err)
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with("WARNING"))
-                .collect::<Vec<_>>()
-                .join(" ");
-            Err(format!(
-                "`codex login status` says: {}",
-                crate::hygiene::redact(said.trim())
-            ))
-        }
-        Err(e) => Err(format!("`codex login status` failed: {e}")),
+    let out = run_probe(cmd, LOGIN_STATUS, PROBE_TIMEOUT, PROBE_OUTPUT_CAP).await?;
+    if out.success() {
+        return Ok(Ok(()));
     }
+    // codex prefixes its answer with WARNING lines (e.g. about PATH aliases under /tmp);
+    // the diagnosis is one sentence, so keep only what it says about the login.
+    let said = out
+        .stdout
+        .lines()
+        .chain(out.stderr.iter().map(String::as_str))
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("WARNING"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(Err(format!(
+        "`{LOGIN_STATUS}` says: {}",
+        crate::hygiene::redact(said.trim())
+    )))
 }
 
 /// The full diagnosis: binary, version, credentials; with `probe`, one tiny turn.
@@ -241,12 +191,9 @@ pub async fn diagnose(configured: Option<&Path>, model: Option<&str>, probe: boo
         Ok(f) => f,
         Err(d) => return *d,
     };
-    let info = Some(BinaryInfo {
-        path: Some(path.display().to_string()),
-        version: Some(version.clone()),
-    });
+    let info = binary_info(&path, Some(version.clone()));
     if !probe {
-        return diagnosis(
+        return CLI.diagnosis(
             DiagnosisStatus::Ready,
             info,
             format!("{version} is installed; {found} (no model was called)"),
@@ -254,7 +201,7 @@ pub async fn diagnose(configured: Option<&Path>, model: Option<&str>, probe: boo
         );
     }
     match probe_model(&path, model).await {
-        Ok(()) => diagnosis(
+        Ok(()) => CLI.diagnosis(
             DiagnosisStatus::Ready,
             info,
             format!(
@@ -275,7 +222,7 @@ pub async fn diagnose(configured: Option<&Path>, model: Option<&str>, probe: boo
                 ),
                 _ => (DiagnosisStatus::Error, None),
             };
-            diagnosis(status, info, format!("the probe failed: {message}"), remedy)
+            CLI.diagnosis(status, info, format!("the probe failed: {message}"), remedy)
         }
     }
 }
@@ -348,17 +295,4 @@ async fn probe_model(binary: &Path, model: Option<&str>) -> Result<(), (TaskErro
         proc.terminate(Duration::from_secs(2)).await;
     }
     r
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn versions() {
-        assert_eq!(super::parse_version("codex-cli 0.171.0"), Some((0, 171, 0)));
-        assert_eq!(
-            super::parse_version("codex-cli 1.2.3-alpha.1"),
-            Some((1, 2, 3))
-        );
-        assert_eq!(super::parse_version("nonsense"), None);
-    }
 }
