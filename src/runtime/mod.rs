@@ -12,6 +12,8 @@ pub mod fixture;
 pub mod json_scan;
 pub mod jsonl;
 pub mod text_burst;
+#[cfg(test)]
+mod transcript_replay;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,15 +1,11 @@
-//! Test support shared by the mapper tests (`claude/mapping_tests.rs`, `codex/mapping_tests.rs`),
-//! which include this file with `#[path]`: captured vendor transcripts, and an event sink that
-//! keeps what the mapper emits.
+//! Test support for the mapper tests (`claude/mapping_tests.rs`, `codex/mapping_tests.rs`):
+//! captured vendor transcripts, and an event sink that keeps what the mapper emits.
 //!
 //! The transcripts (each runtime's `testdata/`) were captured from the real pinned vendors against
 //! mock model servers (see the vendor notes in the design docs). One JSON object a line:
 //! `{"t": secs, "dir": ..., "msg": {...}}`, where `dir` is the direction (claude: `>stdin`,
 //! `<stdout`, `<stderr` (with `raw` instead of `msg`), `argv`, `exit`; codex: `->` for us → codex,
 //! `<-` for codex → us, `exit`).
-
-// Each of the two test modules that include this file uses only part of it.
-#![allow(dead_code)]
 
 use std::sync::{Arc, Mutex};
 
@@ -19,16 +15,16 @@ use serde_json::Value;
 use crate::runtime::{EventOutput, EventSink};
 
 /// One line of a transcript.
-pub struct Line {
-    pub dir: String,
+pub(crate) struct Line {
+    pub(crate) dir: String,
     /// The message (`Null` on a `<stderr` line).
-    pub msg: Value,
+    pub(crate) msg: Value,
     /// A `<stderr` line's text.
-    pub raw: Option<String>,
+    pub(crate) raw: Option<String>,
 }
 
 /// The lines of a transcript, in order.
-pub fn lines(transcript: &str) -> Vec<Line> {
+pub(crate) fn lines(transcript: &str) -> Vec<Line> {
     transcript
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -45,7 +41,7 @@ pub fn lines(transcript: &str) -> Vec<Line> {
 
 /// Keeps every event sent to it, as the host would read it.
 #[derive(Default)]
-pub struct Collected(Mutex<Vec<Value>>);
+pub(crate) struct Collected(Mutex<Vec<Value>>);
 
 #[async_trait]
 impl EventOutput for Collected {
@@ -56,7 +52,7 @@ impl EventOutput for Collected {
 
 impl Collected {
     /// Every event's `type`, in order.
-    pub fn types(&self) -> Vec<String> {
+    pub(crate) fn types(&self) -> Vec<String> {
         let events = self.0.lock().unwrap();
         events
             .iter()
@@ -65,7 +61,7 @@ impl Collected {
     }
 
     /// The `data` of every event of type `kind`, in order.
-    pub fn data_of(&self, kind: &str) -> Vec<Value> {
+    pub(crate) fn data_of(&self, kind: &str) -> Vec<Value> {
         let events = self.0.lock().unwrap();
         events
             .iter()
@@ -75,7 +71,7 @@ impl Collected {
     }
 
     /// The text of every `agent.output.delta`, joined.
-    pub fn streamed_text(&self) -> String {
+    pub(crate) fn streamed_text(&self) -> String {
         self.data_of("agent.output.delta")
             .iter()
             .filter_map(|d| d["text"].as_str().map(str::to_string))
@@ -84,7 +80,7 @@ impl Collected {
 }
 
 /// A sink with default run options (no raw vendor events) over a [`Collected`].
-pub fn sink() -> (EventSink, Arc<Collected>) {
+pub(crate) fn sink() -> (EventSink, Arc<Collected>) {
     let out = Arc::new(Collected::default());
     let sink = EventSink::new("task-1".into(), out.clone(), &Default::default());
     (sink, out)

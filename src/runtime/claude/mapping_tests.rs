@@ -10,9 +10,7 @@ use serde_json::{json, Value};
 
 use super::{Action, Mapper};
 
-#[path = "../transcript_replay.rs"]
-mod replay;
-use replay::{lines, sink, Collected};
+use crate::runtime::transcript_replay::{lines, sink, Collected};
 
 /// What came out of one replay.
 struct Replayed {

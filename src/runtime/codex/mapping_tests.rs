@@ -10,9 +10,7 @@ use serde_json::Value;
 use super::super::errors;
 use super::{Flow, TurnState};
 
-#[path = "../transcript_replay.rs"]
-mod replay;
-use replay::{lines, sink, Collected};
+use crate::runtime::transcript_replay::{lines, sink, Collected};
 
 struct Replayed {
     events: Arc<Collected>,
