@@ -23,7 +23,7 @@ struct World {
 }
 
 impl World {
-    async fn start(script: Vec<Reply>) -> Option<World> {
+    async fn start(script: Vec<Reply>) -> World {
         Self::start_with(|_| script, |_| {}).await
     }
 
@@ -31,8 +31,8 @@ impl World {
     async fn start_with(
         script: impl FnOnce(&Path) -> Vec<Reply>,
         configure: impl FnOnce(&mut tokio::process::Command),
-    ) -> Option<World> {
-        let python = vendor("ARK_TEST_ANTIGRAVITY_PYTHON")?;
+    ) -> World {
+        let python = vendor("ARK_TEST_ANTIGRAVITY_PYTHON");
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("work")).unwrap();
         let mock = MockGemini::start(script(&dir.path().join("work"))).await;
@@ -57,7 +57,7 @@ impl World {
             }
             configure(cmd);
         });
-        Some(World { sidecar, mock, dir })
+        World { sidecar, mock, dir }
     }
 
     fn work(&self) -> PathBuf {
@@ -108,16 +108,14 @@ fn text_of(out: &RunOutcome) -> String {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn plain_answer_streams_deltas_with_usage_and_session() {
-    let Some(mut w) = World::start(vec![Reply::thinking(
+    let mut w = World::start(vec![Reply::thinking(
         "Let me think.",
         Reply::text(&["Hello ", "from the ", "mock."]),
     )
     .paced(Duration::from_millis(40))])
-    .await
-    else {
-        return;
-    };
+    .await;
     let out = w
         .run(json!({"goal": "Say hello", "appendSystemPrompt": "MARKER-APPEND-42"}))
         .await;
@@ -165,10 +163,9 @@ async fn plain_answer_streams_deltas_with_usage_and_session() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn system_prompt_replaces_the_default() {
-    let Some(mut w) = World::start(vec![Reply::text(&["ok"])]).await else {
-        return;
-    };
+    let mut w = World::start(vec![Reply::text(&["ok"])]).await;
     let out = w
         .run(json!({"goal": "hi", "systemPrompt": "You are MARKER-SYSTEM-7."}))
         .await;
@@ -183,6 +180,7 @@ async fn system_prompt_replaces_the_default() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn write_file_tool_reports_an_artifact() {
     let script = |work: &Path| {
         vec![
@@ -195,9 +193,7 @@ async fn write_file_tool_reports_an_artifact() {
             Reply::text(&["Wrote it."]),
         ]
     };
-    let Some(mut w) = World::start_with(script, |_| {}).await else {
-        return;
-    };
+    let mut w = World::start_with(script, |_| {}).await;
     let target = w.work().join("hello.txt");
     let out = w.run(json!({"goal": "Write hello.txt"})).await;
     let r = out.result();
@@ -233,10 +229,9 @@ fn run_command_script(work: &Path) -> Vec<Reply> {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn run_command_is_denied_by_default() {
-    let Some(mut w) = World::start_with(run_command_script, |_| {}).await else {
-        return;
-    };
+    let mut w = World::start_with(run_command_script, |_| {}).await;
     let out = w.run(json!({"goal": "Run it"})).await;
     let r = out.result();
     assert_eq!(r["finishReason"], "completed", "{r}");
@@ -257,10 +252,9 @@ async fn run_command_is_denied_by_default() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn run_command_runs_when_the_host_approves() {
-    let Some(mut w) = World::start_with(run_command_script, |_| {}).await else {
-        return;
-    };
+    let mut w = World::start_with(run_command_script, |_| {}).await;
     let p = w.params(json!({"goal": "Run it", "permissions": {"approvals": "host"}}));
     let mut asked = vec![];
     let out = w
@@ -294,8 +288,9 @@ async fn run_command_runs_when_the_host_approves() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn mcp_stdio_tool_call_reaches_the_server() {
-    let Some(mut w) = World::start(vec![
+    let mut w = World::start(vec![
         Reply::call(
             "call_mcp_tool",
             json!({"ServerName": "adder", "ToolName": "add", "Arguments": {"a": 2, "b": 3},
@@ -303,11 +298,8 @@ async fn mcp_stdio_tool_call_reaches_the_server() {
         ),
         Reply::text(&["It is 5."]),
     ])
-    .await
-    else {
-        return;
-    };
-    let python = vendor("ARK_TEST_ANTIGRAVITY_PYTHON").unwrap();
+    .await;
+    let python = vendor("ARK_TEST_ANTIGRAVITY_PYTHON");
     let server = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/mcp_adder.py");
     let log = w.dir.path().join("mcp-calls.log");
     let out = w
@@ -333,17 +325,15 @@ async fn mcp_stdio_tool_call_reaches_the_server() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn structured_output_present_and_missing() {
     let schema = json!({"type": "object", "properties": {"answer": {"type": "integer"}},
                         "required": ["answer"]});
-    let Some(mut w) = World::start(vec![
+    let mut w = World::start(vec![
         Reply::call("finish", json!({"answer": 4})),
         Reply::text(&["four"]),
     ])
-    .await
-    else {
-        return;
-    };
+    .await;
     let out = w.run(json!({"goal": "2+2?", "outputSchema": schema})).await;
     let r = out.result();
     assert_eq!(r["finishReason"], "completed", "{r}");
@@ -364,15 +354,13 @@ async fn structured_output_present_and_missing() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn resume_sends_the_history_to_the_model() {
-    let Some(mut w) = World::start(vec![
+    let mut w = World::start(vec![
         Reply::text(&["The word is PELICAN."]),
         Reply::text(&["You said PELICAN."]),
     ])
-    .await
-    else {
-        return;
-    };
+    .await;
     let first = w.run(json!({"goal": "Remember PELICAN"})).await;
     let session = first.result()["sessionId"].as_str().unwrap().to_string();
     let second = w
@@ -401,19 +389,20 @@ async fn resume_sends_the_history_to_the_model() {
         .contains("not found"));
 }
 
-async fn error_kind_for(reply: Reply, options: Value) -> Option<(Value, usize, Duration)> {
-    let mut w = World::start(vec![reply]).await?;
+async fn error_kind_for(reply: Reply, options: Value) -> (Value, usize, Duration) {
+    let mut w = World::start(vec![reply]).await;
     let began = Instant::now();
     let out = w
         .run(json!({"goal": "hi", "runtimeOptions": {"antigravity": options}}))
         .await;
     let took = began.elapsed();
-    Some((out.result().clone(), w.mock.requests().len(), took))
+    (out.result().clone(), w.mock.requests().len(), took)
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn model_api_errors_map_to_kinds_fast() {
-    let Some((r, n, took)) = error_kind_for(
+    let (r, n, took) = error_kind_for(
         Reply::error(
             400,
             "INVALID_ARGUMENT",
@@ -421,10 +410,7 @@ async fn model_api_errors_map_to_kinds_fast() {
         ),
         json!({}),
     )
-    .await
-    else {
-        return;
-    };
+    .await;
     assert_eq!(r["finishReason"], "error");
     assert_eq!(r["error"]["kind"], "auth", "{r}");
     assert_eq!(r["error"]["vendorCode"], 400);
@@ -439,8 +425,7 @@ async fn model_api_errors_map_to_kinds_fast() {
         ),
         json!({}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(r["error"]["kind"], "model", "{r}");
     assert_eq!(r["error"]["vendorCode"], 404);
     assert_eq!(n, 1);
@@ -449,8 +434,7 @@ async fn model_api_errors_map_to_kinds_fast() {
         Reply::error(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted"),
         json!({"apiRetries": 1, "retryInitialDelayMs": 50}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(r["error"]["kind"], "rateLimit", "{r}");
     assert_eq!(r["error"]["vendorCode"], 429);
     assert_eq!(n, 2, "one try and exactly one retry");
@@ -458,17 +442,15 @@ async fn model_api_errors_map_to_kinds_fast() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn missing_key_is_refused_before_anything_starts() {
-    let Some(mut w) = World::start_with(
+    let mut w = World::start_with(
         |_| vec![],
         |cmd| {
             cmd.env_remove("GEMINI_API_KEY");
         },
     )
-    .await
-    else {
-        return;
-    };
+    .await;
     let began = Instant::now();
     let p = w.params(json!({"goal": "hi"}));
     let resp = w.sidecar.call("run", p).await;
@@ -490,15 +472,13 @@ async fn missing_key_is_refused_before_anything_starts() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn cancel_mid_turn_leaves_no_process_behind() {
-    let Some(mut w) = World::start(vec![Reply::Hang(
+    let mut w = World::start(vec![Reply::Hang(
         Duration::from_secs(60),
         Box::new(Reply::text(&["too late"])),
     )])
-    .await
-    else {
-        return;
-    };
+    .await;
     let p = w.params(json!({"goal": "Take your time"}));
     let task_id = p["taskId"].as_str().unwrap().to_string();
     let id = w.sidecar.request("run", p).await;
@@ -531,15 +511,13 @@ async fn cancel_mid_turn_leaves_no_process_behind() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn a_killed_sidecar_takes_the_bridge_and_harness_with_it() {
-    let Some(mut w) = World::start(vec![Reply::Hang(
+    let mut w = World::start(vec![Reply::Hang(
         Duration::from_secs(60),
         Box::new(Reply::text(&["too late"])),
     )])
-    .await
-    else {
-        return;
-    };
+    .await;
     let p = w.params(json!({"goal": "Take your time"}));
     w.sidecar.request("run", p).await;
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -557,10 +535,9 @@ async fn a_killed_sidecar_takes_the_bridge_and_harness_with_it() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn diagnose_reports_the_installation_without_a_model_call() {
-    let Some(mut w) = World::start(vec![]).await else {
-        return;
-    };
+    let mut w = World::start(vec![]).await;
     let d = w
         .sidecar
         .call("diagnose", json!({"runtime": "antigravity"}))
@@ -584,8 +561,7 @@ async fn diagnose_reports_the_installation_without_a_model_call() {
         "NOT_FOUND",
         "models/nope is not found for API version v1beta",
     )])
-    .await
-    .unwrap();
+    .await;
     let d = w
         .sidecar
         .call(
@@ -599,8 +575,9 @@ async fn diagnose_reports_the_installation_without_a_model_call() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn diagnose_names_a_missing_python_or_package() {
-    let Some(mut w) = World::start_with(
+    let mut w = World::start_with(
         |_| vec![],
         |cmd| {
             cmd.env(
@@ -609,10 +586,7 @@ async fn diagnose_names_a_missing_python_or_package() {
             );
         },
     )
-    .await
-    else {
-        return;
-    };
+    .await;
     let d = w
         .sidecar
         .call("diagnose", json!({"runtime": "antigravity"}))
@@ -620,7 +594,7 @@ async fn diagnose_names_a_missing_python_or_package() {
     assert_eq!(d["result"]["runtimes"][0]["status"], "missingBinary", "{d}");
 
     // A Python without the package (a bare venv made from the pinned one's interpreter).
-    let python = vendor("ARK_TEST_ANTIGRAVITY_PYTHON").unwrap();
+    let python = vendor("ARK_TEST_ANTIGRAVITY_PYTHON");
     let venv = w.dir.path().join("bare-venv");
     let ok = std::process::Command::new(&python)
         .args(["-m", "venv", "--without-pip"])
@@ -644,10 +618,9 @@ async fn diagnose_names_a_missing_python_or_package() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn refuses_what_it_cannot_honour() {
-    let Some(mut w) = World::start(vec![]).await else {
-        return;
-    };
+    let mut w = World::start(vec![]).await;
     for (task, field) in [
         (
             json!({"goal": "x", "session": {"resume": "00000000-0000-4000-8000-000000000000", "fork": true}}),
@@ -675,6 +648,7 @@ async fn refuses_what_it_cannot_honour() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn max_turns_stops_after_that_many_model_calls() {
     let script = |work: &Path| {
         std::fs::write(work.join("notes.txt"), "some notes\n").unwrap();
@@ -685,9 +659,7 @@ async fn max_turns_stops_after_that_many_model_calls() {
                    "toolSummary": "View", "toolAction": "Viewing"}),
         )]
     };
-    let Some(mut w) = World::start_with(script, |_| {}).await else {
-        return;
-    };
+    let mut w = World::start_with(script, |_| {}).await;
     let out = w
         .run(json!({"goal": "Read notes.txt", "maxTurns": 2, "permissions": {"sandbox": "read-only"}}))
         .await;

@@ -21,16 +21,16 @@ struct World {
 }
 
 impl World {
-    async fn new(script: Vec<Reply>) -> Option<World> {
-        let claude = support::vendor("ARK_TEST_CLAUDE")?;
+    async fn new(script: Vec<Reply>) -> World {
+        let claude = support::vendor("ARK_TEST_CLAUDE");
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("home/.claude")).unwrap();
         std::fs::create_dir_all(dir.path().join("work")).unwrap();
-        Some(World {
+        World {
             dir,
             mock: MockClaude::start(script).await,
             claude,
-        })
+        }
     }
 
     fn work(&self) -> PathBuf {
@@ -101,10 +101,9 @@ fn fake_claude(dir: &Path, name: &str, body: &str) -> PathBuf {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn plain_answer_streams_deltas_and_keeps_large_inputs_off_argv() {
-    let Some(w) = World::new(vec![Reply::text("Hello from the mock model.")]).await else {
-        return;
-    };
+    let w = World::new(vec![Reply::text("Hello from the mock model.")]).await;
     // A wrapper that records the CLI's argv, then runs the real binary.
     let argv_log = w.dir.path().join("argv.log");
     let wrapper = fake_claude(
@@ -193,6 +192,7 @@ async fn plain_answer_streams_deltas_and_keeps_large_inputs_off_argv() {
 /// cleaned like every other field: a key-shaped secret is redacted and a delta over the field
 /// limit is cut with its `textTruncated` marker, in order, one event per delta.
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn streamed_deltas_are_redacted_and_cut_in_order() {
     let secret = "sk-ant-api03-STREAMEDsecretSTREAMED0123456789";
     let long = "L".repeat(300);
@@ -206,9 +206,7 @@ async fn streamed_deltas_are_redacted_and_cut_in_order() {
         stop_reason: "end_turn".into(),
         delay: Duration::ZERO,
     }];
-    let Some(w) = World::new(script).await else {
-        return;
-    };
+    let w = World::new(script).await;
     let mut s = w.sidecar();
     let mut params = w.run_params("clean", json!({ "goal": "say it" }));
     params["options"] = json!({ "maxFieldBytes": 100 });
@@ -230,18 +228,16 @@ async fn streamed_deltas_are_redacted_and_cut_in_order() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn write_tool_creates_a_file_and_reports_the_artifact() {
-    let Some(w) = World::new(vec![
+    let w = World::new(vec![
         Reply::tool(
             "Write",
             json!({"file_path": "notes/hello.txt", "content": "hi there\n"}),
         ),
         Reply::text("Wrote the file."),
     ])
-    .await
-    else {
-        return;
-    };
+    .await;
     std::fs::create_dir_all(w.work().join("notes")).unwrap();
     let mut s = w.sidecar();
     let out = s
@@ -301,15 +297,13 @@ async fn write_tool_creates_a_file_and_reports_the_artifact() {
 /// called after the host approves it: the call and the task's env reach the server, and the tool
 /// is named `mcp__<server>__<tool>`, as every runtime names MCP tools.
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn a_task_mcp_server_tool_is_called() {
-    let Some(w) = World::new(vec![
+    let w = World::new(vec![
         Reply::tool("mcp__adder__add", json!({"a": 2, "b": 3})),
         Reply::text("It is 5."),
     ])
-    .await
-    else {
-        return;
-    };
+    .await;
     let server = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/mcp_adder.py");
     let log = w.work().join("mcp-calls.log");
     let mut s = w.sidecar();
@@ -344,10 +338,9 @@ async fn a_task_mcp_server_tool_is_called() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn host_approves_and_denies_writes_outside_the_workspace() {
-    let Some(w) = World::new(vec![]).await else {
-        return;
-    };
+    let w = World::new(vec![]).await;
     let outside = w.dir.path().join("outside");
     std::fs::create_dir_all(&outside).unwrap();
     let allowed_file = outside.join("allowed.txt");
@@ -431,20 +424,18 @@ async fn host_approves_and_denies_writes_outside_the_workspace() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn structured_output_valid_and_invalid() {
     let schema = json!({
         "type": "object",
         "properties": {"answer": {"type": "string"}, "confidence": {"type": "number"}},
         "required": ["answer", "confidence"],
     });
-    let Some(w) = World::new(vec![Reply::tool(
+    let w = World::new(vec![Reply::tool(
         "StructuredOutput",
         json!({"answer": "42", "confidence": 0.9}),
     )])
-    .await
-    else {
-        return;
-    };
+    .await;
     let mut s = w.sidecar();
     let out = s
         .run(w.run_params(
@@ -499,16 +490,14 @@ async fn structured_output_valid_and_invalid() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn resume_sends_the_previous_context_and_fork_gets_a_new_session() {
-    let Some(w) = World::new(vec![
+    let w = World::new(vec![
         Reply::text("FIRST-ANSWER noted."),
         Reply::text("You said FIRST-GOAL."),
         Reply::text("Forked."),
     ])
-    .await
-    else {
-        return;
-    };
+    .await;
     let mut s = w.sidecar();
     let first = s
         .run(w.run_params("first", json!({"goal": "FIRST-GOAL remember this"})))
@@ -570,16 +559,14 @@ async fn resume_sends_the_previous_context_and_fork_gets_a_new_session() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn auth_error_is_reported_quickly_even_with_many_retries_allowed() {
-    let Some(w) = World::new(vec![Reply::error(
+    let w = World::new(vec![Reply::error(
         401,
         "authentication_error",
         "invalid x-api-key",
     )])
-    .await
-    else {
-        return;
-    };
+    .await;
     let mut s = w.sidecar();
     let began = Instant::now();
     // With 8 retries the CLI alone would back off for well over a minute.
@@ -605,10 +592,9 @@ async fn auth_error_is_reported_quickly_even_with_many_retries_allowed() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn server_error_and_max_turns() {
-    let Some(w) = World::new(vec![Reply::error(500, "api_error", "mock overloaded")]).await else {
-        return;
-    };
+    let w = World::new(vec![Reply::error(500, "api_error", "mock overloaded")]).await;
     let mut s = w.sidecar_with(&w.claude.clone(), &[("CLAUDE_CODE_MAX_RETRIES", "0")]);
     let out = s.run(w.run_params("e500", json!({"goal": "hi"}))).await;
     let r = out.result();
@@ -651,16 +637,14 @@ async fn server_error_and_max_turns() {
 /// A 429 and a 404 from the API come back named for what they are (rateLimit, model), with the
 /// status, not as a bare vendor failure.
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn rate_limit_and_unknown_model_are_named() {
-    let Some(w) = World::new(vec![Reply::error(
+    let w = World::new(vec![Reply::error(
         429,
         "rate_limit_error",
         "Number of request tokens has exceeded your per-minute rate limit",
     )])
-    .await
-    else {
-        return;
-    };
+    .await;
     let mut s = w.sidecar_with(&w.claude.clone(), &[("CLAUDE_CODE_MAX_RETRIES", "0")]);
     let out = s.run(w.run_params("e429", json!({"goal": "hi"}))).await;
     assert_well_formed(&out.events);
@@ -722,14 +706,12 @@ async fn run_and_cancel_after(s: &mut Sidecar, params: Value, kind: &str) -> Run
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn cancel_mid_turn_is_soft() {
-    let Some(w) = World::new(vec![Reply::Stall {
+    let w = World::new(vec![Reply::Stall {
         deltas: vec!["tick ".into(), "tock ".into()],
     }])
-    .await
-    else {
-        return;
-    };
+    .await;
     let mut s = w.sidecar();
     let began = Instant::now();
     let out = run_and_cancel_after(
@@ -748,10 +730,9 @@ async fn cancel_mid_turn_is_soft() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn a_wedged_cli_is_killed_and_nothing_is_left_behind() {
-    let Some(w) = World::new(vec![]).await else {
-        return;
-    };
+    let w = World::new(vec![]).await;
     // Answers the checks, then ignores stdin and SIGTERM forever.
     let fake = fake_claude(
         w.dir.path(),
@@ -796,10 +777,9 @@ async fn a_wedged_cli_is_killed_and_nothing_is_left_behind() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn idle_timeout_stops_a_stalled_stream() {
-    let Some(w) = World::new(vec![Reply::Stall { deltas: vec![] }]).await else {
-        return;
-    };
+    let w = World::new(vec![Reply::Stall { deltas: vec![] }]).await;
     let mut s = w.sidecar();
     let out = s
         .run(w.run_params("idle", json!({"goal": "stall", "idleTimeoutMs": 1500})))
@@ -813,16 +793,14 @@ async fn idle_timeout_stops_a_stalled_stream() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn diagnose_and_refusals_without_a_model() {
-    let Some(w) = World::new(vec![Reply::error(
+    let w = World::new(vec![Reply::error(
         404,
         "not_found_error",
         "model: claude-nope",
     )])
-    .await
-    else {
-        return;
-    };
+    .await;
     // Ready with the test credentials; the probe reports an unknown model precisely.
     let mut s = w.sidecar();
     let d = s.call("diagnose", json!({"runtime": "claude"})).await;

@@ -22,19 +22,19 @@ struct Env {
 }
 
 impl Env {
-    fn new() -> Option<Env> {
-        let codex = support::vendor("ARK_TEST_CODEX")?;
+    fn new() -> Env {
+        let codex = support::vendor("ARK_TEST_CODEX");
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
         for d in ["home", "codex-home", "work"] {
             std::fs::create_dir(root.join(d)).unwrap();
         }
-        Some(Env {
+        Env {
             work: root.join("work"),
             root,
             _dir: dir,
             codex,
-        })
+        }
     }
 
     fn sidecar(&self) -> Sidecar {
@@ -92,8 +92,9 @@ fn error_kind(out: &support::sidecar::RunOutcome) -> String {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn plain_answer_streams_deltas_and_reports_usage() {
-    let Some(env) = Env::new() else { return };
+    let env = Env::new();
     let mock = MockResponses::start(vec![Reply::Text(vec![
         "Hello ".into(),
         "from the ".into(),
@@ -173,8 +174,9 @@ async fn plain_answer_streams_deltas_and_reports_usage() {
 /// `Value`), and is still cleaned like every other field: a key-shaped secret is redacted and a
 /// delta over the field limit is cut with its `textTruncated` marker.
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn streamed_deltas_are_redacted_and_cut() {
-    let Some(env) = Env::new() else { return };
+    let env = Env::new();
     let secret = "sk-ant-api03-STREAMEDsecretSTREAMED0123456789";
     let mock = MockResponses::start(vec![Reply::Text(vec![
         "first ".into(),
@@ -208,8 +210,9 @@ async fn streamed_deltas_are_redacted_and_cut() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn shell_tool_writes_files_reported_as_artifacts() {
-    let Some(env) = Env::new() else { return };
+    let env = Env::new();
     let extra = env.root.join("extra");
     std::fs::create_dir(&extra).unwrap();
     let mock = MockResponses::start(vec![
@@ -264,8 +267,9 @@ async fn shell_tool_writes_files_reported_as_artifacts() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn host_approves_then_declines_a_command() {
-    let Some(env) = Env::new() else { return };
+    let env = Env::new();
     let mock = MockResponses::start(vec![
         Reply::Shell("echo yes > allowed.txt".into()),
         Reply::text("ran it"),
@@ -312,8 +316,9 @@ async fn host_approves_then_declines_a_command() {
 /// `fileChange` item) goes to the host for approval like a command: approved, the file is
 /// written and reported; declined, it is not.
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn host_approves_then_declines_a_file_change() {
-    let Some(env) = Env::new() else { return };
+    let env = Env::new();
     let patch = |name: &str| {
         format!("apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: {name}\n+patched\n*** End Patch\nEOF\n")
     };
@@ -364,8 +369,9 @@ async fn host_approves_then_declines_a_file_change() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn read_only_sandbox_refuses_the_write() {
-    let Some(env) = Env::new() else { return };
+    let env = Env::new();
     let mock = MockResponses::start(vec![
         Reply::Shell("echo hi > out.txt".into()),
         Reply::text("could not write"),
@@ -404,8 +410,9 @@ async fn read_only_sandbox_refuses_the_write() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn structured_output_is_parsed_and_validated() {
-    let Some(env) = Env::new() else { return };
+    let env = Env::new();
     let schema = json!({
         "type": "object",
         "properties": { "answer": { "type": "string" } },
@@ -446,8 +453,9 @@ async fn structured_output_is_parsed_and_validated() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn resume_sends_the_history_and_fork_gets_a_new_session() {
-    let Some(env) = Env::new() else { return };
+    let env = Env::new();
     let mock = MockResponses::start(vec![
         Reply::text("FIRST-ANSWER"),
         Reply::text("second answer"),
@@ -518,8 +526,9 @@ async fn resume_sends_the_history_and_fork_gets_a_new_session() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn http_errors_and_a_missing_key_map_to_error_kinds_fast() {
-    let Some(env) = Env::new() else { return };
+    let env = Env::new();
     let mock = MockResponses::start(vec![
         Reply::Status(
             401,
@@ -572,8 +581,9 @@ async fn http_errors_and_a_missing_key_map_to_error_kinds_fast() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn cancel_interrupts_the_turn_and_leaves_no_process() {
-    let Some(env) = Env::new() else { return };
+    let env = Env::new();
     let marker = "sleep 31.4159";
     let mock = MockResponses::start(vec![Reply::Shell(marker.into()), Reply::text("late")]).await;
     let mut s = env.sidecar();
@@ -605,8 +615,9 @@ async fn cancel_interrupts_the_turn_and_leaves_no_process() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn idle_timeout_ends_a_stalled_stream() {
-    let Some(env) = Env::new() else { return };
+    let env = Env::new();
     let mock = MockResponses::start(vec![Reply::Stall]).await;
     let mut s = env.sidecar();
     let out = s
@@ -621,8 +632,9 @@ async fn idle_timeout_ends_a_stalled_stream() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn max_turns_stops_before_another_model_request() {
-    let Some(env) = Env::new() else { return };
+    let env = Env::new();
     let mock = MockResponses::start(vec![
         Reply::Shell("echo one > one.txt".into()),
         Reply::text("never sent"),
@@ -669,8 +681,9 @@ exec sleep 1000.271
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn a_wedged_codex_is_killed_on_cancel() {
-    let Some(env) = Env::new() else { return };
+    let env = Env::new();
     let fake = wedged_codex(&env.root);
     let mock = MockResponses::start(vec![]).await;
     let mut s = env.sidecar_with(&fake, "dummy");
@@ -705,8 +718,9 @@ async fn a_wedged_codex_is_killed_on_cancel() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn capabilities_diagnose_and_refusals() {
-    let Some(env) = Env::new() else { return };
+    let env = Env::new();
     let mut s = env.sidecar();
     let caps = s.call("capabilities", json!({ "runtime": "codex" })).await;
     let info = &caps["result"]["runtimes"][0];
@@ -787,8 +801,9 @@ async fn capabilities_diagnose_and_refusals() {
 }
 
 #[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn endless_reconnects_hit_the_retry_deadline() {
-    let Some(env) = Env::new() else { return };
+    let env = Env::new();
     let mock = MockResponses::start(vec![Reply::Truncate; 200]).await;
     let mut s = env.sidecar();
     let out = s

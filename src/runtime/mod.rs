@@ -15,6 +15,8 @@ pub mod json_scan;
 pub mod jsonl;
 pub mod model_probe;
 pub mod text_burst;
+#[cfg(test)]
+mod transcript_replay;
 pub(crate) mod vendor_binary;
 
 use std::collections::BTreeMap;

@@ -10,18 +10,22 @@ pub mod sidecar;
 
 pub use sidecar::Sidecar;
 
-/// Path of a pinned vendor binary from `tests/vendors/install.sh`, or `None` (the test then
-/// skips, unless `ARK_REQUIRE_VENDORS=1`, as in the README's test command, makes that a failure).
-pub fn vendor(var: &str) -> Option<std::path::PathBuf> {
+/// Path of a pinned vendor binary from `tests/vendors/install.sh`. Every test that calls this is
+/// `#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]`: a plain `cargo test` lists
+/// it as ignored, and `tests/run.sh` (CI) runs it with `--include-ignored` after installing the
+/// vendors. A test that runs asked for the vendors, so without them it fails; it never passes unrun.
+pub fn vendor(var: &str) -> std::path::PathBuf {
     match std::env::var_os(var) {
-        Some(p) if std::path::Path::new(&p).exists() => Some(p.into()),
-        _ => {
-            if std::env::var("ARK_REQUIRE_VENDORS").as_deref() == Ok("1") {
-                panic!("{var} is not set to an existing file; run tests/vendors/install.sh");
-            }
-            eprintln!("skipping: {var} not set (run the README's test command to install vendors)");
-            None
-        }
+        Some(p) if std::path::Path::new(&p).exists() => p.into(),
+        Some(p) => panic!(
+            "{var}={} does not exist; install the pinned vendors: \
+             eval \"$(bash tests/vendors/install.sh)\"",
+            std::path::Path::new(&p).display()
+        ),
+        None => panic!(
+            "{var} is not set: this test needs the pinned vendors; run \
+             eval \"$(bash tests/vendors/install.sh)\" first (or bash tests/run.sh)"
+        ),
     }
 }
 

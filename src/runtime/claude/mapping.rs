@@ -552,3 +552,7 @@ pub fn auth_error(status: u64) -> TaskError {
     e.vendor_code = Some(json!({ "apiErrorStatus": status, "error": "authentication_failed" }));
     e
 }
+
+#[cfg(test)]
+#[path = "mapping_tests.rs"]
+mod tests;

@@ -399,3 +399,7 @@ fn changes_of(item: &Value) -> Vec<(PathBuf, ArtifactChange)> {
     }
     out
 }
+
+#[cfg(test)]
+#[path = "mapping_tests.rs"]
+mod tests;

@@ -1,0 +1,264 @@
+//! The turn mapper fed codex app-server's own notifications, from transcripts captured with the
+//! real pinned `codex app-server` against a mock Responses API (`testdata/`, described in the
+//! design docs' vendors/codex.md). Each test replays one session as `session.rs` would and checks
+//! the events, the running totals a result is built from, and how the turn ended.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::super::errors;
+use super::{Flow, TurnState};
+
+use crate::runtime::transcript_replay::{lines, sink, Collected};
+
+struct Replayed {
+    events: Arc<Collected>,
+    st: TurnState,
+    /// The turn object of our `turn/completed`, if the replay got there.
+    completed: Option<Value>,
+    /// Whether the mapper asked the loop to stop for `maxTurns`.
+    max_turns_reached: bool,
+    /// For each approval codex asked us for: the tool the approval handler found for its item.
+    approvals: Vec<Option<(String, Value)>>,
+}
+
+/// Replays a session: our turn id comes from the `turn/start` reply (the run loop handles no
+/// notification before it has it), then every codex → us notification in order until our turn
+/// completes. Codex's requests to us go to the approval handler, which reads the tool index.
+async fn replay(transcript: &str, max_turns: Option<u32>) -> Replayed {
+    let (events, out) = sink();
+    let mut st = TurnState::new(events, max_turns);
+    let lines = lines(transcript);
+    let turn_start = lines
+        .iter()
+        .find(|l| l.dir == "->" && l.msg["method"] == "turn/start")
+        .map(|l| l.msg["id"].clone())
+        .expect("the session starts a turn");
+    st.turn_id = lines
+        .iter()
+        .find(|l| l.dir == "<-" && l.msg.get("method").is_none() && l.msg["id"] == turn_start)
+        .and_then(|l| l.msg["result"]["turn"]["id"].as_str())
+        .map(str::to_string);
+    let mut replayed = Replayed {
+        events: out,
+        st,
+        completed: None,
+        max_turns_reached: false,
+        approvals: vec![],
+    };
+    for l in lines.iter().filter(|l| l.dir == "<-") {
+        let Some(method) = l.msg["method"].as_str() else {
+            continue; // a reply to one of our requests
+        };
+        let params = &l.msg["params"];
+        if l.msg.get("id").is_some() {
+            let item = params["itemId"].as_str().unwrap_or_default();
+            let tools = replayed.st.tools.lock().unwrap();
+            replayed.approvals.push(tools.get(item).cloned());
+            continue;
+        }
+        match replayed.st.on_notification(method, params).await {
+            Flow::Continue => {}
+            Flow::MaxTurnsReached => replayed.max_turns_reached = true,
+            Flow::TurnCompleted(turn) => {
+                replayed.completed = Some(turn);
+                break;
+            }
+        }
+    }
+    replayed
+}
+
+#[tokio::test]
+async fn a_text_turn_streams_deltas_and_completes_with_usage() {
+    let run = replay(include_str!("testdata/appserver_basic.jsonl"), None).await;
+    assert_eq!(
+        run.events.types(),
+        [
+            "agent.output.delta",
+            "agent.output.delta",
+            "agent.message",
+            "agent.vendor.turn",
+        ]
+    );
+    assert_eq!(run.events.streamed_text(), "Hello from the mock model.");
+    assert_eq!(
+        run.events.data_of("agent.message")[0]["text"],
+        "Hello from the mock model."
+    );
+    let turn = &run.events.data_of("agent.vendor.turn")[0];
+    assert_eq!(turn["turn"], 1);
+    assert_eq!(turn["vendorTurnId"], "01a21f10-99ac-72b0-9930-6abccb0c6dcf");
+    assert_eq!(turn["usage"]["inputTokens"], 1234);
+    assert_eq!(turn["usage"]["outputTokens"], 56);
+    assert_eq!(turn["usage"]["cachedInputTokens"], 1000);
+
+    let completed = run.completed.expect("our turn completed");
+    assert_eq!(completed["status"], "completed");
+    assert_eq!(
+        run.st.last_message.as_deref(),
+        Some("Hello from the mock model.")
+    );
+    assert_eq!(run.st.responses, 1);
+    let usage = run.st.usage();
+    assert_eq!(
+        (
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.cached_input_tokens
+        ),
+        (1234, 56, 1000)
+    );
+    assert!(run.st.tool_calls.is_empty());
+    assert!(run.st.last_error.is_none());
+    assert!(!run.max_turns_reached);
+}
+
+#[tokio::test]
+async fn an_approved_command_is_requested_then_completed_ok() {
+    let run = replay(include_str!("testdata/appserver_approval.jsonl"), None).await;
+    let command = "/bin/bash -lc 'echo hi > out.txt'";
+    // The approval handler finds the tool the item stands for (it was requested just before).
+    let (name, input) = run.approvals[0].clone().expect("the tool was known");
+    assert_eq!(name, "commandExecution");
+    assert_eq!(input["command"], command);
+
+    let asked = run.events.data_of("agent.tool.requested");
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0]["toolCallId"], "call_resp_7");
+    assert_eq!(asked[0]["name"], "commandExecution");
+    assert_eq!(asked[0]["input"]["command"], command);
+    let done = run.events.data_of("agent.tool.completed");
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0]["toolCallId"], "call_resp_7");
+    assert_eq!(done[0]["status"], "ok");
+    assert_eq!(done[0]["output"]["exitCode"], 0);
+
+    assert_eq!(run.completed.expect("completed")["status"], "completed");
+    assert_eq!(run.st.tool_calls.len(), 1);
+    let call = serde_json::to_value(&run.st.tool_calls[0]).unwrap();
+    assert_eq!(call["id"], "call_resp_7");
+    assert_eq!(call["status"], "ok");
+    assert_eq!(call["durationMs"], 0);
+    assert!(run
+        .st
+        .last_message
+        .as_deref()
+        .unwrap()
+        .starts_with("Ran the command"));
+    // Two model responses: the tool call, then the answer; usage is their sum.
+    assert_eq!(run.st.responses, 2);
+    let usage = run.st.usage();
+    assert_eq!((usage.input_tokens, usage.output_tokens), (2468, 112));
+}
+
+#[tokio::test]
+async fn a_declined_command_is_reported_denied() {
+    let run = replay(include_str!("testdata/appserver_decline.jsonl"), None).await;
+    assert_eq!(
+        run.approvals[0].as_ref().map(|(n, _)| n.as_str()),
+        Some("commandExecution")
+    );
+    let done = run.events.data_of("agent.tool.completed");
+    assert_eq!(done[0]["toolCallId"], "call_resp_9");
+    assert_eq!(done[0]["status"], "denied");
+    assert_eq!(done[0]["vendor"]["status"], "declined");
+    let call = serde_json::to_value(&run.st.tool_calls[0]).unwrap();
+    assert_eq!(call["status"], "denied");
+    // The model was told and answered: the turn itself completed.
+    assert_eq!(run.completed.expect("completed")["status"], "completed");
+}
+
+#[tokio::test]
+async fn a_tool_call_past_max_turns_asks_the_loop_to_stop() {
+    // maxTurns 1: the first response called a tool, so a second request would exceed it.
+    let run = replay(include_str!("testdata/appserver_approval.jsonl"), Some(1)).await;
+    assert!(run.max_turns_reached);
+    let run = replay(include_str!("testdata/appserver_approval.jsonl"), Some(2)).await;
+    assert!(!run.max_turns_reached);
+}
+
+#[tokio::test]
+async fn an_interrupted_turn_ends_interrupted_with_the_tool_left_open() {
+    let run = replay(include_str!("testdata/appserver_interrupt.jsonl"), None).await;
+    let asked = run.events.data_of("agent.tool.requested");
+    assert_eq!(asked[0]["toolCallId"], "call_resp_11");
+    assert_eq!(
+        asked[0]["input"]["command"],
+        "/bin/bash -lc 'sleep 30; echo done > slept.txt'"
+    );
+    // Codex never completed the command: no completion is made up.
+    assert!(run.events.data_of("agent.tool.completed").is_empty());
+    assert!(run.st.tool_calls.is_empty());
+    // `interrupted` is what the run loop, having sent turn/interrupt, reports as a soft cancel.
+    let turn = run.completed.expect("our turn ended");
+    assert_eq!(turn["status"], "interrupted");
+    assert_eq!(turn["id"], "01a21f10-d1b7-7151-a42c-141186a08e0d");
+    assert_eq!(run.st.responses, 1);
+}
+
+#[tokio::test]
+async fn http_401_fails_the_turn_as_an_auth_error_with_its_status() {
+    let run = replay(include_str!("testdata/appserver_e401.jsonl"), None).await;
+    let turn = run.completed.expect("our turn ended");
+    assert_eq!(turn["status"], "failed");
+    // The `error` notification (not retried) is kept too, for a turn that fails without one.
+    let noticed = run.st.last_error.clone().expect("the error notification");
+    assert_eq!(noticed, turn["error"]);
+    let err = errors::classify(&turn["error"]);
+    let err = serde_json::to_value(&err).unwrap();
+    assert_eq!(err["kind"], "auth", "{err}");
+    assert_eq!(
+        err["vendorCode"],
+        serde_json::json!({"httpConnectionFailed": {"httpStatusCode": 401}})
+    );
+    assert!(err["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("unexpected status 401 Unauthorized"));
+    assert!(run.st.retrying_since.is_none());
+    assert!(run.events.types().is_empty(), "no output, no turn");
+}
+
+#[tokio::test]
+async fn a_missing_key_variable_is_an_auth_error() {
+    let run = replay(include_str!("testdata/appserver_nokey.jsonl"), None).await;
+    let turn = run.completed.expect("our turn ended");
+    assert_eq!(turn["status"], "failed");
+    let err = serde_json::to_value(errors::classify(&turn["error"])).unwrap();
+    assert_eq!(err["kind"], "auth", "{err}");
+    assert_eq!(
+        err["message"],
+        "Missing environment variable: `OPENAI_API_KEY`."
+    );
+}
+
+#[tokio::test]
+async fn a_resumed_thread_counts_only_this_tasks_usage() {
+    // Codex repeats the previous turn's usage on resume, before our turn starts: not ours.
+    let run = replay(include_str!("testdata/appserver_resume.jsonl"), None).await;
+    assert_eq!(
+        run.st.turn_id.as_deref(),
+        Some("01a21f10-ef09-70d1-81e4-6a5dd56889e4")
+    );
+    assert_eq!(run.completed.expect("completed")["status"], "completed");
+    assert_eq!(run.st.responses, 1);
+    let usage = run.st.usage();
+    assert_eq!(
+        (
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.cached_input_tokens
+        ),
+        (1234, 56, 1000),
+        "the thread's total (2468 in) minus its total before this task"
+    );
+    let turns = run.events.data_of("agent.vendor.turn");
+    assert_eq!(turns.len(), 1);
+    assert_eq!(turns[0]["turn"], 1);
+    assert_eq!(
+        run.st.last_message.as_deref(),
+        Some("Hello from the mock model.")
+    );
+}
