@@ -1,7 +1,8 @@
 """Reads the fake claude CLI through the official claude-agent-sdk (ClaudeAgentOptions.cli_path):
-one warm-up query, then one timed query; prints {"messages": N, "seconds": S, "streamingSeconds": F}
-for the timed one (S: query begun → last message; F: first message → last message).
-Usage: python claude_sdk.py FAKE_CLI WORKDIR LINES WARMUP_LINES"""
+one warm-up query, then ROUNDS timed queries (default 1); prints one line per timed query,
+{"messages": N, "seconds": S, "streamingSeconds": F} (S: query begun → last message; F: first
+message → last message).
+Usage: python claude_sdk.py FAKE_CLI WORKDIR LINES WARMUP_LINES [ROUNDS]"""
 import json
 import sys
 import time
@@ -27,9 +28,11 @@ async def once(cli: str, cwd: str, lines: str) -> tuple[int, float, float]:
 
 async def main() -> None:
     cli, cwd, lines, warmup = sys.argv[1:5]
+    rounds = int(sys.argv[5]) if len(sys.argv) > 5 else 1
     await once(cli, cwd, warmup)  # warm-up: imports, first spawn
-    n, seconds, streaming = await once(cli, cwd, lines)
-    print(json.dumps({"messages": n, "seconds": seconds, "streamingSeconds": streaming}))
+    for _ in range(rounds):
+        n, seconds, streaming = await once(cli, cwd, lines)
+        print(json.dumps({"messages": n, "seconds": seconds, "streamingSeconds": streaming}), flush=True)
 
 
 anyio.run(main)

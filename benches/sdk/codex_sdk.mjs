@@ -1,12 +1,13 @@
 // Reads the fake codex through the official @openai/codex-sdk (codexPathOverride; the SDK spawns
 // `codex exec --experimental-json` and yields one parsed event per line from runStreamed()):
-// one warm-up turn, then one timed turn; prints {"events": N, "seconds": S, "streamingSeconds": F}
-// for the timed one (S: turn begun → last event; F: first event → last event).
-// Usage: ARK_BENCH_NODE_MODULES=<node_modules> node codex_sdk.mjs FAKE_CODEX WORKDIR LINES WARMUP_LINES
+// one warm-up turn, then ROUNDS timed turns (default 1); prints one line per timed turn,
+// {"events": N, "seconds": S, "streamingSeconds": F} (S: turn begun → last event; F: first event →
+// last event).
+// Usage: ARK_BENCH_NODE_MODULES=<node_modules> node codex_sdk.mjs FAKE_CODEX WORKDIR LINES WARMUP_LINES [ROUNDS]
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
-const [fake, cwd, lines, warmup] = process.argv.slice(2);
+const [fake, cwd, lines, warmup, rounds = "1"] = process.argv.slice(2);
 const modules = process.env.ARK_BENCH_NODE_MODULES;
 // The package is ESM-only (exports "import" → dist/index.js).
 const entry = path.join(modules, "@openai/codex-sdk/dist/index.js");
@@ -29,5 +30,7 @@ async function once(file) {
 }
 
 await once(warmup); // warm-up: module load, first spawn
-const [events, seconds, streamingSeconds] = await once(lines);
-console.log(JSON.stringify({ events, seconds, streamingSeconds }));
+for (let i = 0; i < Number(rounds); i++) {
+  const [events, seconds, streamingSeconds] = await once(lines);
+  console.log(JSON.stringify({ events, seconds, streamingSeconds }));
+}
