@@ -44,9 +44,9 @@ pub async fn check(python: &Path) -> Result<CheckInfo, String> {
     match line.map(serde_json::from_str::<CheckInfo>) {
         Some(Ok(info)) => Ok(info),
         _ => Err(format!(
-            "{} --check failed (exit {:?}): {}",
+            "{} --check failed ({}): {}",
             python.display(),
-            code,
+            code.map_or("killed by a signal".to_string(), |c| format!("exit {c}")),
             crate::hygiene::redact(stderr.lines().last().unwrap_or("no output"))
         )),
     }

@@ -97,7 +97,8 @@ pub async fn check(configured: Option<&Path>, env: &BTreeMap<String, String>) ->
                     DiagnosisStatus::Error,
                     Some(info),
                     format!(
-                        "`claude --version` failed (exit {code:?}): {}",
+                        "`claude --version` failed ({}): {}",
+                        code.map_or("killed by a signal".to_string(), |c| format!("exit {c}")),
                         hygiene::redact(first_line(&err).unwrap_or(first_line(&out).unwrap_or("")))
                     ),
                 )

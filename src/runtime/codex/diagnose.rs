@@ -98,7 +98,8 @@ async fn version_of(path: &Path) -> Result<String, String> {
         .await
         .map_err(|e| e.to_string())?;
     if code != Some(0) {
-        return Err(format!("exit code {code:?}: {}", err.trim()));
+        let how = code.map_or("killed by a signal".to_string(), |c| format!("exit {c}"));
+        return Err(format!("{how}: {}", err.trim()));
     }
     let v = out.trim().to_string();
     CACHE
