@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use super::error::CliError;
 use super::output::{self, escape_controls, Style};
@@ -40,15 +41,18 @@ pub async fn run_once(
     };
     let printer = Arc::new(Printer::new(args.json));
     let out: Arc<dyn EventOutput> = printer.clone();
+    // Listening before the task starts: a Ctrl-C right after the header must cancel, not kill.
+    let mut interrupt = signal(SignalKind::interrupt())
+        .map_err(|e| CliError::failed(format!("cannot listen for Ctrl-C: {e}")))?;
     let run = core.run(params, out, None);
     tokio::pin!(run);
     let mut ending = Ending::Ran;
     let result = tokio::select! {
         r = &mut run => r,
-        _ = tokio::signal::ctrl_c() => {
+        Some(()) = interrupt.recv() => {
             ending = Ending::Interrupted;
             output::eprint("interrupted: stopping the task (Ctrl-C again to kill it now)\n");
-            kill_on_second_interrupt();
+            kill_on_second_interrupt(interrupt);
             let _ = core.cancel(&task_id);
             run.await
         }
@@ -104,9 +108,9 @@ enum Ending {
 }
 
 /// A second Ctrl-C while the task winds down kills every vendor process and exits at once.
-fn kill_on_second_interrupt() {
-    tokio::spawn(async {
-        if tokio::signal::ctrl_c().await.is_ok() {
+fn kill_on_second_interrupt(mut interrupt: Signal) {
+    tokio::spawn(async move {
+        if interrupt.recv().await.is_some() {
             crate::process::kill_all_now();
             output::eprint("interrupted again: killed the task's processes\n");
             std::process::exit(INTERRUPTED);
