@@ -3,11 +3,10 @@ use std::sync::Arc;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use agent_runtime_kit::cli::{self, Cli, Command};
+use agent_runtime_kit::cli::{self, Cli, CliError, Command};
 use agent_runtime_kit::core::Core;
-use agent_runtime_kit::protocol::methods::DiagnoseParams;
 use agent_runtime_kit::server::{self, ServeConfig};
-use agent_runtime_kit::{hygiene, process, runtime, schema};
+use agent_runtime_kit::{hygiene, process, runtime};
 
 fn main() -> anyhow::Result<()> {
     // The guardian of this sidecar's vendor processes (see process/guardian.rs): not a user command.
@@ -30,15 +29,25 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let code = rt.block_on(async_main(args))?;
+    let code = rt.block_on(async_main(args));
     rt.shutdown_timeout(std::time::Duration::from_secs(1));
     server::stdio::restore_blocking();
     std::process::exit(code);
 }
 
-async fn async_main(args: Cli) -> anyhow::Result<i32> {
+/// Runs the command; the process's exit code. Errors are reported the command line's one way
+/// (`error: …`, `fix: …`), never as a Debug dump or a backtrace.
+async fn async_main(args: Cli) -> i32 {
+    match dispatch(args).await {
+        Ok(code) => code,
+        Err(e) => cli::report(e),
+    }
+}
+
+async fn dispatch(args: Cli) -> Result<i32, CliError> {
     let registry = runtime::builtin(&args.global.runtime_config());
-    let cwd = std::env::current_dir()?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| CliError::failed(format!("cannot read the current directory: {e}")))?;
     let core = Arc::new(Core::new(
         registry,
         cwd,
@@ -60,34 +69,18 @@ async fn async_main(args: Cli) -> anyhow::Result<i32> {
             .await;
             Ok(0)
         }
-        Command::Run(run) => cli::run_once(core, run).await,
+        Command::Run(run) => cli::run_once(core, run, args.global.record).await,
         Command::Mcp { runtime } => {
-            agent_runtime_kit::mcp::serve_stdio(core, runtime, shutdown_signal()).await?;
+            agent_runtime_kit::mcp::serve_stdio(core, runtime, shutdown_signal())
+                .await
+                .map_err(|e| CliError::failed(format!("the MCP server failed: {e}")))?;
             Ok(0)
         }
         Command::Capabilities { runtime } => cli::capabilities_once(&core, runtime.as_deref()),
-        Command::Diagnose {
-            runtime,
-            model,
-            probe,
-        } => {
-            cli::diagnose_once(
-                &core,
-                DiagnoseParams {
-                    runtime,
-                    model,
-                    probe,
-                },
-            )
-            .await
-        }
-        Command::Schema => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&schema::protocol_schema())?
-            );
-            Ok(0)
-        }
+        Command::Diagnose(diagnose) => cli::diagnose_once(&core, diagnose).await,
+        Command::Completions { shell } => Ok(cli::completions_once(shell)),
+        Command::Man => cli::man_once(),
+        Command::Schema => Ok(cli::schema_once()),
     }
 }
 

@@ -2,7 +2,7 @@
 //! runtime replays identically. What is written has already been through hygiene, so a recording
 //! holds no secret that the host could not see.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -29,17 +29,7 @@ impl Recorder {
     pub fn finish(&self, task_id: &str, result: &Value) {
         let events = std::mem::take(&mut *self.events.lock().unwrap());
         let script = to_script(&events, result);
-        let name: String = task_id
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let path = self.dir.join(format!("{name}.json"));
+        let path = script_path(&self.dir, task_id);
         let written = std::fs::create_dir_all(&self.dir).and_then(|_| {
             std::fs::write(
                 &path,
@@ -51,6 +41,21 @@ impl Recorder {
             Err(e) => tracing::warn!(path = %path.display(), "could not record run: {e}"),
         }
     }
+}
+
+/// Where the recording of task `task_id` goes: `<dir>/<taskId>.json`, the id made file-safe.
+pub fn script_path(dir: &Path, task_id: &str) -> PathBuf {
+    let name: String = task_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    dir.join(format!("{name}.json"))
 }
 
 #[async_trait]

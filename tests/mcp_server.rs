@@ -139,3 +139,36 @@ async fn closing_stdin_stops_running_tasks_and_exits() {
         .expect("exits promptly, not after the task's minute");
     assert_eq!(code, Some(0));
 }
+
+/// The remedy reaches the model and the person reading the tool result, not only the
+/// structured content: a refused run and a diagnosis end their text with `fix: …`.
+#[tokio::test]
+async fn text_results_end_with_the_remedy() {
+    let mut s = Sidecar::spawn(&["mcp", "--claude-path", "/nonexistent/claude"]);
+    initialized(&mut s).await;
+    let r = s
+        .call(
+            "tools/call",
+            json!({"name": "run_task", "arguments": {"runtime": "claude", "goal": "x"}}),
+        )
+        .await;
+    let result = &r["result"];
+    assert_eq!(result["isError"], true, "{r}");
+    let remedy = result["structuredContent"]["error"]["data"]["remedy"]
+        .as_str()
+        .expect("-32011 carries a remedy");
+    let text = result["content"][0]["text"].as_str().unwrap();
+    assert!(text.ends_with(&format!("\nfix: {remedy}")), "{text}");
+
+    let r = s
+        .call(
+            "tools/call",
+            json!({"name": "diagnose", "arguments": {"runtime": "claude"}}),
+        )
+        .await;
+    let text = r["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.starts_with("claude: missingBinary — "), "{text}");
+    assert!(text.ends_with(&format!("\n  fix: {remedy}")), "{text}");
+    s.close_stdin();
+    assert_eq!(s.wait_exit().await, Some(0));
+}

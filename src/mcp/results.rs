@@ -29,6 +29,27 @@ pub fn answer(value: Value, text: String) -> CallToolResult {
     with_text(CallToolResult::structured(value), text, false)
 }
 
+/// Diagnoses: one line per runtime ("claude: ready — claude 2.1.32, logged in"), and under a
+/// runtime that is not ready the remedy ("  fix: npm install -g …").
+pub fn diagnoses(value: Value) -> CallToolResult {
+    let mut text = String::new();
+    for d in value["runtimes"].as_array().into_iter().flatten() {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            "{}: {} — {}",
+            d["runtime"].as_str().unwrap_or("?"),
+            d["status"].as_str().unwrap_or("?"),
+            d["message"].as_str().unwrap_or_default()
+        ));
+        if let Some(remedy) = d["remedy"].as_str().filter(|_| d["status"] != "ready") {
+            text.push_str(&format!("\n  fix: {remedy}"));
+        }
+    }
+    answer(value, text)
+}
+
 /// A refusal: `{"error": {code, message, data: {kind, ...}}}`, paths named as tool arguments.
 pub fn refusal(mut e: RpcError) -> CallToolResult {
     if let Some(path) = e
@@ -54,11 +75,16 @@ pub fn refusal(mut e: RpcError) -> CallToolResult {
         .as_str()
         .unwrap_or("error")
         .to_string();
-    let text = format!(
+    let mut text = format!(
         "{} ({kind}, {})",
         error["message"].as_str().unwrap_or_default(),
         e.code
     );
+    // The remedy of a -32011 (what to install or set) is what the reader needs most: the text,
+    // not only the structured content, carries it, as the command line's `fix:` line does.
+    if let Some(remedy) = error["data"]["remedy"].as_str() {
+        text.push_str(&format!("\nfix: {remedy}"));
+    }
     with_text(
         CallToolResult::structured_error(json!({ "error": error })),
         text,
@@ -131,6 +157,30 @@ mod tests {
         assert_eq!(
             err["message"],
             "invalid params at workingDirectory: \"/nope\" does not exist"
+        );
+    }
+
+    #[test]
+    fn the_remedy_ends_the_text() {
+        let e = RpcError::new(
+            crate::protocol::ErrorCode::RuntimeUnavailable,
+            "runtime \"claude\" is unavailable: claude is not on PATH",
+            json!({"runtime": "claude", "status": "missingBinary",
+                   "message": "claude is not on PATH", "remedy": "npm install -g claude"}),
+        );
+        let r = refusal(e);
+        let text = &r.content[0].as_text().unwrap().text;
+        assert!(text.ends_with("\nfix: npm install -g claude"), "{text}");
+
+        let r = diagnoses(json!({"runtimes": [
+            {"runtime": "fixture", "status": "ready", "message": "built in"},
+            {"runtime": "codex", "status": "missingBinary", "message": "no codex",
+             "remedy": "npm install -g @openai/codex"}
+        ]}));
+        let text = &r.content[0].as_text().unwrap().text;
+        assert_eq!(
+            text,
+            "fixture: ready — built in\ncodex: missingBinary — no codex\n  fix: npm install -g @openai/codex"
         );
     }
 

@@ -218,10 +218,7 @@ impl ServerHandler for McpServer {
                     Err(e) => Err(e),
                 };
                 match outcome {
-                    Ok(v) => {
-                        let text = diagnose_summary(&v);
-                        results::answer(v, text)
-                    }
+                    Ok(v) => results::diagnoses(v),
                     Err(e) => results::refusal(e),
                 }
             }
@@ -236,24 +233,4 @@ impl ServerHandler for McpServer {
         };
         Ok(result.into())
     }
-}
-
-/// One line per runtime: "claude: ready — claude 2.1.332, logged in".
-fn diagnose_summary(v: &Value) -> String {
-    v["runtimes"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|d| {
-                    format!(
-                        "{}: {} — {}",
-                        d["runtime"].as_str().unwrap_or("?"),
-                        d["status"].as_str().unwrap_or("?"),
-                        d["message"].as_str().unwrap_or_default()
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default()
 }

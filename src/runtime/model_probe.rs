@@ -90,7 +90,13 @@ pub async fn run(
         ),
         (reason, None) => (
             DiagnosisStatus::Error,
-            format!("The probe of {model} ended with {reason:?}."),
+            format!(
+                "The probe of {model} ended with {}.",
+                serde_json::to_value(reason)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            ),
         ),
     };
     let remedy = match status {

@@ -180,6 +180,23 @@ async def test_refusals_raise_rpc_errors_with_their_codes(workdir: Path) -> None
 
 
 @async_test
+async def test_an_unavailable_runtime_error_ends_with_the_fix() -> None:
+    async with client(args=["--log-level", "warn", "--claude-path", "/nonexistent/claude"]) as ark:
+        with pytest.raises(RpcError) as e:
+            await ark.run(AgentTask("x"), runtime="claude")
+    remedy = e.value.data["remedy"]
+    assert remedy and e.value.remedy == remedy
+    text = str(e.value)
+    assert text.startswith('runtime "claude" is unavailable'), text
+    assert text.endswith(f"(-32011 runtimeUnavailable)\nfix: {remedy}"), text
+
+
+def test_an_error_without_a_remedy_has_no_fix_line() -> None:
+    e = RpcError(-32010, "unknown runtime", {"kind": "unknownRuntime"})
+    assert str(e) == "unknown runtime (-32010 unknownRuntime)" and e.remedy is None
+
+
+@async_test
 async def test_duplicate_task_id_is_refused_while_the_first_runs(workdir: Path) -> None:
     slow = {"steps": [{"delayMs": 5000}]}
     tid = uid()

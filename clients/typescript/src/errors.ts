@@ -44,12 +44,15 @@ const KIND_BY_CODE = new Map<number, string>(Object.entries(ERROR_CODES).map(([k
 /**
  * A JSON-RPC error reply: the sidecar refused the request before anything started. `code` is the
  * JSON-RPC code (e.g. -32010), `kind` its stable name (`unknownRuntime`), `data` the details
- * (for -32011 the runtime's `Diagnosis`).
+ * (for -32011 the runtime's `Diagnosis`), `remedy` what to install or set when the sidecar says
+ * (`data.remedy`). `message` ends with it as a `fix: …` line, so a log or a stack trace shows
+ * the way out.
  */
 export class RpcError extends AgentRuntimeKitError {
   override name = "RpcError";
   readonly kind: ErrorKind | string;
   readonly data: Record<string, unknown>;
+  readonly remedy: string | undefined;
   constructor(
     readonly code: number,
     message: string,
@@ -57,8 +60,11 @@ export class RpcError extends AgentRuntimeKitError {
   ) {
     const d = data && typeof data === "object" && !Array.isArray(data) ? (data as Record<string, unknown>) : {};
     const kind = typeof d.kind === "string" ? d.kind : (KIND_BY_CODE.get(code) ?? "");
-    super(`${message} (${code} ${kind})`.trimEnd());
+    const remedy = typeof d.remedy === "string" && d.remedy ? d.remedy : undefined;
+    const text = `${message} (${code} ${kind})`.trimEnd();
+    super(remedy ? `${text}\nfix: ${remedy}` : text);
     this.data = d;
     this.kind = kind;
+    this.remedy = remedy;
   }
 }

@@ -104,6 +104,23 @@ test("a scripted run: tools, structured output, metadata, a vendor failure as a 
   await ark.close();
 });
 
+test("an unavailable runtime's error message ends with the fix", async () => {
+  const ark = await start({ args: ["--log-level", "warn", "--claude-path", "/nonexistent/claude"] });
+  await assert.rejects(ark.run({ runtime: "claude", task: "x" }).result, (e: unknown) => {
+    assert.ok(e instanceof RpcError, String(e));
+    const remedy = e.data.remedy as string;
+    assert.ok(remedy, "-32011 carries a remedy");
+    assert.equal(e.remedy, remedy);
+    assert.ok(e.message.startsWith('runtime "claude" is unavailable'), e.message);
+    assert.ok(e.message.endsWith(`(-32011 runtimeUnavailable)\nfix: ${remedy}`), e.message);
+    return true;
+  });
+  await ark.close();
+  const plain = new RpcError(-32010, "unknown runtime", { kind: "unknownRuntime" });
+  assert.equal(plain.message, "unknown runtime (-32010 unknownRuntime)");
+  assert.equal(plain.remedy, undefined);
+});
+
 test("refusals reject with RpcError and their codes", async () => {
   const wd = workdir();
   const ark = await start();

@@ -404,8 +404,12 @@ async fn drive(
         result.error = Some(TaskError {
             kind: TaskErrorKind::Process,
             message: format!(
-                "the Antigravity bridge exited (code {:?}, signal {:?}) before the turn ended: {tail}",
-                exit.code, exit.signal
+                "the Antigravity bridge exited ({}) before the turn ended: {tail}",
+                match (exit.code, exit.signal) {
+                    (Some(code), _) => format!("status {code}"),
+                    (None, Some(signal)) => format!("signal {signal}"),
+                    (None, None) => "status unknown".to_string(),
+                }
             ),
             vendor_code: exit.code.map(|c| json!(c)),
         });

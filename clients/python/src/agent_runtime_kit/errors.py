@@ -47,7 +47,9 @@ class RpcError(AgentRuntimeKitError):
     """A JSON-RPC error reply: the sidecar refused the request before anything started.
 
     ``code`` is the JSON-RPC code (e.g. -32010), ``kind`` its stable name (``unknownRuntime``),
-    ``data`` the error's details (for -32011 the runtime's ``Diagnosis``).
+    ``data`` the error's details (for -32011 the runtime's ``Diagnosis``), ``remedy`` what to
+    install or set when the sidecar says (``data["remedy"]``). ``str(error)`` ends with it as a
+    ``fix: …`` line, so a log or a traceback shows the way out.
     """
 
     def __init__(self, code: int, message: str, data: Any = None):
@@ -55,7 +57,12 @@ class RpcError(AgentRuntimeKitError):
         self.message = message
         self.data: Dict[str, Any] = data if isinstance(data, dict) else {}
         self.kind: str = self.data.get("kind") or _KIND_BY_CODE.get(code, "")
-        super().__init__(f"{message} ({code} {self.kind})".rstrip())
+        remedy = self.data.get("remedy")
+        self.remedy: Optional[str] = remedy if isinstance(remedy, str) and remedy else None
+        text = f"{message} ({code} {self.kind})".rstrip()
+        if self.remedy:
+            text += f"\nfix: {self.remedy}"
+        super().__init__(text)
 
 
 _KIND_BY_CODE = {code: kind for kind, code in ERROR_CODES.items()}
