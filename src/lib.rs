@@ -5,6 +5,9 @@
 //! `runtime::*` → vendor process (`process`) → the runtime's mapping → `runtime::EventSink` →
 //! `server::transport` → host. Wire types live in `protocol`; redaction and truncation in `hygiene`.
 
+// Every `unsafe` block is one the OS requires (spawning, signals, ids) and says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod cli;
 pub mod framing;
 pub mod hygiene;

@@ -9,9 +9,8 @@ pub mod claude;
 pub mod codex;
 pub mod context;
 pub mod fixture;
-pub mod json_scan;
 pub mod jsonl;
-pub mod text_burst;
+pub mod jsonrpc_peer;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,8 +20,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 pub use context::{
-    ApprovalHost, Approvals, EventData, EventOutput, EventSink, OutEvent, Prepared, RunContext,
-    Stop, StopReason,
+    ApprovalHost, Approvals, EventOutput, EventSink, OutEvent, Prepared, RunContext, Stop,
+    StopReason,
 };
 
 use crate::protocol::methods::DiagnoseParams;

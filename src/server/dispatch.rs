@@ -16,7 +16,6 @@ use jsonrpsee::RpcModule;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
-use super::event_line::write_notifications;
 use super::host::HostRequests;
 use super::params::parse_params;
 use super::tasks::{shutting_down, Tasks};
@@ -53,10 +52,20 @@ impl EventOutput for NotificationOutput {
             .await;
     }
 
-    /// The hot path: events are serialized once, straight into the output (same bytes as `send`).
-    async fn send_events(&self, events: Vec<OutEvent<'_>>) {
+    /// Every event of a task: serialized once, straight into the output (the bytes `send` writes).
+    async fn send_event(&self, event: OutEvent<'_>) {
+        #[derive(serde::Serialize)]
+        struct Notification<'a> {
+            jsonrpc: &'static str,
+            method: &'static str,
+            params: OutEvent<'a>,
+        }
         self.0
-            .send_lines_with(|buf| write_notifications(buf, &events))
+            .send(&Notification {
+                jsonrpc: "2.0",
+                method: methods::EventNotification::NAME,
+                params: event,
+            })
             .await;
     }
 }

@@ -3,7 +3,6 @@
 
 pub mod admission;
 pub mod dispatch;
-pub mod event_line;
 pub mod host;
 pub mod params;
 pub mod stdio;
