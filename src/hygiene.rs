@@ -129,11 +129,6 @@ impl Redactor {
         self.redact_cow(s).into_owned()
     }
 
-    /// Whether [`redact_cow`](Self::redact_cow) might change `s`: `false` means it would not.
-    pub fn may_redact(&self, s: &str) -> bool {
-        self.matcher.as_ref().is_some_and(|m| m.is_match(s)) || pattern_triggers().is_match(s)
-    }
-
     /// [`Redactor::redact`], borrowing `s` back when nothing in it is secret (the common case:
     /// no allocation).
     pub fn redact_cow<'a>(&self, s: &'a str) -> Cow<'a, str> {
@@ -281,32 +276,6 @@ impl Hygiene {
             map.insert(k, serde_json::json!({ "truncated": true, "bytes": n }));
         }
     }
-}
-
-impl Hygiene {
-    /// The cleaned form of each text field: redacted (borrowed back when nothing was), or `None`
-    /// when any is over the field limit (the caller then takes [`Hygiene::clean`], which cuts it
-    /// and adds the marker). `joined` is the texts one after the other: when nothing in it could
-    /// be redacted, nothing in any of them could (a match inside one text is inside the joined
-    /// text too), and each is only measured: one search per burst of deltas instead of one each.
-    pub fn clean_texts<'a>(
-        &self,
-        joined: &str,
-        texts: impl Iterator<Item = &'a str>,
-    ) -> Option<Vec<Cow<'a, str>>> {
-        let redactor = global().read().unwrap_or_else(|e| e.into_inner());
-        if !redactor.may_redact(joined) {
-            return texts
-                .map(|t| (t.len() <= self.max_field_bytes).then_some(Cow::Borrowed(t)))
-                .collect();
-        }
-        texts.map(|t| self.clean_text_with(&redactor, t)).collect()
-    }
-
-    fn clean_text_with<'a>(&self, redactor: &Redactor, text: &'a str) -> Option<Cow<'a, str>> {
-        let cleaned = redactor.redact_cow(text);
-        (cleaned.len() <= self.max_field_bytes).then_some(cleaned)
-    }
 
     /// Redacts, then truncates, `s` in place; returns the redacted length if it was cut.
     /// Left untouched (no allocation) when there is nothing to do.
@@ -356,25 +325,6 @@ impl std::io::Write for RedactingStderr {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    /// A burst of texts: the one holding a key is redacted, the others come back borrowed; one
-    /// over the limit makes the whole burst go the cutting way (`None`).
-    #[test]
-    fn a_burst_is_searched_once_and_cleaned_text_by_text() {
-        let h = Hygiene::new(40);
-        let texts = ["plain ", "key sk-ant-api03-abcdefghijklmnop here", " end"];
-        let joined = texts.concat();
-        let cleaned = h.clean_texts(&joined, texts.into_iter()).unwrap();
-        assert_eq!(cleaned, ["plain ", "key [redacted] here", " end"]);
-        assert!(matches!(cleaned[0], Cow::Borrowed(_)) && matches!(cleaned[2], Cow::Borrowed(_)));
-        let clean = ["a", "b"];
-        let cleaned = h.clean_texts("ab", clean.into_iter()).unwrap();
-        assert!(cleaned.iter().all(|c| matches!(c, Cow::Borrowed(_))));
-        let long = "x".repeat(41);
-        assert!(h
-            .clean_texts(&long, std::iter::once(long.as_str()))
-            .is_none());
-    }
 
     #[test]
     fn known_values_and_patterns_are_redacted() {

@@ -6,6 +6,9 @@
 //! runtime's mapping → `runtime::EventSink` → the front end → host. Wire types live in
 //! `protocol`; redaction and truncation in `hygiene`.
 
+// Every `unsafe` block is one the OS requires (spawning, signals, ids) and says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod cli;
 pub mod core;
 pub mod framing;

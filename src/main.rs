@@ -31,7 +31,6 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     let code = rt.block_on(async_main(args));
     rt.shutdown_timeout(std::time::Duration::from_secs(1));
-    server::stdio::restore_blocking();
     std::process::exit(code);
 }
 
@@ -100,7 +99,6 @@ async fn shutdown_signal() {
         }
         tracing::warn!("second signal: killing every vendor process and exiting now");
         process::kill_all_now();
-        server::stdio::restore_blocking();
         std::process::exit(130);
     });
 }

@@ -188,12 +188,12 @@ async fn plain_answer_streams_deltas_and_keeps_large_inputs_off_argv() {
     assert_eq!(s.wait_exit().await, Some(0));
 }
 
-/// Streamed text takes the per-token fast path (a burst of deltas read in one go), and is still
-/// cleaned like every other field: a key-shaped secret is redacted and a delta over the field
-/// limit is cut with its `textTruncated` marker, in order, one event per delta.
+/// Streamed text (`stream_event` text deltas read typed, without a `Value`) is cleaned like every
+/// other field: a key-shaped secret is redacted and a delta over the field limit is cut with its
+/// `textTruncated` marker, in order, one event per delta.
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
-async fn streamed_deltas_are_redacted_and_cut_in_order() {
+async fn typed_text_deltas_are_redacted_and_cut_in_order() {
     let secret = "sk-ant-api03-STREAMEDsecretSTREAMED0123456789";
     let long = "L".repeat(300);
     let script = vec![Reply::Message {

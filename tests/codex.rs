@@ -170,12 +170,12 @@ async fn plain_answer_streams_deltas_and_reports_usage() {
     assert_eq!(s.wait_exit().await, Some(0));
 }
 
-/// Streamed text takes the per-token fast path (bursts of `item/agentMessage/delta` read without a
-/// `Value`), and is still cleaned like every other field: a key-shaped secret is redacted and a
-/// delta over the field limit is cut with its `textTruncated` marker.
+/// Streamed text (`item/agentMessage/delta` params read typed, without a `Value`) is cleaned like
+/// every other field: a key-shaped secret is redacted and a delta over the field limit is cut with
+/// its `textTruncated` marker.
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
-async fn streamed_deltas_are_redacted_and_cut() {
+async fn typed_text_deltas_are_redacted_and_cut() {
     let env = Env::new();
     let secret = "sk-ant-api03-STREAMEDsecretSTREAMED0123456789";
     let mock = MockResponses::start(vec![Reply::Text(vec![

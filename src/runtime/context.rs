@@ -11,10 +11,9 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::hygiene::Hygiene;
-use crate::protocol::event::{EventBody, TextData, ToolRequested, VendorEvent};
+use crate::protocol::event::{EventBody, ToolRequested, VendorEvent};
 use crate::protocol::methods::{ApprovalParams, ApprovalResponse, Decision};
 use crate::protocol::task::{AgentTask, ApprovalMode, RunOptions};
-use crate::runtime::text_burst::TextBurst;
 
 /// Where a task's events go (the JSON-RPC writer, the terminal, a recorder).
 #[async_trait]
@@ -23,13 +22,11 @@ pub trait EventOutput: Send + Sync {
     /// back-pressure.
     async fn send(&self, event: Value);
 
-    /// Delivers events in order, as the sink built them (one, or a burst of output deltas).
-    /// Outputs that write JSON text override this to serialize them straight into their output,
-    /// without building a `Value` for each envelope.
-    async fn send_events(&self, events: Vec<OutEvent<'_>>) {
-        for e in events {
-            self.send(e.to_value()).await
-        }
+    /// Delivers one event as the sink built it. Outputs that write JSON text override this to
+    /// serialize the event straight into their output (`serde_json::to_writer`), without a `Value`
+    /// for its envelope.
+    async fn send_event(&self, event: OutEvent<'_>) {
+        self.send(event.to_value()).await
     }
 }
 
@@ -37,7 +34,7 @@ pub trait EventOutput: Send + Sync {
 /// in sorted order (`data`, `seq`, `taskId`, `time`, `type`): the bytes a `Value` map would give.
 #[derive(serde::Serialize)]
 pub struct OutEvent<'a> {
-    pub data: EventData<'a>,
+    pub data: Value,
     pub seq: u64,
     #[serde(rename = "taskId")]
     pub task_id: &'a str,
@@ -46,33 +43,9 @@ pub struct OutEvent<'a> {
     pub kind: &'a str,
 }
 
-/// An event's `data`: any object, or the per-token `{"text": ...}` of an output delta, which is
-/// written straight from the (cleaned) text without building a map for it.
-#[derive(serde::Serialize)]
-#[serde(untagged)]
-pub enum EventData<'a> {
-    Value(Value),
-    Text { text: std::borrow::Cow<'a, str> },
-}
-
-impl EventData<'_> {
-    pub fn into_value(self) -> Value {
-        match self {
-            EventData::Value(v) => v,
-            EventData::Text { text } => serde_json::json!({ "text": text }),
-        }
-    }
-}
-
 impl OutEvent<'_> {
-    pub fn to_value(self) -> Value {
-        serde_json::json!({
-            "taskId": self.task_id,
-            "seq": self.seq,
-            "time": self.time,
-            "type": self.kind,
-            "data": self.data.into_value(),
-        })
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("events serialize")
     }
 }
 
@@ -179,10 +152,6 @@ impl EventSink {
     /// Emits one event. Ignored once the task's terminal event is out (a late background emitter
     /// must not put an event after it).
     pub async fn emit(&self, body: EventBody) {
-        // The per-token path: the text goes out as it is, without a `Value` for the body.
-        if let EventBody::OutputDelta(TextData { text, vendor: None }) = body {
-            return self.emit_text_delta(&text).await;
-        }
         let v = serde_json::to_value(&body).expect("events serialize");
         let Value::Object(mut map) = v else {
             unreachable!("an adjacently tagged enum serializes to an object")
@@ -195,46 +164,13 @@ impl EventSink {
         self.emit_raw(&kind, data).await
     }
 
-    /// Emits `agent.output.delta` with `{"text": text}`: the same event as `emit` of an
-    /// `OutputDelta` without vendor data, cleaned the same way.
-    pub async fn emit_text_delta(&self, text: &str) {
-        self.emit_texts(text, std::iter::once(text)).await
-    }
-
-    /// Emits one `agent.output.delta` per text, in order, as [`emit_text_delta`] would, delivered
-    /// together (a burst read from the vendor in one go).
-    ///
-    /// [`emit_text_delta`]: Self::emit_text_delta
-    pub async fn emit_text_deltas(&self, burst: &TextBurst) {
-        self.emit_texts(burst.joined(), burst.iter()).await
-    }
-
-    /// `texts` as output deltas; `joined` is them one after the other (see `clean_texts`).
-    async fn emit_texts<'t>(&self, joined: &str, texts: impl Iterator<Item = &'t str> + Clone) {
-        let Some(cleaned) = self.inner.hygiene.clean_texts(joined, texts.clone()) else {
-            // One is over the field limit (rare): each through the generic path, which cuts it
-            // and adds the `textTruncated` marker.
-            for t in texts {
-                let data = serde_json::json!({ "text": t });
-                self.emit_raw("agent.output.delta", data).await;
-            }
-            return;
-        };
-        let data = cleaned.into_iter().map(|text| EventData::Text { text });
-        self.deliver("agent.output.delta", data.collect()).await
-    }
-
-    /// Emits an event of type `kind` with `data` as given. Callers make sure `data` fits `kind`
-    /// (the fixture runtime checks scripts before it plays them).
+    /// Emits an event of type `kind` with `data` as given, cleaned (redacted, long fields cut with
+    /// their marker). Callers make sure `data` fits `kind` (the fixture runtime checks scripts
+    /// before it plays them).
     pub async fn emit_raw(&self, kind: &str, mut data: Value) {
         self.inner.hygiene.clean(&mut data);
-        self.deliver(kind, vec![EventData::Value(data)]).await
-    }
-
-    /// Numbers and delivers cleaned events of one `kind`, together: one lock, one time (read
-    /// together, sent together).
-    async fn deliver(&self, kind: &str, data: Vec<EventData<'_>>) {
         self.touch();
+        // Held across the send, so that seq order is delivery order whoever emits.
         let mut seq = self.inner.seq.lock().await;
         if self.inner.closed.load(Ordering::SeqCst) {
             return;
@@ -246,20 +182,15 @@ impl EventSink {
             self.inner.started_sent.store(true, Ordering::SeqCst);
         }
         let time = now_rfc3339();
-        let events = data
-            .into_iter()
-            .map(|data| {
-                *seq += 1;
-                OutEvent {
-                    data,
-                    seq: *seq - 1,
-                    task_id: &self.inner.task_id,
-                    time: &time,
-                    kind,
-                }
-            })
-            .collect();
-        self.inner.out.send_events(events).await;
+        let event = OutEvent {
+            data,
+            seq: *seq,
+            task_id: &self.inner.task_id,
+            time: &time,
+            kind,
+        };
+        *seq += 1;
+        self.inner.out.send_event(event).await;
     }
 
     /// Whether `agent.task.started` went out.

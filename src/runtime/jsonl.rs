@@ -20,9 +20,10 @@ use crate::framing::{Frame, LineFrames};
 /// (a 5 MB image is 6.7 MB of base64), and every event field is cut to 8 KiB anyway.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
+/// One line of vendor output: JSON (a `Value`, or what a runtime's own parse made of it), or not.
 #[derive(Debug, Clone, PartialEq)]
-pub enum VendorLine {
-    Json(Value),
+pub enum VendorLine<T = Value> {
+    Json(T),
     /// A line that is not JSON (a banner, a warning).
     Text(String),
     /// A line over the limit, skipped.
@@ -77,73 +78,36 @@ impl<R: AsyncRead + Unpin> JsonLines<R> {
         }
     }
 
-    /// Offers `fast` the lines already read (no I/O, no waiting), up to `max` of them; a line it
-    /// takes (`true`) is consumed. Stops at the first line it does not take,
-    /// which the next call of [`next_or`](Self::next_or) returns. A streamed answer arrives as
-    /// hundreds of lines per read: taken here, they cost one wake-up and one hand-off, not one
-    /// each.
-    pub fn drain_fast(&mut self, mut fast: impl FnMut(&str) -> bool, max: usize) {
-        use bytes::Buf;
-        // Only called right after a line came out of the codec, so it holds no partial state
-        // (no half-searched or half-discarded line): complete lines can be taken straight from
-        // the buffer, borrowed, and the codec goes on from wherever this stops.
-        for _ in 0..max {
-            if self.pending.is_some() {
-                return;
-            }
-            let Some(end) = memchr::memchr(b'\n', &self.buffer) else {
-                return;
-            };
-            if end > self.max_line_bytes {
-                return;
-            }
-            let line = &self.buffer[..end];
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let Ok(line) = std::str::from_utf8(line) else {
-                return;
-            };
-            if !fast(line) {
-                // Not ours: left in the buffer for the codec.
-                return;
-            }
-            self.buffer.advance(end + 1);
-        }
-    }
-
     /// The next line, or `None` at EOF (or on a read error, which for a pipe means the same).
     pub async fn next(&mut self) -> Option<VendorLine> {
-        match self.next_or(|_| None::<std::convert::Infallible>).await? {
-            Ok(never) => match never {},
-            Err(line) => Some(line),
-        }
+        self.next_with(|l| serde_json::from_str(l)).await
     }
 
-    /// Like [`next`](Self::next), but first offers each complete line to `fast`: a line it takes
-    /// (`Some`) comes back as `Ok` without being parsed into a `Value` (a runtime's typed,
-    /// borrowed parse of its most frequent line); every other line comes back as
-    /// `Err(VendorLine)`, exactly as `next` returns it.
-    pub async fn next_or<T>(
+    /// Like [`next`](Self::next), but each line is read by `parse`: a runtime's own serde parse
+    /// (a typed, borrowed struct for its most frequent line, the `Value` way for the rest). A line
+    /// `parse` finds cut short (an EOF error) that starts an object is joined with the next ones.
+    pub async fn next_with<T>(
         &mut self,
-        mut fast: impl FnMut(&str) -> Option<T>,
-    ) -> Option<Result<T, VendorLine>> {
+        mut parse: impl FnMut(&str) -> serde_json::Result<T>,
+    ) -> Option<VendorLine<T>> {
         loop {
             let frame = match self.next_frame().await {
                 Some(Ok(f)) => f,
                 Some(Err(e)) => {
                     tracing::debug!("vendor stdout read error: {e}");
-                    return self.pending.take().map(|t| Err(VendorLine::Text(t)));
+                    return self.pending.take().map(VendorLine::Text);
                 }
-                None => return self.pending.take().map(|t| Err(VendorLine::Text(t))),
+                None => return self.pending.take().map(VendorLine::Text),
             };
             let line = match frame {
                 Frame::Line(l) => l,
                 Frame::TooLong => {
                     self.pending = None;
-                    return Some(Err(VendorLine::TooLong));
+                    return Some(VendorLine::TooLong);
                 }
                 Frame::InvalidUtf8 => {
                     self.pending = None;
-                    return Some(Err(VendorLine::Text("<invalid UTF-8>".into())));
+                    return Some(VendorLine::Text("<invalid UTF-8>".into()));
                 }
             };
             let candidate = match self.pending.take() {
@@ -155,18 +119,15 @@ impl<R: AsyncRead + Unpin> JsonLines<R> {
                 }
                 None => line,
             };
-            if let Some(t) = fast(&candidate) {
-                return Some(Ok(t));
-            }
-            match serde_json::from_str::<Value>(&candidate) {
-                Ok(v) => return Some(Err(VendorLine::Json(v))),
+            match parse(&candidate) {
+                Ok(v) => return Some(VendorLine::Json(v)),
                 Err(e) if e.is_eof() && candidate.trim_start().starts_with('{') => {
                     if candidate.len() > self.max_line_bytes {
-                        return Some(Err(VendorLine::TooLong));
+                        return Some(VendorLine::TooLong);
                     }
                     self.pending = Some(candidate);
                 }
-                Err(_) => return Some(Err(VendorLine::Text(candidate))),
+                Err(_) => return Some(VendorLine::Text(candidate)),
             }
         }
     }
@@ -189,33 +150,5 @@ mod tests {
         assert_eq!(r.next().await, Some(VendorLine::TooLong));
         assert_eq!(r.next().await, Some(VendorLine::Json(json!({"b": 1}))));
         assert_eq!(r.next().await, None);
-    }
-
-    #[tokio::test]
-    async fn drained_lines_keep_their_order_with_the_others() {
-        let input = "f1\nf2\n{\"slow\":1}\nf3\nbanner\nf4\nf5\n";
-        let fast = |l: &str| l.strip_prefix('f').map(str::to_string);
-        let mut r = JsonLines::new(input.as_bytes(), 100);
-        let mut seen = vec![];
-        while let Some(line) = r.next_or(fast).await {
-            match line {
-                Ok(first) => {
-                    let mut burst = vec![first];
-                    r.drain_fast(|l| fast(l).map(|t| burst.push(t)).is_some(), 2);
-                    seen.push(format!("fast {burst:?}"));
-                }
-                Err(other) => seen.push(format!("{other:?}")),
-            }
-        }
-        assert_eq!(
-            seen,
-            [
-                r#"fast ["1", "2"]"#,
-                r#"Json(Object {"slow": Number(1)})"#,
-                r#"fast ["3"]"#,
-                r#"Text("banner")"#,
-                r#"fast ["4", "5"]"#,
-            ]
-        );
     }
 }

@@ -11,10 +11,9 @@ pub mod claude;
 pub mod codex;
 pub mod context;
 pub mod fixture;
-pub mod json_scan;
 pub mod jsonl;
+pub mod jsonrpc_peer;
 pub mod model_probe;
-pub mod text_burst;
 #[cfg(test)]
 mod transcript_replay;
 pub(crate) mod vendor_binary;
@@ -27,7 +26,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
 pub use context::{
-    ApprovalHost, Approvals, EventData, EventOutput, EventSink, OutEvent, RunContext, Stop,
+    ApprovalHost, Approvals, EventOutput, EventSink, OutEvent, RunContext, Stop,
     StopReason,
 };
 

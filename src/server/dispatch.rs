@@ -22,7 +22,6 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use super::event_line::write_notifications;
 use super::host::HostRequests;
 use super::transport::Outbound;
 use crate::core::{parse_str_at, Core, Refusal, StrError};
@@ -55,10 +54,20 @@ impl EventOutput for NotificationOutput {
             .await;
     }
 
-    /// The hot path: events are serialized once, straight into the output (same bytes as `send`).
-    async fn send_events(&self, events: Vec<OutEvent<'_>>) {
+    /// Every event of a task: serialized once, straight into the output (the bytes `send` writes).
+    async fn send_event(&self, event: OutEvent<'_>) {
+        #[derive(serde::Serialize)]
+        struct Notification<'a> {
+            jsonrpc: &'static str,
+            method: &'static str,
+            params: OutEvent<'a>,
+        }
         self.0
-            .send_lines_with(|buf| write_notifications(buf, &events))
+            .send(&Notification {
+                jsonrpc: "2.0",
+                method: methods::EventNotification::NAME,
+                params: event,
+            })
             .await;
     }
 }

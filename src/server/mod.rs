@@ -4,7 +4,6 @@
 
 mod admission;
 mod dispatch;
-mod event_line;
 mod host;
 pub mod stdio;
 mod transport;

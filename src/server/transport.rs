@@ -76,25 +76,14 @@ impl Outbound {
     }
 
     /// Queues one message that `write` serializes straight into the output buffer (one line, no
-    /// newline).
+    /// newline). Waits while the buffer is full. A failed `write` leaves nothing behind.
     pub async fn send_with(&self, write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>) {
-        self.send_lines_with(|buf| {
+        let shared = &self.handle.0;
+        let mut write = Some(|buf: &mut Vec<u8>| {
             write(buf)?;
             buf.push(b'\n');
             Ok(())
-        })
-        .await
-    }
-
-    /// Queues the lines `write` serializes straight into the output buffer, each ending with a
-    /// newline; they go out together. Waits while the buffer is full. A failed `write` leaves
-    /// nothing behind.
-    pub async fn send_lines_with(
-        &self,
-        write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
-    ) {
-        let shared = &self.handle.0;
-        let mut write = Some(write);
+        });
         loop {
             // Registered before the check, so a wake-up between the two is not lost.
             let room = shared.has_room.notified();

@@ -23,11 +23,10 @@ use super::permissions;
 use super::wire;
 use crate::hygiene;
 use crate::process::Supervised;
+use crate::protocol::event::{EventBody, TextData};
 use crate::protocol::methods::Decision;
 use crate::protocol::result::{AgentResult, CancelMode, FinishReason, TaskError, TaskErrorKind};
-use crate::runtime::json_scan;
 use crate::runtime::jsonl::{JsonLines, VendorLine, DEFAULT_MAX_LINE_BYTES};
-use crate::runtime::text_burst::TextBurst;
 use crate::runtime::RunContext;
 
 /// How long an interrupted turn may take to end with its own `result`.
@@ -36,22 +35,21 @@ pub const INTERRUPT_DEADLINE: Duration = Duration::from_secs(4);
 pub const FLUSH_GRACE: Duration = Duration::from_secs(5);
 /// SIGTERM → SIGKILL.
 pub const TERM_GRACE: Duration = Duration::from_secs(2);
-/// Most text deltas relayed as one burst.
-const DELTA_BURST: usize = 512;
+/// A line of the CLI's stdout, read once: a text delta into its text, anything else into a `Value`.
+enum Line {
+    TextDelta(String),
+    Other(Value),
+}
 
-/// The fast path for a text delta line: its text added to `burst`, if `line` is one (and the
-/// fast path is on).
-fn take_delta(
-    on: bool,
-    reader: &mut json_scan::Reader,
-    burst: &mut TextBurst,
-    line: &str,
-) -> Option<()> {
-    if !on {
-        return None;
+/// Reads one line; text deltas the typed way (see [`wire::text_delta`]) unless `typed_deltas` is
+/// off (the host wants every raw vendor message, which needs the `Value`).
+fn parse_line(typed_deltas: bool, line: &str) -> serde_json::Result<Line> {
+    if typed_deltas {
+        if let Some(text) = wire::text_delta(line) {
+            return Ok(Line::TextDelta(text));
+        }
     }
-    burst.push(&wire::text_delta(reader, line)?);
-    Some(())
+    serde_json::from_str(line).map(Line::Other)
 }
 
 /// Why we sent an interrupt.
@@ -151,22 +149,19 @@ async fn drive(
     let mut interrupt: Option<(Interrupt, Instant)> = None;
     let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
     // Text deltas skip the `Value` tree unless the host wants every raw vendor message.
-    let fast_deltas = !ctx.events.includes_vendor_events();
-    let mut reader = json_scan::Reader::default();
-    let mut burst = TextBurst::default();
+    let typed_deltas = !ctx.events.includes_vendor_events();
 
     loop {
         let deadline = interrupt.map(|(_, d)| d).unwrap_or(far);
         tokio::select! {
-            line = lines.next_or(|l| take_delta(fast_deltas, &mut reader, &mut burst, l)) => match line {
+            line = lines.next_with(|l| parse_line(typed_deltas, l)) => match line {
                 None => break,
-                Some(Ok(())) => {
-                    // The deltas right behind it in the read buffer go out with it.
-                    lines.drain_fast(|l| take_delta(true, &mut reader, &mut burst, l).is_some(), DELTA_BURST);
-                    ctx.events.emit_text_deltas(&burst).await;
-                    burst.clear();
+                Some(VendorLine::Json(Line::TextDelta(text))) => {
+                    ctx.events
+                        .emit(EventBody::OutputDelta(TextData { text, vendor: None }))
+                        .await;
                 }
-                Some(Err(VendorLine::Json(v))) => {
+                Some(VendorLine::Json(Line::Other(v))) => {
                     ctx.events.vendor_event(&v).await;
                     match v["type"].as_str().unwrap_or_default() {
                         "result" => {
@@ -188,11 +183,11 @@ async fn drive(
                         }
                     }
                 }
-                Some(Err(VendorLine::Text(t))) => {
+                Some(VendorLine::Text(t)) => {
                     ctx.events.touch();
                     tracing::debug!(target: "vendor_stdout", "claude: {}", hygiene::redact(&t));
                 }
-                Some(Err(VendorLine::TooLong)) => {
+                Some(VendorLine::TooLong) => {
                     ctx.events.touch();
                     tracing::warn!("claude wrote a line over {DEFAULT_MAX_LINE_BYTES} bytes; skipped");
                 }

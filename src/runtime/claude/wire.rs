@@ -3,16 +3,14 @@
 //! Lines are parsed as `serde_json::Value` and read field by field rather than into strict structs:
 //! the CLI adds fields in every release and its key order is not stable (vendors/claude.md §1), so a
 //! strict schema would break on upgrades for no benefit. The one exception is the text delta
-//! ([`text_delta`]), read typed because a streamed answer is thousands of them; it only looks at
-//! the fields the `Value` way looks at and leaves every other line to it.
+//! ([`text_delta`]), read into a typed, borrowed struct because a streamed answer is thousands of
+//! them; it only looks at the fields the `Value` way looks at and leaves every other line to it.
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
 
-use memchr::memmem;
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use serde_json::{json, Value};
-
-use crate::runtime::json_scan;
 
 /// The first user message: the prompt, on stdin (never on the command line).
 pub fn user_message(text: &str) -> Value {
@@ -94,39 +92,69 @@ pub fn tool_result_text(content: &Value) -> Value {
     }
 }
 
-/// The text of a top-level `stream_event` text delta — the line a streamed answer is made of —
-/// read with [`json_scan`] instead of into a `Value` tree (the claude relay's main per-line
-/// cost). `None` for every other line, which then takes the `Value` way; for the lines taken
-/// here that way (mapping.rs `on_stream_event`) emits the same `agent.output.delta`.
-pub fn text_delta<'a>(reader: &mut json_scan::Reader, line: &'a str) -> Option<Cow<'a, str>> {
-    // A line of another shape than the last is scanned only if it has the mark every text delta
-    // has (inside a JSON string the quotes would be escaped).
-    static MARK: LazyLock<memmem::Finder<'static>> =
-        LazyLock::new(|| memmem::Finder::new(br#""text_delta""#));
-    let l = reader.read_if(line, |l| MARK.find(l.as_bytes()).is_some())?;
+/// The text of a top-level `stream_event` text delta, the line a streamed answer is made of, read
+/// with serde into the typed, borrowed [`TextDeltaLine`] instead of a `Value` tree. `None` for
+/// every other line (a mismatch stops serde at the first field that differs, most often `type`),
+/// which then takes the `Value` way; for the lines taken here, that way (mapping.rs
+/// `on_stream_event`) emits the same `agent.output.delta`.
+pub fn text_delta(line: &str) -> Option<String> {
+    let l: TextDeltaLine<'_> = serde_json::from_str(line).ok()?;
     // null or absent: the main agent's; anything else: a subagent's (not relayed).
-    let top_level = matches!(l.get("parent_tool_use_id"), None | Some("null"));
-    if !(top_level && l.plain_str("type")? == "stream_event") {
-        return None;
-    }
-    let event = l.object("event")?;
-    if event.plain_str("type")? != "content_block_delta" {
-        return None;
-    }
-    let delta = event.object("delta")?;
-    if delta.plain_str("type")? != "text_delta" {
-        return None;
-    }
-    delta.str("text")
+    l.parent_tool_use_id
+        .is_none()
+        .then(|| l.event.delta.text.into_owned())
+}
+
+/// `{"type":"stream_event","event":{"type":"content_block_delta","delta":{"type":"text_delta",
+/// "text":...}},...}`. Each `type` is a one-variant enum, so any other line fails right there;
+/// unknown fields are skipped; a repeated field fails (the `Value` way then reads the last one).
+#[derive(Deserialize)]
+struct TextDeltaLine<'a> {
+    #[serde(rename = "type")]
+    _kind: StreamEvent,
+    #[serde(default)]
+    parent_tool_use_id: Option<IgnoredAny>,
+    #[serde(borrow)]
+    event: ContentBlockDelta<'a>,
+}
+
+#[derive(Deserialize)]
+enum StreamEvent {
+    #[serde(rename = "stream_event")]
+    StreamEvent,
+}
+
+#[derive(Deserialize)]
+struct ContentBlockDelta<'a> {
+    #[serde(rename = "type")]
+    _kind: ContentBlockDeltaType,
+    #[serde(borrow)]
+    delta: TextDelta<'a>,
+}
+
+#[derive(Deserialize)]
+enum ContentBlockDeltaType {
+    #[serde(rename = "content_block_delta")]
+    ContentBlockDelta,
+}
+
+#[derive(Deserialize)]
+struct TextDelta<'a> {
+    #[serde(rename = "type")]
+    _kind: TextDeltaType,
+    #[serde(borrow)]
+    text: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+enum TextDeltaType {
+    #[serde(rename = "text_delta")]
+    TextDelta,
 }
 
 #[cfg(test)]
 mod text_delta_tests {
-    use crate::runtime::json_scan::Reader;
-
-    fn text_delta(line: &str) -> Option<String> {
-        super::text_delta(&mut Reader::default(), line).map(|t| t.into_owned())
-    }
+    use super::text_delta;
 
     #[test]
     fn takes_only_top_level_text_deltas() {

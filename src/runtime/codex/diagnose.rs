@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::process::Command;
 
-use super::client::Client;
+use super::client;
 use super::options::CodexOptions;
 use super::{command, errors, NAME};
 use crate::process::{run_probe, Supervised, PROBE_OUTPUT_CAP, PROBE_TIMEOUT};
@@ -240,7 +240,7 @@ async fn probe_model(binary: &Path, model: Option<&str>) -> Result<(), (TaskErro
         return Err((TaskErrorKind::Process, "stdio not piped".into()));
     };
     let (client, mut incoming) =
-        Client::start(stdin, stdout.into_inner(), DEFAULT_MAX_LINE_BYTES, None);
+        client::start(stdin, stdout.into_inner(), DEFAULT_MAX_LINE_BYTES, None);
     let turn = async {
         let call = |e: super::client::CallError| (TaskErrorKind::Vendor, e.to_string());
         client
@@ -264,9 +264,10 @@ async fn probe_model(binary: &Path, model: Option<&str>) -> Result<(), (TaskErro
             .await
             .map_err(call)?;
         while let Some(msg) = incoming.recv().await {
-            if let super::client::Incoming::Notification { method, raw } = msg {
-                if method == "turn/completed" {
-                    let turn: &Value = &raw["params"]["turn"];
+            if let client::Incoming::Notification(n) = msg {
+                if n.method == "turn/completed" {
+                    let params = n.params_value();
+                    let turn: &Value = &params["turn"];
                     return match turn["status"].as_str() {
                         Some("completed") => Ok(()),
                         _ => {

@@ -1,15 +1,16 @@
 //! Codex app-server notifications → our events, and the running totals a result is built from.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::protocol::event::{EventBody, TextData, ToolCompleted, ToolRequested, VendorTurn};
 use crate::protocol::result::{ArtifactChange, ToolCallRecord, ToolStatus, Usage};
-use crate::runtime::text_burst::TextBurst;
 use crate::runtime::EventSink;
 
 /// What the run loop should do after a notification.
@@ -20,6 +21,20 @@ pub enum Flow {
     TurnCompleted(Value),
     /// One more model request would exceed `maxTurns`.
     MaxTurnsReached,
+}
+
+/// The params of an `item/agentMessage/delta` notification, read typed and borrowed: a streamed
+/// answer is thousands of them. Only the fields the `Value` way reads; others are skipped.
+#[derive(Deserialize)]
+pub struct AgentDelta<'a> {
+    #[serde(rename = "turnId", default, borrow)]
+    pub turn_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub delta: Cow<'a, str>,
+}
+
+impl AgentDelta<'_> {
+    pub const METHOD: &'static str = "item/agentMessage/delta";
 }
 
 /// Tools seen so far, by item id: name and input (the approval handler reads them).
@@ -118,16 +133,21 @@ impl TurnState {
         self.retrying_since = None;
     }
 
-    /// `item/agentMessage/delta` notifications read on the fast path: what
-    /// [`on_notification`](Self::on_notification) does for each, for a burst of them.
-    pub async fn on_agent_deltas(&mut self, turn_id: Option<&str>, texts: &TextBurst) {
-        let ours = match (turn_id, &self.turn_id) {
+    /// An `item/agentMessage/delta` read typed: what [`on_notification`](Self::on_notification)
+    /// does with the same notification read as a `Value`.
+    pub async fn on_agent_delta(&mut self, d: AgentDelta<'_>) {
+        let ours = match (d.turn_id.as_deref(), &self.turn_id) {
             (Some(t), Some(mine)) => t == mine,
             _ => true,
         };
         if ours {
             self.progress();
-            self.events.emit_text_deltas(texts).await;
+            self.events
+                .emit(EventBody::OutputDelta(TextData {
+                    text: d.delta.into_owned(),
+                    vendor: None,
+                }))
+                .await;
         }
     }
 

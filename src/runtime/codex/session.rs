@@ -10,8 +10,8 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::artifacts::{self, Snapshot};
-use super::client::{CallError, Client, Incoming};
-use super::mapping::{Flow, TurnState};
+use super::client::{self, CallError, Client, Incoming};
+use super::mapping::{AgentDelta, Flow, TurnState};
 use super::options::{CodexOptions, HostApprovalPolicy};
 use super::{command, errors, NAME};
 use crate::process::{self, Supervised};
@@ -21,6 +21,7 @@ use crate::protocol::result::{
 };
 use crate::protocol::task::{ApprovalMode, SandboxMode};
 use crate::runtime::jsonl::DEFAULT_MAX_LINE_BYTES;
+use crate::runtime::jsonrpc_peer::Message;
 use crate::runtime::RunContext;
 
 /// How long codex gets to end an interrupted turn before it is stopped by force.
@@ -76,7 +77,7 @@ pub async fn run(binary: PathBuf, ctx: RunContext, opts: CodexOptions) -> AgentR
     else {
         return failed(TaskErrorKind::Process, "codex's stdio was not piped");
     };
-    let (client, incoming) = Client::start(
+    let (client, incoming) = client::start(
         stdin,
         stdout.into_inner(),
         DEFAULT_MAX_LINE_BYTES,
@@ -170,7 +171,7 @@ impl Session<'_> {
         let ms = self.opts.startup_timeout_ms.unwrap_or(DEFAULT_STARTUP_MS);
         tokio::select! {
             r = fut => r.map_err(|e| match e {
-                CallError::Closed(_) => Ending::Exited,
+                CallError::Closed { .. } => Ending::Exited,
                 CallError::Rpc { message, .. } => Ending::Failed(TaskError::new(
                     TaskErrorKind::Vendor,
                     format!("codex refused {what}: {message}"),
@@ -336,23 +337,25 @@ impl Session<'_> {
                 biased;
                 msg = self.incoming.recv() => match msg {
                     None => return Ending::Exited,
-                    Some(Incoming::Request { id, method, params, raw }) => {
-                        self.ctx.events.vendor_event(&raw).await;
+                    Some(Incoming::Request { id, message }) => {
+                        let params = if self.ctx.events.includes_vendor_events() {
+                            let raw = message.raw();
+                            self.ctx.events.vendor_event(&raw).await;
+                            raw["params"].clone()
+                        } else {
+                            message.params_value()
+                        };
                         self.tasks.spawn(super::approvals::answer(
                             self.client.clone(),
                             self.ctx.approvals.clone(),
                             self.st.tools.clone(),
                             id,
-                            method,
+                            message.method,
                             params,
                         ));
                     }
-                    Some(Incoming::AgentDeltas { turn_id, texts }) => {
-                        self.st.on_agent_deltas(turn_id.as_deref(), &texts).await;
-                    }
-                    Some(Incoming::Notification { method, raw }) => {
-                        self.ctx.events.vendor_event(&raw).await;
-                        match self.st.on_notification(&method, &raw["params"]).await {
+                    Some(Incoming::Notification(n)) => {
+                        match self.on_notification(n).await {
                             Flow::Continue => {}
                             Flow::TurnCompleted(turn) => {
                                 return match (interrupting, turn["status"].as_str()) {
@@ -386,6 +389,25 @@ impl Session<'_> {
                 }
             }
         }
+    }
+
+    /// One notification, read once more after its envelope: an agent message delta (the line a
+    /// streamed answer is made of) into the typed [`AgentDelta`], anything else into a `Value`;
+    /// the whole message when the host wants every raw vendor event.
+    async fn on_notification(&mut self, n: Message) -> Flow {
+        if self.ctx.events.includes_vendor_events() {
+            let raw = n.raw();
+            self.ctx.events.vendor_event(&raw).await;
+            return self.st.on_notification(&n.method, &raw["params"]).await;
+        }
+        if n.method == AgentDelta::METHOD {
+            // A delta of another shape (a non-string delta or turnId) takes the `Value` way.
+            if let Ok(delta) = n.params::<AgentDelta<'_>>() {
+                self.st.on_agent_delta(delta).await;
+                return Flow::Continue;
+            }
+        }
+        self.st.on_notification(&n.method, &n.params_value()).await
     }
 
     /// Asks codex to interrupt the turn (without waiting for its answer); returns the deadline.
