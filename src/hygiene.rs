@@ -179,6 +179,98 @@ pub fn learn_secrets(value: &Value) {
     }
 }
 
+/// [`learn_secrets`] over JSON text, without building a `Value` tree for it (a task's options can
+/// hold a fixture script of megabytes). Text that is not JSON teaches nothing.
+pub fn learn_secrets_in_json(text: &str) {
+    let mut found = vec![];
+    let scan = SecretScan {
+        env_map: false,
+        keep_string: false,
+        found: &mut found,
+    };
+    let _ = serde::de::DeserializeSeed::deserialize(
+        scan,
+        &mut serde_json::Deserializer::from_str(text),
+    );
+    if !found.is_empty() {
+        add_global_secrets(found);
+    }
+}
+
+/// One JSON value visited by [`learn_secrets_in_json`], with the rules of `collect_secrets`:
+/// `env_map` when it is the value of an `env`/`headers` member, `keep_string` when a string here
+/// is a secret.
+struct SecretScan<'a> {
+    env_map: bool,
+    keep_string: bool,
+    found: &'a mut Vec<String>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for SecretScan<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for SecretScan<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<(), E> {
+        if self.keep_string {
+            self.found.push(s.to_string());
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            map.next_value_seed(SecretScan {
+                env_map: matches!(
+                    key.to_ascii_lowercase().as_str(),
+                    "env" | "headers" | "environment"
+                ),
+                keep_string: (self.env_map && is_secret_name(&key)) || is_credential_field(&key),
+                found: self.found,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq
+            .next_element_seed(SecretScan {
+                env_map: false,
+                keep_string: false,
+                found: self.found,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
 fn is_credential_field(name: &str) -> bool {
     let n: String = name
         .chars()
@@ -325,6 +417,33 @@ impl std::io::Write for RedactingStderr {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The text scan finds exactly what the `Value` walk finds, in the same order.
+    #[test]
+    fn secrets_in_json_text_are_those_of_the_value() {
+        let v = json!({
+            "env": {"OPENAI_API_KEY": "sk-env-value-1", "PATH": "/usr/bin", "N": 3},
+            "provider": {"envKey": "OPENAI_API_KEY", "apiKey": "key-value-2"},
+            "script": {"steps": [{"tool": {"input": {"password": "pw-value-3", "x": [1, "y"]}}}]},
+            "headers": {"Authorization": "Bearer header-value-4", "X-Trace": "t"},
+            "with\\u0065scape": {"token": "tok-value-5"}
+        });
+        let mut expected = vec![];
+        collect_secrets(&v, false, &mut expected);
+        assert_eq!(expected.len(), 5, "{expected:?}");
+        let mut found = vec![];
+        let scan = SecretScan {
+            env_map: false,
+            keep_string: false,
+            found: &mut found,
+        };
+        serde::de::DeserializeSeed::deserialize(
+            scan,
+            &mut serde_json::Deserializer::from_str(&v.to_string()),
+        )
+        .unwrap();
+        assert_eq!(found, expected);
+    }
 
     #[test]
     fn known_values_and_patterns_are_redacted() {

@@ -177,7 +177,11 @@ fn build_task(args: &RunArgs) -> Result<(String, AgentTask), CliError> {
             let path = absolute(file)?;
             task.runtime_options
                 .get_or_insert_with(Default::default)
-                .insert("fixture".into(), json!({ "path": path }));
+                .insert(
+                    "fixture".into(),
+                    serde_json::value::to_raw_value(&json!({ "path": path }))
+                        .expect("a path serializes"),
+                );
             crate::runtime::fixture::NAME.to_string()
         }
         None => args

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::parse::parse_at;
+use super::parse::{parse_str_at, StrError};
 use super::Refusal;
 use crate::protocol::methods::DiagnoseParams;
 use crate::protocol::result::AgentResult;
@@ -84,31 +84,31 @@ impl<R: Runtime> Planned for PlannedRun<R> {
     }
 }
 
-/// The task's `runtimeOptions.<name>` as `R::Options`, parsed once, straight from the task's
-/// value (no copy). A key the options do not declare is a field this runtime cannot honour
-/// (-32012); a wrong value is malformed input (-32602).
+/// The task's `runtimeOptions.<name>` as `R::Options`, parsed once, straight from the host's
+/// text. A key the options do not declare is a field this runtime cannot honour (-32012); a wrong
+/// value is malformed input (-32602).
 fn parse_options<R: Runtime>(info: &RuntimeInfo, task: &AgentTask) -> Result<R::Options, Refusal> {
     let name = info.name.as_str();
     let field = format!("task.runtimeOptions.{name}");
-    let empty = Value::Object(Default::default());
-    let value = task
+    let text = task
         .runtime_options
         .as_ref()
         .and_then(|m| m.get(name))
-        .unwrap_or(&empty);
-    if let (Value::Object(given), Some(declared)) = (
-        value,
-        info.options.get("properties").and_then(Value::as_object),
-    ) {
-        if let Some(extra) = given.keys().find(|k| !declared.contains_key(*k)) {
-            return Err(Refusal::unsupported(
-                name,
-                format!("{field}.{extra}"),
-                "unknown option",
-            ));
-        }
-    }
-    parse_at(&field, value)
+        .map_or("{}", |raw| raw.get());
+    parse_str_at(&field, text).map_err(|e| match e {
+        StrError::Syntax(e) => Refusal::invalid(&field, e.to_string()),
+        // Only on this error path are the keys looked at: an undeclared one is the better answer.
+        StrError::Data(refusal) => undeclared_key(info, text)
+            .map(|key| Refusal::unsupported(name, format!("{field}.{key}"), "unknown option"))
+            .unwrap_or(refusal),
+    })
+}
+
+/// The first key of the options object that the runtime's options schema does not declare.
+fn undeclared_key(info: &RuntimeInfo, text: &str) -> Option<String> {
+    let given: serde_json::Map<String, Value> = serde_json::from_str(text).ok()?;
+    let declared = info.options.get("properties")?.as_object()?;
+    given.keys().find(|k| !declared.contains_key(*k)).cloned()
 }
 
 /// Runtimes by name, each with its info built once (schemars schema generation is not free, and

@@ -88,7 +88,9 @@ impl Core {
 /// that goes out from now on.
 fn learn_task_secrets(task: &AgentTask) {
     if let Some(options) = &task.runtime_options {
-        options.values().for_each(hygiene::learn_secrets);
+        for raw in options.values() {
+            hygiene::learn_secrets_in_json(raw.get());
+        }
     }
     if let Some(servers) = &task.mcp_servers {
         hygiene::learn_secrets(&serde_json::to_value(servers).unwrap_or_default());

@@ -119,7 +119,12 @@ impl RunTaskArgs {
                 timeout_ms: self.timeout_ms,
                 idle_timeout_ms: self.idle_timeout_ms,
                 metadata: self.metadata,
-                runtime_options: self.runtime_options,
+                // Values that came in as JSON go back to text without fail.
+                runtime_options: self.runtime_options.map(|m| {
+                    m.into_iter()
+                        .map(|(k, v)| (k, serde_json::value::to_raw_value(&v).expect("JSON")))
+                        .collect()
+                }),
             },
             options: None,
         })

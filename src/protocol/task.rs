@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// A coding task for an agent. Only `goal` is required.
@@ -51,20 +52,15 @@ pub struct AgentTask {
     pub metadata: Option<Value>,
     /// One object per runtime name; only the chosen runtime's entry is read, and unknown keys in it are rejected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runtime_options: Option<BTreeMap<String, Value>>,
+    #[schemars(with = "Option<BTreeMap<String, Value>>")]
+    // Kept as the host's JSON text: the runtime parses its own entry into its typed options once
+    // (a fixture script can be megabytes; no `Value` tree is built for it).
+    pub runtime_options: Option<BTreeMap<String, Box<RawValue>>>,
 }
 
 impl AgentTask {
     pub fn permissions(&self) -> Permissions {
         self.permissions.clone().unwrap_or_default()
-    }
-
-    /// The options object for `runtime`, or an empty object.
-    pub fn runtime_options_for(&self, runtime: &str) -> Value {
-        self.runtime_options
-            .as_ref()
-            .and_then(|m| m.get(runtime).cloned())
-            .unwrap_or_else(|| Value::Object(Default::default()))
     }
 }
 
