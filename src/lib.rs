@@ -11,12 +11,12 @@
 
 pub mod cli;
 pub mod core;
-pub mod framing;
+pub(crate) mod framing;
 pub mod hygiene;
 pub mod mcp;
 pub mod process;
 pub mod protocol;
-pub mod record;
+pub(crate) mod record;
 pub mod runtime;
 pub mod schema;
 pub mod server;

@@ -9,11 +9,11 @@
 pub mod antigravity;
 pub mod claude;
 pub mod codex;
-pub mod context;
+pub(crate) mod context;
 pub mod fixture;
-pub mod jsonl;
-pub mod jsonrpc_peer;
-pub mod model_probe;
+pub(crate) mod jsonl;
+pub(crate) mod jsonrpc_peer;
+pub(crate) mod model_probe;
 #[cfg(test)]
 mod transcript_replay;
 pub(crate) mod vendor_binary;

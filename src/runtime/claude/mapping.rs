@@ -91,6 +91,7 @@ impl Mapper {
         }
     }
 
+    #[cfg(test)]
     pub fn session_id(&self) -> Option<&str> {
         self.session_id.as_deref()
     }

@@ -10,14 +10,14 @@
 //! - `wire.rs` the messages we write
 //! - `options.rs` `runtimeOptions.claude`
 
-pub mod artifacts;
-pub mod command;
-pub mod diagnose;
-pub mod mapping;
-pub mod options;
-pub mod permissions;
-pub mod session;
-pub mod wire;
+mod artifacts;
+mod command;
+mod diagnose;
+mod mapping;
+mod options;
+mod permissions;
+mod session;
+mod wire;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
