@@ -84,21 +84,25 @@ async fn dispatch(args: Cli) -> Result<i32, CliError> {
 }
 
 /// Resolves on the first SIGTERM or SIGINT; a second one kills every vendor process and exits.
-async fn shutdown_signal() {
+/// The handlers are installed now, not when the future is first polled: a signal that arrives
+/// before the server's loop runs must not take the default action (death, with no answers).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
     let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-    tokio::spawn(async move {
+    async move {
         tokio::select! {
             _ = term.recv() => {}
             _ = int.recv() => {}
         }
-        tracing::warn!("second signal: killing every vendor process and exiting now");
-        process::kill_all_now();
-        std::process::exit(130);
-    });
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            tracing::warn!("second signal: killing every vendor process and exiting now");
+            process::kill_all_now();
+            std::process::exit(130);
+        });
+    }
 }

@@ -31,6 +31,7 @@ pub async fn serve_stdio(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let server = McpServer::new(core.clone(), default_runtime);
+    let calls = server.calls();
     let service = server
         .serve(rmcp::transport::stdio_pipes())
         .await
@@ -41,12 +42,12 @@ pub async fn serve_stdio(
     tokio::select! {
         r = &mut waiting => {
             tracing::info!(reason = ?r, "the MCP host closed the connection; shutting down");
-            wind_down(&core).await;
+            wind_down(&core, &calls).await;
         }
         _ = shutdown => {
             // Cancelled tasks answer their calls (finishReason "cancelled") before we close.
             tracing::info!("signal received; shutting down");
-            wind_down(&core).await;
+            wind_down(&core, &calls).await;
             stopper.cancel();
             let _ = waiting.await;
         }
@@ -54,13 +55,15 @@ pub async fn serve_stdio(
     Ok(())
 }
 
-/// Stops every task and waits until none runs (each is bounded by the core's stop deadline).
-async fn wind_down(core: &Core) {
+/// Stops every task and waits until every tool call has its answer (each task is bounded by the
+/// core's stop deadline). rmcp writes the answers already handed to it when it is cancelled.
+async fn wind_down(core: &Core, calls: &tokio_util::task::TaskTracker) {
     core.shutdown();
-    let deadline = tokio::time::Instant::now() + STOP_DEADLINE + Duration::from_secs(5);
-    while core.running_count() > 0 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    calls.close();
+    if tokio::time::timeout(STOP_DEADLINE + Duration::from_secs(5), calls.wait())
+        .await
+        .is_err()
+    {
+        tracing::error!("tool calls still unanswered after the stop deadline; closing anyway");
     }
-    // Let the last results reach the transport.
-    tokio::time::sleep(Duration::from_millis(50)).await;
 }

@@ -42,6 +42,8 @@ const CANCEL_RETRY: Duration = Duration::from_millis(20);
 pub struct McpServer {
     core: Arc<Core>,
     default_runtime: Option<String>,
+    /// Tool calls not yet answered: shutdown waits for them, not only for the tasks.
+    calls: tokio_util::task::TaskTracker,
 }
 
 impl McpServer {
@@ -49,7 +51,13 @@ impl McpServer {
         McpServer {
             core,
             default_runtime,
+            calls: tokio_util::task::TaskTracker::new(),
         }
+    }
+
+    /// The tool calls not yet answered (each holds a token while it runs).
+    pub fn calls(&self) -> tokio_util::task::TaskTracker {
+        self.calls.clone()
     }
 
     pub fn tools() -> Vec<Tool> {
@@ -186,6 +194,7 @@ impl ServerHandler for McpServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        let _call = self.calls.token();
         let result: CallToolResult = match request.name.as_ref() {
             RUN_TASK => {
                 let outcome = match parse_args::<RunTaskArgs>(request.arguments) {
