@@ -14,6 +14,7 @@ pub mod fixture;
 pub mod jsonl;
 pub mod jsonrpc_peer;
 pub mod model_probe;
+pub mod tool_calls;
 #[cfg(test)]
 mod transcript_replay;
 pub(crate) mod vendor_binary;
@@ -26,8 +27,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
 pub use context::{
-    ApprovalHost, Approvals, EventOutput, EventSink, OutEvent, RunContext, Stop,
-    StopReason,
+    ApprovalHost, Approvals, EventOutput, EventSink, OutEvent, RunContext, Stop, StopReason,
 };
 
 use crate::core::Refusal;

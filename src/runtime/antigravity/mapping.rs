@@ -16,6 +16,7 @@ use crate::protocol::event::{EventBody, TextData, ToolCompleted, ToolRequested};
 use crate::protocol::result::{
     Artifact, ArtifactChange, TaskError, TaskErrorKind, ToolCallRecord, ToolStatus, Usage,
 };
+use crate::runtime::tool_calls;
 
 /// SDK tool names whose calls write files (the model's `write_to_file` / `replace_file_content`
 /// surface as `edit_file`).
@@ -199,21 +200,13 @@ impl Mapper {
         if status == ToolStatus::Ok && FILE_WRITE_TOOLS.contains(&call.name.as_str()) {
             self.artifact(call);
         }
-        out.push(EventBody::ToolCompleted(ToolCompleted {
-            tool_call_id: open.id.clone(),
-            name: open.name.clone(),
-            status,
-            output: output.clone(),
-            vendor: None,
-        }));
-        self.tool_calls.push(ToolCallRecord {
-            id: open.id,
-            name: open.name,
-            input: open.input,
-            output: Some(output),
-            status,
-            duration_ms: open.began.elapsed().as_millis() as u64,
-        });
+        let duration_ms = open.began.elapsed().as_millis() as u64;
+        out.push(EventBody::ToolCompleted(tool_calls::complete(
+            &mut self.tool_calls,
+            (open.id, open.name, open.input),
+            (status, output),
+            duration_ms,
+        )));
     }
 
     /// A model step at ERROR is a tool call the policies refused. Ours were reported when they
@@ -240,21 +233,12 @@ impl Mapper {
             input: Value::Null,
             vendor: Some(json!({ "stepId": step.id })),
         }));
-        out.push(EventBody::ToolCompleted(ToolCompleted {
-            tool_call_id: step.id.clone(),
-            name: name.clone(),
-            status: ToolStatus::Denied,
-            output: json!(message),
-            vendor: None,
-        }));
-        self.tool_calls.push(ToolCallRecord {
-            id: step.id.clone(),
-            name,
-            input: Value::Null,
-            output: Some(json!(message)),
-            status: ToolStatus::Denied,
-            duration_ms: 0,
-        });
+        out.push(EventBody::ToolCompleted(tool_calls::complete(
+            &mut self.tool_calls,
+            (step.id.clone(), name, Value::Null),
+            (ToolStatus::Denied, json!(message)),
+            0,
+        )));
     }
 
     /// The events for an approval the policies asked for, before it is decided.
@@ -281,22 +265,12 @@ impl Mapper {
             return None;
         }
         self.reported_denials += 1;
-        let output = json!(message);
-        self.tool_calls.push(ToolCallRecord {
-            id: id.to_string(),
-            name: name.to_string(),
-            input: input.clone(),
-            output: Some(output.clone()),
-            status: ToolStatus::Denied,
-            duration_ms: 0,
-        });
-        Some(EventBody::ToolCompleted(ToolCompleted {
-            tool_call_id: id.to_string(),
-            name: name.to_string(),
-            status: ToolStatus::Denied,
-            output,
-            vendor: None,
-        }))
+        Some(EventBody::ToolCompleted(tool_calls::complete(
+            &mut self.tool_calls,
+            (id.to_string(), name.to_string(), input.clone()),
+            (ToolStatus::Denied, json!(message)),
+            0,
+        )))
     }
 
     fn artifact(&mut self, call: &SdkToolCall) {
