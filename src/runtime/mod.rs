@@ -7,6 +7,7 @@
 //! walks through the seam with the fixture runtime.
 
 pub mod antigravity;
+pub mod artifacts;
 pub mod claude;
 pub mod codex;
 pub mod context;
