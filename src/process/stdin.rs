@@ -135,15 +135,11 @@ mod tests {
         let stdin = StdinLines::new(ours, 2);
         let big = "x".repeat(100);
         let mut sent = 0;
-        loop {
-            match tokio::time::timeout(Duration::from_millis(100), stdin.send(&big)).await {
-                Ok(ok) => {
-                    assert!(ok);
-                    sent += 1;
-                    assert!(sent < 10, "sends never waited: the queue is unbounded");
-                }
-                Err(_) => break,
-            }
+        while let Ok(ok) = tokio::time::timeout(Duration::from_millis(100), stdin.send(&big)).await
+        {
+            assert!(ok);
+            sent += 1;
+            assert!(sent < 10, "sends never waited: the queue is unbounded");
         }
         // One line in the writer's hands (partly in the pipe), two queued.
         assert_eq!(sent, 3);
@@ -164,7 +160,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_vendor_that_closed_its_stdin_breaks_the_writer() {
-        let (mut reader, writer) = tokio::net::unix::pipe::pipe().unwrap();
+        let (writer, mut reader) = tokio::net::unix::pipe::pipe().unwrap();
         let stdin = StdinLines::new(writer, 4);
         assert!(stdin.send(&json!({"n": 1})).await);
         let mut buf = [0u8; 8];
