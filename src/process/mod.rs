@@ -35,6 +35,7 @@ use crate::framing::LineFrames;
 mod guardian;
 mod probe;
 mod stderr;
+mod stdin;
 mod stdout;
 mod tree;
 
@@ -44,6 +45,7 @@ use guardian::start_guardian;
 pub use guardian::{enable_guardian, guard, GUARDIAN_ARG};
 pub use probe::{run_probe, ProbeError, ProbeOutput, PROBE_OUTPUT_CAP, PROBE_TIMEOUT};
 use stderr::drain_stderr;
+pub use stdin::{StdinLines, STDIN_QUEUE};
 pub use stdout::VendorStdout;
 pub use tree::{descendants, kill_all_now, proc_parents, MARKER_VAR};
 use tree::{live_groups, marked, sidecar_token};
@@ -177,6 +179,13 @@ impl Supervised {
         self.stdin.take()
     }
 
+    /// Stdin as a line writer with a bounded queue (see [`StdinLines`]).
+    pub fn take_stdin_lines(&mut self) -> Option<StdinLines> {
+        self.stdin
+            .take()
+            .map(|pipe| StdinLines::new(pipe, STDIN_QUEUE))
+    }
+
     /// Stdout as frames of at most `max_line_bytes` (longer lines are skipped, not buffered).
     /// It ends at EOF or once the vendor has exited and the pipe is drained (see [`VendorStdout`]).
     pub fn take_stdout(
@@ -255,6 +264,38 @@ impl Supervised {
         self.signal_tree(&tree, Signal::SIGKILL);
         let exit = self.wait().await;
         (exit, forced)
+    }
+
+    /// Ends a run: closes `stdin` (EOF is how vendors are told to finish), gives the vendor up to
+    /// `exit_grace` to exit by itself, else stops it with [`Supervised::terminate`] and
+    /// `term_grace`; then kills whatever is left of its tree. Returns the exit and whether the
+    /// vendor had to be stopped (it did not exit within `exit_grace`).
+    ///
+    /// Tool processes a vendor started in their own session are not in its process group, and
+    /// once the vendor is gone they are no longer its descendants: they are noted before it goes
+    /// and killed after.
+    pub async fn wind_down(
+        &mut self,
+        stdin: Option<&StdinLines>,
+        exit_grace: Duration,
+        term_grace: Duration,
+    ) -> (ExitInfo, bool) {
+        let tools = descendants(self.pid);
+        let deadline = tokio::time::Instant::now() + exit_grace;
+        if let Some(stdin) = stdin {
+            // A vendor that stopped reading may never take the queued lines: bounded.
+            let _ = tokio::time::timeout_at(deadline, stdin.close()).await;
+        }
+        let exited = tokio::time::timeout_at(deadline, self.wait()).await.ok();
+        let (exit, stopped) = match exited {
+            Some(exit) => (exit, false),
+            None => (self.terminate(term_grace).await.0, true),
+        };
+        for &p in &tools {
+            let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+        }
+        self.kill_leftovers();
+        (exit, stopped)
     }
 
     /// SIGKILLs whatever is left of the tree after a normal exit (no grace needed: the vendor is done).

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use super::{RunContext, Runtime};
 use crate::core::{parse_str_at, Refusal, StrError};
-use crate::protocol::event::{EventBody, TaskStarted, TextData, ToolCompleted, ToolRequested};
+use crate::protocol::event::{EventBody, TaskStarted, TextData, ToolRequested};
 use crate::protocol::methods::{Decision, DiagnoseParams};
 use crate::protocol::result::{
     AgentResult, Artifact, CancelMode, FinishReason, TaskError, TaskErrorKind, ToolCallRecord,
@@ -22,6 +22,7 @@ use crate::protocol::result::{
 };
 use crate::protocol::runtime_info::{Capabilities, Diagnosis, DiagnosisStatus};
 use crate::protocol::task::AgentTask;
+use crate::runtime::tool_calls;
 
 pub const NAME: &str = "fixture";
 
@@ -549,23 +550,14 @@ impl Player {
         output: Value,
         began: Instant,
     ) {
-        ctx.events
-            .emit(EventBody::ToolCompleted(ToolCompleted {
-                tool_call_id: id.clone(),
-                name: name.clone(),
-                status,
-                output: output.clone(),
-                vendor: None,
-            }))
-            .await;
-        self.tool_calls.push(ToolCallRecord {
-            id,
-            name,
-            input,
-            output: (!output.is_null()).then_some(output),
-            status,
-            duration_ms: began.elapsed().as_millis() as u64,
-        });
+        let duration_ms = began.elapsed().as_millis() as u64;
+        let completed = tool_calls::complete(
+            &mut self.tool_calls,
+            (id, name, input),
+            (status, output),
+            duration_ms,
+        );
+        ctx.events.emit(EventBody::ToolCompleted(completed)).await;
     }
 
     fn finish(self, r: ScriptResult, (session_id, changed): (String, bool)) -> AgentResult {

@@ -18,9 +18,10 @@ use std::sync::{Arc, Mutex};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::process::{StdinLines, STDIN_QUEUE};
 use crate::runtime::jsonl::{JsonLines, VendorLine};
 
 /// A message from the vendor that is not a response to us.
@@ -133,14 +134,13 @@ fn parse(line: &str) -> serde_json::Result<Parsed> {
 /// Our requests waiting for their answer, by id: the method (for errors) and the waiter.
 type Waiter = (String, oneshot::Sender<Result<Value, CallError>>);
 type Waiters = Arc<Mutex<HashMap<u64, Waiter>>>;
-type Writer = Box<dyn AsyncWrite + Unpin + Send>;
 
 /// Our side of the connection. Cheap to clone; every clone writes to the same stream.
 #[derive(Clone)]
 pub struct Peer {
     /// Names the vendor in errors.
     name: &'static str,
-    writer: Arc<tokio::sync::Mutex<Option<Writer>>>,
+    writer: StdinLines,
     waiters: Waiters,
     next_id: Arc<AtomicU64>,
 }
@@ -158,7 +158,7 @@ impl Peer {
     ) -> (Peer, mpsc::UnboundedReceiver<Incoming>) {
         let peer = Peer {
             name,
-            writer: Arc::new(tokio::sync::Mutex::new(Some(Box::new(writer)))),
+            writer: StdinLines::new(writer, STDIN_QUEUE),
             waiters: Arc::default(),
             next_id: Arc::new(AtomicU64::new(1)),
         };
@@ -213,30 +213,23 @@ impl Peer {
         .await
     }
 
-    /// Closes our output (the vendor's stdin); later writes fail.
+    /// Closes our output (the vendor's stdin) once what was sent is written; later writes fail.
     pub async fn close(&self) {
-        if let Some(mut w) = self.writer.lock().await.take() {
-            let _ = w.shutdown().await;
-        }
+        self.writer.close().await;
+    }
+
+    /// Our output, for [`crate::process::Supervised::wind_down`].
+    pub fn output(&self) -> &StdinLines {
+        &self.writer
     }
 
     fn waiters(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Waiter>> {
         self.waiters.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Writes one message as a line; `false` once the stream is closed or broken.
+    /// Queues one message as a line; `false` once the stream is closed or broken.
     async fn write(&self, msg: &Value) -> bool {
-        let mut line = serde_json::to_vec(msg).expect("messages serialize");
-        line.push(b'\n');
-        let mut guard = self.writer.lock().await;
-        let Some(w) = guard.as_mut() else {
-            return false;
-        };
-        let ok = w.write_all(&line).await.is_ok() && w.flush().await.is_ok();
-        if !ok {
-            *guard = None;
-        }
-        ok
+        self.writer.send(msg).await
     }
 }
 
@@ -295,7 +288,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncBufReadExt, BufReader};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
     /// The vendor's end of an in-memory pipe: reads our lines, writes its own.
     struct Vendor {

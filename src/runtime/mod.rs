@@ -7,6 +7,7 @@
 //! walks through the seam with the fixture runtime.
 
 pub mod antigravity;
+pub(crate) mod artifacts;
 pub mod claude;
 pub mod codex;
 pub(crate) mod context;
@@ -14,6 +15,7 @@ pub mod fixture;
 pub(crate) mod jsonl;
 pub(crate) mod jsonrpc_peer;
 pub(crate) mod model_probe;
+pub(crate) mod tool_calls;
 #[cfg(test)]
 mod transcript_replay;
 pub(crate) mod vendor_binary;

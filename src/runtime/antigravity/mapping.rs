@@ -6,16 +6,17 @@
 //! and a FINISH step carries the structured output (its literal "Finished" text is not output).
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use serde_json::{json, Value};
 
 use super::wire::{SdkToolCall, SdkUsage, Step};
-use crate::protocol::event::{EventBody, TextData, ToolCompleted, ToolRequested};
+use crate::protocol::event::{EventBody, TextData, ToolRequested};
 use crate::protocol::result::{
     Artifact, ArtifactChange, TaskError, TaskErrorKind, ToolCallRecord, ToolStatus, Usage,
 };
+use crate::runtime::{artifacts, tool_calls};
 
 /// SDK tool names whose calls write files (the model's `write_to_file` / `replace_file_content`
 /// surface as `edit_file`).
@@ -199,21 +200,13 @@ impl Mapper {
         if status == ToolStatus::Ok && FILE_WRITE_TOOLS.contains(&call.name.as_str()) {
             self.artifact(call);
         }
-        out.push(EventBody::ToolCompleted(ToolCompleted {
-            tool_call_id: open.id.clone(),
-            name: open.name.clone(),
-            status,
-            output: output.clone(),
-            vendor: None,
-        }));
-        self.tool_calls.push(ToolCallRecord {
-            id: open.id,
-            name: open.name,
-            input: open.input,
-            output: Some(output),
-            status,
-            duration_ms: open.began.elapsed().as_millis() as u64,
-        });
+        let duration_ms = open.began.elapsed().as_millis() as u64;
+        out.push(EventBody::ToolCompleted(tool_calls::complete(
+            &mut self.tool_calls,
+            (open.id, open.name, open.input),
+            (status, output),
+            duration_ms,
+        )));
     }
 
     /// A model step at ERROR is a tool call the policies refused. Ours were reported when they
@@ -240,21 +233,12 @@ impl Mapper {
             input: Value::Null,
             vendor: Some(json!({ "stepId": step.id })),
         }));
-        out.push(EventBody::ToolCompleted(ToolCompleted {
-            tool_call_id: step.id.clone(),
-            name: name.clone(),
-            status: ToolStatus::Denied,
-            output: json!(message),
-            vendor: None,
-        }));
-        self.tool_calls.push(ToolCallRecord {
-            id: step.id.clone(),
-            name,
-            input: Value::Null,
-            output: Some(json!(message)),
-            status: ToolStatus::Denied,
-            duration_ms: 0,
-        });
+        out.push(EventBody::ToolCompleted(tool_calls::complete(
+            &mut self.tool_calls,
+            (step.id.clone(), name, Value::Null),
+            (ToolStatus::Denied, json!(message)),
+            0,
+        )));
     }
 
     /// The events for an approval the policies asked for, before it is decided.
@@ -281,22 +265,12 @@ impl Mapper {
             return None;
         }
         self.reported_denials += 1;
-        let output = json!(message);
-        self.tool_calls.push(ToolCallRecord {
-            id: id.to_string(),
-            name: name.to_string(),
-            input: input.clone(),
-            output: Some(output.clone()),
-            status: ToolStatus::Denied,
-            duration_ms: 0,
-        });
-        Some(EventBody::ToolCompleted(ToolCompleted {
-            tool_call_id: id.to_string(),
-            name: name.to_string(),
-            status: ToolStatus::Denied,
-            output,
-            vendor: None,
-        }))
+        Some(EventBody::ToolCompleted(tool_calls::complete(
+            &mut self.tool_calls,
+            (id.to_string(), name.to_string(), input.clone()),
+            (ToolStatus::Denied, json!(message)),
+            0,
+        )))
     }
 
     fn artifact(&mut self, call: &SdkToolCall) {
@@ -317,7 +291,7 @@ impl Mapper {
         } else {
             ArtifactChange::Modified
         };
-        let shown = relative_to(&path, &self.working_directory);
+        let shown = artifacts::relative_path(&path, &self.working_directory);
         match self.artifacts.iter_mut().find(|a| a.path == shown) {
             // Created then edited is still created.
             Some(a)
@@ -334,21 +308,13 @@ impl Mapper {
     pub fn close_open(&mut self, why: &str) -> Vec<EventBody> {
         let mut out = vec![];
         for (_, open) in self.open.drain() {
-            out.push(EventBody::ToolCompleted(ToolCompleted {
-                tool_call_id: open.id.clone(),
-                name: open.name.clone(),
-                status: ToolStatus::Error,
-                output: json!(why),
-                vendor: None,
-            }));
-            self.tool_calls.push(ToolCallRecord {
-                id: open.id,
-                name: open.name,
-                input: open.input,
-                output: Some(json!(why)),
-                status: ToolStatus::Error,
-                duration_ms: open.began.elapsed().as_millis() as u64,
-            });
+            let duration_ms = open.began.elapsed().as_millis() as u64;
+            out.push(EventBody::ToolCompleted(tool_calls::complete(
+                &mut self.tool_calls,
+                (open.id, open.name, open.input),
+                (ToolStatus::Error, json!(why)),
+                duration_ms,
+            )));
         }
         out
     }
@@ -369,12 +335,6 @@ fn is_new_file_diff(diff: Option<&Value>) -> bool {
                         .all(|l| l["action"].as_str() == Some("LINE_ACTION_INSERT"))
                 })
         })
-}
-
-fn relative_to(path: &Path, base: &Path) -> String {
-    path.strip_prefix(base)
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| path.display().to_string())
 }
 
 /// `Error 429, Message: ...` in an SDK error text.

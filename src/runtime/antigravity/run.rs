@@ -7,8 +7,6 @@ use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::io::AsyncWriteExt;
-use tokio::process::ChildStdin;
 
 use super::command::{self, StateDirs};
 use super::mapping::{self, Mapper};
@@ -139,16 +137,6 @@ fn absolute(cwd: &Path, d: &str) -> String {
     p.canonicalize().unwrap_or(p).display().to_string()
 }
 
-async fn send_line(stdin: &mut Option<ChildStdin>, value: &impl serde::Serialize) {
-    let Some(w) = stdin.as_mut() else { return };
-    let mut line = serde_json::to_vec(value).expect("bridge messages serialize");
-    line.push(b'\n');
-    if let Err(e) = w.write_all(&line).await.and(w.flush().await) {
-        tracing::debug!("the Antigravity bridge's stdin is closed: {e}");
-        *stdin = None;
-    }
-}
-
 /// What the bridge said about how the turn ended.
 #[derive(Default)]
 struct Outcome {
@@ -176,7 +164,9 @@ async fn drive(
             )
         }
     };
-    let mut stdin = child.take_stdin();
+    let Some(stdin) = child.take_stdin_lines() else {
+        return AgentResult::failed(TaskErrorKind::Process, "the bridge has no stdin");
+    };
     let Some(stdout) = child
         .take_stdout(DEFAULT_MAX_LINE_BYTES)
         .map(|f| f.into_inner())
@@ -186,7 +176,7 @@ async fn drive(
     let mut lines = JsonLines::new(stdout, DEFAULT_MAX_LINE_BYTES);
     // The task goes on stdin, never on a command line. Stdin then stays open: closing it tells
     // the bridge the sidecar is gone.
-    send_line(&mut stdin, &task).await;
+    stdin.send(&task).await;
 
     let mut mapper = Mapper::new(ctx.working_directory.clone());
     let mut out = Outcome::default();
@@ -257,7 +247,7 @@ async fn drive(
                 if let Some(ev) = mapper.approval_decided(&id, &name, &input, allowed, &message) {
                     ctx.events.emit(ev).await;
                 }
-                send_line(&mut stdin, &ApprovalReply {
+                stdin.send(&ApprovalReply {
                     kind: "approval",
                     id: &id,
                     decision: if allowed { "allow" } else { "deny" },
@@ -266,7 +256,7 @@ async fn drive(
             }
             _ = ctx.stop.stopped(), if cancel_deadline.is_none() => {
                 // Soft first: the bridge asks the harness to halt the turn.
-                send_line(&mut stdin, &json!({"type": "cancel"})).await;
+                stdin.send(&json!({"type": "cancel"})).await;
                 cancel_deadline = Some(tokio::time::Instant::now() + SOFT_CANCEL_GRACE);
             }
             _ = sleep_until(cancel_deadline), if cancel_deadline.is_some() => {
@@ -277,21 +267,14 @@ async fn drive(
         }
     }
 
-    let exit = if forced {
-        child.terminate(Duration::from_millis(500)).await.0
+    // Forced: the bridge already had its grace. Otherwise its output ended with the turn: stdin
+    // EOF (the sidecar is done with it) and EXIT_GRACE to shut its harness down.
+    let (exit_grace, term_grace) = if forced {
+        (Duration::ZERO, Duration::from_millis(500))
     } else {
-        match child.wait_timeout(EXIT_GRACE).await {
-            Some(e) => {
-                child.kill_leftovers();
-                e
-            }
-            None => {
-                let (e, _) = child.terminate(Duration::from_secs(1)).await;
-                e
-            }
-        }
+        (EXIT_GRACE, Duration::from_secs(1))
     };
-    drop(stdin);
+    let (exit, _) = child.wind_down(Some(&stdin), exit_grace, term_grace).await;
 
     let stopped = ctx.stop.is_stopped() || out.cancelled;
     for ev in mapper.close_open(if stopped {

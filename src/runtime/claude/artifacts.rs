@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::protocol::result::{Artifact, ArtifactChange};
+use crate::runtime::artifacts;
 
 /// The file a file tool call targets, if `name` is one.
 pub fn target(name: &str, input: &Value) -> Option<String> {
@@ -51,13 +52,7 @@ impl Artifacts {
     pub fn into_list(self, wd: &Path) -> Vec<Artifact> {
         self.changes
             .into_iter()
-            .map(|(p, change)| Artifact {
-                path: p
-                    .strip_prefix(wd)
-                    .map(|r| r.display().to_string())
-                    .unwrap_or_else(|_| p.display().to_string()),
-                change,
-            })
+            .map(|(p, change)| artifacts::artifact(&p, wd, change))
             .collect()
     }
 }

@@ -8,15 +8,13 @@ use serde_json::{json, Value};
 
 use super::artifacts::{self, Artifacts};
 use super::wire::{str_at, tool_result_text};
-use crate::protocol::event::{
-    EventBody, TaskStarted, TextData, ToolCompleted, ToolRequested, VendorTurn,
-};
+use crate::protocol::event::{EventBody, TaskStarted, TextData, ToolRequested, VendorTurn};
 use crate::protocol::result::{
     AgentResult, ExitInfo, FinishReason, TaskError, TaskErrorKind, ToolCallRecord, ToolStatus,
     Usage,
 };
 use crate::protocol::task::AgentTask;
-use crate::runtime::EventSink;
+use crate::runtime::{tool_calls, EventSink};
 
 /// What the run loop should do after a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -306,23 +304,14 @@ impl Mapper {
                         .record(&self.wd, file, *existed, &v["tool_use_result"]);
                 }
             }
-            events
-                .emit(EventBody::ToolCompleted(ToolCompleted {
-                    tool_call_id: id.clone(),
-                    name: name.clone(),
-                    status,
-                    output: output.clone(),
-                    vendor: None,
-                }))
-                .await;
-            self.tool_calls.push(ToolCallRecord {
-                id,
-                name,
-                input,
-                output: Some(output),
-                status,
-                duration_ms: began.map(|b| b.elapsed().as_millis() as u64).unwrap_or(0),
-            });
+            let duration_ms = began.map(|b| b.elapsed().as_millis() as u64).unwrap_or(0);
+            let completed = tool_calls::complete(
+                &mut self.tool_calls,
+                (id, name, input),
+                (status, output),
+                duration_ms,
+            );
+            events.emit(EventBody::ToolCompleted(completed)).await;
         }
     }
 

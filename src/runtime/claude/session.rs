@@ -10,8 +10,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::AsyncWriteExt;
-use tokio::process::ChildStdin;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -22,7 +20,7 @@ use super::options::ClaudeOptions;
 use super::permissions;
 use super::wire;
 use crate::hygiene;
-use crate::process::Supervised;
+use crate::process::{StdinLines, Supervised};
 use crate::protocol::event::{EventBody, TextData};
 use crate::protocol::methods::Decision;
 use crate::protocol::result::{AgentResult, CancelMode, FinishReason, TaskError, TaskErrorKind};
@@ -72,7 +70,7 @@ pub async fn run(binary: &Path, ctx: RunContext, opts: ClaudeOptions) -> AgentRe
         Ok(m) => m,
         // validate() refuses these before the run; reaching here is a bug.
         Err(r) => {
-            return failed(
+            return AgentResult::failed(
                 TaskErrorKind::Protocol,
                 format!("{}: {}", r.field, r.reason),
             )
@@ -81,7 +79,7 @@ pub async fn run(binary: &Path, ctx: RunContext, opts: ClaudeOptions) -> AgentRe
     let private = match tempfile::Builder::new().prefix("ark-claude-").tempdir() {
         Ok(d) => d,
         Err(e) => {
-            return failed(
+            return AgentResult::failed(
                 TaskErrorKind::Process,
                 format!("cannot create a temp dir: {e}"),
             )
@@ -97,7 +95,7 @@ pub async fn run(binary: &Path, ctx: RunContext, opts: ClaudeOptions) -> AgentRe
     ) {
         Ok(l) => l,
         Err(e) => {
-            return failed(
+            return AgentResult::failed(
                 TaskErrorKind::Process,
                 format!("cannot prepare the claude CLI's inputs: {e}"),
             )
@@ -106,7 +104,7 @@ pub async fn run(binary: &Path, ctx: RunContext, opts: ClaudeOptions) -> AgentRe
     let mut proc = match Supervised::spawn(launch.command, "claude") {
         Ok(p) => p,
         Err(e) => {
-            return failed(
+            return AgentResult::failed(
                 TaskErrorKind::Process,
                 format!("cannot start {}: {e}", binary.display()),
             )
@@ -131,16 +129,14 @@ async fn drive(
     initialize: Value,
     wd: PathBuf,
 ) -> AgentResult {
-    let stdin = proc.take_stdin().expect("stdin is piped");
+    let tx = proc.take_stdin_lines().expect("stdin is piped");
     let stdout = proc
         .take_stdout(DEFAULT_MAX_LINE_BYTES)
         .expect("stdout is piped")
         .into_inner();
     let mut lines = JsonLines::new(stdout, DEFAULT_MAX_LINE_BYTES);
-    let (tx, rx) = mpsc::unbounded_channel::<Value>();
-    let writer = tokio::spawn(write_lines(stdin, rx));
-    let _ = tx.send(initialize);
-    let _ = tx.send(wire::user_message(&ctx.task.goal));
+    tx.send(&initialize).await;
+    tx.send(&wire::user_message(&ctx.task.goal)).await;
 
     let (decided_tx, mut decided_rx) = mpsc::unbounded_channel::<Decided>();
     let mut approvals = JoinSet::new();
@@ -177,7 +173,7 @@ async fn drive(
                             if mapper.on_line(&ctx.events, &v).await == Action::AuthFailed
                                 && interrupt.is_none()
                             {
-                                let _ = tx.send(wire::interrupt("ark-auth"));
+                                tx.send(&wire::interrupt("ark-auth")).await;
                                 interrupt = Some((Interrupt::Auth, Instant::now() + INTERRUPT_DEADLINE));
                             }
                         }
@@ -201,10 +197,10 @@ async fn drive(
                         wire::deny(&d.request_id, &message)
                     }
                 };
-                let _ = tx.send(reply);
+                tx.send(&reply).await;
             }
             _ = ctx.stop.stopped(), if interrupt.is_none() => {
-                let _ = tx.send(wire::interrupt("ark-cancel"));
+                tx.send(&wire::interrupt("ark-cancel")).await;
                 interrupt = Some((Interrupt::Stop, Instant::now() + INTERRUPT_DEADLINE));
             }
             _ = tokio::time::sleep_until(deadline), if interrupt.is_some() => break,
@@ -215,23 +211,15 @@ async fn drive(
     // Wind down. With a result, the CLI ends by itself once stdin closes.
     let got_result = result_line.is_some();
     let timed_out_interrupt = !got_result && interrupt.is_some_and(|(_, d)| Instant::now() >= d);
-    drop(tx);
-    let exit = if got_result {
-        let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
-        match proc.wait_timeout(FLUSH_GRACE).await {
-            Some(e) => e,
-            None => proc.terminate(TERM_GRACE).await.0,
-        }
+    let exit_grace = if got_result {
+        FLUSH_GRACE
     } else if timed_out_interrupt {
-        proc.terminate(TERM_GRACE).await.0
+        Duration::ZERO
     } else {
         // stdout closed without a result: the process is exiting (or closed stdout and hangs).
-        match proc.wait_timeout(TERM_GRACE).await {
-            Some(e) => e,
-            None => proc.terminate(TERM_GRACE).await.0,
-        }
+        TERM_GRACE
     };
-    proc.kill_leftovers();
+    let (exit, _) = proc.wind_down(Some(&tx), exit_grace, TERM_GRACE).await;
 
     let stopped = ctx.stop.is_stopped();
     let auth_status = mapper.auth_retry();
@@ -272,7 +260,7 @@ async fn drive(
 /// Serves one CLI → host control request without blocking the read loop.
 fn on_control_request(
     ctx: &RunContext,
-    tx: &mpsc::UnboundedSender<Value>,
+    tx: &StdinLines,
     decided: &mpsc::UnboundedSender<Decided>,
     approvals: &mut JoinSet<()>,
     v: &Value,
@@ -282,7 +270,10 @@ fn on_control_request(
     let subtype = req["subtype"].as_str().unwrap_or_default();
     if subtype != "can_use_tool" {
         tracing::debug!(subtype, "claude control request not served");
-        let _ = tx.send(wire::unsupported(&request_id, subtype));
+        let (tx, reply) = (tx.clone(), wire::unsupported(&request_id, subtype));
+        approvals.spawn(async move {
+            tx.send(&reply).await;
+        });
         return;
     }
     let name = req["tool_name"].as_str().unwrap_or_default().to_string();
@@ -305,24 +296,4 @@ fn on_control_request(
             message: answer.message,
         });
     });
-}
-
-/// Writes queued messages to the CLI's stdin, one line each; closes stdin when the queue closes.
-async fn write_lines(mut stdin: ChildStdin, mut rx: mpsc::UnboundedReceiver<Value>) {
-    while let Some(v) = rx.recv().await {
-        let mut line = serde_json::to_vec(&v).expect("serializes");
-        line.push(b'\n');
-        if stdin.write_all(&line).await.is_err() || stdin.flush().await.is_err() {
-            break;
-        }
-    }
-    let _ = stdin.shutdown().await;
-}
-
-fn failed(kind: TaskErrorKind, message: String) -> AgentResult {
-    AgentResult {
-        finish_reason: FinishReason::Error,
-        error: Some(TaskError::new(kind, message)),
-        ..Default::default()
-    }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::protocol::result::{Artifact, ArtifactChange};
+use crate::runtime::artifacts;
 
 /// Past this many entries the listing is abandoned (and only fileChange items count).
 const MAX_ENTRIES: usize = 20_000;
@@ -102,13 +103,7 @@ pub fn merge(
     }
     by_path
         .into_iter()
-        .map(|(p, change)| Artifact {
-            path: p
-                .strip_prefix(wd)
-                .map(|r| r.display().to_string())
-                .unwrap_or_else(|_| p.display().to_string()),
-            change,
-        })
+        .map(|(p, change)| artifacts::artifact(&p, wd, change))
         .collect()
 }
 

@@ -9,9 +9,9 @@ use std::time::Instant;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::protocol::event::{EventBody, TextData, ToolCompleted, ToolRequested, VendorTurn};
+use crate::protocol::event::{EventBody, TextData, ToolRequested, VendorTurn};
 use crate::protocol::result::{ArtifactChange, ToolCallRecord, ToolStatus, Usage};
-use crate::runtime::EventSink;
+use crate::runtime::{tool_calls, EventSink};
 
 /// What the run loop should do after a notification.
 #[derive(Debug)]
@@ -292,23 +292,14 @@ impl TurnState {
             .as_u64()
             .or_else(|| began.map(|b| b.elapsed().as_millis() as u64))
             .unwrap_or(0);
-        self.events
-            .emit(EventBody::ToolCompleted(ToolCompleted {
-                tool_call_id: id.clone(),
-                name: name.clone(),
-                status,
-                output: output.clone(),
-                vendor: Some(json!({ "itemType": item["type"], "status": item["status"] })),
-            }))
-            .await;
-        self.tool_calls.push(ToolCallRecord {
-            id,
-            name,
-            input,
-            output: Some(output),
-            status,
+        let mut completed = tool_calls::complete(
+            &mut self.tool_calls,
+            (id, name, input),
+            (status, output),
             duration_ms,
-        });
+        );
+        completed.vendor = Some(json!({ "itemType": item["type"], "status": item["status"] }));
+        self.events.emit(EventBody::ToolCompleted(completed)).await;
     }
 }
 

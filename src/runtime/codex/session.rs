@@ -14,7 +14,7 @@ use super::client::{self, CallError, Client, Incoming};
 use super::mapping::{AgentDelta, Flow, TurnState};
 use super::options::{CodexOptions, HostApprovalPolicy};
 use super::{command, errors, NAME};
-use crate::process::{self, Supervised};
+use crate::process::Supervised;
 use crate::protocol::event::{EventBody, TaskStarted};
 use crate::protocol::result::{
     AgentResult, CancelMode, ExitInfo, FinishReason, TaskError, TaskErrorKind,
@@ -67,7 +67,7 @@ pub async fn run(binary: PathBuf, ctx: RunContext, opts: CodexOptions) -> AgentR
     let mut proc = match Supervised::spawn(cmd, NAME) {
         Ok(p) => p,
         Err(e) => {
-            return failed(
+            return AgentResult::failed(
                 TaskErrorKind::Process,
                 format!("cannot start {}: {e}", binary.display()),
             )
@@ -75,7 +75,7 @@ pub async fn run(binary: PathBuf, ctx: RunContext, opts: CodexOptions) -> AgentR
     };
     let (Some(stdin), Some(stdout)) = (proc.take_stdin(), proc.take_stdout(DEFAULT_MAX_LINE_BYTES))
     else {
-        return failed(TaskErrorKind::Process, "codex's stdio was not piped");
+        return AgentResult::failed(TaskErrorKind::Process, "codex's stdio was not piped");
     };
     let (client, incoming) = client::start(
         stdin,
@@ -97,20 +97,11 @@ pub async fn run(binary: PathBuf, ctx: RunContext, opts: CodexOptions) -> AgentR
     let ending = s.drive().await;
 
     // Shut codex down: close stdin (app-server then ends its tool processes and exits), SIGTERM,
-    // SIGKILL. Tool processes codex started in their own session are not in its process group,
-    // and once codex is gone they are no longer its descendants: note them now, kill them after.
-    let tools = process::descendants(proc.pid());
+    // SIGKILL; tool processes it started in their own session are killed too (see `wind_down`).
     s.tasks.abort_all();
-    client.close().await;
-    let (exit, killed) = match proc.wait_timeout(EXIT_GRACE).await {
-        Some(e) => (e, false),
-        None => {
-            let (e, _) = proc.terminate(KILL_GRACE).await;
-            (e, true)
-        }
-    };
-    kill_all(&tools);
-    proc.kill_leftovers();
+    let (exit, killed) = proc
+        .wind_down(Some(client.output()), EXIT_GRACE, KILL_GRACE)
+        .await;
 
     let listed = match before {
         Some(before) => {
@@ -124,21 +115,6 @@ pub async fn run(binary: PathBuf, ctx: RunContext, opts: CodexOptions) -> AgentR
     };
     let artifacts = artifacts::merge(&wd, listed, &s.st.patched);
     s.result(ending, exit, killed, artifacts)
-}
-
-fn failed(kind: TaskErrorKind, message: impl Into<String>) -> AgentResult {
-    AgentResult {
-        finish_reason: FinishReason::Error,
-        error: Some(TaskError::new(kind, message)),
-        ..Default::default()
-    }
-}
-
-fn kill_all(pids: &[i32]) {
-    use nix::sys::signal::{kill, Signal};
-    for &p in pids {
-        let _ = kill(nix::unistd::Pid::from_raw(p), Signal::SIGKILL);
-    }
 }
 
 struct Session<'a> {
