@@ -75,13 +75,10 @@ pub struct Supervised {
 /// pipes hold is slack before back-pressure reaches the vendor when the host stops reading
 /// (tests/faults.rs `a_host_that_stops_reading_loses_nothing`). Our own stdout is left as the
 /// host made it for the same reason. Best effort: an error changes nothing.
-fn widen_pipe(fd: std::os::fd::RawFd) {
-    const SIZE: libc::c_int = 256 * 1024;
-    // SAFETY: fcntl on a descriptor we own; F_SETPIPE_SZ only resizes the pipe's buffer (and
-    // fails with EBADF/EINVAL/EPERM on anything else, which we ignore).
-    unsafe {
-        libc::fcntl(fd, libc::F_SETPIPE_SZ, SIZE);
-    }
+#[cfg(target_os = "linux")]
+fn widen_pipe(pipe: &impl std::os::fd::AsFd) {
+    use nix::fcntl::{fcntl, FcntlArg};
+    let _ = fcntl(pipe.as_fd(), FcntlArg::F_SETPIPE_SZ(256 * 1024));
 }
 
 /// After the child exits, how long to wait for the rest of its stderr (a grandchild may hold the
@@ -140,9 +137,9 @@ impl Supervised {
             .map(|err| tokio::spawn(drain_stderr(err, name.to_string(), stderr_tail.clone())));
         let stdin = child.stdin.take();
         let stdout = child.stdout.take();
+        #[cfg(target_os = "linux")]
         if let Some(out) = &stdout {
-            use std::os::fd::AsRawFd;
-            widen_pipe(out.as_raw_fd());
+            widen_pipe(out);
         }
         // The child is reaped by its own task, so that its exit is known to whoever needs it
         // (the stdout reader, `wait`) without anyone holding `&mut Child`. If that task is dropped
@@ -350,8 +347,7 @@ impl Supervised {
 /// supervisor with PR_SET_CHILD_SUBREAPER), so its parent is no longer the saved pid. (Comparing
 /// with 1 misses the subreaper case.) Async-signal-safe: called between fork and exec.
 fn parent_died(saved_parent: libc::pid_t) -> bool {
-    // SAFETY: getppid has no preconditions and cannot fail.
-    unsafe { libc::getppid() != saved_parent }
+    nix::unistd::getppid().as_raw() != saved_parent
 }
 
 impl Drop for Supervised {

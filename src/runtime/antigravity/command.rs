@@ -39,8 +39,7 @@ pub fn install_bridge() -> std::io::Result<PathBuf> {
     install_bridge_in(&dir).or_else(|e| {
         // A read-only cache: fall back to the temp dir.
         tracing::debug!("cannot write the bridge to {}: {e}", dir.display());
-        // SAFETY: getuid cannot fail.
-        let uid = unsafe { libc::getuid() };
+        let uid = nix::unistd::getuid();
         install_bridge_in(&std::env::temp_dir().join(format!("agent-runtime-kit-{uid}")))
     })
 }
