@@ -131,7 +131,7 @@ impl Runtime for ClaudeRuntime {
                 return None;
             }
         }
-        let d = diagnose::check(self.configured.as_deref(), &env::vendor_env(&opts)).await;
+        let d = diagnose::check(self.configured.as_deref(), &env::vendor_env(opts)).await;
         if d.status != DiagnosisStatus::Ready {
             return Some(d);
         }
