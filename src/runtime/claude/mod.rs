@@ -13,6 +13,7 @@
 mod artifacts;
 mod command;
 mod diagnose;
+mod env;
 mod mapping;
 mod options;
 mod permissions;
@@ -75,7 +76,11 @@ impl Runtime for ClaudeRuntime {
     }
 
     async fn diagnose(&self, params: &DiagnoseParams) -> Diagnosis {
-        let d = diagnose::check(self.configured.as_deref(), &Default::default()).await;
+        let d = diagnose::check(
+            self.configured.as_deref(),
+            &env::vendor_env(&Default::default()),
+        )
+        .await;
         if !params.probe || d.status != DiagnosisStatus::Ready {
             return d;
         }
@@ -126,7 +131,7 @@ impl Runtime for ClaudeRuntime {
                 return None;
             }
         }
-        let d = diagnose::check(self.configured.as_deref(), &opts.env).await;
+        let d = diagnose::check(self.configured.as_deref(), &env::vendor_env(opts)).await;
         if d.status != DiagnosisStatus::Ready {
             return Some(d);
         }
