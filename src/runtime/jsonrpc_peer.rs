@@ -12,6 +12,7 @@
 //! message and not required on input: some vendors (codex) leave it out.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -34,19 +35,21 @@ pub enum Incoming {
     },
 }
 
-/// A notification or request: its method, its params (raw JSON) and the whole line.
+/// A notification or request: its method, and the whole line with where its params (raw JSON)
+/// are in it (one copy of the line, not two).
 #[derive(Debug)]
 pub struct Message {
     pub method: String,
-    params: Option<Box<RawValue>>,
     line: String,
+    params: Option<Range<usize>>,
 }
 
 impl Message {
     /// The params read into `T` (borrowing from them where `T` borrows). Absent params read as
     /// `null`.
     pub fn params<'a, T: Deserialize<'a>>(&'a self) -> serde_json::Result<T> {
-        serde_json::from_str(self.params.as_deref().map_or("null", RawValue::get))
+        let params = self.params.clone().map_or("null", |r| &self.line[r]);
+        serde_json::from_str(params)
     }
 
     /// The params as a `Value` (`Null` when absent).
@@ -104,8 +107,8 @@ fn parse(line: &str) -> serde_json::Result<Parsed> {
     let e: Envelope<'_> = serde_json::from_str(line)?;
     let message = |method: std::borrow::Cow<'_, str>| Message {
         method: method.into_owned(),
-        params: e.params.map(RawValue::to_owned),
         line: line.to_owned(),
+        params: e.params.map(|p| span_in(line, p.get())),
     };
     Ok(match (e.method, e.id) {
         (Some(method), Some(id)) => Parsed::Incoming(Incoming::Request {
@@ -128,6 +131,12 @@ fn parse(line: &str) -> serde_json::Result<Parsed> {
         }
         (None, None) => Parsed::Other,
     })
+}
+
+/// Where `part`, a slice of `whole` (serde borrowed it from there), lies in `whole`.
+fn span_in(whole: &str, part: &str) -> Range<usize> {
+    let start = part.as_ptr() as usize - whole.as_ptr() as usize;
+    start..start + part.len()
 }
 
 /// Our requests waiting for their answer, by id: the method (for errors) and the waiter.
