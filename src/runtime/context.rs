@@ -412,3 +412,54 @@ mod time_tests {
         assert!(now.len() >= 20 && now.ends_with('Z'), "{now}");
     }
 }
+
+#[cfg(test)]
+mod delta_tests {
+    use super::*;
+    use serde_json::json;
+
+    struct Recorder(std::sync::Mutex<Vec<Value>>);
+
+    #[async_trait]
+    impl EventOutput for Recorder {
+        async fn send(&self, event: Value) {
+            self.0.lock().unwrap().push(event);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_typed_delta_is_cleaned_and_written_as_its_value_would_be() {
+        let out = Arc::new(Recorder(Default::default()));
+        let options: RunOptions = serde_json::from_value(json!({"maxFieldBytes": 64})).unwrap();
+        let sink = EventSink::new("t1".into(), out.clone(), &options);
+        let texts = [
+            "short".to_string(),
+            format!("key sk-ant-api03-abcdefghijklmnop then {}", "é".repeat(60)),
+        ];
+        for text in &texts {
+            sink.emit(EventBody::OutputDelta(TextData {
+                text: text.clone(),
+                vendor: None,
+            }))
+            .await;
+            sink.emit_raw("agent.output.delta", json!({ "text": text }))
+                .await;
+        }
+        let events = out.0.lock().unwrap();
+        assert_eq!(events.len(), 4);
+        for (i, pair) in events.chunks(2).enumerate() {
+            let (typed, value) = (&pair[0], &pair[1]);
+            assert_eq!(typed["data"], value["data"], "{typed}");
+            assert_eq!(typed["type"], "agent.output.delta");
+            assert_eq!(typed["seq"], json!(2 * i));
+            assert_eq!(value["seq"], json!(2 * i + 1));
+        }
+        assert_eq!(events[0]["data"], json!({ "text": "short" }));
+        let cut = &events[2]["data"];
+        assert!(cut["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("key [redacted] then"));
+        assert_eq!(cut["textTruncated"]["truncated"], true);
+    }
+}

@@ -26,8 +26,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
 pub use context::{
-    ApprovalHost, Approvals, EventOutput, EventSink, OutEvent, RunContext, Stop,
-    StopReason,
+    ApprovalHost, Approvals, EventOutput, EventSink, OutEvent, RunContext, Stop, StopReason,
 };
 
 use crate::core::Refusal;
