@@ -18,7 +18,6 @@ const client = JSON.parse(readFileSync(join(repo, "clients/typescript/package.js
 const common = {
   version,
   license: client.license,
-  repository: { type: "git", url: "git+https://github.com/agent-runtime-kit/agent-runtime-kit.git" },
 };
 
 const plat = join(out, "platform");
