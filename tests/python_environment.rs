@@ -1,8 +1,13 @@
-//! `pip install agent-runtime-kit[claude]`: the claude-agent-sdk wheel bundles Claude Code at
-//! `site-packages/claude_agent_sdk/_bundled/claude`, and the sidecar installed into the same
-//! environment (`<prefix>/bin`) uses it when no `claude` is on PATH, saying so in `diagnose`.
+//! The sidecar installed by the wheel into a Python environment (`<prefix>/bin`) uses what the
+//! extras put in that same environment:
+//! - `[claude]`: the claude-agent-sdk wheel bundles Claude Code at
+//!   `site-packages/claude_agent_sdk/_bundled/claude`, used when no `claude` is on PATH and named
+//!   in `diagnose`;
+//! - `[antigravity]`: google-antigravity is installed for the environment's `python3`, which the
+//!   antigravity runtime uses before any `python3` on PATH.
+//!
 //! The environment is laid out as pip lays out a venv, with the real binary (hard-linked: the
-//! sidecar finds its environment from its own path) and a fake `claude`.
+//! sidecar finds its environment from its own path), a fake `claude`, and a link to a real Python.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -36,8 +41,12 @@ fn environment(claude_version: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
 }
 
 fn diagnose_claude(bin: &Path) -> (Option<i32>, Value) {
+    diagnose(bin, "claude")
+}
+
+fn diagnose(bin: &Path, runtime: &str) -> (Option<i32>, Value) {
     let out = Command::new(bin)
-        .args(["diagnose", "--runtime", "claude", "--json"])
+        .args(["diagnose", "--runtime", runtime, "--json"])
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
         .env("AGENT_RUNTIME_KIT_LOG", "warn")
@@ -92,4 +101,23 @@ fn without_the_sdk_claude_is_missing_as_before() {
     let (code, d) = diagnose_claude(&bin);
     assert_eq!(code, Some(1), "{d}");
     assert_eq!(d["status"], "missingBinary", "{d}");
+}
+
+#[test]
+fn antigravity_uses_the_environment_s_python_before_path() {
+    let (env, bin, _claude) = environment("2.1.332");
+    let python = env.path().join("bin/python3");
+    let real = which_python();
+    std::os::unix::fs::symlink(&real, &python).unwrap();
+    let (_code, d) = diagnose(&bin, "antigravity");
+    // Whatever that Python has installed, it is the one diagnosed.
+    assert_eq!(d["binary"]["path"], python.display().to_string(), "{d}");
+}
+
+fn which_python() -> PathBuf {
+    let out = Command::new("sh")
+        .args(["-c", "command -v python3"])
+        .output()
+        .unwrap();
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
