@@ -21,9 +21,10 @@ version="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)"
 
 cache="${ARK_CLIENT_CACHE:-$HOME/.cache/agent-runtime-kit}"
 maturin_version="1.16.0"
-maturin_req="maturin==$maturin_version"
-case " ${MATURIN_ARGS:-} " in *" --zig "*) maturin_req="maturin[zig]==$maturin_version" ;; esac
-tools="$cache/pack-venv-$(echo "$maturin_req" | tr -c 'a-z0-9.\n' -)"
+maturin_req="maturin==$maturin_version" tools="$cache/pack-venv-maturin-$maturin_version"
+case " ${MATURIN_ARGS:-} " in
+  *" --zig "*) maturin_req="maturin[zig]==$maturin_version" tools="$cache/pack-venv-maturin-zig-$maturin_version" ;;
+esac
 if [ ! -f "$tools/.complete" ]; then
   rm -rf "$tools"
   python3 -m venv "$tools"
