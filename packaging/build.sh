@@ -46,7 +46,7 @@ target_args=()
 [ -n "${ARK_TARGET:-}" ] && target_args=(--target "$ARK_TARGET")
 # PATH: maturin --zig finds zig as `python3 -m ziglang` of the tools venv.
 (cd "$stage/wheel" && PATH="$tools/bin:$PATH" CARGO_TARGET_DIR="$repo/target" "$tools/bin/maturin" build --release --locked \
-  "${target_args[@]}" ${MATURIN_ARGS:-} -o "$dist")
+  ${target_args[@]+"${target_args[@]}"} ${MATURIN_ARGS:-} -o "$dist")  # (the +: bash 3.2 on macOS)
 wheel="$(ls "$dist"/agent_runtime_kit-"$version"-*.whl)"
 size=$(stat -c %s "$wheel" 2>/dev/null || stat -f %z "$wheel")
 if [ "$size" -gt $((10 * 1024 * 1024)) ]; then
