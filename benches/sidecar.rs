@@ -775,11 +775,16 @@ fn report_relay(title: &str, runtime: &str, hosted: &Hosted, rounds: &[Round], s
                         / (sdk_typical.events as f64 / sdk_typical.total),
                     host_cat / sdk_rate
                 );
-                target(
-                    &figure,
-                    format!("{ratio:.1}× ({ours:.0} vs {sdk_rate:.0} /s)"),
-                    ratio >= sdk.target,
-                );
+                // The issue's targets are set on the lines-only host ("a Python host reading
+                // lines": its own ~13× / ~2.7×). With json.loads on every line the host's own
+                // parser is the ceiling (printed above), whatever the sidecar does.
+                if way == "lines only" {
+                    target(
+                        &figure,
+                        format!("{ratio:.1}× ({ours:.0} vs {sdk_rate:.0} /s)"),
+                        ratio >= sdk.target,
+                    );
+                }
             }
             None => target(&figure, "SDK not measured".into(), false),
         }

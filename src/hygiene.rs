@@ -320,6 +320,23 @@ pub fn redact(s: &str) -> String {
     global().read().unwrap_or_else(|e| e.into_inner()).redact(s)
 }
 
+/// The marker beside a truncated object field `f`: `fTruncated: {"bytes": N, "truncated": true}`
+/// (N = the original length in bytes). Fields in the order a `Value` map writes them.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Truncated {
+    bytes: usize,
+    truncated: bool,
+}
+
+impl Truncated {
+    fn new(bytes: usize) -> Self {
+        Truncated {
+            bytes,
+            truncated: true,
+        }
+    }
+}
+
 /// Redaction plus truncation, configured per task.
 #[derive(Clone, Copy)]
 pub struct Hygiene {
@@ -338,6 +355,13 @@ impl Hygiene {
     pub fn clean(&self, value: &mut Value) {
         let redactor = global().read().unwrap_or_else(|e| e.into_inner());
         self.clean_with(&redactor, value);
+    }
+
+    /// Cleans the string of a `{"text": ...}` object: what [`clean`](Self::clean) does to that
+    /// object's `text`, whose `textTruncated` marker it returns.
+    pub fn clean_text(&self, text: &mut String) -> Option<Truncated> {
+        let redactor = global().read().unwrap_or_else(|e| e.into_inner());
+        self.clean_string(&redactor, text).map(Truncated::new)
     }
 
     fn clean_with(&self, r: &Redactor, value: &mut Value) {
@@ -365,7 +389,8 @@ impl Hygiene {
             }
         }
         for (k, n) in markers {
-            map.insert(k, serde_json::json!({ "truncated": true, "bytes": n }));
+            let marker = serde_json::to_value(Truncated::new(n)).expect("markers serialize");
+            map.insert(k, marker);
         }
     }
 

@@ -69,8 +69,9 @@ async fn dispatch(args: Cli) -> Result<i32, CliError> {
             Ok(0)
         }
         Command::Run(run) => cli::run_once(core, run, args.global.record).await,
-        Command::Mcp { runtime } => {
-            agent_runtime_kit::mcp::serve_stdio(core, runtime, shutdown_signal())
+        Command::Mcp(mcp) => {
+            let policy = cli::mcp_policy(&mcp)?;
+            agent_runtime_kit::mcp::serve_stdio(core, mcp.runtime, policy, shutdown_signal())
                 .await
                 .map_err(|e| CliError::failed(format!("the MCP server failed: {e}")))?;
             Ok(0)

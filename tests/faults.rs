@@ -422,7 +422,6 @@ async fn a_host_that_stops_reading_loses_nothing() {
         "warn",
     ])
     .env("FAKE_STATE", &f.state)
-    .env("FAKE_COUNT", DELTAS.to_string())
     .env("HOME", f.root.join("home"))
     .current_dir(&f.work)
     .stdin(Stdio::piped())
@@ -434,7 +433,8 @@ async fn a_host_that_stops_reading_loses_nothing() {
     for i in 0..TASKS {
         let req = json!({
             "jsonrpc": "2.0", "id": i, "method": "run",
-            "params": f.run("claude", &format!("slow-{i}"), "stream", json!({})),
+            // Vendors see only allowlisted variables: the count goes with the task.
+            "params": f.run_env("claude", &format!("slow-{i}"), json!({ "FAKE_MODE": "stream", "FAKE_COUNT": DELTAS.to_string() }), json!({})),
         });
         stdin
             .write_all(format!("{req}\n").as_bytes())

@@ -38,6 +38,11 @@ async fn planted_credentials_never_leave_the_sidecar() {
             "leak",
             json!({
                 "mcpServers": { "db": { "command": "/bin/true", "env": { "DB_TOKEN": TASK_SECRET } } },
+                // The vendor sees only allowlisted variables: the host names the secret's.
+                "runtimeOptions": { "claude": {
+                    "env": { "FAKE_MODE": "leak", "FAKE_STATE": f.state },
+                    "passEnv": ["FAKE_SECRET"],
+                } },
             }),
         ))
         .await;

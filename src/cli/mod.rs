@@ -8,6 +8,7 @@
 
 mod diagnose;
 mod error;
+mod mcp;
 mod output;
 mod run;
 
@@ -18,6 +19,7 @@ use serde_json::json;
 
 pub use diagnose::diagnose_once;
 pub use error::CliError;
+pub use mcp::mcp_policy;
 pub use run::run_once;
 
 use crate::core::Core;
@@ -119,11 +121,7 @@ pub enum Command {
     Diagnose(DiagnoseArgs),
     /// Serve the Model Context Protocol on stdin/stdout, for MCP hosts (tools: run_task,
     /// list_runtimes, diagnose). See docs/mcp.md for host configuration.
-    Mcp {
-        /// The runtime `run_task` uses when the call names none (claude, codex, antigravity, fixture).
-        #[arg(long)]
-        runtime: Option<String>,
-    },
+    Mcp(McpArgs),
     /// Print a shell completion script: `agent-runtime-kit completions bash > /etc/bash_completion.d/agent-runtime-kit`.
     Completions {
         #[arg(value_enum)]
@@ -134,6 +132,43 @@ pub enum Command {
     /// Print the protocol's JSON Schema.
     #[command(hide = true)]
     Schema,
+}
+
+/// `mcp`: the default runtime and the ceiling for `run_task` (the caller is often a model; see
+/// docs/security.md). Everything beyond the ceiling is refused with the flag that allows it.
+#[derive(Args, Debug)]
+pub struct McpArgs {
+    /// The runtime `run_task` uses when the call names none (claude, codex, antigravity, fixture).
+    #[arg(long)]
+    pub runtime: Option<String>,
+    /// The widest sandbox a task may ask for.
+    #[arg(long, value_enum, default_value = "workspace-write")]
+    pub max_sandbox: SandboxCeiling,
+    /// A runtime `run_task` may use (repeatable). Default: the --runtime given, else every runtime.
+    #[arg(long = "allow-runtime", value_name = "NAME")]
+    pub allow_runtime: Vec<String>,
+    /// The directory that working directories, additionalDirectories and fixture script paths
+    /// must be inside (symlinks resolved). Default: the server's working directory.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<std::path::PathBuf>,
+    /// Allow tasks to bring their own MCP servers (`mcpServers`).
+    #[arg(long)]
+    pub allow_mcp_servers: bool,
+    /// Allow vendor environment and configuration overrides (runtimeOptions `env`, `passEnv`,
+    /// codex `config`, claude `settingSources`, antigravity state paths).
+    #[arg(long)]
+    pub allow_env_overrides: bool,
+    /// Allow changing the model provider or endpoint (codex `provider`, antigravity `baseUrl` /
+    /// `vertex`, `*_BASE_URL` in `env`).
+    #[arg(long)]
+    pub allow_provider_changes: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum SandboxCeiling {
+    ReadOnly,
+    WorkspaceWrite,
+    FullAccess,
 }
 
 #[derive(Args, Debug)]

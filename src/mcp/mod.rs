@@ -10,6 +10,7 @@
 //! The protocol is rmcp's business; this module only maps. Logs go to stderr, as for `serve`.
 
 pub mod args;
+pub mod policy;
 pub mod progress;
 pub mod results;
 pub mod server;
@@ -21,6 +22,7 @@ use rmcp::ServiceExt;
 
 use crate::core::{Core, STOP_DEADLINE};
 
+pub use policy::Policy;
 pub use server::McpServer;
 
 /// Serves MCP on stdin/stdout until the host closes stdin or `shutdown` resolves; then stops every
@@ -28,9 +30,10 @@ pub use server::McpServer;
 pub async fn serve_stdio(
     core: Arc<Core>,
     default_runtime: Option<String>,
+    policy: Policy,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let server = McpServer::new(core.clone(), default_runtime);
+    let server = McpServer::new(core.clone(), default_runtime, policy);
     let calls = server.calls();
     let service = server
         .serve(rmcp::transport::stdio_pipes())

@@ -21,6 +21,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::args::{DiagnoseArgs, ListRuntimesArgs, RunTaskArgs};
+use super::policy::Policy;
 use super::progress::ProgressOutput;
 use super::results;
 use crate::core::{parse_at, Core};
@@ -42,15 +43,18 @@ const CANCEL_RETRY: Duration = Duration::from_millis(20);
 pub struct McpServer {
     core: Arc<Core>,
     default_runtime: Option<String>,
+    /// The operator's ceiling for `run_task`.
+    policy: Arc<Policy>,
     /// Tool calls not yet answered: shutdown waits for them, not only for the tasks.
     calls: tokio_util::task::TaskTracker,
 }
 
 impl McpServer {
-    pub fn new(core: Arc<Core>, default_runtime: Option<String>) -> Self {
+    pub fn new(core: Arc<Core>, default_runtime: Option<String>, policy: Policy) -> Self {
         McpServer {
             core,
             default_runtime,
+            policy: Arc::new(policy),
             calls: tokio_util::task::TaskTracker::new(),
         }
     }
@@ -107,7 +111,11 @@ impl McpServer {
         context: RequestContext<RoleServer>,
     ) -> Result<Value, RpcError> {
         let task_id = format!("mcp-{}", uuid::Uuid::new_v4());
-        let params = args.into_run_params(task_id.clone(), self.default_runtime.as_deref())?;
+        let mut params = args.into_run_params(task_id.clone(), self.default_runtime.as_deref())?;
+        // The ceiling before anything else: nothing of a call beyond it reaches the core.
+        let cwd = std::env::current_dir()
+            .map_err(|e| RpcError::internal(format!("no working directory: {e}")))?;
+        self.policy.admit(&mut params, &cwd)?;
         if params.task.permissions().approvals == ApprovalMode::Host {
             return Err(RpcError::new(
                 ErrorCode::UnsupportedTaskInput,

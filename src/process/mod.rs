@@ -74,20 +74,13 @@ pub struct Supervised {
 /// a read take ~4× more lines per wake-up (fewer reads and futex wake-ups). Not more: what the
 /// pipes hold is slack before back-pressure reaches the vendor when the host stops reading
 /// (tests/faults.rs `a_host_that_stops_reading_loses_nothing`). Our own stdout is left as the
-/// host made it for the same reason. Best effort: an error changes nothing. Linux only: macOS
-/// pipes size themselves (up to 64 KiB) and have no F_SETPIPE_SZ.
+/// host made it for the same reason. Best effort: an error changes nothing. Linux only (the
+/// call site is gated too): macOS pipes size themselves and have no F_SETPIPE_SZ.
 #[cfg(target_os = "linux")]
-fn widen_pipe(fd: std::os::fd::RawFd) {
-    const SIZE: libc::c_int = 256 * 1024;
-    // SAFETY: fcntl on a descriptor we own; F_SETPIPE_SZ only resizes the pipe's buffer (and
-    // fails with EBADF/EINVAL/EPERM on anything else, which we ignore).
-    unsafe {
-        libc::fcntl(fd, libc::F_SETPIPE_SZ, SIZE);
-    }
+fn widen_pipe(pipe: &impl std::os::fd::AsFd) {
+    use nix::fcntl::{fcntl, FcntlArg};
+    let _ = fcntl(pipe.as_fd(), FcntlArg::F_SETPIPE_SZ(256 * 1024));
 }
-
-#[cfg(not(target_os = "linux"))]
-fn widen_pipe(_fd: std::os::fd::RawFd) {}
 
 /// After the child exits, how long to wait for the rest of its stderr (a grandchild may hold the
 /// pipe open forever, so this is bounded).
@@ -145,9 +138,9 @@ impl Supervised {
             .map(|err| tokio::spawn(drain_stderr(err, name.to_string(), stderr_tail.clone())));
         let stdin = child.stdin.take();
         let stdout = child.stdout.take();
+        #[cfg(target_os = "linux")]
         if let Some(out) = &stdout {
-            use std::os::fd::AsRawFd;
-            widen_pipe(out.as_raw_fd());
+            widen_pipe(out);
         }
         // The child is reaped by its own task, so that its exit is known to whoever needs it
         // (the stdout reader, `wait`) without anyone holding `&mut Child`. If that task is dropped
@@ -357,8 +350,7 @@ impl Supervised {
 /// only, as PR_SET_PDEATHSIG is.
 #[cfg(target_os = "linux")]
 fn parent_died(saved_parent: libc::pid_t) -> bool {
-    // SAFETY: getppid has no preconditions and cannot fail.
-    unsafe { libc::getppid() != saved_parent }
+    nix::unistd::getppid().as_raw() != saved_parent
 }
 
 impl Drop for Supervised {

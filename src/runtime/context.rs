@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::hygiene::Hygiene;
-use crate::protocol::event::{EventBody, ToolRequested, VendorEvent};
+use crate::hygiene::{Hygiene, Truncated};
+use crate::protocol::event::{EventBody, TextData, ToolRequested, VendorEvent};
 use crate::protocol::methods::{ApprovalParams, ApprovalResponse, Decision};
 use crate::protocol::task::{AgentTask, ApprovalMode, RunOptions};
 
@@ -34,13 +34,31 @@ pub trait EventOutput: Send + Sync {
 /// in sorted order (`data`, `seq`, `taskId`, `time`, `type`): the bytes a `Value` map would give.
 #[derive(serde::Serialize)]
 pub struct OutEvent<'a> {
-    pub data: Value,
+    pub data: EventData,
     pub seq: u64,
     #[serde(rename = "taskId")]
     pub task_id: &'a str,
     pub time: &'a str,
     #[serde(rename = "type")]
     pub kind: &'a str,
+}
+
+/// An event's `data`, cleaned: a `Value`, or the text of an output delta, which skips the `Value`
+/// tree (a streamed answer is made of thousands of deltas). Both serialize to the same bytes.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+pub enum EventData {
+    Text(CleanText),
+    Value(Value),
+}
+
+/// `{"text": ...}`, with `textTruncated` beside it when the text was cut: what
+/// [`Hygiene::clean`] makes of a `{"text": ...}` object.
+#[derive(serde::Serialize)]
+pub struct CleanText {
+    text: String,
+    #[serde(rename = "textTruncated", skip_serializing_if = "Option::is_none")]
+    text_truncated: Option<Truncated>,
 }
 
 impl OutEvent<'_> {
@@ -152,6 +170,16 @@ impl EventSink {
     /// Emits one event. Ignored once the task's terminal event is out (a late background emitter
     /// must not put an event after it).
     pub async fn emit(&self, body: EventBody) {
+        // The frequent one, an output delta, is cleaned as a string: no `Value` tree.
+        if let EventBody::OutputDelta(TextData { text, vendor: None }) = body {
+            let mut text = text;
+            let text_truncated = self.inner.hygiene.clean_text(&mut text);
+            let data = EventData::Text(CleanText {
+                text,
+                text_truncated,
+            });
+            return self.deliver("agent.output.delta", data).await;
+        }
         let v = serde_json::to_value(&body).expect("events serialize");
         let Value::Object(mut map) = v else {
             unreachable!("an adjacently tagged enum serializes to an object")
@@ -169,6 +197,11 @@ impl EventSink {
     /// before it plays them).
     pub async fn emit_raw(&self, kind: &str, mut data: Value) {
         self.inner.hygiene.clean(&mut data);
+        self.deliver(kind, EventData::Value(data)).await
+    }
+
+    /// Numbers and sends one cleaned event.
+    async fn deliver(&self, kind: &str, data: EventData) {
         self.touch();
         // Held across the send, so that seq order is delivery order whoever emits.
         let mut seq = self.inner.seq.lock().await;
@@ -266,8 +299,9 @@ fn with_fraction(prefix: &str, nanos: u32) -> String {
     let mut out = String::with_capacity(prefix.len() + 11);
     out.push_str(prefix);
     if nanos != 0 {
-        let digits = format!(".{nanos:09}");
-        out.push_str(digits.trim_end_matches('0'));
+        use std::fmt::Write;
+        let _ = write!(out, ".{nanos:09}");
+        out.truncate(out.trim_end_matches('0').len());
     }
     out.push('Z');
     out
@@ -376,5 +410,56 @@ mod time_tests {
         }
         let now = now_rfc3339();
         assert!(now.len() >= 20 && now.ends_with('Z'), "{now}");
+    }
+}
+
+#[cfg(test)]
+mod delta_tests {
+    use super::*;
+    use serde_json::json;
+
+    struct Recorder(std::sync::Mutex<Vec<Value>>);
+
+    #[async_trait]
+    impl EventOutput for Recorder {
+        async fn send(&self, event: Value) {
+            self.0.lock().unwrap().push(event);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_typed_delta_is_cleaned_and_written_as_its_value_would_be() {
+        let out = Arc::new(Recorder(Default::default()));
+        let options: RunOptions = serde_json::from_value(json!({"maxFieldBytes": 64})).unwrap();
+        let sink = EventSink::new("t1".into(), out.clone(), &options);
+        let texts = [
+            "short".to_string(),
+            format!("key sk-ant-api03-abcdefghijklmnop then {}", "é".repeat(60)),
+        ];
+        for text in &texts {
+            sink.emit(EventBody::OutputDelta(TextData {
+                text: text.clone(),
+                vendor: None,
+            }))
+            .await;
+            sink.emit_raw("agent.output.delta", json!({ "text": text }))
+                .await;
+        }
+        let events = out.0.lock().unwrap();
+        assert_eq!(events.len(), 4);
+        for (i, pair) in events.chunks(2).enumerate() {
+            let (typed, value) = (&pair[0], &pair[1]);
+            assert_eq!(typed["data"], value["data"], "{typed}");
+            assert_eq!(typed["type"], "agent.output.delta");
+            assert_eq!(typed["seq"], json!(2 * i));
+            assert_eq!(value["seq"], json!(2 * i + 1));
+        }
+        assert_eq!(events[0]["data"], json!({ "text": "short" }));
+        let cut = &events[2]["data"];
+        assert!(cut["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("key [redacted] then"));
+        assert_eq!(cut["textTruncated"]["truncated"], true);
     }
 }

@@ -2,7 +2,7 @@
 //! that speak JSON-RPC (`codex app-server` now, Agent Client Protocol agents next).
 //!
 //! Both sides send requests. Ours get ids from a counter and are answered through [`Peer::request`];
-//! the vendor's notifications and requests come out of a channel, in order, as [`Incoming`], and
+//! the vendor's notifications and requests come out of an [`Inbox`], in order, as [`Incoming`], and
 //! its requests are answered with [`Peer::respond`] / [`Peer::respond_error`] (their ids are from
 //! the vendor's own space and are echoed back as given). It knows nothing of any vendor.
 //!
@@ -12,9 +12,11 @@
 //! message and not required on input: some vendors (codex) leave it out.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use futures::FutureExt;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
@@ -35,19 +37,21 @@ pub enum Incoming {
     },
 }
 
-/// A notification or request: its method, its params (raw JSON) and the whole line.
+/// A notification or request: its method, and the whole line with where its params (raw JSON)
+/// are in it (one copy of the line, not two).
 #[derive(Debug)]
 pub struct Message {
     pub method: String,
-    params: Option<Box<RawValue>>,
     line: String,
+    params: Option<Range<usize>>,
 }
 
 impl Message {
     /// The params read into `T` (borrowing from them where `T` borrows). Absent params read as
     /// `null`.
     pub fn params<'a, T: Deserialize<'a>>(&'a self) -> serde_json::Result<T> {
-        serde_json::from_str(self.params.as_deref().map_or("null", RawValue::get))
+        let params = self.params.clone().map_or("null", |r| &self.line[r]);
+        serde_json::from_str(params)
     }
 
     /// The params as a `Value` (`Null` when absent).
@@ -58,6 +62,28 @@ impl Message {
     /// The whole message as the vendor wrote it.
     pub fn raw(&self) -> Value {
         serde_json::from_str(&self.line).unwrap_or(Value::Null)
+    }
+}
+
+/// The vendor's notifications and requests, in order. The reader hands over every message it has
+/// at hand in one batch (one channel message and at most one wake-up of the consumer per read of
+/// the pipe, not one per line: a streamed answer is hundreds of thousands of lines).
+#[derive(Debug)]
+pub struct Inbox {
+    batches: mpsc::UnboundedReceiver<Vec<Incoming>>,
+    batch: std::vec::IntoIter<Incoming>,
+}
+
+impl Inbox {
+    /// The next message; `None` once the vendor's output has closed and every message is taken.
+    /// Cancel-safe (a `select!` branch): nothing is lost when the future is dropped.
+    pub async fn recv(&mut self) -> Option<Incoming> {
+        loop {
+            if let Some(message) = self.batch.next() {
+                return Some(message);
+            }
+            self.batch = self.batches.recv().await?.into_iter();
+        }
     }
 }
 
@@ -105,8 +131,8 @@ fn parse(line: &str) -> serde_json::Result<Parsed> {
     let e: Envelope<'_> = serde_json::from_str(line)?;
     let message = |method: std::borrow::Cow<'_, str>| Message {
         method: method.into_owned(),
-        params: e.params.map(RawValue::to_owned),
         line: line.to_owned(),
+        params: e.params.map(|p| span_in(line, p.get())),
     };
     Ok(match (e.method, e.id) {
         (Some(method), Some(id)) => Parsed::Incoming(Incoming::Request {
@@ -131,6 +157,12 @@ fn parse(line: &str) -> serde_json::Result<Parsed> {
     })
 }
 
+/// Where `part`, a slice of `whole` (serde borrowed it from there), lies in `whole`.
+fn span_in(whole: &str, part: &str) -> Range<usize> {
+    let start = part.as_ptr() as usize - whole.as_ptr() as usize;
+    start..start + part.len()
+}
+
 /// Our requests waiting for their answer, by id: the method (for errors) and the waiter.
 type Waiter = (String, oneshot::Sender<Result<Value, CallError>>);
 type Waiters = Arc<Mutex<HashMap<u64, Waiter>>>;
@@ -146,7 +178,7 @@ pub struct Peer {
 }
 
 impl Peer {
-    /// Starts the reader over `reader` (lines of at most `max_line_bytes`); the receiver yields
+    /// Starts the reader over `reader` (lines of at most `max_line_bytes`); the inbox yields
     /// the vendor's notifications and requests until its output closes. `on_line` runs for every
     /// line read (a runtime's idle watchdog).
     pub fn start(
@@ -155,7 +187,7 @@ impl Peer {
         reader: impl AsyncRead + Unpin + Send + 'static,
         max_line_bytes: usize,
         on_line: impl Fn() + Send + 'static,
-    ) -> (Peer, mpsc::UnboundedReceiver<Incoming>) {
+    ) -> (Peer, Inbox) {
         let peer = Peer {
             name,
             writer: StdinLines::new(writer, STDIN_QUEUE),
@@ -170,7 +202,11 @@ impl Peer {
             tx,
             on_line,
         ));
-        (peer, rx)
+        let inbox = Inbox {
+            batches: rx,
+            batch: Vec::new().into_iter(),
+        };
+        (peer, inbox)
     }
 
     /// Sends a request and waits for its answer.
@@ -233,45 +269,50 @@ impl Peer {
     }
 }
 
+/// Most messages handed over in one batch: a vendor that writes faster than the consumer reads
+/// still gets its messages delivered in steady steps.
+const MAX_BATCH: usize = 256;
+
 async fn read_loop<R: AsyncRead + Unpin>(
     name: &'static str,
     mut lines: JsonLines<R>,
     waiters: Waiters,
-    tx: mpsc::UnboundedSender<Incoming>,
+    tx: mpsc::UnboundedSender<Vec<Incoming>>,
     on_line: impl Fn(),
 ) {
-    while let Some(line) = lines.next_with(parse).await {
-        on_line();
-        match line {
-            VendorLine::Json(Parsed::Incoming(msg)) => {
-                let _ = tx.send(msg);
+    let mut batch = Vec::new();
+    while let Some(first) = lines.next_with(parse).await {
+        let mut next = Some(first);
+        while let Some(line) = next.take() {
+            on_line();
+            match line {
+                VendorLine::Json(Parsed::Incoming(msg)) => batch.push(msg),
+                VendorLine::Json(Parsed::Response { id, answer }) => {
+                    // What came before the answer goes first.
+                    if !batch.is_empty() {
+                        let _ = tx.send(std::mem::take(&mut batch));
+                    }
+                    answer_waiter(name, &waiters, id, answer);
+                }
+                VendorLine::Json(Parsed::Other) => {}
+                VendorLine::Text(t) => {
+                    tracing::debug!(
+                        "{name} wrote a line that is not JSON-RPC: {}",
+                        crate::hygiene::redact(&t)
+                    );
+                }
+                VendorLine::TooLong => {
+                    tracing::warn!("{name} wrote a line over the size limit; skipped");
+                }
             }
-            VendorLine::Json(Parsed::Response { id, answer }) => {
-                let waiter = id
-                    .as_u64()
-                    .and_then(|n| waiters.lock().unwrap_or_else(|e| e.into_inner()).remove(&n));
-                let Some((method, waiter)) = waiter else {
-                    tracing::debug!("{name} answered a request we did not send (id {id})");
-                    continue;
-                };
-                let answer = answer.map_err(|(code, message)| CallError::Rpc {
-                    peer: name,
-                    method,
-                    code,
-                    message,
-                });
-                let _ = waiter.send(answer);
+            // The lines already at hand (read, or readable without waiting) join the batch.
+            // Dropping the unfinished read loses nothing: `JsonLines` keeps what it has read.
+            if batch.len() < MAX_BATCH {
+                next = lines.next_with(parse).now_or_never().flatten();
             }
-            VendorLine::Json(Parsed::Other) => {}
-            VendorLine::Text(t) => {
-                tracing::debug!(
-                    "{name} wrote a line that is not JSON-RPC: {}",
-                    crate::hygiene::redact(&t)
-                );
-            }
-            VendorLine::TooLong => {
-                tracing::warn!("{name} wrote a line over the size limit; skipped");
-            }
+        }
+        if !batch.is_empty() {
+            let _ = tx.send(std::mem::take(&mut batch));
         }
     }
     // EOF: nobody will answer the rest.
@@ -283,6 +324,29 @@ async fn read_loop<R: AsyncRead + Unpin>(
     for (_, (method, waiter)) in waiting {
         let _ = waiter.send(Err(CallError::Closed { peer: name, method }));
     }
+}
+
+/// Hands the vendor's answer to the request waiting for it.
+fn answer_waiter(
+    name: &'static str,
+    waiters: &Waiters,
+    id: Value,
+    answer: Result<Value, (i64, String)>,
+) {
+    let waiter = id
+        .as_u64()
+        .and_then(|n| waiters.lock().unwrap_or_else(|e| e.into_inner()).remove(&n));
+    let Some((method, waiter)) = waiter else {
+        tracing::debug!("{name} answered a request we did not send (id {id})");
+        return;
+    };
+    let answer = answer.map_err(|(code, message)| CallError::Rpc {
+        peer: name,
+        method,
+        code,
+        message,
+    });
+    let _ = waiter.send(answer);
 }
 
 #[cfg(test)]
@@ -308,7 +372,7 @@ mod tests {
         }
     }
 
-    fn connect() -> (Peer, mpsc::UnboundedReceiver<Incoming>, Vendor) {
+    fn connect() -> (Peer, Inbox, Vendor) {
         let (ours, theirs) = tokio::io::duplex(4096);
         let (our_read, our_write) = tokio::io::split(ours);
         let (their_read, their_write) = tokio::io::split(theirs);

@@ -19,6 +19,7 @@ pub(crate) mod tool_calls;
 #[cfg(test)]
 mod transcript_replay;
 pub(crate) mod vendor_binary;
+pub mod vendor_env;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

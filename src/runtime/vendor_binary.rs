@@ -10,6 +10,7 @@ use tokio::process::Command;
 
 use crate::process::{run_probe, ProbeError, PROBE_OUTPUT_CAP, PROBE_TIMEOUT};
 use crate::protocol::runtime_info::{BinaryInfo, Diagnosis, DiagnosisStatus};
+use crate::runtime::vendor_env::VendorEnv;
 
 /// (major, minor, patch).
 pub type Version = (u64, u64, u64);
@@ -127,18 +128,11 @@ impl VendorCli {
     }
 
     /// The first line `binary --version` prints (run with `env` added), or why there is none.
-    pub async fn version<K, V>(
-        &self,
-        binary: &Path,
-        env: impl IntoIterator<Item = (K, V)>,
-    ) -> Result<String, Box<Diagnosis>>
-    where
-        K: AsRef<OsStr>,
-        V: AsRef<OsStr>,
-    {
+    pub async fn version(&self, binary: &Path, env: &VendorEnv) -> Result<String, Box<Diagnosis>> {
         let label = format!("{} --version", self.program);
         let mut cmd = Command::new(binary);
-        cmd.arg("--version").envs(env);
+        cmd.arg("--version");
+        env.apply(&mut cmd);
         let out = run_probe(cmd, &label, PROBE_TIMEOUT, PROBE_OUTPUT_CAP)
             .await
             .map_err(|e| self.probe_failed(binary_info(binary, None), &label, &e))?;
@@ -199,17 +193,13 @@ impl VendorCli {
     }
 
     /// Located, answering `--version` with `min` or later: the binary and its version line.
-    pub async fn installed<K, V>(
+    pub async fn installed(
         &self,
         configured: Option<&Path>,
-        env: impl IntoIterator<Item = (K, V)>,
+        env: &VendorEnv,
         min: Version,
         update: &str,
-    ) -> Result<(PathBuf, String), Box<Diagnosis>>
-    where
-        K: AsRef<OsStr>,
-        V: AsRef<OsStr>,
-    {
+    ) -> Result<(PathBuf, String), Box<Diagnosis>> {
         let binary = self.locate(configured)?;
         let version = self.version(&binary, env).await?;
         self.require(&binary, &version, min, update)?;

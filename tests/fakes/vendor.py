@@ -10,7 +10,8 @@ Environment:
   FAKE_MODE   ok | crash | noresult | hang | silent | garbage | hugeline | stderrflood |
               grandkids | grandkids_crash | grandkids_hang | nostdin | stream | leak | argv
   FAKE_STATE  a directory; the fake writes `<pid>.pids` there: its own pid, then any grandchild's
-              (the tests check that every one of them is gone after the run)
+              (the tests check that every one of them is gone after the run), and `<pid>.env`:
+              the environment it was given, as JSON (tests/security.rs checks the allowlist)
   FAKE_SECRET a credential the `leak` mode prints everywhere it can
   FAKE_COUNT  how many deltas the `stream` mode writes (default 2000)
 """
@@ -43,6 +44,11 @@ def note_pids(*pids):
         with open(os.path.join(STATE, "%d.pids" % os.getpid()), "a") as f:
             for p in pids:
                 f.write("%d\n" % p)
+
+
+if STATE:
+    with open(os.path.join(STATE, "%d.env" % os.getpid()), "w") as f:
+        json.dump(dict(os.environ), f)
 
 
 def sleep_forever():

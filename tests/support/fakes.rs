@@ -77,7 +77,13 @@ impl Fakes {
         self.run_env(runtime, task_id, json!({ "FAKE_MODE": mode }), task)
     }
 
-    pub fn run_env(&self, runtime: &str, task_id: &str, env: Value, task: Value) -> Value {
+    /// The fake's `FAKE_STATE` goes in `env`: vendors see only allowlisted variables of the
+    /// sidecar's environment.
+    pub fn run_env(&self, runtime: &str, task_id: &str, mut env: Value, task: Value) -> Value {
+        if let Value::Object(e) = &mut env {
+            e.entry("FAKE_STATE")
+                .or_insert_with(|| json!(self.state.to_str().unwrap()));
+        }
         let mut t = json!({
             "goal": format!("task {task_id}"),
             "workingDirectory": self.work,

@@ -57,8 +57,7 @@ pub fn install_bridge() -> std::io::Result<PathBuf> {
     install_bridge_in(&dir).or_else(|e| {
         // A read-only cache: fall back to the temp dir.
         tracing::debug!("cannot write the bridge to {}: {e}", dir.display());
-        // SAFETY: getuid cannot fail.
-        let uid = unsafe { libc::getuid() };
+        let uid = nix::unistd::getuid();
         install_bridge_in(&std::env::temp_dir().join(format!("agent-runtime-kit-{uid}")))
     })
 }
@@ -158,13 +157,20 @@ fn absolute(p: PathBuf) -> PathBuf {
     std::path::absolute(&p).unwrap_or(p)
 }
 
-/// The bridge's command: the parent environment passes through (that is how GEMINI_API_KEY,
-/// GOOGLE_GEMINI_BASE_URL and the Vertex variables reach the SDK), with HOME, the XDG dirs and
+/// The bridge's command: its allowlisted environment (that is how GEMINI_API_KEY,
+/// GOOGLE_GEMINI_BASE_URL and the Vertex variables reach the SDK) and `passEnv`, with HOME, the XDG dirs and
 /// TMPDIR redirected so the SDK's writes (its harness extracts a 17 MB helper into
 /// `~/.gemini/antigravity/bin`) stay in our state dir, unless the task asked for the real home.
-pub fn bridge_command(python: &Path, bridge: &Path, dirs: &StateDirs, cwd: &Path) -> Command {
+pub fn bridge_command(
+    python: &Path,
+    bridge: &Path,
+    dirs: &StateDirs,
+    cwd: &Path,
+    pass_env: &[String],
+) -> Command {
     let mut cmd = Command::new(python);
     cmd.arg(bridge).current_dir(cwd);
+    super::env::vendor_env(pass_env).apply(&mut cmd);
     if let Some(home) = &dirs.home {
         // Vertex Application Default Credentials live under the real home: keep them reachable.
         if std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS").is_none() {
@@ -186,8 +192,7 @@ pub fn bridge_command(python: &Path, bridge: &Path, dirs: &StateDirs, cwd: &Path
         .env("TEMP", &dirs.tmp)
         // The bridge's stdout must carry nothing but events; buffered writes are flushed per line.
         .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env_remove("PYTHONSTARTUP");
+        .env("PYTHONDONTWRITEBYTECODE", "1");
     cmd
 }
 

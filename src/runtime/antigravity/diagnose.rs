@@ -45,6 +45,7 @@ pub async fn check(python: &Path) -> Result<CheckInfo, Box<Diagnosis>> {
     let label = format!("{} {} --check", python.display(), bridge.display());
     let mut cmd = Command::new(python);
     cmd.arg(&bridge).arg("--check");
+    super::env::vendor_env(&[]).apply(&mut cmd);
     let out = run_probe(cmd, &label, CHECK_TIMEOUT, PROBE_OUTPUT_CAP)
         .await
         .map_err(|e| CLI.probe_failed(vendor_binary::binary_info(python, None), &label, &e))?;

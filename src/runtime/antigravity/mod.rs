@@ -11,6 +11,7 @@
 
 mod command;
 mod diagnose;
+mod env;
 mod mapping;
 mod options;
 mod run;
@@ -160,6 +161,8 @@ impl Runtime for AntigravityRuntime {
         _working_directory: &Path,
         opts: AntigravityOptions,
     ) -> Result<AntigravityOptions, Refusal> {
+        crate::runtime::vendor_env::check_names(&opts.pass_env)
+            .map_err(|why| Refusal::invalid("task.runtimeOptions.antigravity.passEnv", why))?;
         if opts.vertex.is_some() && opts.base_url.is_some() {
             return Err(Refusal::unsupported(
                 NAME,

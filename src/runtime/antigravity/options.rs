@@ -41,4 +41,9 @@ pub struct AntigravityOptions {
     /// `<stateDir>/home` and `<stateDir>/app-data`.
     #[serde(default)]
     pub use_user_home: bool,
+    /// Names of further variables to pass from the sidecar's environment to the bridge (e.g.
+    /// `GITHUB_TOKEN`). The bridge does not see the sidecar's whole environment: only the
+    /// basics, the Gemini/Vertex variables (docs/security.md) and these. Unset ones are skipped.
+    #[serde(default)]
+    pub pass_env: Vec<String>,
 }

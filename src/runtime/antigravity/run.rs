@@ -65,7 +65,16 @@ pub async fn run(python: PathBuf, ctx: RunContext, opts: AntigravityOptions) -> 
         }
     };
     let task = bridge_task(&ctx, &opts, &dirs, &session_id, resume);
-    let result = drive(&python, &bridge, &dirs, &ctx, task, session_id).await;
+    let result = drive(
+        &python,
+        &bridge,
+        &dirs,
+        &ctx,
+        task,
+        session_id,
+        &opts.pass_env,
+    )
+    .await;
     let _ = std::fs::remove_dir_all(&dirs.tmp);
     result
 }
@@ -153,8 +162,9 @@ async fn drive(
     ctx: &RunContext,
     task: BridgeTask,
     session_id: String,
+    pass_env: &[String],
 ) -> AgentResult {
-    let cmd = command::bridge_command(python, bridge, dirs, &ctx.working_directory);
+    let cmd = command::bridge_command(python, bridge, dirs, &ctx.working_directory, pass_env);
     let mut child = match Supervised::spawn(cmd, "antigravity") {
         Ok(c) => c,
         Err(e) => {

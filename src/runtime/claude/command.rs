@@ -52,6 +52,8 @@ pub fn check_argv_values(task: &AgentTask, opts: &ClaudeOptions) -> Result<(), R
             flag_like(format!("task.permissions.{field}[{i}]"), name)?;
         }
     }
+    crate::runtime::vendor_env::check_names(&opts.pass_env)
+        .map_err(|why| Refusal::invalid("task.runtimeOptions.claude.passEnv", why))?;
     for (k, v) in &opts.env {
         if k.is_empty() || k.contains(['=', '\0']) || v.contains('\0') {
             return Err(Refusal::invalid(
@@ -155,8 +157,9 @@ pub fn build(
 
     let mut cmd = Command::new(binary);
     cmd.args(&args).current_dir(working_directory);
-    // The parent environment passes through (ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL and friends
-    // are how users configure the CLI); then the task's extras.
+    // The allowlist (ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL and friends are how users configure
+    // the CLI), `passEnv`, then the task's extras; nothing else of the sidecar's environment.
+    super::env::vendor_env(opts).apply(&mut cmd);
     let tmp = private_tmp.join("tmp");
     std::fs::create_dir_all(&tmp)?;
     // The CLI puts a per-process socket and scratch files under $TMPDIR and leaves them behind
@@ -165,6 +168,7 @@ pub fn build(
     if let Some(n) = opts.max_retries {
         cmd.env("CLAUDE_CODE_MAX_RETRIES", n.to_string());
     }
+    // The task's own values win over ours.
     cmd.envs(&opts.env);
 
     let initialize = super::wire::initialize(

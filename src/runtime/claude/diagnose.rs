@@ -6,7 +6,6 @@
 //! login in its config dir or the macOS keychain, `apiKeyHelper`, cloud providers. No value is
 //! ever read or printed.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -15,6 +14,7 @@ use tokio::process::Command;
 use crate::process::{run_probe, PROBE_OUTPUT_CAP, PROBE_TIMEOUT};
 use crate::protocol::runtime_info::{BinaryInfo, Diagnosis, DiagnosisStatus};
 use crate::runtime::vendor_binary::{binary_info, show_version, VendorCli, Version};
+use crate::runtime::vendor_env::VendorEnv;
 
 /// The oldest CLI whose stream-json control protocol this runtime was verified against
 /// (`can_use_tool` over stdio, `initialize` with `systemPrompt`/`jsonSchema`, `auth status --json`).
@@ -50,7 +50,7 @@ pub fn locate(configured: Option<&Path>) -> Result<PathBuf, Box<Diagnosis>> {
 }
 
 /// Binary, version and credentials. `env` are the task's extra variables (runtimeOptions.claude.env).
-pub async fn check(configured: Option<&Path>, env: &BTreeMap<String, String>) -> Diagnosis {
+pub async fn check(configured: Option<&Path>, env: &VendorEnv) -> Diagnosis {
     let binary = match locate(configured) {
         Ok(binary) => binary,
         Err(d) => return *d,
@@ -89,14 +89,11 @@ pub async fn check(configured: Option<&Path>, env: &BTreeMap<String, String>) ->
 const BUNDLED_UPDATE_REMEDY: &str = "Upgrade the bundled Claude Code \
     (`pip install --upgrade claude-agent-sdk`), or install a newer `claude` on PATH.";
 
-async fn credentials(
-    binary: &Path,
-    env: &BTreeMap<String, String>,
-    info: Option<BinaryInfo>,
-) -> Diagnosis {
+async fn credentials(binary: &Path, env: &VendorEnv, info: Option<BinaryInfo>) -> Diagnosis {
     const LABEL: &str = "claude auth status";
     let mut cmd = Command::new(binary);
-    cmd.args(["auth", "status", "--json"]).envs(env);
+    cmd.args(["auth", "status", "--json"]);
+    env.apply(&mut cmd);
     // A CLI that hangs here would hang a run too: that is an error, not "cannot tell".
     let status: Option<Value> = match run_probe(cmd, LABEL, PROBE_TIMEOUT, PROBE_OUTPUT_CAP).await {
         Ok(out) => serde_json::from_str(out.stdout.trim()).ok(),

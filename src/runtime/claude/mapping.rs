@@ -194,7 +194,9 @@ impl Mapper {
                             turn: self.turns,
                             usage: self.usage.clone(),
                             vendor_turn_id: (!id.is_empty()).then_some(id),
-                            vendor: ev.get("abandoned_blocks").map(|_| json!({"aborted": true})),
+                            // The CLI puts `abandoned_blocks` on the line itself, beside the event,
+                            // when an interrupt cut the streamed message short (04_interrupt).
+                            vendor: v.get("abandoned_blocks").map(|_| json!({"aborted": true})),
                         }))
                         .await;
                 }

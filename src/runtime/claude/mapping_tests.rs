@@ -443,6 +443,7 @@ async fn an_interrupted_turn_keeps_its_partial_text_marked_aborted() {
     let turns = run.events.data_of("agent.vendor.turn");
     assert_eq!(turns.len(), 1);
     assert_eq!(turns[0]["usage"]["inputTokens"], 100);
+    assert_eq!(turns[0]["vendor"]["aborted"], true, "{:?}", turns[0]);
     // The mapper reports the CLI's `error_during_execution`; the run loop, which knows it sent
     // the interrupt, turns that into `cancelled` (soft).
     let r = &run.result;

@@ -14,6 +14,7 @@ mod artifacts;
 mod bundled;
 mod command;
 mod diagnose;
+mod env;
 mod mapping;
 mod options;
 mod permissions;
@@ -76,7 +77,11 @@ impl Runtime for ClaudeRuntime {
     }
 
     async fn diagnose(&self, params: &DiagnoseParams) -> Diagnosis {
-        let d = diagnose::check(self.configured.as_deref(), &Default::default()).await;
+        let d = diagnose::check(
+            self.configured.as_deref(),
+            &env::vendor_env(&Default::default()),
+        )
+        .await;
         if !params.probe || d.status != DiagnosisStatus::Ready {
             return d;
         }
@@ -127,7 +132,7 @@ impl Runtime for ClaudeRuntime {
                 return None;
             }
         }
-        let d = diagnose::check(self.configured.as_deref(), &opts.env).await;
+        let d = diagnose::check(self.configured.as_deref(), &env::vendor_env(opts)).await;
         if d.status != DiagnosisStatus::Ready {
             return Some(d);
         }
@@ -186,6 +191,5 @@ impl ClaudeRuntime {
 }
 
 fn running_as_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    nix::unistd::geteuid().is_root()
 }

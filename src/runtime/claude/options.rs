@@ -21,9 +21,15 @@ pub struct ClaudeOptions {
     /// that would silently widen the task's `permissions`. Opting in accepts those rules.
     #[serde(default)]
     pub setting_sources: Option<Vec<SettingSource>>,
-    /// Extra environment variables for the CLI (on top of the sidecar's own environment).
+    /// Extra environment variables for the CLI. The CLI does not see the sidecar's whole
+    /// environment: only the basics, its own variables (`ANTHROPIC_*`, `CLAUDE_CODE_*`, ...;
+    /// docs/security.md), `passEnv` and these.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Names of further variables to pass from the sidecar's environment to the CLI (e.g.
+    /// `GITHUB_TOKEN` for an agent that uses `gh`). Unset ones are skipped.
+    #[serde(default)]
+    pub pass_env: Vec<String>,
     /// How many times the CLI retries a failed API call (`CLAUDE_CODE_MAX_RETRIES`). Default: the
     /// CLI's own (10, with exponential back-off). Authentication failures are never waited out:
     /// the runtime stops the turn at the first 401/403 retry notice.

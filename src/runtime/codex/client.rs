@@ -7,13 +7,12 @@
 
 use tokio::io::AsyncRead;
 use tokio::process::ChildStdin;
-use tokio::sync::mpsc;
 
 use crate::runtime::EventSink;
 
-pub use crate::runtime::jsonrpc_peer::{CallError, Incoming, Peer as Client};
+pub use crate::runtime::jsonrpc_peer::{CallError, Inbox, Incoming, Peer as Client};
 
-/// Starts the client over codex's stdin and stdout; the receiver yields codex's notifications and
+/// Starts the client over codex's stdin and stdout; the inbox yields codex's notifications and
 /// requests until its stdout closes. `events` (when given) is touched on every line, for the idle
 /// watchdog.
 pub fn start<R: AsyncRead + Unpin + Send + 'static>(
@@ -21,7 +20,7 @@ pub fn start<R: AsyncRead + Unpin + Send + 'static>(
     stdout: R,
     max_line_bytes: usize,
     events: Option<EventSink>,
-) -> (Client, mpsc::UnboundedReceiver<Incoming>) {
+) -> (Client, Inbox) {
     Client::start(super::NAME, stdin, stdout, max_line_bytes, move || {
         if let Some(e) = &events {
             e.touch();

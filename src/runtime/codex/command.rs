@@ -78,8 +78,8 @@ fn platform() -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// `codex app-server` over stdio with the offline flags and the task's overrides. The parent
-/// environment passes through (OPENAI_API_KEY is how users configure codex), plus
+/// `codex app-server` over stdio with the offline flags and the task's overrides, in codex's
+/// allowlisted environment (OPENAI_API_KEY is how users configure codex) plus `passEnv` and
 /// `runtimeOptions.codex.env`.
 pub fn app_server(binary: &Path, opts: &CodexOptions, cwd: &Path) -> Command {
     let mut cmd = Command::new(binary);
@@ -87,18 +87,12 @@ pub fn app_server(binary: &Path, opts: &CodexOptions, cwd: &Path) -> Command {
     for (k, v) in opts.overrides() {
         cmd.arg("-c").arg(format!("{k}={v}"));
     }
-    for (k, v) in opts.env.iter().flatten() {
-        cmd.env(k, v);
-    }
+    super::env::vendor_env(opts).apply(&mut cmd);
     cmd.current_dir(cwd);
     cmd
 }
 
 /// The value of environment variable `name` as codex will see it (task extras win).
 pub fn env_value(opts: &CodexOptions, name: &str) -> Option<String> {
-    opts.env
-        .as_ref()
-        .and_then(|e| e.get(name).cloned())
-        .or_else(|| std::env::var(name).ok())
-        .filter(|v| !v.trim().is_empty())
+    super::env::vendor_env(opts).value(name)
 }

@@ -54,7 +54,7 @@ async fn version_of(path: &Path) -> Result<String, Box<Diagnosis>> {
         return Ok(v);
     }
     let v = CLI
-        .version(path, std::iter::empty::<(&str, &str)>())
+        .version(path, &super::env::vendor_env(&CodexOptions::default()))
         .await?;
     CACHE
         .lock()
@@ -157,9 +157,7 @@ async fn login_status(
 ) -> Result<Result<(), String>, crate::process::ProbeError> {
     let mut cmd = Command::new(binary);
     cmd.args(["login", "status"]);
-    for (k, v) in opts.env.iter().flatten() {
-        cmd.env(k, v);
-    }
+    super::env::vendor_env(opts).apply(&mut cmd);
     let out = run_probe(cmd, LOGIN_STATUS, PROBE_TIMEOUT, PROBE_OUTPUT_CAP).await?;
     if out.success() {
         return Ok(Ok(()));

@@ -12,6 +12,7 @@ mod artifacts;
 mod client;
 mod command;
 mod diagnose;
+mod env;
 mod errors;
 mod mapping;
 mod mcp;

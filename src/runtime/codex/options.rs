@@ -33,10 +33,15 @@ pub struct CodexOptions {
     /// own fields decide (sandbox, approvals, MCP servers, model, provider, instructions) are refused.
     #[serde(default)]
     pub config: Option<BTreeMap<String, Value>>,
-    /// Extra environment variables for codex, on top of the sidecar's own environment
-    /// (e.g. the provider's API key, `CODEX_HOME`).
+    /// Extra environment variables for codex (e.g. the provider's API key, `CODEX_HOME`). Codex
+    /// does not see the sidecar's whole environment: only the basics, its own variables
+    /// (`OPENAI_*`, `CODEX_*`, the provider's `envKey`; docs/security.md), `passEnv` and these.
     #[serde(default)]
     pub env: Option<BTreeMap<String, String>>,
+    /// Names of further variables to pass from the sidecar's environment to codex (e.g.
+    /// `GITHUB_TOKEN` for an agent that uses `gh`). Unset ones are skipped.
+    #[serde(default)]
+    pub pass_env: Option<Vec<String>>,
     /// With `permissions.approvals: "host"`: when codex asks. `untrusted` (default) asks for every
     /// command codex does not know to be safe; `on-request` lets the model decide when to ask for
     /// more than the sandbox allows.
@@ -180,6 +185,10 @@ impl CodexOptions {
                     "must be an http:// or https:// URL",
                 ));
             }
+        }
+        if let Some(names) = &self.pass_env {
+            crate::runtime::vendor_env::check_names(names)
+                .map_err(|why| Refusal::invalid(format!("{base}.passEnv"), why))?;
         }
         if let Some(env) = &self.env {
             for k in env.keys() {

@@ -5,12 +5,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::artifacts::{self, Snapshot};
-use super::client::{self, CallError, Client, Incoming};
+use super::client::{self, CallError, Client, Inbox, Incoming};
 use super::mapping::{AgentDelta, Flow, TurnState};
 use super::options::{CodexOptions, HostApprovalPolicy};
 use super::{command, errors, NAME};
@@ -121,7 +120,7 @@ struct Session<'a> {
     ctx: &'a RunContext,
     opts: CodexOptions,
     client: Client,
-    incoming: UnboundedReceiver<Incoming>,
+    incoming: Inbox,
     tasks: JoinSet<()>,
     st: TurnState,
     /// The thread object codex returned.
