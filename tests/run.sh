@@ -30,4 +30,6 @@ if [ -d clients/typescript ]; then
   echo "== TypeScript client"
   bash clients/typescript/test.sh
 fi
+echo "== packages (release build; wheel and npm tarballs installed as a user would, then run)"
+bash packaging/test.sh
 echo "== all tests passed"

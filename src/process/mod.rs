@@ -74,7 +74,8 @@ pub struct Supervised {
 /// a read take ~4× more lines per wake-up (fewer reads and futex wake-ups). Not more: what the
 /// pipes hold is slack before back-pressure reaches the vendor when the host stops reading
 /// (tests/faults.rs `a_host_that_stops_reading_loses_nothing`). Our own stdout is left as the
-/// host made it for the same reason. Best effort: an error changes nothing.
+/// host made it for the same reason. Best effort: an error changes nothing. Linux only (the
+/// call site is gated too): macOS pipes size themselves and have no F_SETPIPE_SZ.
 #[cfg(target_os = "linux")]
 fn widen_pipe(pipe: &impl std::os::fd::AsFd) {
     use nix::fcntl::{fcntl, FcntlArg};
@@ -345,7 +346,9 @@ impl Supervised {
 /// Whether the process that was `saved_parent` when this child was forked is gone: the child
 /// was then re-parented, to init or to a subreaper (a container's init, `systemd --user`, a
 /// supervisor with PR_SET_CHILD_SUBREAPER), so its parent is no longer the saved pid. (Comparing
-/// with 1 misses the subreaper case.) Async-signal-safe: called between fork and exec.
+/// with 1 misses the subreaper case.) Async-signal-safe: called between fork and exec. Linux
+/// only, as PR_SET_PDEATHSIG is.
+#[cfg(target_os = "linux")]
 fn parent_died(saved_parent: libc::pid_t) -> bool {
     nix::unistd::getppid().as_raw() != saved_parent
 }
@@ -361,7 +364,7 @@ impl Drop for Supervised {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::parent_died;
 

@@ -59,9 +59,10 @@ fn open_pty() -> (File, OwnedFd) {
         libc::openpty(
             &mut master,
             &mut slave,
+            // null_mut: macOS declares termios and winsize *mut, Linux *const (which it coerces to).
             std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
         )
     };
     assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());

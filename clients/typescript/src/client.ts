@@ -1,7 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { accessSync, constants, existsSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { createRequire } from "node:module";
+import { delimiter, dirname, join } from "node:path";
 
 import { ProtocolError, RpcError, SidecarExitedError, SidecarNotFoundError } from "./errors.js";
 import { LineSplitter } from "./framing.js";
@@ -56,7 +57,27 @@ export interface RunRequest {
   onApproval?: ApprovalHandler;
 }
 
-/** Finds the sidecar: the argument, else `$AGENT_RUNTIME_KIT_BIN`, else `agent-runtime-kit` on PATH. */
+/**
+ * The binary of the per-platform package (`@agent-runtime-kit/linux-x64`, ...) that npm installed
+ * next to this one through its `optionalDependencies` (as esbuild and @openai/codex ship theirs),
+ * or undefined when there is none (a checkout, or a platform without a package).
+ */
+export function bundledBinary(): string | undefined {
+  const pkg = `@agent-runtime-kit/${process.platform}-${process.arch}`;
+  try {
+    const manifest = createRequire(import.meta.url).resolve(`${pkg}/package.json`);
+    const candidate = join(dirname(manifest), "bin", process.platform === "win32" ? `${BIN_NAME}.exe` : BIN_NAME);
+    accessSync(candidate, constants.X_OK);
+    return candidate;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Finds the sidecar: the argument, else `$AGENT_RUNTIME_KIT_BIN`, else the binary of the installed
+ * per-platform package, else `agent-runtime-kit` on PATH.
+ */
 export function findBinary(binary?: string): string {
   if (binary !== undefined) {
     if (!existsSync(binary)) throw new SidecarNotFoundError(`agent-runtime-kit binary not found at ${binary}`);
@@ -67,6 +88,8 @@ export function findBinary(binary?: string): string {
     if (!existsSync(env)) throw new SidecarNotFoundError(`${BIN_ENV}=${env} does not exist`);
     return env;
   }
+  const bundled = bundledBinary();
+  if (bundled !== undefined) return bundled;
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
     if (!dir) continue;
     const candidate = join(dir, BIN_NAME);
@@ -78,7 +101,8 @@ export function findBinary(binary?: string): string {
     }
   }
   throw new SidecarNotFoundError(
-    `cannot find ${BIN_NAME}: pass { binary }, set ${BIN_ENV}, or put it on PATH (cargo install --path .)`,
+    `cannot find ${BIN_NAME}: \`npm install agent-runtime-kit\` installs it with this client (its per-platform ` +
+      `package @agent-runtime-kit/${process.platform}-${process.arch}); or pass { binary }, set ${BIN_ENV}, or put it on PATH`,
   );
 }
 

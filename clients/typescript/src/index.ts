@@ -21,6 +21,7 @@ export {
   BIN_NAME,
   Client,
   Run,
+  bundledBinary,
   findBinary,
   type ApprovalDecision,
   type ApprovalHandler,

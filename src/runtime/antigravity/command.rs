@@ -13,9 +13,27 @@ use crate::runtime::vendor_binary::find_program;
 pub const BRIDGE_SOURCE: &str = include_str!("bridge.py");
 
 /// The Python to run the bridge with: `--antigravity-python` / `AGENT_RUNTIME_KIT_ANTIGRAVITY_PYTHON`,
-/// else `python3` on PATH.
+/// else the Python of the environment this sidecar was installed into, else `python3` on PATH.
 pub fn resolve_python(configured: Option<&Path>) -> Result<PathBuf, String> {
-    find_program(configured, "python3")
+    find_program(python_to_use(configured).as_deref(), "python3")
+}
+
+/// The configured Python, else the one beside this executable: `pip install
+/// agent-runtime-kit[antigravity]` puts the sidecar in `<env>/bin/` next to that environment's
+/// `python3`, which is the one with google-antigravity installed (it need not be on PATH).
+/// `None`: look for `python3` on PATH.
+pub fn python_to_use(configured: Option<&Path>) -> Option<PathBuf> {
+    if let Some(c) = configured {
+        return Some(c.to_path_buf());
+    }
+    let exe = std::env::current_exe().ok()?;
+    environment_python(&exe)
+}
+
+/// `python3` in the directory of `exe`, if there is one.
+pub fn environment_python(exe: &Path) -> Option<PathBuf> {
+    let candidate = exe.parent()?.join("python3");
+    candidate.is_file().then_some(candidate)
 }
 
 fn home() -> Option<PathBuf> {
@@ -176,4 +194,22 @@ pub fn bridge_command(
         .env("PYTHONUNBUFFERED", "1")
         .env("PYTHONDONTWRITEBYTECODE", "1");
     cmd
+}
+
+#[cfg(test)]
+mod environment_tests {
+    use super::*;
+
+    #[test]
+    fn the_python_beside_the_sidecar_is_the_environment_s() {
+        let env = tempfile::tempdir().unwrap();
+        let exe = env.path().join("bin/agent-runtime-kit");
+        std::fs::create_dir_all(exe.parent().unwrap()).unwrap();
+        assert_eq!(environment_python(&exe), None);
+        std::fs::write(env.path().join("bin/python3"), "").unwrap();
+        assert_eq!(
+            environment_python(&exe),
+            Some(env.path().join("bin/python3"))
+        );
+    }
 }

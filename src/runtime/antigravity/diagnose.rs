@@ -67,7 +67,9 @@ pub fn supported_version(v: &str) -> bool {
 
 /// The installation's problems, or `Ok` with what was found.
 pub async fn installation(configured: Option<&Path>) -> Result<(PathBuf, CheckInfo), Diagnosis> {
-    let python = CLI.locate(configured).map_err(|d| *d)?;
+    let python = CLI
+        .locate(command::python_to_use(configured).as_deref())
+        .map_err(|d| *d)?;
     let py_info = |version: Option<String>| vendor_binary::binary_info(&python, version);
     let info = check(&python).await.map_err(|d| *d)?;
     if !info.python_ok {

@@ -13,7 +13,7 @@ use tokio::process::Command;
 
 use crate::process::{run_probe, PROBE_OUTPUT_CAP, PROBE_TIMEOUT};
 use crate::protocol::runtime_info::{BinaryInfo, Diagnosis, DiagnosisStatus};
-use crate::runtime::vendor_binary::{binary_info, VendorCli, Version};
+use crate::runtime::vendor_binary::{binary_info, show_version, VendorCli, Version};
 use crate::runtime::vendor_env::VendorEnv;
 
 /// The oldest CLI whose stream-json control protocol this runtime was verified against
@@ -26,6 +26,7 @@ pub const CREDENTIALS_REMEDY: &str = "Set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_T
 
 pub const INSTALL_REMEDY: &str =
     "Install Claude Code (`npm install -g @anthropic-ai/claude-code`, \
+    `pip install 'agent-runtime-kit[claude]'` in a Python environment (it bundles Claude Code), \
     or the native installer from https://claude.com/claude-code) or point --claude-path / \
     AGENT_RUNTIME_KIT_CLAUDE_PATH at the `claude` binary.";
 
@@ -39,23 +40,54 @@ const CLI: VendorCli = VendorCli {
     install: INSTALL_REMEDY,
 };
 
-/// The configured binary, or `claude` on PATH.
+/// The configured binary, or `claude` on PATH, or (neither configured nor on PATH) the one the
+/// `claude-agent-sdk` wheel bundles in this sidecar's Python environment.
 pub fn locate(configured: Option<&Path>) -> Result<PathBuf, Box<Diagnosis>> {
-    CLI.locate(configured)
+    match CLI.locate(configured) {
+        Err(missing) if configured.is_none() => super::bundled::find().ok_or(missing),
+        found => found,
+    }
 }
 
 /// Binary, version and credentials. `env` are the task's extra variables (runtimeOptions.claude.env).
 pub async fn check(configured: Option<&Path>, env: &VendorEnv) -> Diagnosis {
-    match CLI
-        .installed(configured, env, MIN_VERSION, UPDATE_REMEDY)
+    let binary = match locate(configured) {
+        Ok(binary) => binary,
+        Err(d) => return *d,
+    };
+    let bundled = configured.is_none() && which::which(CLI.program).is_err();
+    let mut diagnosis = match CLI
+        .installed(Some(&binary), env, MIN_VERSION, UPDATE_REMEDY)
         .await
     {
         Ok((binary, version)) => {
             credentials(&binary, env, binary_info(&binary, Some(version))).await
         }
         Err(d) => *d,
+    };
+    if bundled {
+        // Say which binary, and whether its version is one this runtime supports: the SDK's
+        // release, not the user, chose it.
+        let supported = match diagnosis.status {
+            DiagnosisStatus::UnsupportedVersion => "not supported",
+            _ => "supported",
+        };
+        diagnosis.message = format!(
+            "Using the Claude Code bundled with the claude-agent-sdk Python package (no `claude` on \
+             PATH): {}; its version is {supported} ({} or later is). {}",
+            binary.display(),
+            show_version(MIN_VERSION),
+            diagnosis.message
+        );
+        if diagnosis.status == DiagnosisStatus::UnsupportedVersion {
+            diagnosis.remedy = Some(BUNDLED_UPDATE_REMEDY.into());
+        }
     }
+    diagnosis
 }
+
+const BUNDLED_UPDATE_REMEDY: &str = "Upgrade the bundled Claude Code \
+    (`pip install --upgrade claude-agent-sdk`), or install a newer `claude` on PATH.";
 
 async fn credentials(binary: &Path, env: &VendorEnv, info: Option<BinaryInfo>) -> Diagnosis {
     const LABEL: &str = "claude auth status";

@@ -11,6 +11,7 @@
 //! - `options.rs` `runtimeOptions.claude`
 
 mod artifacts;
+mod bundled;
 mod command;
 mod diagnose;
 mod env;

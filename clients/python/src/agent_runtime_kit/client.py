@@ -13,6 +13,7 @@ import inspect
 import json
 import os
 import shutil
+import sysconfig
 import uuid
 from typing import (
     Any,
@@ -64,8 +65,30 @@ _READ_CHUNK = 1 << 16
 _END = object()
 
 
+def _bundled_binary() -> Optional[str]:
+    """The binary the ``agent-runtime-kit`` wheel installs into this environment's scripts
+    directory (``<venv>/bin``, or the user scheme's for ``pip install --user``), as ruff and uv
+    find theirs: it need not be on PATH (a venv used without activating it)."""
+    exe = BIN_NAME + (".exe" if os.name == "nt" else "")
+    schemes = [sysconfig.get_default_scheme()]
+    user = sysconfig.get_preferred_scheme("user")
+    if user not in schemes:
+        schemes.append(user)
+    for scheme in schemes:
+        try:
+            scripts = sysconfig.get_path("scripts", scheme)
+        except KeyError:
+            continue
+        candidate = os.path.join(scripts, exe)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
 def find_binary(binary: Optional[Union[str, "os.PathLike[str]"]] = None) -> str:
-    """The sidecar binary: the argument, else ``$AGENT_RUNTIME_KIT_BIN``, else ``agent-runtime-kit`` on PATH."""
+    """The sidecar binary: the argument, else ``$AGENT_RUNTIME_KIT_BIN``, else the one the
+    ``agent-runtime-kit`` wheel installed in this Python environment, else ``agent-runtime-kit``
+    on PATH."""
     if binary is not None:
         path = os.fspath(binary)
         if not os.path.exists(path):
@@ -76,12 +99,12 @@ def find_binary(binary: Optional[Union[str, "os.PathLike[str]"]] = None) -> str:
         if not os.path.exists(env):
             raise SidecarNotFound(f"{BIN_ENV}={env} does not exist")
         return env
-    found = shutil.which(BIN_NAME)
+    found = _bundled_binary() or shutil.which(BIN_NAME)
     if found:
         return found
     raise SidecarNotFound(
-        f"cannot find {BIN_NAME}: pass binary=..., set {BIN_ENV}, or put it on PATH "
-        "(cargo install --path . from the repository)"
+        f"cannot find {BIN_NAME}: `pip install agent-runtime-kit` installs it with this client; "
+        f"or pass binary=..., set {BIN_ENV}, or put it on PATH"
     )
 
 
