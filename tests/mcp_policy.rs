@@ -44,17 +44,7 @@ impl World {
         let mut s = Sidecar::spawn_with(&args, move |cmd| {
             cmd.current_dir(root);
         });
-        s.call(
-            "initialize",
-            json!({
-                "protocolVersion": "2025-11-25",
-                "capabilities": {},
-                "clientInfo": {"name": "ark-test", "version": "0"}
-            }),
-        )
-        .await;
-        s.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
-            .await;
+        s.mcp_initialize().await;
         s
     }
 }

@@ -10,19 +10,7 @@ use serde_json::{json, Value};
 use support::Sidecar;
 
 async fn initialized(s: &mut Sidecar) -> Value {
-    let init = s
-        .call(
-            "initialize",
-            json!({
-                "protocolVersion": "2025-11-25",
-                "capabilities": {},
-                "clientInfo": {"name": "ark-test", "version": "0"}
-            }),
-        )
-        .await;
-    s.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
-        .await;
-    init
+    s.mcp_initialize().await
 }
 
 /// A fixture task that waits a minute (it only ends by being stopped).

@@ -186,6 +186,24 @@ impl Sidecar {
     }
 
     /// One request, its response.
+    /// The MCP handshake (`initialize`, then `notifications/initialized`), for `mcp` mode;
+    /// the server's `initialize` result.
+    pub async fn mcp_initialize(&mut self) -> Value {
+        let init = self
+            .call(
+                "initialize",
+                serde_json::json!({
+                    "protocolVersion": "2025-11-25",
+                    "capabilities": {},
+                    "clientInfo": {"name": "ark-test", "version": "0"}
+                }),
+            )
+            .await;
+        self.send(&serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
+        init
+    }
+
     pub async fn call(&mut self, method: &str, params: Value) -> Value {
         let id = self.request(method, params).await;
         self.response(&id).await
