@@ -11,10 +11,7 @@ use serde_json::{json, Value};
 const BIN: &str = env!("CARGO_BIN_EXE_agent-runtime-kit");
 
 fn main() {
-    let events = std::env::var("BENCH_EVENTS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(200_000usize);
+    let events = count_var("BENCH_EVENTS", 200_000);
     println!(
         "agent-runtime-kit benchmarks ({} cores)",
         std::thread::available_parallelism()
@@ -562,20 +559,21 @@ fn median_of(mut values: Vec<f64>) -> f64 {
 
 /// BENCH_ROUNDS (default 5): timed rounds of each noisy figure.
 fn bench_rounds() -> usize {
-    std::env::var("BENCH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5usize)
-        .max(1)
+    count_var("BENCH_ROUNDS", 5)
 }
 
 /// BENCH_SDK_ROUNDS (default 3): timed runs of each vendor SDK (the claude SDK takes seconds
 /// per run).
 fn sdk_rounds() -> usize {
-    std::env::var("BENCH_SDK_ROUNDS")
+    count_var("BENCH_SDK_ROUNDS", 3)
+}
+
+/// A count from the environment (at least 1), or `default`.
+fn count_var(name: &str, default: usize) -> usize {
+    std::env::var(name)
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(3usize)
+        .unwrap_or(default)
         .max(1)
 }
 
