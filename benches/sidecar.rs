@@ -316,13 +316,7 @@ fn timed_run(
     let began = Instant::now();
     writeln!(child_stdin, "{req}").unwrap();
     let seen = out.until_response();
-    let response: Value =
-        serde_json::from_slice(&seen.response.expect("sidecar closed its output")).unwrap();
-    assert_eq!(response["id"], id);
-    assert_eq!(
-        response["result"]["finishReason"], "completed",
-        "run failed: {response}"
-    );
+    completed_response(seen.response.as_deref(), id);
     Relay {
         events: seen.count,
         total: began.elapsed().as_secs_f64(),
@@ -549,6 +543,16 @@ fn relay_rounds(args: &[&str], warmup: Value, run: Value, lines: &std::path::Pat
     drop(stdin);
     let _ = child.wait();
     rounds
+}
+
+/// Checks the run's response line: it answers `id` and the task completed.
+fn completed_response(line: Option<&[u8]>, id: u64) {
+    let response: Value = serde_json::from_slice(line.expect("sidecar closed its output")).unwrap();
+    assert_eq!(response["id"], id);
+    assert_eq!(
+        response["result"]["finishReason"], "completed",
+        "run failed: {response}"
+    );
 }
 
 /// The median of `values` (the upper one of an even count).
@@ -882,13 +886,7 @@ fn large_request() {
                 out.until_response()
             });
             let end = Instant::now();
-            let response: Value =
-                serde_json::from_slice(&seen.response.expect("sidecar closed its output")).unwrap();
-            assert_eq!(response["id"], id);
-            assert_eq!(
-                response["result"]["finishReason"], "completed",
-                "run failed: {response}"
-            );
+            completed_response(seen.response.as_deref(), id as u64);
             let first = seen.first.expect("no event");
             let (count, bytes) = (seen.count, seen.bytes);
             LargeRound {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::fakes::{alive, cmdline, peak_rss_kib};
+use support::fakes::{alive, peak_rss_kib, survivors_of};
 use support::Sidecar;
 
 /// The probe deadline (process::PROBE_TIMEOUT), as diagnoses state it.
@@ -45,18 +45,7 @@ fn noted(dir: &Path) -> Vec<i32> {
 
 /// Waits up to `secs` for every noted pid to be gone; returns the survivors.
 async fn survivors(dir: &Path, secs: u64) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let left: Vec<String> = noted(dir)
-            .into_iter()
-            .filter(|p| alive(*p))
-            .map(|p| format!("{p}: {}", cmdline(p)))
-            .collect();
-        if left.is_empty() || Instant::now() > deadline {
-            return left;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    survivors_of(|| noted(dir), secs).await
 }
 
 fn claude_sidecar(claude: &Path, dir: &Path) -> Sidecar {

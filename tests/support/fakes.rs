@@ -112,19 +112,7 @@ impl Fakes {
 
     /// Waits up to `secs` for every noted pid to be gone; returns the survivors' command lines.
     pub async fn survivors(&self, secs: u64) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let left: Vec<String> = self
-                .noted_pids()
-                .into_iter()
-                .filter(|p| alive(*p))
-                .map(|p| format!("{p}: {}", cmdline(p)))
-                .collect();
-            if left.is_empty() || Instant::now() > deadline {
-                return left;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        survivors_of(|| self.noted_pids(), secs).await
     }
 
     /// Asserts that no process the fakes noted is alive (after a short grace).
@@ -206,4 +194,21 @@ pub async fn assert_serves(s: &mut Sidecar, fakes: &Fakes, runtime: &str, task_i
         "a healthy task after the fault: {}",
         out.response
     );
+}
+
+/// Waits up to `secs` for every pid `pids` lists (asked again each time) to be gone; returns the
+/// survivors' command lines.
+pub async fn survivors_of(pids: impl Fn() -> Vec<i32>, secs: u64) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let left: Vec<String> = pids()
+            .into_iter()
+            .filter(|p| alive(*p))
+            .map(|p| format!("{p}: {}", cmdline(p)))
+            .collect();
+        if left.is_empty() || Instant::now() > deadline {
+            return left;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
