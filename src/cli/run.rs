@@ -15,7 +15,7 @@ use super::output::{self, escape_controls, Style};
 use super::RunArgs;
 use crate::core::Core;
 use crate::protocol::methods::RunParams;
-use crate::protocol::task::{AgentTask, SessionRef};
+use crate::protocol::task::AgentTask;
 use crate::protocol::RpcError;
 use crate::runtime::EventOutput;
 
@@ -162,10 +162,9 @@ fn build_task(args: &RunArgs) -> Result<(String, AgentTask), CliError> {
     task.max_turns = args.max_turns.or(task.max_turns);
     task.timeout_ms = args.timeout_ms.or(task.timeout_ms);
     if let Some(id) = &args.resume {
-        task.session = Some(SessionRef {
-            resume: id.clone(),
-            fork: task.session.as_ref().is_some_and(|s| s.fork),
-        });
+        let mut session = task.session.take().unwrap_or_default();
+        session.resume = Some(id.clone());
+        task.session = Some(session);
     }
     if let Some(sandbox) = args.sandbox {
         let mut permissions = task.permissions();

@@ -31,10 +31,13 @@ pub trait EventOutput: Send + Sync {
 }
 
 /// One outgoing event, cleaned. Serializes to the [`crate::protocol::Event`] object with its keys
-/// in sorted order (`data`, `seq`, `taskId`, `time`, `type`): the bytes a `Value` map would give.
+/// in sorted order (`data`, `parentToolCallId`, `seq`, `taskId`, `time`, `type`): the bytes a
+/// `Value` map would give.
 #[derive(serde::Serialize)]
 pub struct OutEvent<'a> {
     pub data: EventData,
+    #[serde(rename = "parentToolCallId", skip_serializing_if = "Option::is_none")]
+    pub parent_tool_call_id: Option<&'a str>,
     pub seq: u64,
     #[serde(rename = "taskId")]
     pub task_id: &'a str,
@@ -178,18 +181,25 @@ impl EventSink {
                 text,
                 text_truncated,
             });
-            return self.deliver("agent.output.delta", data).await;
+            return self.deliver("agent.output.delta", data, None).await;
         }
+        self.emit_within(None, body).await
+    }
+
+    /// Emits one event caused inside a sub-agent (`parent`: the tool call that started it), or
+    /// in the main agent (`None`).
+    pub async fn emit_within(&self, parent: Option<&str>, body: EventBody) {
         let v = serde_json::to_value(&body).expect("events serialize");
         let Value::Object(mut map) = v else {
             unreachable!("an adjacently tagged enum serializes to an object")
         };
-        let data = map.remove("data").unwrap_or(Value::Null);
+        let mut data = map.remove("data").unwrap_or(Value::Null);
         let kind = match map.remove("type") {
             Some(Value::String(k)) => k,
             _ => String::new(),
         };
-        self.emit_raw(&kind, data).await
+        self.inner.hygiene.clean(&mut data);
+        self.deliver(&kind, EventData::Value(data), parent).await
     }
 
     /// Emits an event of type `kind` with `data` as given, cleaned (redacted, long fields cut with
@@ -197,11 +207,11 @@ impl EventSink {
     /// before it plays them).
     pub async fn emit_raw(&self, kind: &str, mut data: Value) {
         self.inner.hygiene.clean(&mut data);
-        self.deliver(kind, EventData::Value(data)).await
+        self.deliver(kind, EventData::Value(data), None).await
     }
 
     /// Numbers and sends one cleaned event.
-    async fn deliver(&self, kind: &str, data: EventData) {
+    async fn deliver(&self, kind: &str, data: EventData, parent: Option<&str>) {
         self.touch();
         // Held across the send, so that seq order is delivery order whoever emits.
         let mut seq = self.inner.seq.lock().await;
@@ -217,6 +227,7 @@ impl EventSink {
         let time = now_rfc3339();
         let event = OutEvent {
             data,
+            parent_tool_call_id: parent,
             seq: *seq,
             task_id: &self.inner.task_id,
             time: &time,
@@ -315,6 +326,37 @@ pub struct Approvals {
     timeout: Duration,
     events: EventSink,
     stop: Stop,
+    granted: SessionGrants,
+}
+
+/// What the host allowed "for the session" (`allowForSession`): shared by every turn of a
+/// session, so a live session's later turns don't ask again.
+#[derive(Clone, Default)]
+pub struct SessionGrants(Arc<std::sync::Mutex<std::collections::HashSet<String>>>);
+
+impl SessionGrants {
+    /// The grant a call falls under: for a shell tool, the exact command (allowing `git status`
+    /// must not allow `git push`); for any other tool, its name.
+    fn key(name: &str, input: &Value) -> String {
+        match input.get("command") {
+            Some(Value::String(c)) => format!("{name}\u{0}{}", c.trim()),
+            Some(Value::Array(argv)) => format!("{name}\u{0}{}", Value::Array(argv.clone())),
+            _ => name.to_string(),
+        }
+    }
+
+    fn covers(&self, name: &str, input: &Value) -> bool {
+        let key = Self::key(name, input);
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&key)
+    }
+
+    fn grant(&self, name: &str, input: &Value) {
+        let key = Self::key(name, input);
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(key);
+    }
 }
 
 impl Approvals {
@@ -331,7 +373,14 @@ impl Approvals {
             timeout,
             events,
             stop,
+            granted: SessionGrants::default(),
         }
+    }
+
+    /// Shares a session's grants (a live session passes the same grants to every turn).
+    pub fn with_grants(mut self, granted: SessionGrants) -> Self {
+        self.granted = granted;
+        self
     }
 
     pub fn mode(&self) -> ApprovalMode {
@@ -345,11 +394,19 @@ impl Approvals {
         let deny = |message: &str| ApprovalResponse {
             decision: Decision::Deny,
             message: Some(message.to_string()),
+            updated_input: None,
         };
         let host = match (&self.mode, &self.host) {
             (ApprovalMode::Host, Some(h)) => h.clone(),
             _ => return deny("denied by policy (approvals: deny)"),
         };
+        if self.granted.covers(name, input) {
+            return ApprovalResponse {
+                decision: Decision::Allow,
+                message: Some("allowed for the session".into()),
+                updated_input: None,
+            };
+        }
         self.events
             .emit(EventBody::ApprovalRequested(ToolRequested {
                 tool_call_id: tool_call_id.to_string(),
@@ -364,14 +421,23 @@ impl Approvals {
             name: name.to_string(),
             input: input.clone(),
         };
-        tokio::select! {
+        let answer = tokio::select! {
             r = tokio::time::timeout(self.timeout, host.ask(params)) => match r {
                 Ok(Ok(resp)) => resp,
                 Ok(Err(e)) => deny(&format!("host approval failed: {e}")),
                 Err(_) => deny("host did not answer the approval request in time"),
             },
             _ = self.stop.stopped() => deny("task stopped while waiting for approval"),
+        };
+        if answer.decision == Decision::AllowForSession {
+            self.granted.grant(name, input);
         }
+        if answer.decision == Decision::Abort {
+            // The core owns `abort` for every runtime: the call is denied and the task stops as
+            // a host cancel would, so it ends with `finishReason: "cancelled"`.
+            self.stop.stop(StopReason::Cancelled);
+        }
+        answer
     }
 }
 

@@ -480,9 +480,9 @@ impl Player {
             .session_id
             .clone()
             .unwrap_or_else(|| format!("fixture-{}", ctx.task_id));
-        match &ctx.task.session {
-            Some(s) if s.fork => (format!("{}-fork", s.resume), true),
-            Some(s) => (s.resume.clone(), false),
+        match ctx.task.resume() {
+            Some(s) if ctx.task.fork() => (format!("{s}-fork"), true),
+            Some(s) => (s.to_string(), false),
             None => (own, false),
         }
     }
@@ -528,8 +528,8 @@ impl Player {
         } else {
             let answer = ctx.approvals.decide(&id, &step.name, &step.input).await;
             match answer.decision {
-                Decision::Allow => (ToolStatus::Ok, step.output),
-                Decision::Deny => (
+                Decision::Allow | Decision::AllowForSession => (ToolStatus::Ok, step.output),
+                Decision::Deny | Decision::Abort => (
                     ToolStatus::Denied,
                     json!(answer.message.unwrap_or_else(|| "denied".into())),
                 ),

@@ -33,7 +33,7 @@ pub use context::{
 };
 
 use crate::core::Refusal;
-use crate::protocol::methods::DiagnoseParams;
+use crate::protocol::methods::{Decision, DiagnoseParams};
 use crate::protocol::result::AgentResult;
 use crate::protocol::runtime_info::{Capabilities, Diagnosis};
 use crate::protocol::task::{AgentTask, ApprovalMode, SandboxMode};
@@ -107,6 +107,19 @@ pub fn all_capabilities() -> Capabilities {
         max_turns: true,
         models: None,
         usage_cost: true,
+        // v2: off until a runtime implements them; `abort` and `allowForSession` are the
+        // core's (`context::Approvals`), so every runtime honours them.
+        live_sessions: false,
+        steer: false,
+        prewarm: false,
+        attachments: vec![],
+        approval_decisions: vec![
+            Decision::Allow,
+            Decision::AllowForSession,
+            Decision::Deny,
+            Decision::Abort,
+        ],
+        questions: false,
     }
 }
 

@@ -170,10 +170,10 @@ impl Runtime for AntigravityRuntime {
                 "a base URL applies to the Gemini API, not to Vertex AI",
             ));
         }
-        if let Some(s) = &task.session {
+        if let Some(resume) = task.resume() {
             // The SDK's rule for conversation ids; ours are UUIDs.
-            let ok = s.resume.len() >= 32
-                && s.resume
+            let ok = resume.len() >= 32
+                && resume
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-');
             if !ok {

@@ -190,8 +190,8 @@ async fn drive(
             },
             Some(d) = decided_rx.recv() => {
                 let reply = match d.decision {
-                    Decision::Allow => wire::allow(&d.request_id, &d.input),
-                    Decision::Deny => {
+                    Decision::Allow | Decision::AllowForSession => wire::allow(&d.request_id, &d.input),
+                    Decision::Deny | Decision::Abort => {
                         let message = d.message.unwrap_or_else(|| "denied".into());
                         mapper.note_denied(&d.tool_use_id, &message);
                         wire::deny(&d.request_id, &message)
