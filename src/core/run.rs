@@ -158,6 +158,7 @@ impl Admitted<'_> {
             working_directory: wd.clone(),
             events: events.clone(),
             stop: stop.clone(),
+            steer: Default::default(),
             approvals,
         };
         let watchdog = tokio::spawn(watch(

@@ -451,6 +451,8 @@ pub struct RunContext {
     pub events: EventSink,
     pub stop: Stop,
     pub approvals: Approvals,
+    /// Text the host adds to the running turn (`steer`); empty unless the runtime declares it.
+    pub steer: super::live::Steering,
 }
 
 #[cfg(test)]
