@@ -76,7 +76,7 @@ pub async fn run(binary: &Path, ctx: RunContext, opts: ClaudeOptions) -> AgentRe
             )
         }
     };
-    let private = match tempfile::Builder::new().prefix("ark-claude-").tempdir() {
+    let private = match crate::private_dir::tempdir("ark-claude-") {
         Ok(d) => d,
         Err(e) => {
             return AgentResult::failed(
