@@ -11,7 +11,8 @@ Environment:
               grandkids | grandkids_crash | grandkids_hang | nostdin | stream | leak | argv
   FAKE_STATE  a directory; the fake writes `<pid>.pids` there: its own pid, then any grandchild's
               (the tests check that every one of them is gone after the run), and `<pid>.env`:
-              the environment it was given, as JSON (tests/security.rs checks the allowlist)
+              the environment it was given, as JSON (tests/security.rs checks the allowlist),
+              and `<pid>.argv`: its argv, as JSON
   FAKE_SECRET a credential the `leak` mode prints everywhere it can
   FAKE_COUNT  how many deltas the `stream` mode writes (default 2000)
 """
@@ -49,6 +50,8 @@ def note_pids(*pids):
 if STATE:
     with open(os.path.join(STATE, "%d.env" % os.getpid()), "w") as f:
         json.dump(dict(os.environ), f)
+    with open(os.path.join(STATE, "%d.argv" % os.getpid()), "w") as f:
+        json.dump(sys.argv, f)
 
 
 def sleep_forever():
