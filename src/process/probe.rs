@@ -43,8 +43,10 @@ pub struct ProbeOutput {
 }
 
 impl ProbeOutput {
+    /// Exit 0, and within the output cap (a probe cut at the cap may still have exited 0 before
+    /// the kill reached it: its answer is not whole).
     pub fn success(&self) -> bool {
-        self.code == Some(0)
+        self.code == Some(0) && !self.truncated
     }
 
     /// How it ended, for a message: `exit 2`, `signal 9`.
@@ -252,7 +254,6 @@ mod tests {
         .unwrap();
         assert!(began.elapsed() < Duration::from_secs(10));
         assert!(!out.success());
-        assert!(out.signal.is_some(), "killed: {out:?}");
         assert_eq!(out.stdout.len(), 1000);
         assert!(out.truncated);
         assert!(out.ending().starts_with("killed: more than"), "{}", out.ending());
