@@ -18,8 +18,8 @@ fn fixture_path_run(task_id: &str, path: &Path, wd: &Path) -> Value {
 }
 
 #[tokio::test]
-async fn fixture_paths_that_are_not_small_regular_files_are_refused_and_the_server_keeps_answering(
-) {
+async fn fixture_paths_that_are_not_small_regular_files_are_refused_and_the_server_keeps_answering()
+{
     let t = tempfile::tempdir().unwrap();
     let fifo = t.path().join("fifo");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
@@ -56,7 +56,11 @@ async fn fixture_paths_that_are_not_small_regular_files_are_refused_and_the_serv
         let msg = r["error"]["message"].as_str().unwrap();
         assert!(msg.contains(why), "{id}: {msg}");
     }
-    assert!(began.elapsed() < Duration::from_secs(10), "{:?}", began.elapsed());
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        began.elapsed()
+    );
     // An ordinary script file still plays.
     let ok = t.path().join("ok.json");
     std::fs::write(&ok, r#"{"steps": [], "result": {"output": "from a file"}}"#).unwrap();
@@ -78,7 +82,12 @@ async fn codex_config_goes_in_thread_start_never_on_argv_and_notify_is_refused()
         "chatgpt_base_url": marker,
     });
     let out = s.run(params).await;
-    assert_eq!(out.result()["finishReason"], "completed", "{:?}", out.result());
+    assert_eq!(
+        out.result()["finishReason"],
+        "completed",
+        "{:?}",
+        out.result()
+    );
     let read = |ext: &str| -> Vec<Value> {
         std::fs::read_dir(&f.state)
             .unwrap()
@@ -99,7 +108,11 @@ async fn codex_config_goes_in_thread_start_never_on_argv_and_notify_is_refused()
     assert_eq!(argvs.len(), 1);
     let argv = argvs[0].to_string();
     assert!(argv.contains("app-server"), "{argv}");
-    for leaked in ["config-value-marker", "model_reasoning_effort", "web_search"] {
+    for leaked in [
+        "config-value-marker",
+        "model_reasoning_effort",
+        "web_search",
+    ] {
         assert!(!argv.contains(leaked), "{leaked} on codex's argv: {argv}");
     }
 

@@ -134,9 +134,7 @@ async fn the_bridge_never_runs_from_a_shared_temp_dir_someone_else_prepared() {
     plant_module(&planted_sub, &marker);
 
     let mut s = homeless_sidecar(&python, &shared, t.path());
-    let reply = s
-        .call("diagnose", json!({"runtime": "antigravity"}))
-        .await;
+    let reply = s.call("diagnose", json!({"runtime": "antigravity"})).await;
     let d = &reply["result"]["runtimes"][0];
     assert_eq!(d["status"], "error", "{reply}");
     let msg = d["message"].as_str().unwrap();
@@ -151,9 +149,7 @@ async fn the_bridge_never_runs_from_a_shared_temp_dir_someone_else_prepared() {
         // Owned by someone else, however tight its mode: refused too.
         std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o700)).unwrap();
         std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).unwrap();
-        let reply = s
-            .call("diagnose", json!({"runtime": "antigravity"}))
-            .await;
+        let reply = s.call("diagnose", json!({"runtime": "antigravity"})).await;
         let msg = reply["result"]["runtimes"][0]["message"].as_str().unwrap();
         assert!(msg.contains("owned by uid 65534"), "{msg}");
         assert!(!marker.exists());
@@ -161,9 +157,7 @@ async fn the_bridge_never_runs_from_a_shared_temp_dir_someone_else_prepared() {
 
     // Without the planted dir: ours, 0700, the bridge 0600, Python isolated.
     std::fs::remove_dir_all(&planted).unwrap();
-    let reply = s
-        .call("diagnose", json!({"runtime": "antigravity"}))
-        .await;
+    let reply = s.call("diagnose", json!({"runtime": "antigravity"})).await;
     let msg = reply["result"]["runtimes"][0]["message"].as_str().unwrap();
     assert!(!msg.contains("refusing"), "{msg}");
     let ours = shared.join(format!("agent-runtime-kit-{uid}"));
@@ -186,11 +180,12 @@ async fn the_bridge_never_runs_from_a_shared_temp_dir_someone_else_prepared() {
     plant_module(&bridge_dir, &marker);
     plant_module(t.path(), &marker);
     let mut s = homeless_sidecar(&python, &shared, t.path());
-    let reply = s
-        .call("diagnose", json!({"runtime": "antigravity"}))
-        .await;
+    let reply = s.call("diagnose", json!({"runtime": "antigravity"})).await;
     assert!(reply["result"]["runtimes"][0].is_object(), "{reply}");
-    assert_eq!(std::fs::read_to_string(&argv_log).unwrap().lines().count(), 2);
+    assert_eq!(
+        std::fs::read_to_string(&argv_log).unwrap().lines().count(),
+        2
+    );
     assert!(!marker.exists(), "a module planted beside the bridge ran");
     s.close_stdin();
     assert_eq!(s.wait_exit().await, Some(0));

@@ -244,19 +244,18 @@ mod tests {
     async fn output_past_the_cap_kills_the_probe() {
         let began = std::time::Instant::now();
         // Endless output: only the kill at the cap ends it.
-        let out = run_probe(
-            sh("yes v; echo end"),
-            "big",
-            Duration::from_secs(30),
-            1000,
-        )
-        .await
-        .unwrap();
+        let out = run_probe(sh("yes v; echo end"), "big", Duration::from_secs(30), 1000)
+            .await
+            .unwrap();
         assert!(began.elapsed() < Duration::from_secs(10));
         assert!(!out.success());
         assert_eq!(out.stdout.len(), 1000);
         assert!(out.truncated);
-        assert!(out.ending().starts_with("killed: more than"), "{}", out.ending());
+        assert!(
+            out.ending().starts_with("killed: more than"),
+            "{}",
+            out.ending()
+        );
     }
 
     #[tokio::test]

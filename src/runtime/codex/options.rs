@@ -29,8 +29,9 @@ pub struct CodexOptions {
     #[serde(default)]
     pub provider: Option<Provider>,
     /// Further Codex config overrides, by dotted key (`"model_reasoning_effort": "high"`,
-    /// `"tools.web_search": false`); each becomes `-c key=<TOML value>`. Keys that the task's
-    /// own fields decide (sandbox, approvals, MCP servers, model, provider, instructions) are refused.
+    /// `"tools.web_search": false`), sent in `thread/start`'s `config` (never on argv). Keys that
+    /// the task's own fields decide (sandbox, approvals, MCP servers, model, provider,
+    /// instructions) are refused; so is `notify` (it runs a program outside codex's sandbox).
     #[serde(default)]
     pub config: Option<BTreeMap<String, Value>>,
     /// Extra environment variables for codex (e.g. the provider's API key, `CODEX_HOME`). Codex
