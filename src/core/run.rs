@@ -38,6 +38,8 @@ pub struct Admitted<'a> {
     /// Taken by `run` (which consumes the admission).
     planned: Option<Box<dyn Planned>>,
     stop: Stop,
+    /// The task's secrets are redacted from everything while it lives, and forgotten after.
+    _secrets: hygiene::SecretLease,
 }
 
 impl Core {
@@ -62,7 +64,7 @@ impl Core {
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let stop = Stop::default();
         self.register(&task_id, &stop)?;
-        learn_task_secrets(&params.task);
+        let secrets = learn_task_secrets(&params.task);
         Ok(Admitted {
             core: self,
             task_id,
@@ -70,6 +72,7 @@ impl Core {
             working_directory: wd,
             planned: Some(planned),
             stop,
+            _secrets: secrets,
         })
     }
 
@@ -84,17 +87,21 @@ impl Core {
     }
 }
 
-/// Secret values in the task (secret-named env entries and fields) are redacted from everything
-/// that goes out from now on.
-fn learn_task_secrets(task: &AgentTask) {
+/// Secret values in the task (secret-named env entries and fields), redacted from everything that
+/// goes out while the lease lives (the task's admission).
+fn learn_task_secrets(task: &AgentTask) -> hygiene::SecretLease {
+    let mut lease = hygiene::SecretLease::default();
     if let Some(options) = &task.runtime_options {
         for raw in options.values() {
-            hygiene::learn_secrets_in_json(raw.get());
+            lease = lease.and(hygiene::learn_secrets_in_json(raw.get()));
         }
     }
     if let Some(servers) = &task.mcp_servers {
-        hygiene::learn_secrets(&serde_json::to_value(servers).unwrap_or_default());
+        lease = lease.and(hygiene::learn_secrets(
+            &serde_json::to_value(servers).unwrap_or_default(),
+        ));
     }
+    lease
 }
 
 impl Drop for Admitted<'_> {
