@@ -92,7 +92,12 @@ async fn a_secret_split_across_deltas_never_goes_out_whole_or_in_halves() {
             "runtimeOptions": {"fixture": {"script": {"steps": steps, "result": {"output": "ok"}}}}
         }}))
         .await;
-    assert_eq!(out.result()["finishReason"], "completed", "{}", out.response);
+    assert_eq!(
+        out.result()["finishReason"],
+        "completed",
+        "{}",
+        out.response
+    );
     let text: String = out
         .of_type("agent.output.delta")
         .iter()
@@ -184,7 +189,10 @@ async fn escaped_encoded_and_keyed_forms_are_redacted() {
     for f in &forms {
         assert!(!shown.contains(f.as_str()), "{f} in {shown}");
     }
-    assert_eq!(out.of_type("agent.tool.requested")[0]["input"], json!({"headers": {"[redacted]": "v"}, "plain": {"k": 1}}));
+    assert_eq!(
+        out.of_type("agent.tool.requested")[0]["input"],
+        json!({"headers": {"[redacted]": "v"}, "plain": {"k": 1}})
+    );
     let mut all = vec![];
     for e in &out.events {
         strings(e, &mut all);
@@ -200,7 +208,8 @@ async fn vendor_stderr_is_redacted_before_its_lines_are_cut() {
     let f = Fakes::new();
     let secret = "Zq7kPLANTEDstderrSecretValue0123";
     let mut s = f.sidecar_with(&[], |c| {
-        c.env("ARK_PLANTED_API_KEY", secret).env("RUST_LOG", "debug");
+        c.env("ARK_PLANTED_API_KEY", secret)
+            .env("RUST_LOG", "debug");
     });
     // "debug: using key " (17) + 4071 pad: the secret starts at byte 4088, across the 4 KiB cut.
     let out = s
@@ -214,7 +223,11 @@ async fn vendor_stderr_is_redacted_before_its_lines_are_cut() {
     let r = out.result();
     assert_eq!(r["finishReason"], "error", "{r}");
     let tail = r["exit"]["stderrTail"].to_string();
-    assert!(tail.contains("xxxx[redact"), "{}", &tail[tail.len().saturating_sub(600)..]);
+    assert!(
+        tail.contains("xxxx[redact"),
+        "{}",
+        &tail[tail.len().saturating_sub(600)..]
+    );
     s.close_stdin();
     s.wait_exit().await;
     for text in [s.stdout_text(), s.stderr_text()] {
@@ -231,12 +244,11 @@ async fn a_tasks_secrets_live_with_the_task_and_the_environments_stay() {
     });
     let echo = |with_secret: bool| {
         let mut task = json!({"goal": "echo",
-            "runtimeOptions": {"fixture": {"script": {"steps": [
-                {"event": "agent.message", "data": {"text": format!("{ENV_SECRET} {TASK_SECRET}")}}
-            ]}}}});
+        "runtimeOptions": {"fixture": {"script": {"steps": [
+            {"event": "agent.message", "data": {"text": format!("{ENV_SECRET} {TASK_SECRET}")}}
+        ]}}}});
         if with_secret {
-            task["mcpServers"] =
-                json!({"m": {"command": "srv", "env": {"MY_TOKEN": TASK_SECRET}}});
+            task["mcpServers"] = json!({"m": {"command": "srv", "env": {"MY_TOKEN": TASK_SECRET}}});
         }
         json!({"runtime": "fixture", "task": task})
     };
@@ -295,17 +307,22 @@ async fn an_approver_sees_the_whole_command_with_only_the_secret_replaced() {
     let out = s
         .run_with(
             json!({"runtime": "fixture", "task": {"goal": "approve",
-                "permissions": {"approvals": "host"},
-                "runtimeOptions": {"fixture": {"script": {"steps": [
-                    {"approval": {"name": "Bash", "input": {"command": command}, "output": "ran"}}
-                ]}}}}}),
+            "permissions": {"approvals": "host"},
+            "runtimeOptions": {"fixture": {"script": {"steps": [
+                {"approval": {"name": "Bash", "input": {"command": command}, "output": "ran"}}
+            ]}}}}}),
             |params| {
                 asked.push(params.clone());
                 Some(json!({"decision": "allow"}))
             },
         )
         .await;
-    assert_eq!(out.result()["finishReason"], "completed", "{}", out.response);
+    assert_eq!(
+        out.result()["finishReason"],
+        "completed",
+        "{}",
+        out.response
+    );
     assert_eq!(asked.len(), 1);
     assert_eq!(
         asked[0]["input"]["command"],
@@ -339,8 +356,9 @@ async fn redaction_cost_is_flat() {
                 );
             }
         });
-        // Warm up (the first request builds the matcher).
-        s.call("capabilities", json!({})).await;
+        // Warm up: the first event builds the matcher.
+        s.run(json!({"runtime": "fixture", "task": {"goal": "warm up"}}))
+            .await;
         let began = Instant::now();
         let out = s
             .run(json!({"runtime": "fixture", "task": {"goal": "bench",

@@ -1,11 +1,14 @@
-//! One immutable matcher for a set of known secrets (every form of each, see `forms.rs`) plus
-//! the credential patterns. Built once per change of the set, then shared read-only: redacting a
-//! string is one Aho-Corasick pass (and the pattern regex only when a trigger literal is there),
-//! whatever the number of secrets.
+//! An immutable matcher for known secrets (every form of each, see `forms.rs`) plus the
+//! credential patterns, shared read-only. It is made of at most two literal sets: the
+//! environment's (built once, possibly large) and the one learned from host input (rebuilt when
+//! that changes, usually small), so that a task's secrets coming and going never rebuilds the
+//! environment's automaton. Redacting a string is one Aho-Corasick pass per set (and the pattern
+//! regex only when a trigger literal is there), whatever the number of secrets.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::Range;
+use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
@@ -15,11 +18,16 @@ use super::patterns;
 
 pub const REDACTED: &str = "[redacted]";
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Redactor {
+    sets: Vec<Arc<Literals>>,
+}
+
+/// The forms of a set of secrets.
+pub struct Literals {
     /// How many secrets (not forms) it knows.
     secrets: usize,
-    literals: Option<AhoCorasick>,
+    literals: AhoCorasick,
     /// Every form, sorted: the forms that start with a given text are a contiguous run.
     sorted: Vec<Box<str>>,
     /// The first 4 bytes of every form of 4 bytes or more: most positions of a text start no
@@ -31,40 +39,17 @@ pub struct Redactor {
 impl Redactor {
     /// A matcher for `secrets` (values shorter than [`MIN_SECRET_LEN`] are left out).
     pub fn new(secrets: impl IntoIterator<Item = String>) -> Self {
-        let mut seen = HashSet::new();
-        let mut all: Vec<String> = vec![];
-        for s in secrets {
-            if s.len() >= MIN_SECRET_LEN && seen.insert(s.clone()) {
-                all.extend(forms(&s));
-            }
-        }
-        let secrets = seen.len();
-        all.sort_unstable();
-        all.dedup();
-        if all.is_empty() {
-            return Redactor::default();
-        }
-        let literals = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&all)
-            .ok();
-        let heads = all
-            .iter()
-            .filter_map(|f| f.as_bytes().get(..4)?.try_into().ok())
-            .collect();
-        let longest = all.iter().map(String::len).max().unwrap_or(0);
-        Redactor {
-            secrets,
-            literals,
-            sorted: all.into_iter().map(String::into_boxed_str).collect(),
-            heads,
-            longest,
-        }
+        Redactor::from_sets(Literals::new(secrets).into_iter().map(Arc::new).collect())
+    }
+
+    /// A matcher for the secrets of every set.
+    pub fn from_sets(sets: Vec<Arc<Literals>>) -> Self {
+        Redactor { sets }
     }
 
     /// How many known secrets (each matched in all its forms).
     pub fn secret_count(&self) -> usize {
-        self.secrets
+        self.sets.iter().map(|s| s.secrets).sum()
     }
 
     pub fn redact(&self, s: &str) -> String {
@@ -84,12 +69,16 @@ impl Redactor {
     /// Where secrets are in `s`: sorted, not overlapping.
     fn spans(&self, s: &str) -> Vec<Range<usize>> {
         let mut spans = vec![];
-        if let Some(ac) = &self.literals {
-            spans.extend(ac.find_iter(s).map(|m| m.range()));
+        let mut sources = 0;
+        for set in &self.sets {
+            let before = spans.len();
+            spans.extend(set.literals.find_iter(s).map(|m| m.range()));
+            sources += usize::from(spans.len() > before);
         }
-        let literal = spans.len();
+        let before = spans.len();
         patterns::spans(s, &mut spans);
-        if literal == 0 || literal == spans.len() {
+        sources += usize::from(spans.len() > before);
+        if sources < 2 {
             return spans;
         }
         spans.sort_by_key(|r| r.start);
@@ -107,7 +96,11 @@ impl Redactor {
     /// back) starts. Held back is the longest end of `buf` that could be the start of a secret
     /// the next piece completes: the start of a known secret's form, or of a credential shape.
     pub fn split_stream<'a>(&self, buf: &'a str) -> (Cow<'a, str>, usize) {
-        let mut hold = self.literal_hold(buf).min(patterns::hold_from(buf));
+        let mut hold = self
+            .sets
+            .iter()
+            .map(|set| set.hold_from(buf))
+            .fold(patterns::hold_from(buf), usize::min);
         let spans = self.spans(buf);
         // A secret complete in `buf` goes out whole (redacted), even if a held end starts in it.
         if let Some(r) = spans.iter().find(|r| r.start < hold && hold < r.end) {
@@ -120,13 +113,46 @@ impl Redactor {
         }
         (Cow::Owned(replace(ready, &spans)), hold)
     }
+}
+
+impl Literals {
+    /// The forms of `secrets` (values shorter than [`MIN_SECRET_LEN`] are left out); `None` when
+    /// there is none.
+    pub fn new(secrets: impl IntoIterator<Item = String>) -> Option<Self> {
+        let mut seen = HashSet::new();
+        let mut all: Vec<String> = vec![];
+        for s in secrets {
+            if s.len() >= MIN_SECRET_LEN && seen.insert(s.clone()) {
+                all.extend(forms(&s));
+            }
+        }
+        let secrets = seen.len();
+        all.sort_unstable();
+        all.dedup();
+        if all.is_empty() {
+            return None;
+        }
+        let literals = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&all)
+            .ok()?;
+        let heads = all
+            .iter()
+            .filter_map(|f| f.as_bytes().get(..4)?.try_into().ok())
+            .collect();
+        let longest = all.iter().map(String::len).max().unwrap_or(0);
+        Some(Literals {
+            secrets,
+            literals,
+            sorted: all.into_iter().map(String::into_boxed_str).collect(),
+            heads,
+            longest,
+        })
+    }
 
     /// Where the longest end of `text` that is the start (or the whole) of a known form begins.
-    fn literal_hold(&self, text: &str) -> usize {
+    fn hold_from(&self, text: &str) -> usize {
         let n = text.len();
-        if self.sorted.is_empty() {
-            return n;
-        }
         let b = text.as_bytes();
         (n.saturating_sub(self.longest)..n)
             .find(|&i| {

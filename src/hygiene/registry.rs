@@ -2,8 +2,9 @@
 //!
 //! Two kinds: the sidecar's own environment (for the life of the process), and secrets learned
 //! from host input, each held by a [`SecretLease`] that the request or task keeps while it
-//! lives (counted: the same value learned by two live tasks stays until both end). The matcher
-//! is rebuilt only when the set changes; readers take it lock-free: each thread keeps the last
+//! lives (counted: the same value learned by two live tasks stays until both end). The
+//! environment's part of the matcher is built once; the learned part is rebuilt only when the
+//! learned set changes; readers take it lock-free: each thread keeps the last
 //! matcher it saw and the generation it had, and only a new generation (one atomic load per call
 //! says so) makes it take the lock once to fetch the new one.
 
@@ -13,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use super::names::{is_secret_name, MIN_SECRET_LEN};
-use super::redactor::Redactor;
+use super::redactor::{Literals, Redactor};
 
 struct State {
     /// Secrets learned from host input, with how many live leases hold each.
@@ -23,21 +24,27 @@ struct State {
 }
 
 struct Leased {
-    env: Vec<String>,
+    /// The environment's secrets (never leased: learned again, they add nothing).
+    env: std::collections::HashSet<String>,
+    env_literals: Option<Arc<Literals>>,
     counts: HashMap<String, usize>,
 }
 
 fn state() -> &'static State {
     static STATE: OnceLock<State> = OnceLock::new();
     STATE.get_or_init(|| {
-        let env: Vec<String> = std::env::vars()
+        let env: std::collections::HashSet<String> = std::env::vars()
             .filter(|(k, _)| is_secret_name(k))
             .map(|(_, v)| v)
             .collect();
+        let env_literals = Literals::new(env.iter().cloned()).map(Arc::new);
         State {
-            current: RwLock::new(Arc::new(Redactor::new(env.iter().cloned()))),
+            current: RwLock::new(Arc::new(Redactor::from_sets(
+                env_literals.iter().cloned().collect(),
+            ))),
             leased: Mutex::new(Leased {
                 env,
+                env_literals,
                 counts: HashMap::new(),
             }),
             generation: AtomicU64::new(0),
@@ -92,13 +99,14 @@ pub fn lease(values: Vec<String>) -> SecretLease {
         .into_iter()
         .filter(|v| v.len() >= MIN_SECRET_LEN)
         .collect();
-    values.sort_unstable();
-    values.dedup();
     if values.is_empty() {
         return SecretLease::default();
     }
     let state = state();
     let mut leased = state.leased.lock().unwrap_or_else(|e| e.into_inner());
+    values.retain(|v| !leased.env.contains(v));
+    values.sort_unstable();
+    values.dedup();
     let mut changed = false;
     for v in &values {
         let count = leased.counts.entry(v.clone()).or_insert(0);
@@ -134,11 +142,12 @@ impl Drop for SecretLease {
     }
 }
 
-/// A new matcher for the set as it is now; called with the set locked, so that matchers are
-/// published in the order of the changes.
+/// A new matcher for the set as it is now (the environment's part kept as it is); called with
+/// the set locked, so that matchers are published in the order of the changes.
 fn rebuild(state: &State, leased: &Leased) {
-    let all = leased.env.iter().chain(leased.counts.keys()).cloned();
-    let redactor = Arc::new(Redactor::new(all));
+    let learned = Literals::new(leased.counts.keys().cloned()).map(Arc::new);
+    let sets = leased.env_literals.iter().cloned().chain(learned).collect();
+    let redactor = Arc::new(Redactor::from_sets(sets));
     *state.current.write().unwrap_or_else(|e| e.into_inner()) = redactor;
     state.generation.fetch_add(1, Ordering::Release);
 }
