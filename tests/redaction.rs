@@ -148,7 +148,7 @@ async fn escaped_encoded_and_keyed_forms_are_redacted() {
                 out.push(alphabet[(n >> (18 - 6 * i) & 63) as usize] as char);
             }
         }
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push('=');
         }
         out

@@ -199,13 +199,15 @@ impl EventSink {
     /// their marker). Callers make sure `data` fits `kind` (the fixture runtime checks scripts
     /// before it plays them).
     pub async fn emit_raw(&self, kind: &str, mut data: Value) {
-        if kind == "agent.output.delta" {
-            if let Value::Object(map) = &mut data {
-                if let Some(Value::String(text)) = map.remove("text") {
-                    let rest = (!map.is_empty()).then(|| std::mem::take(map));
-                    return self.delta(&text, rest).await;
-                }
+        if kind == "agent.output.delta" && data.get("text").is_some_and(Value::is_string) {
+            if let Value::Object(mut map) = data {
+                let text = map.remove("text");
+                let rest = (!map.is_empty()).then_some(map);
+                return self
+                    .delta(text.as_ref().and_then(Value::as_str).unwrap_or(""), rest)
+                    .await;
             }
+            unreachable!("a value with a member is an object");
         }
         self.inner.hygiene.clean(&mut data);
         self.deliver(kind, EventData::Value(data)).await
