@@ -330,8 +330,9 @@ async fn an_approver_sees_the_whole_command_with_only_the_secret_replaced() {
     );
 }
 
-/// Events/s of a fixture relay with 0 and with 8,000 known secrets (in the sidecar's
-/// environment): one matcher, so the rate should not depend on the count. Prints its figures.
+/// Events/s of a fixture relay with 0 known secrets, with 8,000 in the sidecar's environment and
+/// with 8,000 learned from the task's input (an MCP server's `env`): one matcher per set, so the
+/// rate should not depend on the count. Prints its figures.
 #[tokio::test]
 #[ignore = "a measurement: run with --ignored --nocapture"]
 async fn redaction_cost_is_flat() {
@@ -346,30 +347,67 @@ async fn redaction_cost_is_flat() {
         serde_json::to_vec(&json!({"steps": steps, "result": {"output": "done"}})).unwrap(),
     )
     .unwrap();
+    let secrets = |n: usize| {
+        (0..n).map(|i| {
+            (
+                format!("ARK_BENCH_{i}_TOKEN"),
+                format!("bench-secret-{i:05}-{:016x}", i * 7919),
+            )
+        })
+    };
     let mut rates = vec![];
-    for secrets in [0usize, 8_000] {
+    for (label, in_env, in_task) in [
+        ("no known secrets", 0, 0),
+        ("8,000 in the environment", 8_000, 0),
+        ("8,000 learned from the task", 0, 8_000),
+    ] {
         let mut s = Sidecar::spawn_with(&[], |c| {
-            for i in 0..secrets {
-                c.env(
-                    format!("ARK_BENCH_{i}_TOKEN"),
-                    format!("bench-secret-{i:05}-{:016x}", i * 7919),
-                );
+            for (k, v) in secrets(in_env) {
+                c.env(k, v);
             }
         });
-        // Warm up: the first event builds the matcher.
+        // Warm up: the first event builds the environment's matcher.
         s.run(json!({"runtime": "fixture", "task": {"goal": "warm up"}}))
             .await;
+        let env: serde_json::Map<String, Value> =
+            secrets(in_task).map(|(k, v)| (k, json!(v))).collect();
         let began = Instant::now();
         let out = s
             .run(json!({"runtime": "fixture", "task": {"goal": "bench",
+                "mcpServers": {"m": {"command": "srv", "env": env}},
                 "runtimeOptions": {"fixture": {"path": path.to_str().unwrap()}}}}))
             .await;
         let took = began.elapsed();
-        let count = out.of_type("agent.output.delta").len();
-        assert_eq!(count, n);
-        let rate = count as f64 / took.as_secs_f64();
-        println!("{secrets:>5} known secrets: {count} deltas in {took:.2?} = {rate:.0} events/s");
+        // The rate while streaming (first delta to last, by the events' own times), apart from
+        // the time to the first event (admission, learning, the script's load).
+        let times: Vec<f64> = out
+            .events
+            .iter()
+            .filter(|e| e["params"]["type"] == "agent.output.delta")
+            .map(|e| seconds_of_day(e["params"]["time"].as_str().unwrap()))
+            .collect();
+        assert_eq!(times.len(), n);
+        let streaming = times[n - 1] - times[0];
+        let rate = (n - 1) as f64 / streaming;
+        println!(
+            "{label:>28}: {n} deltas streamed at {rate:.0} events/s ({:.0} ms to the first, {took:.2?} in all)",
+            (took.as_secs_f64() - streaming) * 1e3
+        );
         rates.push(rate);
     }
-    println!("ratio 8000/0: {:.2}", rates[1] / rates[0]);
+    println!(
+        "ratio to none: environment {:.2}, task {:.2}",
+        rates[1] / rates[0],
+        rates[2] / rates[0]
+    );
+}
+
+/// The seconds since midnight of an RFC 3339 UTC time ("…THH:MM:SS.fffZ").
+fn seconds_of_day(t: &str) -> f64 {
+    let clock = &t[t.find('T').unwrap() + 1..t.len() - 1];
+    let mut parts = clock.split(':');
+    let h: f64 = parts.next().unwrap().parse().unwrap();
+    let m: f64 = parts.next().unwrap().parse().unwrap();
+    let s: f64 = parts.next().unwrap().parse().unwrap();
+    h * 3600.0 + m * 60.0 + s
 }
