@@ -10,7 +10,7 @@ use support::Sidecar;
 async fn capabilities_lists_the_fixture_runtime() {
     let mut s = Sidecar::spawn(&[]);
     let r = s.call("capabilities", json!({})).await;
-    assert_eq!(r["result"]["protocolVersion"], 1);
+    assert_eq!(r["result"]["protocolVersion"], 2);
     let names: Vec<_> = r["result"]["runtimes"]
         .as_array()
         .unwrap()

@@ -9,7 +9,7 @@ use support::Sidecar;
 async fn still_serving(s: &mut Sidecar) {
     let r = s.call("capabilities", json!({})).await;
     assert_eq!(
-        r["result"]["protocolVersion"], 1,
+        r["result"]["protocolVersion"], 2,
         "server still serves: {r}"
     );
 }
@@ -66,7 +66,7 @@ async fn malformed_lines_are_answered_and_the_server_survives() {
     assert_eq!(code(&first), -32700);
     assert_eq!(first["id"], Value::Null);
     let after = s.response(&json!("after")).await;
-    assert_eq!(after["result"]["protocolVersion"], 1);
+    assert_eq!(after["result"]["protocolVersion"], 2);
     assert_eq!(s.wait_exit().await, Some(0));
 }
 

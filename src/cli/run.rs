@@ -15,7 +15,7 @@ use super::output::{self, escape_controls, Style};
 use super::RunArgs;
 use crate::core::Core;
 use crate::protocol::methods::RunParams;
-use crate::protocol::task::{AgentTask, SessionRef};
+use crate::protocol::task::AgentTask;
 use crate::protocol::RpcError;
 use crate::runtime::EventOutput;
 
@@ -90,7 +90,9 @@ pub async fn run_once(
     }
     if let Some(dir) = &record_dir {
         let path = crate::record::script_path(dir, &task_id);
-        if path.is_file() {
+        // The task id is a fresh uuid, so its name is free unless something was planted there
+        // (then the recording went to a `-N` name and this says nothing).
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
             output::eprint(&format!(
                 "recorded: {} (replay: agent-runtime-kit run --replay {})\n",
                 path.display(),
@@ -167,10 +169,9 @@ fn build_task(args: &RunArgs) -> Result<(String, AgentTask), CliError> {
     task.max_turns = args.max_turns.or(task.max_turns);
     task.timeout_ms = args.timeout_ms.or(task.timeout_ms);
     if let Some(id) = &args.resume {
-        task.session = Some(SessionRef {
-            resume: id.clone(),
-            fork: task.session.as_ref().is_some_and(|s| s.fork),
-        });
+        let mut session = task.session.take().unwrap_or_default();
+        session.resume = Some(id.clone());
+        task.session = Some(session);
     }
     if let Some(sandbox) = args.sandbox {
         let mut permissions = task.permissions();

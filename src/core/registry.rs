@@ -18,7 +18,7 @@ use crate::protocol::methods::DiagnoseParams;
 use crate::protocol::result::AgentResult;
 use crate::protocol::runtime_info::{Diagnosis, RuntimeInfo};
 use crate::protocol::task::AgentTask;
-use crate::runtime::{RunContext, Runtime};
+use crate::runtime::{LiveSession, OpenContext, RunContext, Runtime};
 
 /// A runtime as the core sees it.
 #[async_trait]
@@ -36,6 +36,15 @@ pub(crate) trait AnyRuntime: Send + Sync {
 pub(crate) trait Planned: Send + Sync {
     async fn preflight(&self) -> Option<Diagnosis>;
     fn run(self: Box<Self>, ctx: RunContext) -> BoxFuture<'static, AgentResult>;
+    /// Starts a live session (see [`Runtime::open`]).
+    #[allow(
+        dead_code,
+        reason = "the session registry (issue 16) is being built on it"
+    )]
+    fn open(
+        self: Box<Self>,
+        ctx: OpenContext,
+    ) -> BoxFuture<'static, Result<Box<dyn LiveSession>, AgentResult>>;
 }
 
 struct Registered<R> {
@@ -81,6 +90,14 @@ impl<R: Runtime> Planned for PlannedRun<R> {
     fn run(self: Box<Self>, ctx: RunContext) -> BoxFuture<'static, AgentResult> {
         let PlannedRun { runtime, plan } = *self;
         Box::pin(async move { runtime.run(ctx, plan).await })
+    }
+
+    fn open(
+        self: Box<Self>,
+        ctx: OpenContext,
+    ) -> BoxFuture<'static, Result<Box<dyn LiveSession>, AgentResult>> {
+        let PlannedRun { runtime, plan } = *self;
+        Box::pin(async move { runtime.open(ctx, plan).await })
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::Refusal;
 use crate::protocol::runtime_info::RuntimeInfo;
-use crate::protocol::task::{AgentTask, McpServer};
+use crate::protocol::task::{AgentTask, AttachmentKind, McpServer};
 
 /// Checks `task` against `info`'s capabilities; returns the task's working directory, absolute.
 pub(crate) fn check_task(
@@ -91,14 +91,54 @@ pub(crate) fn check_task(
         return unsupported(field, "this runtime cannot restrict tools by name");
     }
     if let Some(session) = &task.session {
-        if session.resume.trim().is_empty() {
-            return Err(Refusal::invalid("task.session.resume", "must not be empty"));
-        }
-        if !caps.resume {
-            return unsupported("task.session", "this runtime cannot resume sessions");
+        match &session.resume {
+            Some(id) if id.trim().is_empty() => {
+                return Err(Refusal::invalid("task.session.resume", "must not be empty"));
+            }
+            Some(_) if !caps.resume && !caps.live_sessions => {
+                return unsupported("task.session", "this runtime cannot resume sessions");
+            }
+            None if session.fork => {
+                return Err(Refusal::invalid(
+                    "task.session.fork",
+                    "fork needs resume (the session to branch from)",
+                ));
+            }
+            _ => {}
         }
         if session.fork && !caps.fork {
             return unsupported("task.session.fork", "this runtime cannot fork sessions");
+        }
+        if session.keep_alive && !caps.live_sessions {
+            return unsupported(
+                "task.session.keepAlive",
+                "this runtime cannot keep a session live between turns",
+            );
+        }
+    }
+    for (i, attachment) in task.attachments.iter().flatten().enumerate() {
+        let field = format!("task.attachments[{i}]");
+        let shape = match (attachment.kind, &attachment.path, &attachment.data) {
+            (AttachmentKind::File, Some(_), None) => Ok(()),
+            (AttachmentKind::File, _, _) => Err("a file attachment needs `path` (and no `data`)"),
+            (AttachmentKind::Image, Some(_), None) | (AttachmentKind::Image, None, Some(_)) => {
+                Ok(())
+            }
+            (AttachmentKind::Image, _, _) => {
+                Err("an image attachment needs exactly one of `path` or `data`")
+            }
+        };
+        if let Err(reason) = shape {
+            return Err(Refusal::invalid(field, reason));
+        }
+        if !caps.attachments.iter().any(|t| t == attachment.type_name()) {
+            return unsupported(
+                &format!("task.attachments[{i}]"),
+                &format!(
+                    "this runtime cannot send {} attachments",
+                    attachment.type_name()
+                ),
+            );
         }
     }
     if let Some(servers) = &task.mcp_servers {

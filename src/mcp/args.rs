@@ -92,7 +92,11 @@ impl RunTaskArgs {
             }
         };
         let session = match (self.resume, self.fork) {
-            (Some(resume), fork) => Some(SessionRef { resume, fork }),
+            (Some(resume), fork) => Some(SessionRef {
+                resume: Some(resume),
+                fork,
+                ..Default::default()
+            }),
             (None, true) => {
                 return Err(RpcError::invalid_params(
                     "fork",
@@ -106,6 +110,7 @@ impl RunTaskArgs {
             runtime,
             task: AgentTask {
                 goal: self.goal,
+                attachments: None,
                 system_prompt: self.system_prompt,
                 append_system_prompt: self.append_system_prompt,
                 working_directory: self.working_directory,

@@ -55,15 +55,20 @@ fn push_stderr_line(name: &str, tail: &Mutex<VecDeque<String>>, line: &[u8]) {
     if text.is_empty() {
         return;
     }
-    let mut text = hygiene::redact(text);
-    if text.len() > STDERR_LINE_BYTES {
+    // A line past the limit is redacted before it is cut; the others are redacted when they
+    // are read (`stderr_tail`) or logged (only if debug is on: a flood costs nothing more).
+    let text = if text.len() > STDERR_LINE_BYTES {
+        let mut text = hygiene::redact(text);
         let mut cut = STDERR_LINE_BYTES;
         while !text.is_char_boundary(cut) {
             cut -= 1;
         }
         text.truncate(cut);
-    }
-    tracing::debug!(target: "vendor_stderr", vendor = name, "{text}");
+        text
+    } else {
+        text.to_string()
+    };
+    tracing::debug!(target: "vendor_stderr", vendor = name, "{}", hygiene::redact(&text));
     let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
     if t.len() == STDERR_TAIL_LINES {
         t.pop_front();

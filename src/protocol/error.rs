@@ -1,4 +1,4 @@
-//! JSON-RPC error codes: the standard ones and ours (-32010…-32016).
+//! JSON-RPC error codes: the standard ones and ours (-32010…-32017).
 //!
 //! Our range avoids -32000…-32002, which LSP, MCP, ACP and Codex already use with other meanings.
 //! Every error's `data` carries a stable `kind` string, since numbers alone are coarse.
@@ -22,10 +22,13 @@ pub enum ErrorCode {
     DuplicateTaskId,
     Busy,
     ShuttingDown,
+    /// Shares -32015 with `Busy`: the session named by the run has a turn running.
+    SessionBusy,
+    SessionNotFound,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 14] = [
         ErrorCode::ParseError,
         ErrorCode::InvalidRequest,
         ErrorCode::MethodNotFound,
@@ -38,6 +41,8 @@ impl ErrorCode {
         ErrorCode::DuplicateTaskId,
         ErrorCode::Busy,
         ErrorCode::ShuttingDown,
+        ErrorCode::SessionBusy,
+        ErrorCode::SessionNotFound,
     ];
 
     pub fn code(self) -> i32 {
@@ -54,6 +59,8 @@ impl ErrorCode {
             ErrorCode::DuplicateTaskId => -32014,
             ErrorCode::Busy => -32015,
             ErrorCode::ShuttingDown => -32016,
+            ErrorCode::SessionBusy => -32015,
+            ErrorCode::SessionNotFound => -32017,
         }
     }
 
@@ -72,6 +79,8 @@ impl ErrorCode {
             ErrorCode::DuplicateTaskId => "duplicateTaskId",
             ErrorCode::Busy => "busy",
             ErrorCode::ShuttingDown => "shuttingDown",
+            ErrorCode::SessionBusy => "sessionBusy",
+            ErrorCode::SessionNotFound => "sessionNotFound",
         }
     }
 }

@@ -15,6 +15,9 @@ pub struct Event {
     pub seq: u64,
     /// RFC 3339, UTC.
     pub time: String,
+    /// Set on every event caused inside a sub-agent: the tool call that started it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_tool_call_id: Option<String>,
     #[serde(flatten)]
     pub body: EventBody,
 }
@@ -35,6 +38,26 @@ pub enum EventBody {
     ToolCompleted(ToolCompleted),
     #[serde(rename = "agent.approval.requested")]
     ApprovalRequested(ToolRequested),
+    #[serde(rename = "agent.reasoning.delta")]
+    ReasoningDelta(TextData),
+    #[serde(rename = "agent.reasoning")]
+    Reasoning(TextData),
+    #[serde(rename = "agent.plan.updated")]
+    PlanUpdated(PlanUpdated),
+    #[serde(rename = "agent.file.changed")]
+    FileChanged(FileChanged),
+    #[serde(rename = "agent.subagent.started")]
+    SubagentStarted(Subagent),
+    #[serde(rename = "agent.subagent.completed")]
+    SubagentCompleted(Subagent),
+    #[serde(rename = "agent.retry")]
+    Retry(Retry),
+    #[serde(rename = "agent.tool.output.delta")]
+    ToolOutputDelta(ToolOutputDelta),
+    #[serde(rename = "agent.context.compacted")]
+    ContextCompacted(ContextCompacted),
+    #[serde(rename = "agent.status")]
+    Status(Status),
     #[serde(rename = "agent.vendor.turn")]
     VendorTurn(VendorTurn),
     #[serde(rename = "agent.vendor.event")]
@@ -126,4 +149,134 @@ pub struct TaskFinished {
     pub usage: Usage,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+}
+
+/// The whole current plan, each time it changes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanUpdated {
+    pub entries: Vec<PlanEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanEntry {
+    pub text: String,
+    pub status: PlanStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum PlanStatus {
+    Pending,
+    InProgress,
+    Completed,
+}
+
+/// A file under the working directory changed, by whatever tool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FileChanged {
+    /// Relative to the working directory when inside it.
+    pub path: String,
+    pub change: FileChange,
+    /// A unified diff, truncated like any field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum FileChange {
+    Added,
+    Modified,
+    Deleted,
+}
+
+/// Brackets the work of a sub-agent (Claude Task/Agent, Codex collab agents, Antigravity child
+/// trajectories); every event in between that it caused carries `parentToolCallId`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Subagent {
+    pub subagent_id: String,
+    pub parent_tool_call_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// On completion: `completed`, `failed`, `cancelled`, … as the vendor says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+}
+
+/// The vendor waits before trying the model again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Retry {
+    /// 1-based.
+    pub attempt: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    pub reason: RetryReason,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum RetryReason {
+    RateLimit,
+    Overloaded,
+    Server,
+    Network,
+}
+
+/// Streamed output of a running tool (a shell command's stdout/stderr).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolOutputDelta {
+    pub tool_call_id: String,
+    pub text: String,
+}
+
+/// The vendor compacted the conversation to fit its context window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContextCompacted {
+    pub trigger: CompactionTrigger,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_tokens: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum CompactionTrigger {
+    Auto,
+    Manual,
+}
+
+/// A change that alters what the agent can do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    pub kind: StatusKind,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum StatusKind {
+    /// An MCP server failed to start or changed state.
+    McpServer,
+    PermissionMode,
+    /// The vendor switched models (a silent reroute or fallback).
+    Model,
+    Warning,
 }

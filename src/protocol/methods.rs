@@ -12,6 +12,9 @@ use super::result::AgentResult;
 use super::runtime_info::{Diagnosis, RuntimeInfo};
 use super::task::{AgentTask, RunOptions};
 
+/// A JSON-RPC id, as the sidecar sends it on its own requests (a number) or a host sends it.
+pub type RequestId = Value;
+
 /// Who sends a message of this method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -66,7 +69,50 @@ method!(
     ApprovalParams,
     ApprovalResponse
 );
+method!(
+    InputRequest,
+    "input/request",
+    ServerRequest,
+    InputRequestParams,
+    InputResponse
+);
+method!(
+    CancelServerRequest,
+    "$/cancelRequest",
+    ServerNotification,
+    CancelRequestParams,
+    ()
+);
 method!(EventNotification, "event", ServerNotification, Event, ());
+method!(
+    SessionOpen,
+    "session/open",
+    HostRequest,
+    SessionOpenParams,
+    SessionOpenResult
+);
+method!(
+    SessionClose,
+    "session/close",
+    HostRequest,
+    SessionCloseParams,
+    SessionCloseResult
+);
+method!(
+    SessionList,
+    "session/list",
+    HostRequest,
+    SessionListParams,
+    SessionListResult
+);
+method!(Steer, "steer", HostRequest, SteerParams, SteerResult);
+method!(
+    SessionClosedNotification,
+    "session/closed",
+    ServerNotification,
+    SessionClosed,
+    ()
+);
 
 /// Visits every method, for schema generation and docs.
 pub trait MethodVisitor {
@@ -79,7 +125,14 @@ pub fn all_methods(v: &mut impl MethodVisitor) {
     v.visit::<Run>();
     v.visit::<Cancel>();
     v.visit::<ApprovalRequest>();
+    v.visit::<InputRequest>();
+    v.visit::<CancelServerRequest>();
     v.visit::<EventNotification>();
+    v.visit::<SessionOpen>();
+    v.visit::<SessionClose>();
+    v.visit::<SessionList>();
+    v.visit::<Steer>();
+    v.visit::<SessionClosedNotification>();
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
@@ -173,13 +226,175 @@ pub struct ApprovalParams {
 #[serde(rename_all = "camelCase")]
 pub struct ApprovalResponse {
     pub decision: Decision,
+    /// Told to the agent (with a deny or abort: why).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Replaces the tool's input before it runs (where the runtime declares it can).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_input: Option<Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Decision {
     Allow,
+    /// Allow, and don't ask again for this tool (Bash-like tools: this command prefix) in this session.
+    AllowForSession,
     Deny,
+    /// Deny, and end the task with `finishReason: "cancelled"`.
+    Abort,
+}
+
+impl Decision {
+    pub fn allows(self) -> bool {
+        matches!(self, Decision::Allow | Decision::AllowForSession)
+    }
+}
+
+/// The agent asks the user something; the host answers with `InputResponse`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputRequestParams {
+    pub task_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    pub questions: Vec<Question>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Question {
+    /// The key of this question's answer.
+    pub id: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<QuestionOption>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub multi_select: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QuestionOption {
+    pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputResponse {
+    /// Question id → the answer (a string, or the chosen labels of a multi-select).
+    pub answers: std::collections::BTreeMap<String, Answer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Answer {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The sidecar withdraws a request it sent (the vendor withdrew the approval or question, or the
+/// task ended); a late answer to it is ignored.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelRequestParams {
+    pub id: RequestId,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionOpenParams {
+    pub runtime: String,
+    /// As for `run`; `goal` is not sent. `session.keepAlive` is implied.
+    pub task: AgentTask,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<RunOptions>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionOpenResult {
+    /// Pass as `task.session.resume` to run a turn in it.
+    pub session_id: String,
+    pub runtime: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionCloseParams {
+    pub session_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionCloseResult {
+    pub session_id: String,
+    pub closed: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionListParams {}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionListResult {
+    pub sessions: Vec<SessionInfo>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    pub session_id: String,
+    pub runtime: String,
+    pub state: SessionState,
+    /// Turns run in this live process so far.
+    pub turns: u32,
+    /// Milliseconds since the last turn ended (0 while busy).
+    pub idle_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum SessionState {
+    Starting,
+    Idle,
+    Busy,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SteerParams {
+    pub task_id: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SteerResult {
+    pub accepted: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionClosed {
+    pub session_id: String,
+    pub reason: SessionClosedReason,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum SessionClosedReason {
+    /// `session/close`.
+    Closed,
+    /// No turn for `idleTimeoutMs`.
+    Idle,
+    /// The vendor process ended by itself.
+    Exited,
+    /// The sidecar is stopping (EOF, SIGTERM).
+    Shutdown,
 }

@@ -18,4 +18,4 @@ pub use runtime_info::{Capabilities, Diagnosis, DiagnosisStatus, RuntimeInfo};
 pub use task::{AgentTask, ApprovalMode, Permissions, RunOptions, SandboxMode};
 
 /// The protocol version this server speaks. Bumped only on breaking changes.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;

@@ -23,6 +23,12 @@ pub struct AgentResult {
     /// True when a resume produced a different session id than the one asked for.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub session_changed: bool,
+    /// Where this turn's conversation came from, when the runtime has sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_source: Option<SessionSource>,
+    /// Whether the session is still live (its vendor process kept) after this turn.
+    #[serde(default)]
+    pub session_live: bool,
     /// How a cancelled (or timed-out) task was stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel: Option<CancelMode>,
@@ -55,6 +61,17 @@ impl AgentResult {
             ..Default::default()
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum SessionSource {
+    /// A new conversation.
+    New,
+    /// Resumed cold, from the vendor's store, in a new vendor process.
+    Resumed,
+    /// Ran in a live vendor process that held the conversation.
+    Live,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]

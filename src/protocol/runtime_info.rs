@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::methods::Decision;
 use super::task::{ApprovalMode, SandboxMode};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -51,6 +52,24 @@ pub struct Capabilities {
     pub models: Option<Vec<String>>,
     /// The result carries `usage.costUsd`.
     pub usage_cost: bool,
+    /// `task.session.keepAlive`, and a `run` resuming a live session runs in its vendor process.
+    #[serde(default)]
+    pub live_sessions: bool,
+    /// `steer` adds text to a running turn.
+    #[serde(default)]
+    pub steer: bool,
+    /// `session/open` starts the vendor before the first turn.
+    #[serde(default)]
+    pub prewarm: bool,
+    /// Accepted `task.attachments` types (`image`, `file`); empty = none.
+    #[serde(default)]
+    pub attachments: Vec<String>,
+    /// Honoured `approval/request` decisions.
+    #[serde(default)]
+    pub approval_decisions: Vec<Decision>,
+    /// The agent's questions reach the host as `input/request`.
+    #[serde(default)]
+    pub questions: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -7,12 +7,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-/// A coding task for an agent. Only `goal` is required.
+/// A coding task for an agent. Only `goal` is required (by `run`; `session/open` takes none).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AgentTask {
-    /// The prompt. Never placed on a child's command line.
+    /// The prompt. Never placed on a child's command line. Required by `run` (unless
+    /// `attachments` carry the whole request); `session/open` ignores it.
+    #[serde(default)]
     pub goal: String,
+    /// Images and files sent with the goal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<Vec<Attachment>>,
     /// Replaces the vendor's system prompt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_prompt: Option<String>,
@@ -62,6 +67,21 @@ impl AgentTask {
     pub fn permissions(&self) -> Permissions {
         self.permissions.clone().unwrap_or_default()
     }
+
+    /// The session to continue, if any (`session.resume`).
+    pub fn resume(&self) -> Option<&str> {
+        self.session.as_ref()?.resume.as_deref()
+    }
+
+    /// Whether a resumed session is branched instead of appended to.
+    pub fn fork(&self) -> bool {
+        self.resume().is_some() && self.session.as_ref().is_some_and(|s| s.fork)
+    }
+
+    /// Whether the host asked to keep the vendor process after the turn.
+    pub fn keep_alive(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| s.keep_alive)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
@@ -96,17 +116,69 @@ pub struct Permissions {
     pub disallowed_tools: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionRef {
-    /// The session id a previous result reported.
-    pub resume: String,
+    /// The session id a previous result reported. A live session of this sidecar runs the turn in
+    /// its running vendor process; any other id is resumed cold from the vendor's store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<String>,
     /// Continue in a new session branched from `resume` instead of appending to it.
     #[serde(default)]
     pub fork: bool,
+    /// Keep the vendor process, and the conversation in it, alive after the turn.
+    #[serde(default)]
+    pub keep_alive: bool,
+    /// A live session with no turn for this long is closed (default 600000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub idle_timeout_ms: Option<u64>,
 }
 
-/// An MCP server the agent may use: a local command (stdio) or a URL (streamable HTTP).
+impl SessionRef {
+    pub const DEFAULT_IDLE_TIMEOUT_MS: u64 = 10 * 60 * 1000;
+
+    pub fn idle_timeout_ms(&self) -> u64 {
+        self.idle_timeout_ms
+            .unwrap_or(Self::DEFAULT_IDLE_TIMEOUT_MS)
+            .max(1)
+    }
+}
+
+/// An image or file sent with the goal: an image from `path` (relative to `workingDirectory`) or
+/// inline base64 `data`; a file from `path`, read by the sidecar.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Attachment {
+    #[serde(rename = "type")]
+    pub kind: AttachmentKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Base64 (standard alphabet); images only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// `image/png`, `image/jpeg`, `image/gif` or `image/webp`; guessed from the file when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum AttachmentKind {
+    Image,
+    File,
+}
+
+impl Attachment {
+    /// The `type` tag, as `capabilities.attachments` lists it.
+    pub fn type_name(&self) -> &'static str {
+        match self.kind {
+            AttachmentKind::Image => "image",
+            AttachmentKind::File => "file",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum McpServer {

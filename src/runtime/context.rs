@@ -12,7 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::hygiene::{self, Hygiene, TextStream, Truncated};
 use crate::protocol::event::{EventBody, TextData, ToolRequested, VendorEvent};
-use crate::protocol::methods::{ApprovalParams, ApprovalResponse, Decision};
+use crate::protocol::methods::{
+    ApprovalParams, ApprovalResponse, Decision, InputRequestParams, InputResponse, Question,
+};
 use crate::protocol::task::{AgentTask, ApprovalMode, RunOptions};
 
 /// Where a task's events go (the JSON-RPC writer, the terminal, a recorder).
@@ -31,10 +33,13 @@ pub trait EventOutput: Send + Sync {
 }
 
 /// One outgoing event, cleaned. Serializes to the [`crate::protocol::Event`] object with its keys
-/// in sorted order (`data`, `seq`, `taskId`, `time`, `type`): the bytes a `Value` map would give.
+/// in sorted order (`data`, `parentToolCallId`, `seq`, `taskId`, `time`, `type`): the bytes a
+/// `Value` map would give.
 #[derive(serde::Serialize)]
 pub struct OutEvent<'a> {
     pub data: EventData,
+    #[serde(rename = "parentToolCallId", skip_serializing_if = "Option::is_none")]
+    pub parent_tool_call_id: Option<&'a str>,
     pub seq: u64,
     #[serde(rename = "taskId")]
     pub task_id: &'a str,
@@ -67,10 +72,16 @@ impl OutEvent<'_> {
     }
 }
 
-/// Asks the host to approve a tool call.
+/// Asks the host to approve a tool call, or to answer the agent's questions.
 #[async_trait]
 pub trait ApprovalHost: Send + Sync {
     async fn ask(&self, params: ApprovalParams) -> Result<ApprovalResponse, String>;
+
+    /// Sends `input/request`. Dropping the future before it resolves withdraws the request
+    /// (`$/cancelRequest`), and a late answer is ignored.
+    async fn ask_input(&self, _params: InputRequestParams) -> Result<InputResponse, String> {
+        Err("this host cannot answer questions".into())
+    }
 }
 
 /// Why a task's cancel token fired.
@@ -183,16 +194,23 @@ impl EventSink {
             let rest = vendor.map(|v| Map::from_iter([("vendor".to_string(), v)]));
             return self.delta(&text, rest).await;
         }
+        self.emit_within(None, body).await
+    }
+
+    /// Emits one event caused inside a sub-agent (`parent`: the tool call that started it), or
+    /// in the main agent (`None`).
+    pub async fn emit_within(&self, parent: Option<&str>, body: EventBody) {
         let v = serde_json::to_value(&body).expect("events serialize");
         let Value::Object(mut map) = v else {
             unreachable!("an adjacently tagged enum serializes to an object")
         };
-        let data = map.remove("data").unwrap_or(Value::Null);
+        let mut data = map.remove("data").unwrap_or(Value::Null);
         let kind = match map.remove("type") {
             Some(Value::String(k)) => k,
             _ => String::new(),
         };
-        self.emit_raw(&kind, data).await
+        self.inner.hygiene.clean(&mut data);
+        self.deliver(&kind, EventData::Value(data), parent).await
     }
 
     /// Emits an event of type `kind` with `data` as given, cleaned (redacted, long fields cut with
@@ -210,11 +228,12 @@ impl EventSink {
             unreachable!("a value with a member is an object");
         }
         self.inner.hygiene.clean(&mut data);
-        self.deliver(kind, EventData::Value(data)).await
+        self.deliver(kind, EventData::Value(data), None).await
     }
 
-    /// One piece of the output text (`rest`: the delta's other members, e.g. `vendor`). What
-    /// could be the start of a secret is held back until the next piece or the next event.
+    /// One piece of the main agent's output text (`rest`: the delta's other members, e.g.
+    /// `vendor`). What could be the start of a secret is held back until the next piece or the
+    /// next event.
     async fn delta(&self, text: &str, rest: Option<Map<String, Value>>) {
         self.touch();
         let mut ordered = self.inner.ordered.lock().await;
@@ -250,12 +269,13 @@ impl EventSink {
                 EventData::Value(data)
             }
         };
-        self.send_ordered(ordered, "agent.output.delta", data).await
+        self.send_ordered(ordered, "agent.output.delta", data, None)
+            .await
     }
 
     /// Numbers and sends one cleaned event, after the output text held back (the stream of
     /// deltas ends where another event comes).
-    async fn deliver(&self, kind: &str, data: EventData) {
+    async fn deliver(&self, kind: &str, data: EventData, parent: Option<&str>) {
         self.touch();
         // Held across the send, so that seq order is delivery order whoever emits.
         let mut ordered = self.inner.ordered.lock().await;
@@ -265,10 +285,16 @@ impl EventSink {
         if let Some(held) = ordered.text.flush(&hygiene::current()) {
             self.send_delta(&mut ordered, held, None).await;
         }
-        self.send_ordered(&mut ordered, kind, data).await
+        self.send_ordered(&mut ordered, kind, data, parent).await
     }
 
-    async fn send_ordered(&self, ordered: &mut Ordered, kind: &str, data: EventData) {
+    async fn send_ordered(
+        &self,
+        ordered: &mut Ordered,
+        kind: &str,
+        data: EventData,
+        parent: Option<&str>,
+    ) {
         if kind == "agent.task.completed" || kind == "agent.task.failed" {
             self.inner.closed.store(true, Ordering::SeqCst);
         }
@@ -278,6 +304,7 @@ impl EventSink {
         let time = now_rfc3339();
         let event = OutEvent {
             data,
+            parent_tool_call_id: parent,
             seq: ordered.seq,
             task_id: &self.inner.task_id,
             time: &time,
@@ -376,6 +403,37 @@ pub struct Approvals {
     timeout: Duration,
     events: EventSink,
     stop: Stop,
+    granted: SessionGrants,
+}
+
+/// What the host allowed "for the session" (`allowForSession`): shared by every turn of a
+/// session, so a live session's later turns don't ask again.
+#[derive(Clone, Default)]
+pub struct SessionGrants(Arc<std::sync::Mutex<std::collections::HashSet<String>>>);
+
+impl SessionGrants {
+    /// The grant a call falls under: for a shell tool, the exact command (allowing `git status`
+    /// must not allow `git push`); for any other tool, its name.
+    fn key(name: &str, input: &Value) -> String {
+        match input.get("command") {
+            Some(Value::String(c)) => format!("{name}\u{0}{}", c.trim()),
+            Some(Value::Array(argv)) => format!("{name}\u{0}{}", Value::Array(argv.clone())),
+            _ => name.to_string(),
+        }
+    }
+
+    fn covers(&self, name: &str, input: &Value) -> bool {
+        let key = Self::key(name, input);
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&key)
+    }
+
+    fn grant(&self, name: &str, input: &Value) {
+        let key = Self::key(name, input);
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(key);
+    }
 }
 
 impl Approvals {
@@ -392,7 +450,14 @@ impl Approvals {
             timeout,
             events,
             stop,
+            granted: SessionGrants::default(),
         }
+    }
+
+    /// Shares a session's grants (a live session passes the same grants to every turn).
+    pub fn with_grants(mut self, granted: SessionGrants) -> Self {
+        self.granted = granted;
+        self
     }
 
     pub fn mode(&self) -> ApprovalMode {
@@ -406,11 +471,19 @@ impl Approvals {
         let deny = |message: &str| ApprovalResponse {
             decision: Decision::Deny,
             message: Some(message.to_string()),
+            updated_input: None,
         };
         let host = match (&self.mode, &self.host) {
             (ApprovalMode::Host, Some(h)) => h.clone(),
             _ => return deny("denied by policy (approvals: deny)"),
         };
+        if self.granted.covers(name, input) {
+            return ApprovalResponse {
+                decision: Decision::Allow,
+                message: Some("allowed for the session".into()),
+                updated_input: None,
+            };
+        }
         self.events
             .emit(EventBody::ApprovalRequested(ToolRequested {
                 tool_call_id: tool_call_id.to_string(),
@@ -427,13 +500,51 @@ impl Approvals {
             name: name.to_string(),
             input: hygiene::redact_value(input),
         };
-        tokio::select! {
+        let answer = tokio::select! {
             r = tokio::time::timeout(self.timeout, host.ask(params)) => match r {
                 Ok(Ok(resp)) => resp,
                 Ok(Err(e)) => deny(&format!("host approval failed: {e}")),
                 Err(_) => deny("host did not answer the approval request in time"),
             },
             _ = self.stop.stopped() => deny("task stopped while waiting for approval"),
+        };
+        if answer.decision == Decision::AllowForSession {
+            self.granted.grant(name, input);
+        }
+        if answer.decision == Decision::Abort {
+            // The core owns `abort` for every runtime: the call is denied and the task stops as
+            // a host cancel would, so it ends with `finishReason: "cancelled"`.
+            self.stop.stop(StopReason::Cancelled);
+        }
+        answer
+    }
+}
+
+impl Approvals {
+    /// Asks the host the agent's questions (`input/request`). `Err` says why they were declined
+    /// (tell the agent): `approvals: "deny"`, no host, no answer within the approval timeout, an
+    /// error reply, or the task stopping (which withdraws the request).
+    pub async fn ask_questions(
+        &self,
+        tool_call_id: Option<&str>,
+        questions: Vec<Question>,
+    ) -> Result<InputResponse, String> {
+        let host = match (&self.mode, &self.host) {
+            (ApprovalMode::Host, Some(h)) => h.clone(),
+            _ => return Err("declined by policy (approvals: deny): no user to ask".into()),
+        };
+        let params = InputRequestParams {
+            task_id: self.events.task_id().to_string(),
+            tool_call_id: tool_call_id.map(str::to_string),
+            questions,
+        };
+        tokio::select! {
+            r = tokio::time::timeout(self.timeout, host.ask_input(params)) => match r {
+                Ok(Ok(answers)) => Ok(answers),
+                Ok(Err(e)) => Err(format!("the host did not answer: {e}")),
+                Err(_) => Err("the host did not answer in time".into()),
+            },
+            _ = self.stop.stopped() => Err("the task stopped while waiting for an answer".into()),
         }
     }
 }
@@ -448,6 +559,8 @@ pub struct RunContext {
     pub events: EventSink,
     pub stop: Stop,
     pub approvals: Approvals,
+    /// Text the host adds to the running turn (`steer`); empty unless the runtime declares it.
+    pub steer: super::live::Steering,
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub(crate) mod context;
 pub mod fixture;
 pub(crate) mod jsonl;
 pub(crate) mod jsonrpc_peer;
+pub mod live;
 pub(crate) mod model_probe;
 pub(crate) mod tool_calls;
 #[cfg(test)]
@@ -29,11 +30,13 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
 pub use context::{
-    ApprovalHost, Approvals, EventOutput, EventSink, OutEvent, RunContext, Stop, StopReason,
+    ApprovalHost, Approvals, EventOutput, EventSink, OutEvent, RunContext, SessionGrants, Stop,
+    StopReason,
 };
+pub use live::{LiveSession, OpenContext, Steering};
 
 use crate::core::Refusal;
-use crate::protocol::methods::DiagnoseParams;
+use crate::protocol::methods::{Decision, DiagnoseParams};
 use crate::protocol::result::AgentResult;
 use crate::protocol::runtime_info::{Capabilities, Diagnosis};
 use crate::protocol::task::{AgentTask, ApprovalMode, SandboxMode};
@@ -82,6 +85,20 @@ pub trait Runtime: Send + Sync + 'static {
     /// The core fills `taskId`, `runtime`, `durationMs` and `metadata`, and checks
     /// `structuredOutput` against the task's `outputSchema`.
     async fn run(&self, ctx: RunContext, plan: Self::Plan) -> AgentResult;
+
+    /// Starts the vendor for a live session (`task.session.keepAlive`, `session/open`) and
+    /// returns it once it is ready for a first turn; a failure comes back as the result the
+    /// first turn would have had. Only called when `capabilities().live_sessions`.
+    async fn open(
+        &self,
+        _ctx: OpenContext,
+        _plan: Self::Plan,
+    ) -> Result<Box<dyn LiveSession>, AgentResult> {
+        Err(AgentResult::failed(
+            crate::protocol::result::TaskErrorKind::Protocol,
+            format!("runtime {:?} has no live sessions", self.name()),
+        ))
+    }
 }
 
 /// Every capability on: what a runtime starts from, switching off what its vendor lacks
@@ -107,6 +124,19 @@ pub fn all_capabilities() -> Capabilities {
         max_turns: true,
         models: None,
         usage_cost: true,
+        // v2: off until a runtime implements them; `abort` and `allowForSession` are the
+        // core's (`context::Approvals`), so every runtime honours them.
+        live_sessions: false,
+        steer: false,
+        prewarm: false,
+        attachments: vec![],
+        approval_decisions: vec![
+            Decision::Allow,
+            Decision::AllowForSession,
+            Decision::Deny,
+            Decision::Abort,
+        ],
+        questions: false,
     }
 }
 

@@ -43,6 +43,7 @@ pub fn context(task: AgentTask, working_directory: &Path) -> (RunContext, Stop) 
         events,
         stop: stop.clone(),
         approvals,
+        steer: Default::default(),
     };
     (ctx, stop)
 }

@@ -48,12 +48,18 @@ class Gen:
     def enum_values(self, d: dict) -> list[str] | None:
         if "enum" in d and d.get("type") == "string":
             return list(d["enum"])
-        if "oneOf" in d and all("const" in v and v.get("type") == "string" for v in d["oneOf"]):
-            return [v["const"] for v in d["oneOf"]]
+        if "oneOf" in d and all(v.get("type") == "string" and ("const" in v or "enum" in v)
+                                for v in d["oneOf"]):
+            # Variants with a doc comment come as `const`, the others grouped in an `enum`.
+            return [x for v in d["oneOf"] for x in ([v["const"]] if "const" in v else v["enum"])]
         return None
 
     def is_union(self, d: dict) -> bool:
         return "anyOf" in d and all("$ref" in v for v in d["anyOf"])
+
+    def is_plain_union(self, d: dict) -> bool:
+        """A union of plain JSON types (``string | [string]``): an alias, decoded as is."""
+        return "anyOf" in d and not any("$ref" in v for v in d["anyOf"])
 
     # ---- a property's Python type and its decoding spec ----------------------------------------
     def prop(self, p: dict | bool) -> tuple[str, object, bool]:
@@ -100,7 +106,7 @@ class Gen:
 
     def named(self, name: str) -> tuple[str, object, bool]:
         d = self.defs[name]
-        if self.enum_values(d) is not None:
+        if self.enum_values(d) is not None or self.is_plain_union(d):
             return name, None, False
         return name, name, False
 
@@ -264,6 +270,14 @@ class Gen:
             if vals is not None:
                 self.emit_enum(n, vals, d)
         objects = [n for n in names if self.enum_values(self.defs[n]) is None and n != "Event"]
+        for n in objects:
+            d = self.defs[n]
+            if self.is_plain_union(d):
+                alts = [self.prop(a)[0] for a in d["anyOf"]]
+                o.append(f"{n} = Union[{', '.join(alts)}]")
+                o.extend(self.doc(d.get("description"), ""))
+                o.append("")
+        objects = [n for n in objects if not self.is_plain_union(self.defs[n])]
         for n in self.dependency_order(objects):
             d = self.defs[n]
             if self.is_union(d):

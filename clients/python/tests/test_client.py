@@ -59,7 +59,7 @@ async def collect(run: Any) -> List[Event]:
 async def test_capabilities_and_diagnose(workdir: Path) -> None:
     async with client() as ark:
         caps = await ark.capabilities()
-        assert caps.protocol_version == 1
+        assert caps.protocol_version == 2
         assert caps.server.name == "agent-runtime-kit"
         fixture = next(r for r in caps.runtimes if r.name == "fixture")
         assert fixture.capabilities.streaming and "host" in fixture.capabilities.approvals
@@ -394,11 +394,11 @@ async def test_binary_lookup(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
         await Client(tmp_path / "nope").start()
     monkeypatch.setenv("AGENT_RUNTIME_KIT_BIN", sidecar_bin())
     async with Client(args=["--log-level", "warn"]) as ark:
-        assert (await ark.capabilities()).protocol_version == 1
+        assert (await ark.capabilities()).protocol_version == 2
     monkeypatch.delenv("AGENT_RUNTIME_KIT_BIN")
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(SidecarNotFound):
         await Client().start()
     os.symlink(sidecar_bin(), tmp_path / "agent-runtime-kit")
     async with Client(args=["--log-level", "warn"]) as ark:
-        assert (await ark.capabilities()).protocol_version == 1
+        assert (await ark.capabilities()).protocol_version == 2

@@ -24,10 +24,14 @@ export function generate(schema) {
   const refName = (r) => r.split("/").pop();
   const enumValues = (d) => {
     if (d.enum && d.type === "string") return d.enum;
-    if (d.oneOf && d.oneOf.every((v) => "const" in v && v.type === "string")) return d.oneOf.map((v) => v.const);
+    // Variants with a doc comment come as `const`, the others grouped in an `enum`.
+    if (d.oneOf && d.oneOf.every((v) => v.type === "string" && ("const" in v || v.enum)))
+      return d.oneOf.flatMap((v) => ("const" in v ? [v.const] : v.enum));
     return null;
   };
   const isUnion = (d) => Array.isArray(d.anyOf) && d.anyOf.every((v) => v.$ref);
+  // A union of plain JSON types (`string | string[]`).
+  const isPlainUnion = (d) => Array.isArray(d.anyOf) && !d.anyOf.some((v) => v.$ref);
 
   // Types the host sends: a field with a default may be left out. In what the sidecar sends, a
   // field with a default is always present (serde writes it), so it is not optional there.
@@ -112,6 +116,8 @@ export function generate(schema) {
       out.push(...doc(d.description, ""), `export type ${n} = ${vals.map((v) => JSON.stringify(v)).join(" | ")};`, "");
     } else if (isUnion(d)) {
       out.push(...doc(d.description, ""), `export type ${n} = ${d.anyOf.map((a) => refName(a.$ref)).join(" | ")};`, "");
+    } else if (isPlainUnion(d)) {
+      out.push(...doc(d.description, ""), `export type ${n} = ${d.anyOf.map((a) => tsType(a).t).join(" | ")};`, "");
     } else if (n === "Event") {
       continue;
     } else {

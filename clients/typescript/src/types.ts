@@ -1,7 +1,7 @@
 // Protocol types, generated from protocol/schema/protocol.schema.json.
 // Do not edit: run `node scripts/gen-types.mjs` (a test fails when this file drifts).
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** JSON-RPC error codes by their stable `data.kind`. */
 export const ERROR_CODES = {
@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   duplicateTaskId: -32014,
   busy: -32015,
   shuttingDown: -32016,
+  sessionBusy: -32015,
+  sessionNotFound: -32017,
 } as const;
 
 export type ErrorKind = keyof typeof ERROR_CODES;
@@ -38,6 +40,10 @@ export interface AgentResult {
   sessionChanged?: boolean;
   /** The effective, resumable session id. */
   sessionId?: string | null;
+  /** Whether the session is still live (its vendor process kept) after this turn. */
+  sessionLive: boolean;
+  /** Where this turn's conversation came from, when the runtime has sessions. */
+  sessionSource?: SessionSource | null;
   structuredOutput?: unknown;
   taskId: string;
   toolCalls: ToolCallRecord[];
@@ -47,14 +53,19 @@ export interface AgentResult {
   vendor?: unknown;
 }
 
-/** A coding task for an agent. Only `goal` is required. */
+/** A coding task for an agent. Only `goal` is required (by `run`; `session/open` takes none). */
 export interface AgentTask {
   /** Further directories the agent may read and write. */
   additionalDirectories?: string[] | null;
   /** Appended to the vendor's system prompt. */
   appendSystemPrompt?: string | null;
-  /** The prompt. Never placed on a child's command line. */
-  goal: string;
+  /** Images and files sent with the goal. */
+  attachments?: Attachment[] | null;
+  /**
+   * The prompt. Never placed on a child's command line. Required by `run` (unless
+   * `attachments` carry the whole request); `session/open` ignores it.
+   */
+  goal?: string;
   /** No vendor output for this long → `finishReason: "timeout"`. */
   idleTimeoutMs?: number | null;
   maxTurns?: number | null;
@@ -78,6 +89,8 @@ export interface AgentTask {
   workingDirectory?: string | null;
 }
 
+export type Answer = string | string[];
+
 export type ApprovalMode = "deny" | "host";
 
 export interface ApprovalParams {
@@ -89,7 +102,10 @@ export interface ApprovalParams {
 
 export interface ApprovalResponse {
   decision: Decision;
+  /** Told to the agent (with a deny or abort: why). */
   message?: string | null;
+  /** Replaces the tool's input before it runs (where the runtime declares it can). */
+  updatedInput?: unknown;
 }
 
 export interface Artifact {
@@ -100,6 +116,21 @@ export interface Artifact {
 
 export type ArtifactChange = "created" | "modified" | "deleted";
 
+/**
+ * An image or file sent with the goal: an image from `path` (relative to `workingDirectory`) or
+ * inline base64 `data`; a file from `path`, read by the sidecar.
+ */
+export interface Attachment {
+  /** Base64 (standard alphabet); images only. */
+  data?: string | null;
+  /** `image/png`, `image/jpeg`, `image/gif` or `image/webp`; guessed from the file when absent. */
+  mediaType?: string | null;
+  path?: string | null;
+  type: AttachmentKind;
+}
+
+export type AttachmentKind = "image" | "file";
+
 export interface BinaryInfo {
   path?: string | null;
   version?: string | null;
@@ -109,6 +140,14 @@ export type CancelMode = "soft" | "forced";
 
 export interface CancelParams {
   taskId: string;
+}
+
+/**
+ * The sidecar withdraws a request it sent (the vendor withdrew the approval or question, or the
+ * task ended); a late answer to it is ignored.
+ */
+export interface CancelRequestParams {
+  id: unknown;
 }
 
 export interface CancelResult {
@@ -124,20 +163,32 @@ export interface Capabilities {
   additionalDirectories: boolean;
   /** `task.appendSystemPrompt` is added to the vendor's system prompt. */
   appendSystemPrompt: boolean;
+  /** Honoured `approval/request` decisions. */
+  approvalDecisions: Decision[];
   /** Accepted `permissions.approvals` values. */
   approvals: ApprovalMode[];
+  /** Accepted `task.attachments` types (`image`, `file`); empty = none. */
+  attachments: string[];
   /** `task.session.fork` branches a new session from the resumed one. */
   fork: boolean;
+  /** `task.session.keepAlive`, and a `run` resuming a live session runs in its vendor process. */
+  liveSessions: boolean;
   /** `task.maxTurns` is enforced. */
   maxTurns: boolean;
   /** Accepted MCP server transports (`stdio`, `http`); empty = no MCP. */
   mcp: string[];
   /** When set, the only accepted `model` values. */
   models?: string[] | null;
+  /** `session/open` starts the vendor before the first turn. */
+  prewarm: boolean;
+  /** The agent's questions reach the host as `input/request`. */
+  questions: boolean;
   /** `task.session.resume` continues an earlier session. */
   resume: boolean;
   /** Accepted `permissions.sandbox` values. */
   sandboxModes: SandboxMode[];
+  /** `steer` adds text to a running turn. */
+  steer: boolean;
   /** `agent.output.delta` events are streamed. */
   streaming: boolean;
   /** `task.outputSchema` is honoured and the result carries `structuredOutput`. */
@@ -163,7 +214,16 @@ export interface CapabilitiesResult {
   server: ServerInfo;
 }
 
-export type Decision = "allow" | "deny";
+export type CompactionTrigger = "auto" | "manual";
+
+/** The vendor compacted the conversation to fit its context window. */
+export interface ContextCompacted {
+  postTokens?: number | null;
+  preTokens?: number | null;
+  trigger: CompactionTrigger;
+}
+
+export type Decision = "allow" | "deny" | "allowForSession" | "abort";
 
 export interface DiagnoseParams {
   /** The model a probe should use. */
@@ -197,9 +257,32 @@ export interface ExitInfo {
   stderrTail: string[];
 }
 
+export type FileChange = "added" | "modified" | "deleted";
+
+/** A file under the working directory changed, by whatever tool. */
+export interface FileChanged {
+  change: FileChange;
+  /** A unified diff, truncated like any field. */
+  diff?: string | null;
+  /** Relative to the working directory when inside it. */
+  path: string;
+}
+
 export type FinishReason = "completed" | "error" | "cancelled" | "timeout" | "maxTurns" | "budget";
 
 export type HttpTag = "http";
+
+/** The agent asks the user something; the host answers with `InputResponse`. */
+export interface InputRequestParams {
+  questions: Question[];
+  taskId: string;
+  toolCallId?: string | null;
+}
+
+export interface InputResponse {
+  /** Question id → the answer (a string, or the chosen labels of a multi-select). */
+  answers: Record<string, Answer>;
+}
 
 export interface McpHttpServer {
   headers?: Record<string, string>;
@@ -207,7 +290,6 @@ export interface McpHttpServer {
   url: string;
 }
 
-/** An MCP server the agent may use: a local command (stdio) or a URL (streamable HTTP). */
 export type McpServer = McpStdioServer | McpHttpServer;
 
 export interface McpStdioServer {
@@ -223,6 +305,45 @@ export interface Permissions {
   disallowedTools?: string[] | null;
   sandbox?: SandboxMode;
 }
+
+export interface PlanEntry {
+  status: PlanStatus;
+  text: string;
+}
+
+export type PlanStatus = "pending" | "inProgress" | "completed";
+
+/** The whole current plan, each time it changes. */
+export interface PlanUpdated {
+  entries: PlanEntry[];
+}
+
+export interface Question {
+  header?: string | null;
+  /** The key of this question's answer. */
+  id: string;
+  multiSelect?: boolean;
+  options?: QuestionOption[] | null;
+  text: string;
+}
+
+export interface QuestionOption {
+  description?: string | null;
+  label: string;
+}
+
+/** The vendor waits before trying the model again. */
+export interface Retry {
+  /** 1-based. */
+  attempt: number;
+  delayMs?: number | null;
+  httpStatus?: number | null;
+  maxAttempts?: number | null;
+  message: string;
+  reason: RetryReason;
+}
+
+export type RetryReason = "rateLimit" | "overloaded" | "server" | "network";
 
 /** How the sidecar runs the task (not what the agent does). */
 export interface RunOptions {
@@ -257,14 +378,102 @@ export interface ServerInfo {
   version: string;
 }
 
+export interface SessionCloseParams {
+  sessionId: string;
+}
+
+export interface SessionCloseResult {
+  closed: boolean;
+  sessionId: string;
+}
+
+export interface SessionClosed {
+  reason: SessionClosedReason;
+  sessionId: string;
+}
+
+export type SessionClosedReason = "closed" | "idle" | "exited" | "shutdown";
+
+export interface SessionInfo {
+  /** Milliseconds since the last turn ended (0 while busy). */
+  idleMs: number;
+  runtime: string;
+  sessionId: string;
+  state: SessionState;
+  /** Turns run in this live process so far. */
+  turns: number;
+}
+
+export interface SessionListParams {
+}
+
+export interface SessionListResult {
+  sessions: SessionInfo[];
+}
+
+export interface SessionOpenParams {
+  options?: RunOptions | null;
+  runtime: string;
+  /** As for `run`; `goal` is not sent. `session.keepAlive` is implied. */
+  task: AgentTask;
+}
+
+export interface SessionOpenResult {
+  runtime: string;
+  /** Pass as `task.session.resume` to run a turn in it. */
+  sessionId: string;
+}
+
 export interface SessionRef {
   /** Continue in a new session branched from `resume` instead of appending to it. */
   fork?: boolean;
-  /** The session id a previous result reported. */
-  resume: string;
+  /** A live session with no turn for this long is closed (default 600000). */
+  idleTimeoutMs?: number | null;
+  /** Keep the vendor process, and the conversation in it, alive after the turn. */
+  keepAlive?: boolean;
+  /**
+   * The session id a previous result reported. A live session of this sidecar runs the turn in
+   * its running vendor process; any other id is resumed cold from the vendor's store.
+   */
+  resume?: string | null;
 }
 
+export type SessionSource = "new" | "resumed" | "live";
+
+export type SessionState = "starting" | "idle" | "busy";
+
+/** A change that alters what the agent can do. */
+export interface Status {
+  data?: unknown;
+  kind: StatusKind;
+  message: string;
+}
+
+export type StatusKind = "permissionMode" | "warning" | "mcpServer" | "model";
+
 export type StdioTag = "stdio";
+
+export interface SteerParams {
+  taskId: string;
+  text: string;
+}
+
+export interface SteerResult {
+  accepted: boolean;
+}
+
+/**
+ * Brackets the work of a sub-agent (Claude Task/Agent, Codex collab agents, Antigravity child
+ * trajectories); every event in between that it caused carries `parentToolCallId`.
+ */
+export interface Subagent {
+  description?: string | null;
+  parentToolCallId: string;
+  /** On completion: `completed`, `failed`, `cancelled`, … as the vendor says. */
+  status?: string | null;
+  subagentId: string;
+  usage?: Usage | null;
+}
 
 export interface TaskError {
   kind: TaskErrorKind;
@@ -315,6 +524,12 @@ export interface ToolCompleted {
   vendor?: unknown;
 }
 
+/** Streamed output of a running tool (a shell command's stdout/stderr). */
+export interface ToolOutputDelta {
+  text: string;
+  toolCallId: string;
+}
+
 export interface ToolRequested {
   input: unknown;
   name: string;
@@ -353,6 +568,16 @@ export interface EventDataMap {
   "agent.tool.requested": ToolRequested;
   "agent.tool.completed": ToolCompleted;
   "agent.approval.requested": ToolRequested;
+  "agent.reasoning.delta": TextData;
+  "agent.reasoning": TextData;
+  "agent.plan.updated": PlanUpdated;
+  "agent.file.changed": FileChanged;
+  "agent.subagent.started": Subagent;
+  "agent.subagent.completed": Subagent;
+  "agent.retry": Retry;
+  "agent.tool.output.delta": ToolOutputDelta;
+  "agent.context.compacted": ContextCompacted;
+  "agent.status": Status;
   "agent.vendor.turn": VendorTurn;
   "agent.vendor.event": VendorEvent;
   "agent.task.completed": TaskFinished;
@@ -362,13 +587,15 @@ export interface EventDataMap {
 export type EventType = keyof EventDataMap;
 
 /** Every event type, in the protocol's order. */
-export const EVENT_TYPES: readonly EventType[] = ["agent.task.started", "agent.output.delta", "agent.message", "agent.tool.requested", "agent.tool.completed", "agent.approval.requested", "agent.vendor.turn", "agent.vendor.event", "agent.task.completed", "agent.task.failed"];
+export const EVENT_TYPES: readonly EventType[] = ["agent.task.started", "agent.output.delta", "agent.message", "agent.tool.requested", "agent.tool.completed", "agent.approval.requested", "agent.reasoning.delta", "agent.reasoning", "agent.plan.updated", "agent.file.changed", "agent.subagent.started", "agent.subagent.completed", "agent.retry", "agent.tool.output.delta", "agent.context.compacted", "agent.status", "agent.vendor.turn", "agent.vendor.event", "agent.task.completed", "agent.task.failed"];
 
 /** The last event of every task. */
 export const TERMINAL_EVENT_TYPES: readonly EventType[] = ["agent.task.completed", "agent.task.failed"];
 
 /** What every event carries. */
 export interface EventBase {
+  /** Set on every event caused inside a sub-agent: the tool call that started it. */
+  parentToolCallId: string;
   /** Counts from 0 per task, with no gaps. */
   seq: number;
   taskId: string;

@@ -21,7 +21,7 @@ test("capabilities and diagnose", async () => {
   const ark = await start();
   try {
     const caps = await ark.capabilities();
-    assert.equal(caps.protocolVersion, 1);
+    assert.equal(caps.protocolVersion, 2);
     assert.equal(caps.server.name, "agent-runtime-kit");
     const fixture = caps.runtimes.find((r) => r.name === "fixture");
     assert.ok(fixture?.capabilities.streaming && fixture.capabilities.approvals.includes("host"));
@@ -316,14 +316,14 @@ test("binary lookup: argument, environment, PATH", async () => {
   try {
     process.env.AGENT_RUNTIME_KIT_BIN = sidecarBin();
     let c = await Client.start({ args: ["--log-level", "warn"] });
-    assert.equal((await c.capabilities()).protocolVersion, 1);
+    assert.equal((await c.capabilities()).protocolVersion, 2);
     await c.close();
     delete process.env.AGENT_RUNTIME_KIT_BIN;
     process.env.PATH = dir;
     await assert.rejects(Client.start(), SidecarNotFoundError);
     symlinkSync(saved.bin ?? sidecarBin(), join(dir, "agent-runtime-kit"));
     c = await Client.start({ args: ["--log-level", "warn"] });
-    assert.equal((await c.capabilities()).protocolVersion, 1);
+    assert.equal((await c.capabilities()).protocolVersion, 2);
     await c.close();
   } finally {
     if (saved.bin === undefined) delete process.env.AGENT_RUNTIME_KIT_BIN;

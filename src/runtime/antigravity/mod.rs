@@ -70,10 +70,7 @@ impl AntigravityRuntime {
         model: Option<String>,
     ) -> Diagnosis {
         let binary = diagnose::binary_info(&python, info);
-        let scratch = match tempfile::Builder::new()
-            .prefix("agent-runtime-kit-probe-")
-            .tempdir()
-        {
+        let scratch = match crate::private_dir::tempdir("agent-runtime-kit-probe-") {
             Ok(d) => d,
             Err(e) => {
                 return diagnose::with_status(
@@ -170,10 +167,10 @@ impl Runtime for AntigravityRuntime {
                 "a base URL applies to the Gemini API, not to Vertex AI",
             ));
         }
-        if let Some(s) = &task.session {
+        if let Some(resume) = task.resume() {
             // The SDK's rule for conversation ids; ours are UUIDs.
-            let ok = s.resume.len() >= 32
-                && s.resume
+            let ok = resume.len() >= 32
+                && resume
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-');
             if !ok {

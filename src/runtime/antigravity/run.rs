@@ -29,8 +29,8 @@ const EXIT_GRACE: Duration = Duration::from_secs(5);
 type Decided = (String, String, Value, ApprovalResponse);
 
 pub async fn run(python: PathBuf, ctx: RunContext, opts: AntigravityOptions) -> AgentResult {
-    let (session_id, resume) = match &ctx.task.session {
-        Some(s) => (s.resume.clone(), true),
+    let (session_id, resume) = match ctx.task.resume() {
+        Some(id) => (id.to_string(), true),
         None => (uuid::Uuid::new_v4().to_string(), false),
     };
     let perms = ctx.task.permissions();

@@ -40,8 +40,8 @@ pub fn check_argv_values(task: &AgentTask, opts: &ClaudeOptions) -> Result<(), R
     if let Some(m) = &opts.fallback_model {
         flag_like("task.runtimeOptions.claude.fallbackModel".into(), m)?;
     }
-    if let Some(s) = &task.session {
-        flag_like("task.session.resume".into(), &s.resume)?;
+    if let Some(resume) = task.resume() {
+        flag_like("task.session.resume".into(), resume)?;
     }
     let perms = task.permissions();
     for (field, list) in [
@@ -139,10 +139,10 @@ pub fn build(
         args.push("--add-dir".into());
         args.push(working_directory.join(d).display().to_string());
     }
-    if let Some(session) = &task.session {
+    if let Some(resume) = task.resume() {
         args.push("--resume".into());
-        args.push(session.resume.clone());
-        if session.fork {
+        args.push(resume.to_string());
+        if task.fork() {
             args.push("--fork-session".into());
         }
     }

@@ -326,9 +326,7 @@ impl Mapper {
             output: self.last_text.clone(),
             ..Default::default()
         };
-        if let (Some(asked), Some(got)) =
-            (self.task.session.as_ref().map(|s| &s.resume), &r.session_id)
-        {
+        if let (Some(asked), Some(got)) = (self.task.resume(), &r.session_id) {
             r.session_changed = asked != got;
         }
         match result {

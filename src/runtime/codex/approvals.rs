@@ -7,7 +7,6 @@ use serde_json::{json, Value};
 
 use super::client::Client;
 use super::mapping::ToolIndex;
-use crate::protocol::methods::Decision;
 use crate::runtime::Approvals;
 
 /// Answers one server request. Runs in its own task: a host may take minutes to decide.
@@ -39,9 +38,10 @@ pub async fn answer(
                 map.insert("reason".into(), json!(reason));
             }
             let d = approvals.decide(&item_id, &name, &input).await;
-            let decision = match d.decision {
-                Decision::Allow => "accept",
-                Decision::Deny => "decline",
+            let decision = if d.decision.allows() {
+                "accept"
+            } else {
+                "decline"
             };
             client.respond(&id, json!({ "decision": decision })).await;
         }
@@ -50,9 +50,10 @@ pub async fn answer(
             let d = approvals
                 .decide(&item_id, "requestPermissions", &input)
                 .await;
-            let granted = match d.decision {
-                Decision::Allow => params["permissions"].clone(),
-                Decision::Deny => json!({}),
+            let granted = if d.decision.allows() {
+                params["permissions"].clone()
+            } else {
+                json!({})
             };
             client
                 .respond(&id, json!({ "permissions": granted, "scope": "turn" }))
@@ -62,9 +63,10 @@ pub async fn answer(
         "execCommandApproval" | "applyPatchApproval" => {
             let input = json!({ "command": params["command"], "changes": params["fileChanges"] });
             let d = approvals.decide(&item_id, &method, &input).await;
-            let decision = match d.decision {
-                Decision::Allow => "approved",
-                Decision::Deny => "denied",
+            let decision = if d.decision.allows() {
+                "approved"
+            } else {
+                "denied"
             };
             client.respond(&id, json!({ "decision": decision })).await;
         }

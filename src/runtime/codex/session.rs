@@ -209,19 +209,21 @@ impl Session<'_> {
         if let Some(ap) = &task.append_system_prompt {
             p.insert("developerInstructions".into(), json!(ap));
         }
-        // MCP servers go in the thread's config, not on argv: their env and headers can hold secrets.
+        // The task's config overrides and its MCP servers go in the thread's config, not on argv:
+        // MCP env and headers hold secrets, and config values are whatever the host chose.
+        let mut config = self.opts.thread_config();
         if let Some(servers) = &task.mcp_servers {
-            p.insert(
-                "config".into(),
-                json!({ "mcp_servers": super::mcp::config(servers) }),
-            );
+            config.insert("mcp_servers".into(), super::mcp::config(servers));
         }
-        let method = match &task.session {
+        if !config.is_empty() {
+            p.insert("config".into(), Value::Object(config));
+        }
+        let method = match task.resume() {
             None => "thread/start",
-            Some(s) => {
-                p.insert("threadId".into(), json!(s.resume));
+            Some(resume) => {
+                p.insert("threadId".into(), json!(resume));
                 p.insert("excludeTurns".into(), json!(true));
-                if s.fork {
+                if task.fork() {
                     p.insert("ephemeral".into(), json!(false));
                     "thread/fork"
                 } else {
@@ -232,9 +234,9 @@ impl Session<'_> {
         let opened = self
             .guarded(method, client.request(method, params))
             .await
-            .map_err(|e| match (e, &task.session) {
-                (Ending::Failed(mut err), Some(s)) => {
-                    err.message = format!("cannot resume session {:?}: {}", s.resume, err.message);
+            .map_err(|e| match (e, task.resume()) {
+                (Ending::Failed(mut err), Some(resume)) => {
+                    err.message = format!("cannot resume session {resume:?}: {}", err.message);
                     Ending::Failed(err)
                 }
                 (e, _) => e,
@@ -405,8 +407,8 @@ impl Session<'_> {
         artifacts: Vec<crate::protocol::result::Artifact>,
     ) -> AgentResult {
         let task = &self.ctx.task;
-        let session_changed = match (&task.session, &self.thread_id) {
-            (Some(s), Some(t)) => &s.resume != t,
+        let session_changed = match (task.resume(), &self.thread_id) {
+            (Some(s), Some(t)) => s != t,
             _ => false,
         };
         let mut r = AgentResult {

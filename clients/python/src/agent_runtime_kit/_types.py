@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Literal, Optional, Tuple, Union
 
 from ._wire import _Wire
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 ERROR_CODES: Dict[str, int] = {
     "parseError": -32700,
@@ -26,6 +26,8 @@ ERROR_CODES: Dict[str, int] = {
     "duplicateTaskId": -32014,
     "busy": -32015,
     "shuttingDown": -32016,
+    "sessionBusy": -32015,
+    "sessionNotFound": -32017,
 }
 """JSON-RPC error codes by their stable ``data.kind``."""
 
@@ -33,25 +35,45 @@ ApprovalMode = Literal["deny", "host"]
 
 ArtifactChange = Literal["created", "modified", "deleted"]
 
+AttachmentKind = Literal["image", "file"]
+
 CancelMode = Literal["soft", "forced"]
 
 CancelState = Literal["cancelling", "finished"]
 
-Decision = Literal["allow", "deny"]
+CompactionTrigger = Literal["auto", "manual"]
+
+Decision = Literal["allow", "deny", "allowForSession", "abort"]
 
 DiagnosisStatus = Literal["ready", "missingBinary", "missingPackage", "missingCredentials", "unsupportedVersion", "unsupportedModel", "error"]
+
+FileChange = Literal["added", "modified", "deleted"]
 
 FinishReason = Literal["completed", "error", "cancelled", "timeout", "maxTurns", "budget"]
 
 HttpTag = Literal["http"]
 
+PlanStatus = Literal["pending", "inProgress", "completed"]
+
+RetryReason = Literal["rateLimit", "overloaded", "server", "network"]
+
 SandboxMode = Literal["read-only", "workspace-write", "full-access"]
+
+SessionClosedReason = Literal["closed", "idle", "exited", "shutdown"]
+
+SessionSource = Literal["new", "resumed", "live"]
+
+SessionState = Literal["starting", "idle", "busy"]
+
+StatusKind = Literal["permissionMode", "warning", "mcpServer", "model"]
 
 StdioTag = Literal["stdio"]
 
 TaskErrorKind = Literal["auth", "rateLimit", "model", "vendor", "process", "protocol", "schema", "budget", "maxTurns", "timeout", "cancelled"]
 
 ToolStatus = Literal["ok", "error", "denied"]
+
+Answer = Union[str, List[str]]
 
 @dataclass
 class Artifact(_Wire):
@@ -108,11 +130,25 @@ class AgentResult(_Wire):
     output: str = ''  # The final assistant text (falls back to the last assistant message).
     session_changed: Optional[bool] = None  # True when a resume produced a different session id than the one asked for.
     session_id: Optional[str] = None  # The effective, resumable session id.
+    session_live: bool = False  # Whether the session is still live (its vendor process kept) after this turn.
+    session_source: Optional[SessionSource] = None  # Where this turn's conversation came from, when the runtime has sessions.
     structured_output: Any = None
     tool_calls: List[ToolCallRecord] = field(default_factory=list)
     turns: int = 0
     usage: Usage = field(default_factory=Usage)
     vendor: Any = None  # Vendor-specific extras; never the primary fields.
+
+
+@dataclass
+class Attachment(_Wire):
+    """An image or file sent with the goal: an image from `path` (relative to `workingDirectory`) or
+    inline base64 `data`; a file from `path`, read by the sidecar.
+    """
+    type: AttachmentKind
+    _: KW_ONLY
+    data: Optional[str] = None  # Base64 (standard alphabet); images only.
+    media_type: Optional[str] = None  # `image/png`, `image/jpeg`, `image/gif` or `image/webp`; guessed from the file when absent.
+    path: Optional[str] = None
 
 
 @dataclass
@@ -142,18 +178,19 @@ class Permissions(_Wire):
 
 @dataclass
 class SessionRef(_Wire):
-    resume: str  # The session id a previous result reported.
-    _: KW_ONLY
     fork: bool = False  # Continue in a new session branched from `resume` instead of appending to it.
+    idle_timeout_ms: Optional[int] = None  # A live session with no turn for this long is closed (default 600000).
+    keep_alive: bool = False  # Keep the vendor process, and the conversation in it, alive after the turn.
+    resume: Optional[str] = None  # The session id a previous result reported. A live session of this sidecar runs the turn in
 
 
 @dataclass
 class AgentTask(_Wire):
-    """A coding task for an agent. Only `goal` is required."""
-    goal: str  # The prompt. Never placed on a child's command line.
-    _: KW_ONLY
+    """A coding task for an agent. Only `goal` is required (by `run`; `session/open` takes none)."""
     additional_directories: Optional[List[str]] = None  # Further directories the agent may read and write.
     append_system_prompt: Optional[str] = None  # Appended to the vendor's system prompt.
+    attachments: Optional[List[Attachment]] = None  # Images and files sent with the goal.
+    goal: str = ''  # The prompt. Never placed on a child's command line. Required by `run` (unless
     idle_timeout_ms: Optional[int] = None  # No vendor output for this long → `finishReason: "timeout"`.
     max_turns: Optional[int] = None
     mcp_servers: Optional[Dict[str, McpServer]] = None  # name → server, in the shape Claude, Codex and MCP hosts already use.
@@ -180,7 +217,8 @@ class ApprovalParams(_Wire):
 class ApprovalResponse(_Wire):
     decision: Decision
     _: KW_ONLY
-    message: Optional[str] = None
+    message: Optional[str] = None  # Told to the agent (with a deny or abort: why).
+    updated_input: Any = None  # Replaces the tool's input before it runs (where the runtime declares it can).
 
 
 @dataclass
@@ -192,6 +230,14 @@ class BinaryInfo(_Wire):
 @dataclass
 class CancelParams(_Wire):
     task_id: str
+
+
+@dataclass
+class CancelRequestParams(_Wire):
+    """The sidecar withdraws a request it sent (the vendor withdrew the approval or question, or the
+    task ended); a late answer to it is ignored.
+    """
+    id: Any
 
 
 @dataclass
@@ -218,7 +264,13 @@ class Capabilities(_Wire):
     max_turns: bool  # `task.maxTurns` is enforced.
     usage_cost: bool  # The result carries `usage.costUsd`.
     _: KW_ONLY
+    approval_decisions: List[Decision] = field(default_factory=list)  # Honoured `approval/request` decisions.
+    attachments: List[str] = field(default_factory=list)  # Accepted `task.attachments` types (`image`, `file`); empty = none.
+    live_sessions: bool = False  # `task.session.keepAlive`, and a `run` resuming a live session runs in its vendor process.
     models: Optional[List[str]] = None  # When set, the only accepted `model` values.
+    prewarm: bool = False  # `session/open` starts the vendor before the first turn.
+    questions: bool = False  # The agent's questions reach the host as `input/request`.
+    steer: bool = False  # `steer` adds text to a running turn.
 
 
 @dataclass
@@ -248,6 +300,15 @@ class CapabilitiesResult(_Wire):
 
 
 @dataclass
+class ContextCompacted(_Wire):
+    """The vendor compacted the conversation to fit its context window."""
+    trigger: CompactionTrigger
+    _: KW_ONLY
+    post_tokens: Optional[int] = None
+    pre_tokens: Optional[int] = None
+
+
+@dataclass
 class DiagnoseParams(_Wire):
     model: Optional[str] = None  # The model a probe should use.
     probe: bool = False  # Run a one-turn task against the real model (costs a request).
@@ -270,6 +331,70 @@ class DiagnoseResult(_Wire):
 
 
 @dataclass
+class FileChanged(_Wire):
+    """A file under the working directory changed, by whatever tool."""
+    path: str  # Relative to the working directory when inside it.
+    change: FileChange
+    _: KW_ONLY
+    diff: Optional[str] = None  # A unified diff, truncated like any field.
+
+
+@dataclass
+class QuestionOption(_Wire):
+    label: str
+    _: KW_ONLY
+    description: Optional[str] = None
+
+
+@dataclass
+class Question(_Wire):
+    id: str  # The key of this question's answer.
+    text: str
+    _: KW_ONLY
+    header: Optional[str] = None
+    multi_select: Optional[bool] = None
+    options: Optional[List[QuestionOption]] = None
+
+
+@dataclass
+class InputRequestParams(_Wire):
+    """The agent asks the user something; the host answers with `InputResponse`."""
+    task_id: str
+    questions: List[Question]
+    _: KW_ONLY
+    tool_call_id: Optional[str] = None
+
+
+@dataclass
+class InputResponse(_Wire):
+    answers: Dict[str, Answer]  # Question id → the answer (a string, or the chosen labels of a multi-select).
+
+
+@dataclass
+class PlanEntry(_Wire):
+    text: str
+    status: PlanStatus
+
+
+@dataclass
+class PlanUpdated(_Wire):
+    """The whole current plan, each time it changes."""
+    entries: List[PlanEntry]
+
+
+@dataclass
+class Retry(_Wire):
+    """The vendor waits before trying the model again."""
+    attempt: int  # 1-based.
+    reason: RetryReason
+    message: str
+    _: KW_ONLY
+    delay_ms: Optional[int] = None
+    http_status: Optional[int] = None
+    max_attempts: Optional[int] = None
+
+
+@dataclass
 class RunOptions(_Wire):
     """How the sidecar runs the task (not what the agent does)."""
     approval_timeout_ms: Optional[int] = None  # How long an `approval/request` may wait for the host before it counts as a deny (default 300000).
@@ -284,6 +409,89 @@ class RunParams(_Wire):
     _: KW_ONLY
     options: Optional[RunOptions] = None
     task_id: Optional[str] = None  # Chosen by the host (recommended: it can then cancel before the first event) or generated (UUID v4).
+
+
+@dataclass
+class SessionCloseParams(_Wire):
+    session_id: str
+
+
+@dataclass
+class SessionCloseResult(_Wire):
+    session_id: str
+    closed: bool
+
+
+@dataclass
+class SessionClosed(_Wire):
+    session_id: str
+    reason: SessionClosedReason
+
+
+@dataclass
+class SessionInfo(_Wire):
+    session_id: str
+    runtime: str
+    state: SessionState
+    turns: int  # Turns run in this live process so far.
+    idle_ms: int  # Milliseconds since the last turn ended (0 while busy).
+
+
+@dataclass
+class SessionListParams(_Wire):
+    pass
+
+
+@dataclass
+class SessionListResult(_Wire):
+    sessions: List[SessionInfo]
+
+
+@dataclass
+class SessionOpenParams(_Wire):
+    runtime: str
+    task: AgentTask  # As for `run`; `goal` is not sent. `session.keepAlive` is implied.
+    _: KW_ONLY
+    options: Optional[RunOptions] = None
+
+
+@dataclass
+class SessionOpenResult(_Wire):
+    session_id: str  # Pass as `task.session.resume` to run a turn in it.
+    runtime: str
+
+
+@dataclass
+class Status(_Wire):
+    """A change that alters what the agent can do."""
+    kind: StatusKind
+    message: str
+    _: KW_ONLY
+    data: Any = None
+
+
+@dataclass
+class SteerParams(_Wire):
+    task_id: str
+    text: str
+
+
+@dataclass
+class SteerResult(_Wire):
+    accepted: bool
+
+
+@dataclass
+class Subagent(_Wire):
+    """Brackets the work of a sub-agent (Claude Task/Agent, Codex collab agents, Antigravity child
+    trajectories); every event in between that it caused carries `parentToolCallId`.
+    """
+    subagent_id: str
+    parent_tool_call_id: str
+    _: KW_ONLY
+    description: Optional[str] = None
+    status: Optional[str] = None  # On completion: `completed`, `failed`, `cancelled`, … as the vendor says.
+    usage: Optional[Usage] = None
 
 
 @dataclass
@@ -325,6 +533,13 @@ class ToolCompleted(_Wire):
 
 
 @dataclass
+class ToolOutputDelta(_Wire):
+    """Streamed output of a running tool (a shell command's stdout/stderr)."""
+    tool_call_id: str
+    text: str
+
+
+@dataclass
 class ToolRequested(_Wire):
     tool_call_id: str
     name: str
@@ -348,7 +563,6 @@ class VendorTurn(_Wire):
 
 
 McpServer = Union[McpStdioServer, McpHttpServer]
-"""An MCP server the agent may use: a local command (stdio) or a URL (streamable HTTP)."""
 
 @dataclass
 class Event(_Wire):
@@ -358,9 +572,11 @@ class Event(_Wire):
     time: str  # RFC 3339, UTC.
     type: str
     data: Union[EventData, Any]
+    _: KW_ONLY
+    parent_tool_call_id: Optional[str] = None  # Set on every event caused inside a sub-agent: the tool call that started it.
 
 
-EventType = Literal["agent.task.started", "agent.output.delta", "agent.message", "agent.tool.requested", "agent.tool.completed", "agent.approval.requested", "agent.vendor.turn", "agent.vendor.event", "agent.task.completed", "agent.task.failed"]
+EventType = Literal["agent.task.started", "agent.output.delta", "agent.message", "agent.tool.requested", "agent.tool.completed", "agent.approval.requested", "agent.reasoning.delta", "agent.reasoning", "agent.plan.updated", "agent.file.changed", "agent.subagent.started", "agent.subagent.completed", "agent.retry", "agent.tool.output.delta", "agent.context.compacted", "agent.status", "agent.vendor.turn", "agent.vendor.event", "agent.task.completed", "agent.task.failed"]
 """Every event type the protocol defines."""
 
 EVENT_DATA: Dict[str, type] = {
@@ -370,6 +586,16 @@ EVENT_DATA: Dict[str, type] = {
     "agent.tool.requested": ToolRequested,
     "agent.tool.completed": ToolCompleted,
     "agent.approval.requested": ToolRequested,
+    "agent.reasoning.delta": TextData,
+    "agent.reasoning": TextData,
+    "agent.plan.updated": PlanUpdated,
+    "agent.file.changed": FileChanged,
+    "agent.subagent.started": Subagent,
+    "agent.subagent.completed": Subagent,
+    "agent.retry": Retry,
+    "agent.tool.output.delta": ToolOutputDelta,
+    "agent.context.compacted": ContextCompacted,
+    "agent.status": Status,
     "agent.vendor.turn": VendorTurn,
     "agent.vendor.event": VendorEvent,
     "agent.task.completed": TaskFinished,
@@ -377,7 +603,7 @@ EVENT_DATA: Dict[str, type] = {
 }
 """The data type of each event type."""
 
-EventData = Union[TaskStarted, TextData, ToolRequested, ToolCompleted, VendorTurn, VendorEvent, TaskFinished]
+EventData = Union[TaskStarted, TextData, ToolRequested, ToolCompleted, PlanUpdated, FileChanged, Subagent, Retry, ToolOutputDelta, ContextCompacted, Status, VendorTurn, VendorEvent, TaskFinished]
 
 TERMINAL_EVENTS: Tuple[str, ...] = ("agent.task.completed", "agent.task.failed")
 
@@ -423,11 +649,19 @@ _FIELDS: Dict[str, List[Tuple[str, str, Any]]] = {
         ('output', 'output', None),
         ('session_changed', 'sessionChanged', None),
         ('session_id', 'sessionId', None),
+        ('session_live', 'sessionLive', None),
+        ('session_source', 'sessionSource', None),
         ('structured_output', 'structuredOutput', None),
         ('tool_calls', 'toolCalls', ['list', 'ToolCallRecord']),
         ('turns', 'turns', None),
         ('usage', 'usage', 'Usage'),
         ('vendor', 'vendor', None),
+    ],
+    "Attachment": [
+        ('type', 'type', None),
+        ('data', 'data', None),
+        ('media_type', 'mediaType', None),
+        ('path', 'path', None),
     ],
     "McpHttpServer": [
         ('url', 'url', None),
@@ -447,13 +681,16 @@ _FIELDS: Dict[str, List[Tuple[str, str, Any]]] = {
         ('sandbox', 'sandbox', None),
     ],
     "SessionRef": [
-        ('resume', 'resume', None),
         ('fork', 'fork', None),
+        ('idle_timeout_ms', 'idleTimeoutMs', None),
+        ('keep_alive', 'keepAlive', None),
+        ('resume', 'resume', None),
     ],
     "AgentTask": [
-        ('goal', 'goal', None),
         ('additional_directories', 'additionalDirectories', None),
         ('append_system_prompt', 'appendSystemPrompt', None),
+        ('attachments', 'attachments', ['list', 'Attachment']),
+        ('goal', 'goal', None),
         ('idle_timeout_ms', 'idleTimeoutMs', None),
         ('max_turns', 'maxTurns', None),
         ('mcp_servers', 'mcpServers', ['map', 'McpServer']),
@@ -476,6 +713,7 @@ _FIELDS: Dict[str, List[Tuple[str, str, Any]]] = {
     "ApprovalResponse": [
         ('decision', 'decision', None),
         ('message', 'message', None),
+        ('updated_input', 'updatedInput', None),
     ],
     "BinaryInfo": [
         ('path', 'path', None),
@@ -483,6 +721,9 @@ _FIELDS: Dict[str, List[Tuple[str, str, Any]]] = {
     ],
     "CancelParams": [
         ('task_id', 'taskId', None),
+    ],
+    "CancelRequestParams": [
+        ('id', 'id', None),
     ],
     "CancelResult": [
         ('task_id', 'taskId', None),
@@ -503,7 +744,13 @@ _FIELDS: Dict[str, List[Tuple[str, str, Any]]] = {
         ('additional_directories', 'additionalDirectories', None),
         ('max_turns', 'maxTurns', None),
         ('usage_cost', 'usageCost', None),
+        ('approval_decisions', 'approvalDecisions', None),
+        ('attachments', 'attachments', None),
+        ('live_sessions', 'liveSessions', None),
         ('models', 'models', None),
+        ('prewarm', 'prewarm', None),
+        ('questions', 'questions', None),
+        ('steer', 'steer', None),
     ],
     "CapabilitiesParams": [
         ('runtime', 'runtime', None),
@@ -523,6 +770,11 @@ _FIELDS: Dict[str, List[Tuple[str, str, Any]]] = {
         ('server', 'server', 'ServerInfo'),
         ('runtimes', 'runtimes', ['list', 'RuntimeInfo']),
     ],
+    "ContextCompacted": [
+        ('trigger', 'trigger', None),
+        ('post_tokens', 'postTokens', None),
+        ('pre_tokens', 'preTokens', None),
+    ],
     "DiagnoseParams": [
         ('model', 'model', None),
         ('probe', 'probe', None),
@@ -538,6 +790,45 @@ _FIELDS: Dict[str, List[Tuple[str, str, Any]]] = {
     "DiagnoseResult": [
         ('runtimes', 'runtimes', ['list', 'Diagnosis']),
     ],
+    "FileChanged": [
+        ('path', 'path', None),
+        ('change', 'change', None),
+        ('diff', 'diff', None),
+    ],
+    "QuestionOption": [
+        ('label', 'label', None),
+        ('description', 'description', None),
+    ],
+    "Question": [
+        ('id', 'id', None),
+        ('text', 'text', None),
+        ('header', 'header', None),
+        ('multi_select', 'multiSelect', None),
+        ('options', 'options', ['list', 'QuestionOption']),
+    ],
+    "InputRequestParams": [
+        ('task_id', 'taskId', None),
+        ('questions', 'questions', ['list', 'Question']),
+        ('tool_call_id', 'toolCallId', None),
+    ],
+    "InputResponse": [
+        ('answers', 'answers', None),
+    ],
+    "PlanEntry": [
+        ('text', 'text', None),
+        ('status', 'status', None),
+    ],
+    "PlanUpdated": [
+        ('entries', 'entries', ['list', 'PlanEntry']),
+    ],
+    "Retry": [
+        ('attempt', 'attempt', None),
+        ('reason', 'reason', None),
+        ('message', 'message', None),
+        ('delay_ms', 'delayMs', None),
+        ('http_status', 'httpStatus', None),
+        ('max_attempts', 'maxAttempts', None),
+    ],
     "RunOptions": [
         ('approval_timeout_ms', 'approvalTimeoutMs', None),
         ('include_vendor_events', 'includeVendorEvents', None),
@@ -548,6 +839,57 @@ _FIELDS: Dict[str, List[Tuple[str, str, Any]]] = {
         ('task', 'task', 'AgentTask'),
         ('options', 'options', 'RunOptions'),
         ('task_id', 'taskId', None),
+    ],
+    "SessionCloseParams": [
+        ('session_id', 'sessionId', None),
+    ],
+    "SessionCloseResult": [
+        ('session_id', 'sessionId', None),
+        ('closed', 'closed', None),
+    ],
+    "SessionClosed": [
+        ('session_id', 'sessionId', None),
+        ('reason', 'reason', None),
+    ],
+    "SessionInfo": [
+        ('session_id', 'sessionId', None),
+        ('runtime', 'runtime', None),
+        ('state', 'state', None),
+        ('turns', 'turns', None),
+        ('idle_ms', 'idleMs', None),
+    ],
+    "SessionListParams": [
+    ],
+    "SessionListResult": [
+        ('sessions', 'sessions', ['list', 'SessionInfo']),
+    ],
+    "SessionOpenParams": [
+        ('runtime', 'runtime', None),
+        ('task', 'task', 'AgentTask'),
+        ('options', 'options', 'RunOptions'),
+    ],
+    "SessionOpenResult": [
+        ('session_id', 'sessionId', None),
+        ('runtime', 'runtime', None),
+    ],
+    "Status": [
+        ('kind', 'kind', None),
+        ('message', 'message', None),
+        ('data', 'data', None),
+    ],
+    "SteerParams": [
+        ('task_id', 'taskId', None),
+        ('text', 'text', None),
+    ],
+    "SteerResult": [
+        ('accepted', 'accepted', None),
+    ],
+    "Subagent": [
+        ('subagent_id', 'subagentId', None),
+        ('parent_tool_call_id', 'parentToolCallId', None),
+        ('description', 'description', None),
+        ('status', 'status', None),
+        ('usage', 'usage', 'Usage'),
     ],
     "TaskFinished": [
         ('finish_reason', 'finishReason', None),
@@ -575,6 +917,10 @@ _FIELDS: Dict[str, List[Tuple[str, str, Any]]] = {
         ('output', 'output', None),
         ('vendor', 'vendor', None),
     ],
+    "ToolOutputDelta": [
+        ('tool_call_id', 'toolCallId', None),
+        ('text', 'text', None),
+    ],
     "ToolRequested": [
         ('tool_call_id', 'toolCallId', None),
         ('name', 'name', None),
@@ -596,6 +942,7 @@ _FIELDS: Dict[str, List[Tuple[str, str, Any]]] = {
         ('time', 'time', None),
         ('type', 'type', None),
         ('data', 'data', '@event'),
+        ('parent_tool_call_id', 'parentToolCallId', None),
     ],
 }
 """Per class: (python name, wire name, decoding spec) of each field."""
@@ -613,19 +960,25 @@ __all__ = [
     "TERMINAL_EVENTS",
     "AgentResult",
     "AgentTask",
+    "Answer",
     "ApprovalMode",
     "ApprovalParams",
     "ApprovalResponse",
     "Artifact",
     "ArtifactChange",
+    "Attachment",
+    "AttachmentKind",
     "BinaryInfo",
     "CancelMode",
     "CancelParams",
+    "CancelRequestParams",
     "CancelResult",
     "CancelState",
     "Capabilities",
     "CapabilitiesParams",
     "CapabilitiesResult",
+    "CompactionTrigger",
+    "ContextCompacted",
     "Decision",
     "DiagnoseParams",
     "DiagnoseResult",
@@ -633,19 +986,46 @@ __all__ = [
     "DiagnosisStatus",
     "Event",
     "ExitInfo",
+    "FileChange",
+    "FileChanged",
     "FinishReason",
     "HttpTag",
+    "InputRequestParams",
+    "InputResponse",
     "McpHttpServer",
     "McpServer",
     "McpStdioServer",
     "Permissions",
+    "PlanEntry",
+    "PlanStatus",
+    "PlanUpdated",
+    "Question",
+    "QuestionOption",
+    "Retry",
+    "RetryReason",
     "RunOptions",
     "RunParams",
     "RuntimeInfo",
     "SandboxMode",
     "ServerInfo",
+    "SessionCloseParams",
+    "SessionCloseResult",
+    "SessionClosed",
+    "SessionClosedReason",
+    "SessionInfo",
+    "SessionListParams",
+    "SessionListResult",
+    "SessionOpenParams",
+    "SessionOpenResult",
     "SessionRef",
+    "SessionSource",
+    "SessionState",
+    "Status",
+    "StatusKind",
     "StdioTag",
+    "SteerParams",
+    "SteerResult",
+    "Subagent",
     "TaskError",
     "TaskErrorKind",
     "TaskFinished",
@@ -653,6 +1033,7 @@ __all__ = [
     "TextData",
     "ToolCallRecord",
     "ToolCompleted",
+    "ToolOutputDelta",
     "ToolRequested",
     "ToolStatus",
     "Usage",
