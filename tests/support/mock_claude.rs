@@ -24,6 +24,8 @@ use tokio_stream::wrappers::ReceiverStream;
 pub enum Block {
     /// Text, streamed as these deltas.
     Text(Vec<String>),
+    /// Extended thinking, streamed as these `thinking_delta`s, then a `signature_delta`.
+    Thinking(Vec<String>),
     ToolUse {
         id: String,
         name: String,
@@ -290,6 +292,13 @@ fn stream(
                     for d in deltas {
                         events.push(json!({"type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": d}}));
                     }
+                }
+                Block::Thinking(deltas) => {
+                    events.push(json!({"type": "content_block_start", "index": i, "content_block": {"type": "thinking", "thinking": "", "signature": ""}}));
+                    for d in deltas {
+                        events.push(json!({"type": "content_block_delta", "index": i, "delta": {"type": "thinking_delta", "thinking": d}}));
+                    }
+                    events.push(json!({"type": "content_block_delta", "index": i, "delta": {"type": "signature_delta", "signature": "c2lnbmF0dXJl"}}));
                 }
                 Block::ToolUse { id, name, input } => {
                     events.push(json!({"type": "content_block_start", "index": i, "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}}));
