@@ -124,13 +124,16 @@ async fn plain_answer_streams_deltas_with_usage_and_session() {
     assert_eq!(r["output"], "Hello from the mock.");
     assert_eq!(text_of(&out), "Hello from the mock.");
     assert!(out.of_type("agent.output.delta").len() >= 3);
-    // Thinking travels under data.vendor, never as text.
-    let thoughts: Vec<_> = out
+    // Thinking is reasoning, never output.
+    assert_eq!(
+        out.of_type("agent.reasoning.delta")[0]["text"],
+        "Let me think."
+    );
+    assert_eq!(out.of_type("agent.reasoning")[0]["text"], "Let me think.");
+    assert!(out
         .of_type("agent.output.delta")
-        .into_iter()
-        .filter(|d| d["vendor"]["thinkingDelta"].is_string())
-        .collect();
-    assert_eq!(thoughts[0]["vendor"]["thinkingDelta"], "Let me think.");
+        .iter()
+        .all(|d| d.get("vendor").is_none() && !d["text"].as_str().unwrap().is_empty()));
     assert_eq!(
         out.of_type("agent.message")[0]["text"],
         "Hello from the mock."
