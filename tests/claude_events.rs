@@ -65,9 +65,19 @@ impl World {
     }
 }
 
+fn with_parent<'a>(events: &'a [Value], kind: &str) -> Vec<(Option<&'a str>, &'a Value)> {
+    events
+        .iter()
+        .map(|e| &e["params"])
+        .filter(|p| p["type"] == kind)
+        .map(|p| (p["parentToolCallId"].as_str(), &p["data"]))
+        .collect()
+}
+
+/// A 429 the CLI retries, a thinking block, then an `Agent` tool call whose sub-agent answers.
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
-async fn capture_raw() {
+async fn thinking_a_retried_429_and_a_background_sub_agent() {
     let w = World::new(vec![
         Reply::error(429, "rate_limit_error", "slow down"),
         Reply::Message {
@@ -76,45 +86,80 @@ async fn capture_raw() {
                 Block::ToolUse {
                     id: "toolu_agent1".into(),
                     name: "Agent".into(),
-                    input: json!({"description": "count files", "prompt": "Count the files", "subagent_type": "general-purpose"}),
+                    input: json!({"description": "count files", "prompt": "Count the files",
+                                  "subagent_type": "general-purpose"}),
                 },
             ],
             stop_reason: "tool_use".into(),
             delay: Duration::ZERO,
         },
-        Reply::text("sub-agent says three"),
+        Reply::text("main agent done"),
     ])
     .await;
-    let mut s = w.sidecar(&[("CLAUDE_CODE_MAX_RETRIES", "2")]);
-    let mut params = w.run_params("cap", "use a sub-agent");
-    params["options"] = json!({ "includeVendorEvents": true });
-    let out = s.run(params).await;
-    let dump = |name: &str, events: &[Value]| {
-        let mut f = String::new();
-        for e in events {
-            if e["params"]["type"] == "agent.vendor.event" {
-                f.push_str(
-                    &json!({"dir": "<stdout", "msg": e["params"]["data"]["raw"]}).to_string(),
-                );
-                f.push('\n');
-            }
-        }
-        std::fs::write(format!("/tmp/cap_{name}.jsonl"), f).unwrap();
-    };
-    dump("subagent", &out.events);
-    let sid = out.result()["sessionId"].as_str().unwrap().to_string();
     w.mock
-        .push(vec![Reply::text("Summary: the user asked to count files.")]);
-    let mut params = w.run_params("cap2", "/compact");
-    params["task"]["session"] = json!({"resume": sid});
-    params["options"] = json!({ "includeVendorEvents": true });
+        .answer_subagents(Reply::text("SUBAGENT-ANSWER three files"));
+    let mut s = w.sidecar(&[("CLAUDE_CODE_MAX_RETRIES", "2")]);
+    let out = s.run(w.run_params("rich", "use a sub-agent")).await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+
+    let retry = out.of_type("agent.retry");
+    assert_eq!(retry.len(), 1, "{retry:?}");
+    assert_eq!(retry[0]["attempt"], 1);
+    assert_eq!(retry[0]["maxAttempts"], 2);
+    assert_eq!(retry[0]["httpStatus"], 429);
+    assert_eq!(retry[0]["reason"], "rateLimit");
+    assert!(retry[0]["delayMs"].as_u64().unwrap() > 0);
+
+    let deltas: Vec<&str> = out
+        .of_type("agent.reasoning.delta")
+        .iter()
+        .map(|d| d["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(deltas, vec!["Let me ", "think."]);
+    assert_eq!(out.of_type("agent.reasoning")[0]["text"], "Let me think.");
+    let streamed: String = out
+        .of_type("agent.output.delta")
+        .iter()
+        .map(|d| d["text"].as_str().unwrap())
+        .collect();
+    assert!(!streamed.contains("think"), "{streamed}");
+
+    let started = with_parent(&out.events, "agent.subagent.started");
+    assert_eq!(started.len(), 1, "{started:?}");
+    assert_eq!(started[0].0, Some("toolu_agent1"));
+    assert_eq!(started[0].1["parentToolCallId"], "toolu_agent1");
+    assert_eq!(started[0].1["description"], "count files");
+    // The sub-agent's words, when they arrive before the main result, are its own message.
+    for (parent, m) in with_parent(&out.events, "agent.message") {
+        let sub = m["text"].as_str().unwrap().contains("SUBAGENT-ANSWER");
+        assert_eq!(parent.is_some(), sub, "{m}");
+    }
+    assert!(
+        !r["output"].as_str().unwrap().contains("SUBAGENT-ANSWER"),
+        "{r}"
+    );
+    assert!(!streamed.contains("SUBAGENT-ANSWER"));
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+/// `/compact` in a resumed session: the CLI's compact_boundary.
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn a_manual_compaction_is_reported() {
+    let w = World::new(vec![Reply::text("first answer")]).await;
+    let mut s = w.sidecar(&[]);
+    let out = s.run(w.run_params("one", "say something")).await;
+    let sid = out.result()["sessionId"].as_str().unwrap().to_string();
+    w.mock.push(vec![Reply::text("Summary: said something.")]);
+    let mut params = w.run_params("two", "/compact");
+    params["task"]["session"] = json!({ "resume": sid });
     let out = s.run(params).await;
-    dump("compact", &out.events);
-    for e in &out.events {
-        println!("EV {:.600}", e.to_string());
-    }
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    for r in w.mock.requests() {
-        let _ = r;
-    }
+    assert_well_formed(&out.events);
+    let compacted = out.of_type("agent.context.compacted");
+    assert_eq!(compacted.len(), 1, "{:?}", out.types());
+    assert_eq!(compacted[0]["trigger"], "manual");
+    assert!(compacted[0]["preTokens"].as_u64().unwrap() > 0);
+    assert_eq!(s.wait_exit().await, Some(0));
 }
