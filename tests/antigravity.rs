@@ -444,6 +444,33 @@ async fn model_api_errors_map_to_kinds_fast() {
     assert!(took < Duration::from_secs(20), "bounded retries: {took:?}");
 }
 
+/// A 429 the harness retries, then an answer: the wait is an `agent.retry`, not silence.
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn a_retried_429_is_an_agent_retry() {
+    let mut w = World::start(vec![
+        Reply::error(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted"),
+        Reply::text(&["Answer ", "after retry."]),
+    ])
+    .await;
+    let out = w
+        .run(json!({"goal": "hi", "runtimeOptions": {"antigravity":
+            {"apiRetries": 2, "retryInitialDelayMs": 50}}}))
+        .await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["output"], "Answer after retry.");
+    let retry = out.of_type("agent.retry");
+    assert_eq!(retry.len(), 1, "{:?}", out.types());
+    assert_eq!(retry[0]["attempt"], 1);
+    assert_eq!(retry[0]["httpStatus"], 429);
+    assert_eq!(retry[0]["reason"], "rateLimit");
+    let types = out.types();
+    let at = |t: &str| types.iter().position(|x| x == t).unwrap();
+    assert!(at("agent.retry") < at("agent.output.delta"), "{types:?}");
+    assert_eq!(w.mock.requests().len(), 2);
+}
+
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn missing_key_is_refused_before_anything_starts() {
