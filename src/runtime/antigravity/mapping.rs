@@ -189,9 +189,8 @@ impl Mapper {
         }
         // A sub-agent's completion (pushed to `out` by the tool step) follows the tool's own
         // completion.
-        let ended: Vec<Emitted> = out.drain(..).collect();
         let mut all: Vec<Emitted> = vec![];
-        let (started, ended): (Vec<Emitted>, Vec<Emitted>) = ended
+        let (started, ended): (Vec<Emitted>, Vec<Emitted>) = std::mem::take(&mut out)
             .into_iter()
             .partition(|e| matches!(e.body, EventBody::SubagentStarted(_)));
         all.extend(started);

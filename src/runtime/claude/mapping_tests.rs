@@ -583,14 +583,15 @@ async fn a_background_sub_agent_is_bracketed_and_marked_with_its_parent() {
 #[tokio::test]
 async fn sub_agent_text_never_becomes_the_output() {
     // Only the sub-agent's lines: its message must not become the main output.
+    let main_text = |l: &str| {
+        l.contains("\"text_delta\"")
+            || (l.contains("\"type\":\"assistant\"")
+                && l.contains("\"parent_tool_use_id\":null")
+                && l.contains("sub-agent says"))
+    };
     let sub_only: String = SUBAGENT
         .lines()
-        .filter(|l| {
-            !l.contains("\"text_delta\"")
-                && !(l.contains("\"type\":\"assistant\"")
-                    && l.contains("\"parent_tool_use_id\":null")
-                    && l.contains("sub-agent says"))
-        })
+        .filter(|l| !main_text(l))
         .collect::<Vec<_>>()
         .join("\n");
     let (mapper, out) = feed(&sub_only, task(json!({})), None).await;
