@@ -678,3 +678,49 @@ async fn rate_limit_events_and_a_todo_plan() {
             {"text": "test", "status": "pending"}]})]
     );
 }
+
+/// Captured from the CLI itself (not through the sidecar, which stops at the first `result`): a
+/// slow background sub-agent. The main turn's `result` comes first; the sub-agent's message, its
+/// `task_notification`, then a follow-up main turn the CLI starts by itself (a new `init`, an
+/// answer, a second `result`) come after it.
+#[tokio::test]
+async fn a_sub_agent_still_running_at_the_first_result_is_pending_until_its_notification() {
+    let transcript = include_str!("testdata/11_subagent_after_result.jsonl");
+    let all = lines(transcript);
+    let first_result = all.iter().position(|l| l.msg["type"] == "result").unwrap();
+    let (events, out) = sink();
+    let task = serde_json::from_value(task(json!({}))).unwrap();
+    let mut mapper = Mapper::new(&task, std::env::temp_dir());
+    for l in &all[..first_result] {
+        mapper.on_line(&events, &l.msg).await;
+    }
+    let pending = mapper.pending_subagents();
+    assert_eq!(pending.len(), 1, "still running at the first result");
+    for l in all[first_result + 1..]
+        .iter()
+        .filter(|l| l.msg["type"] != "result")
+    {
+        mapper.on_line(&events, &l.msg).await;
+    }
+    assert!(mapper.pending_subagents().is_empty());
+    let completed = with_parent(&out, "agent.subagent.completed");
+    assert_eq!(completed.len(), 1);
+    assert_eq!(completed[0].0.as_deref(), Some(pending[0].as_str()));
+    assert_eq!(completed[0].1["status"], "completed");
+    let sub: Vec<_> = with_parent(&out, "agent.message")
+        .into_iter()
+        .filter(|(p, _)| p.is_some())
+        .collect();
+    assert_eq!(sub.len(), 1);
+    assert_eq!(sub[0].1["text"], "SUB three");
+    // One task start, though the follow-up turn sends `init` again; the main output is the
+    // follow-up's answer, never the sub-agent's.
+    assert_eq!(out.data_of("agent.task.started").len(), 1);
+    let last = all
+        .iter()
+        .rev()
+        .find(|l| l.msg["type"] == "result")
+        .unwrap();
+    let r = mapper.finish(Some(&last.msg), &Default::default());
+    assert_eq!(r.output, "main after notification");
+}
