@@ -20,7 +20,10 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 use super::wire::{SdkToolCall, SdkUsage, Step};
-use crate::protocol::event::{EventBody, Retry, RetryReason, Subagent, TextData, ToolRequested};
+use crate::protocol::event::{
+    CompactionTrigger, ContextCompacted, EventBody, Retry, RetryReason, Subagent, TextData,
+    ToolRequested,
+};
 use crate::protocol::result::{
     Artifact, ArtifactChange, TaskError, TaskErrorKind, ToolCallRecord, ToolStatus, Usage,
 };
@@ -163,6 +166,15 @@ impl Mapper {
                         }
                     }
                 }
+            }
+            // The harness summarised the conversation to fit its context (it has a threshold,
+            // no manual trigger through the SDK).
+            ("COMPACTION", _) if step.status == "DONE" && self.finished.insert(step.id.clone()) => {
+                bodies.push(EventBody::ContextCompacted(ContextCompacted {
+                    trigger: CompactionTrigger::Auto,
+                    pre_tokens: None,
+                    post_tokens: None,
+                }));
             }
             ("FINISH", _) if step.structured_output.is_some() => {
                 self.structured_output = step.structured_output.clone();
@@ -810,6 +822,12 @@ mod tests {
         assert_eq!(evs[7]["data"]["status"], "completed");
         assert_eq!(m.last_message.as_deref(), Some("There are 3."));
         assert!(m.pending_subagents().is_empty());
+        // A compaction step, seen twice, is one event.
+        let compaction = r#"{"type":"step","step":{"id":"p:3","trajectory_id":"p","type":"COMPACTION","source":"SYSTEM","status":"DONE"}}"#;
+        let evs = run(&mut m, &steps(&format!("{compaction}\n{compaction}\n")));
+        assert_eq!(evs.len(), 1);
+        assert_eq!(evs[0]["type"], "agent.context.compacted");
+        assert_eq!(evs[0]["data"]["trigger"], "auto");
     }
 
     #[test]

@@ -202,6 +202,27 @@ pub fn rerouted(asked: &str, got: &str, source: &str) -> Option<Status> {
     })
 }
 
+pub fn permission_mode(mode: &str) -> Status {
+    Status {
+        kind: StatusKind::PermissionMode,
+        message: format!("the permission mode is now {mode}"),
+        data: Some(json!({ "permissionMode": mode })),
+    }
+}
+
+/// `system/informational` at level warning or error → a warning status.
+pub fn informational(v: &Value) -> Option<Status> {
+    let level = v["level"].as_str().unwrap_or_default();
+    if !matches!(level, "warning" | "error") {
+        return None;
+    }
+    Some(Status {
+        kind: StatusKind::Warning,
+        message: v["content"].as_str().unwrap_or_default().to_string(),
+        data: Some(json!({ "level": level, "tag": v["tag"] })),
+    })
+}
+
 /// Why the API call is being retried, from its HTTP status and the CLI's error code.
 pub fn retry_reason(status: Option<u64>, code: &str) -> RetryReason {
     match status {

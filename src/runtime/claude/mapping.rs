@@ -185,6 +185,23 @@ impl Mapper {
                     .emit(EventBody::Retry(richer::api_retry(v, self.retries)))
                     .await;
             }
+            // A mode change after the start (ExitPlanMode, a host's set_permission_mode).
+            "status" => {
+                if let Some(mode) = v["permissionMode"].as_str() {
+                    if self.session_id.is_some() && self.permission_mode.as_deref() != Some(mode) {
+                        events
+                            .emit(EventBody::Status(richer::permission_mode(mode)))
+                            .await;
+                    }
+                    self.permission_mode = Some(mode.to_string());
+                }
+            }
+            // The CLI's own warnings (e.g. auto mode refusing everything behind a gateway).
+            "informational" => {
+                if let Some(status) = richer::informational(v) {
+                    events.emit(EventBody::Status(status)).await;
+                }
+            }
             "compact_boundary" => {
                 events
                     .emit(EventBody::ContextCompacted(richer::compacted(

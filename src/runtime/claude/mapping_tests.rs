@@ -724,3 +724,44 @@ async fn a_sub_agent_still_running_at_the_first_result_is_pending_until_its_noti
     let r = mapper.finish(Some(&last.msg), &Default::default());
     assert_eq!(r.output, "main after notification");
 }
+
+#[tokio::test]
+async fn the_clis_warnings_and_a_later_mode_change_are_status() {
+    // 08_pm_plan: auto mode behind a gateway refuses everything, and says so.
+    let (_, out) = feed(
+        include_str!("testdata/08_pm_plan.jsonl"),
+        task(json!({})),
+        None,
+    )
+    .await;
+    let status = out.data_of("agent.status");
+    assert_eq!(status.len(), 1, "{status:?}");
+    assert_eq!(status[0]["kind"], "warning");
+    assert_eq!(status[0]["data"]["tag"], "auto_mode_no_server_check");
+    assert!(status[0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Auto mode can't check actions"));
+
+    // 08_set_model_mode: a mode set before the turn is the starting mode, not a change.
+    let (mut mapper, out) = feed(
+        include_str!("testdata/08_set_model_mode.jsonl"),
+        task(json!({})),
+        None,
+    )
+    .await;
+    assert!(out.data_of("agent.status").is_empty());
+    let (events, out) = sink();
+    for mode in ["acceptEdits", "plan"] {
+        let line =
+            json!({"type": "system", "subtype": "status", "status": null, "permissionMode": mode});
+        mapper.on_line(&events, &line).await;
+    }
+    assert_eq!(
+        out.data_of("agent.status"),
+        vec![
+            json!({"kind": "permissionMode", "message": "the permission mode is now plan",
+                    "data": {"permissionMode": "plan"}})
+        ]
+    );
+}

@@ -219,6 +219,17 @@ impl TurnState {
                     .emit(EventBody::Status(richer::rerouted(params)))
                     .await;
             }
+            "warning" => {
+                if let Some(message) = params["message"].as_str() {
+                    self.events
+                        .emit(EventBody::Status(crate::protocol::event::Status {
+                            kind: crate::protocol::event::StatusKind::Warning,
+                            message: message.to_string(),
+                            data: None,
+                        }))
+                        .await;
+                }
+            }
             "mcpServer/startupStatus/updated" => {
                 if let Some(status) = richer::mcp_failed(params) {
                     self.events.emit(EventBody::Status(status)).await;

@@ -344,6 +344,7 @@ async fn streamed_command_output_retries_plans_and_status() {
         ("account/rateLimits/updated", json!({"rateLimits": {"primary": {"usedPercent": 95}, "secondary": null, "rateLimitReachedType": null}})),
         ("account/rateLimits/updated", json!({"rateLimits": {"primary": {"usedPercent": 96}, "secondary": null, "rateLimitReachedType": null}})),
         ("item/completed", json!({"threadId": T, "turnId": "turn-1", "item": {"type": "contextCompaction", "id": "cc_1"}})),
+        ("warning", json!({"message": "the sandbox is unavailable", "threadId": T})),
     ])
     .await;
     let retries = out.data_of("agent.retry");
@@ -366,7 +367,12 @@ async fn streamed_command_output_retries_plans_and_status() {
     );
     let status = out.data_of("agent.status");
     let kinds: Vec<&str> = status.iter().map(|s| s["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, vec!["model", "mcpServer", "warning"], "{status:?}");
+    assert_eq!(
+        kinds,
+        vec!["model", "mcpServer", "warning", "warning"],
+        "{status:?}"
+    );
+    assert_eq!(status[3]["message"], "the sandbox is unavailable");
     assert_eq!(status[0]["data"]["model"], "gpt-5.5-mini");
     assert_eq!(
         status[1]["message"],
