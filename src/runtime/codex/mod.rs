@@ -14,6 +14,7 @@ mod command;
 mod diagnose;
 mod env;
 mod errors;
+mod events;
 mod mapping;
 mod mcp;
 mod options;
