@@ -68,6 +68,8 @@ pub async fn run_once(
             run.await
         }
     };
+    // A `keepAlive` in --task has nothing to keep the session for once this one run is over.
+    core.close_sessions().await;
     let result = match result {
         Ok(r) => r,
         Err(refusal) => {

@@ -78,7 +78,11 @@ impl Core {
             .filter(|_| !task.fork())
             .and_then(|id| self.sessions.get(id))
         {
-            return self.admit_turn(params, entry);
+            match self.admit_turn(params.clone(), entry) {
+                // It ended between the lookup and the turn: resumed cold, like any dead session.
+                Err(Refusal::SessionNotFound { .. }) => {}
+                other => return other,
+            }
         }
         let wd = check_task(runtime.info(), &params.task, &self.cwd)?;
         // Off the reactor: a plan may read files (a fixture script's `path`) or parse large
