@@ -332,6 +332,17 @@ export interface QuestionOption {
   label: string;
 }
 
+/**
+ * The agent asks the host (`input/request`), as a tool call named `name`. The call's output is
+ * the host's `{ answers }` (declined: status `denied`, output why); `{{answers.<id>}}` in the
+ * result's `output` is replaced by that answer (a multi-select's labels joined with ", ", an
+ * unanswered or declined question by nothing).
+ */
+export interface QuestionStep {
+  name: string;
+  questions: Question[];
+}
+
 /** The vendor waits before trying the model again. */
 export interface Retry {
   /** 1-based. */

@@ -383,6 +383,18 @@ class PlanUpdated(_Wire):
 
 
 @dataclass
+class QuestionStep(_Wire):
+    """The agent asks the host (`input/request`), as a tool call named `name`. The call's output is
+    the host's `{ answers }` (declined: status `denied`, output why); `{{answers.<id>}}` in the
+    result's `output` is replaced by that answer (a multi-select's labels joined with ", ", an
+    unanswered or declined question by nothing).
+    """
+    questions: List[Question]
+    _: KW_ONLY
+    name: str = 'AskUserQuestion'
+
+
+@dataclass
 class Retry(_Wire):
     """The vendor waits before trying the model again."""
     attempt: int  # 1-based.
@@ -821,6 +833,10 @@ _FIELDS: Dict[str, List[Tuple[str, str, Any]]] = {
     "PlanUpdated": [
         ('entries', 'entries', ['list', 'PlanEntry']),
     ],
+    "QuestionStep": [
+        ('questions', 'questions', ['list', 'Question']),
+        ('name', 'name', None),
+    ],
     "Retry": [
         ('attempt', 'attempt', None),
         ('reason', 'reason', None),
@@ -1001,6 +1017,7 @@ __all__ = [
     "PlanUpdated",
     "Question",
     "QuestionOption",
+    "QuestionStep",
     "Retry",
     "RetryReason",
     "RunOptions",
