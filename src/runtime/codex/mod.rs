@@ -17,6 +17,7 @@ mod errors;
 mod mapping;
 mod mcp;
 mod options;
+mod questions;
 mod session;
 
 use std::path::{Path, PathBuf};
@@ -64,6 +65,8 @@ impl Runtime for CodexRuntime {
             // Codex has no per-tool allow/deny list for its built-in tools.
             tool_filters: false,
             usage_cost: false,
+            // requestUserInput and simple MCP elicitation forms (questions.rs).
+            questions: true,
             ..super::all_capabilities()
         }
     }
