@@ -309,7 +309,8 @@ pub struct CancelRequestParams {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionOpenParams {
     pub runtime: String,
-    /// As for `run`; `goal` is not sent. `session.keepAlive` is implied.
+    /// As for `run`; `goal` may be left out (it is not sent). `session.keepAlive` is implied.
+    #[serde(deserialize_with = "task_without_goal")]
     pub task: AgentTask,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<RunOptions>,
@@ -397,4 +398,19 @@ pub enum SessionClosedReason {
     Exited,
     /// The sidecar is stopping (EOF, SIGTERM).
     Shutdown,
+}
+
+/// `session/open`'s task: an [`AgentTask`] whose `goal` may be left out. Read as raw members, the
+/// goal added when absent, then as the task (`runtimeOptions` stay raw text; this is one small
+/// message per session).
+fn task_without_goal<'de, D: serde::Deserializer<'de>>(d: D) -> Result<AgentTask, D::Error> {
+    use serde::de::Error;
+    let mut members =
+        std::collections::BTreeMap::<String, Box<serde_json::value::RawValue>>::deserialize(d)?;
+    if !members.contains_key("goal") {
+        let empty = serde_json::value::RawValue::from_string("\"\"".into()).map_err(D::Error::custom)?;
+        members.insert("goal".into(), empty);
+    }
+    let text = serde_json::to_string(&members).map_err(D::Error::custom)?;
+    serde_json::from_str(&text).map_err(D::Error::custom)
 }

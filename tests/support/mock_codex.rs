@@ -24,6 +24,8 @@ pub enum Reply {
     Reasoned(Vec<String>, Vec<String>),
     /// A call of codex's shell tool (`exec_command {"cmd": ...}`).
     Shell(String),
+    /// A call of any tool by name, with these arguments.
+    Call(String, Value),
     /// An HTTP error status with a JSON error body.
     Status(u16, Value),
     /// Starts the stream, then never sends another byte.
@@ -231,6 +233,16 @@ async fn respond(
                 "type": "response.output_item.done", "output_index": 0,
                 "item": { "type": "function_call", "name": "exec_command",
                           "arguments": json!({ "cmd": cmd }).to_string(),
+                          "call_id": format!("call_{rid}") },
+            })),
+            completed,
+        ],
+        Reply::Call(name, args) => vec![
+            created,
+            sse(json!({
+                "type": "response.output_item.done", "output_index": 0,
+                "item": { "type": "function_call", "name": name,
+                          "arguments": args.to_string(),
                           "call_id": format!("call_{rid}") },
             })),
             completed,

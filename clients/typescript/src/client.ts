@@ -18,17 +18,41 @@ import {
   type DiagnoseParams,
   type DiagnoseResult,
   type Diagnosis,
+  type Decision,
   type Event,
+  type InputRequestParams,
+  type InputResponse,
   type RunOptions,
 } from "./types.js";
 
 export const BIN_ENV = "AGENT_RUNTIME_KIT_BIN";
 export const BIN_NAME = "agent-runtime-kit";
 
-/** What an approval handler returns: a response, `true`/`false`, or `"allow"`/`"deny"`. */
-export type ApprovalDecision = ApprovalResponse | boolean | "allow" | "deny";
-/** Called for each `approval/request` (tasks with `permissions.approvals: "host"`). */
-export type ApprovalHandler = (request: ApprovalParams) => ApprovalDecision | Promise<ApprovalDecision>;
+/**
+ * What an approval handler returns: a response (`{ decision, message?, updatedInput? }`),
+ * `true`/`false`, or a decision name (`"allow"`, `"allowForSession"`, `"deny"`, `"abort"`).
+ */
+export type ApprovalDecision = ApprovalResponse | boolean | Decision;
+/**
+ * Called for each `approval/request` (tasks with `permissions.approvals: "host"`). `signal` aborts
+ * when the sidecar withdraws the request (`$/cancelRequest`); the answer is then not sent.
+ */
+export type ApprovalHandler = (
+  request: ApprovalParams,
+  signal: AbortSignal,
+) => ApprovalDecision | Promise<ApprovalDecision>;
+/** What a question handler returns: an InputResponse, or the answers by question id. */
+export type QuestionAnswers = InputResponse | InputResponse["answers"];
+/**
+ * Called for each `input/request` (the agent's questions to the user). Throw to decline them (the
+ * agent is told nobody answered). `signal` aborts when the sidecar withdraws the request.
+ */
+export type QuestionHandler = (
+  request: InputRequestParams,
+  signal: AbortSignal,
+) => QuestionAnswers | Promise<QuestionAnswers>;
+
+const DECISIONS: readonly Decision[] = ["allow", "allowForSession", "deny", "abort"];
 
 export interface ClientOptions {
   /** The sidecar executable (default: `$AGENT_RUNTIME_KIT_BIN`, then `agent-runtime-kit` on PATH). */
@@ -40,6 +64,8 @@ export interface ClientOptions {
   cwd?: string;
   /** The default approval handler (a run can pass its own); without one every approval is denied. */
   onApproval?: ApprovalHandler;
+  /** The default question handler (a run can pass its own); without one questions are declined. */
+  onQuestion?: QuestionHandler;
   /** Called with each stderr line of the sidecar (its logs); exceptions are ignored. */
   onStderr?: (line: string) => void;
   /** How many stderr lines to keep for error reports (default 200). */
@@ -55,6 +81,7 @@ export interface RunRequest {
   /** Aborting it cancels the task; the run then ends with `finishReason: "cancelled"`. */
   signal?: AbortSignal;
   onApproval?: ApprovalHandler;
+  onQuestion?: QuestionHandler;
 }
 
 /**
@@ -126,6 +153,8 @@ export class Client {
   private child: ChildProcessWithoutNullStreams;
   private nextId = 0;
   private pending = new Map<number, Pending>();
+  /** Host requests being answered, by JSON id: `$/cancelRequest` aborts their handler. */
+  private answering = new Map<string, AbortController>();
   private runs = new Map<string, Run>();
   private stderrLines: string[] = [];
   private exitedError: SidecarExitedError | undefined;
@@ -251,7 +280,7 @@ export class Client {
   run(req: RunRequest): Run {
     const task: AgentTask = typeof req.task === "string" ? { goal: req.task } : req.task;
     const taskId = req.taskId ?? randomUUID();
-    const run = new Run(this, taskId, req.runtime, req.onApproval);
+    const run = new Run(this, taskId, req.runtime, req.onApproval, req.onQuestion);
     this.runs.set(taskId, run);
     const params: Record<string, unknown> = { taskId, runtime: req.runtime, task };
     if (req.options) params.options = req.options;
@@ -326,6 +355,11 @@ export class Client {
     if (!msg || typeof msg !== "object") return;
     if (typeof msg.method === "string" && "id" in msg) {
       void this.answer(msg.id, msg.method, msg.params);
+    } else if (msg.method === "$/cancelRequest") {
+      // The sidecar withdrew a request: abort its handler; nothing is sent back.
+      const key = JSON.stringify(msg.params?.id);
+      this.answering.get(key)?.abort();
+      this.answering.delete(key);
     } else if (msg.method === "event") {
       const event = msg.params as Event;
       const run = event && this.runs.get(event.taskId);
@@ -343,23 +377,51 @@ export class Client {
   }
 
   private async answer(id: unknown, method: string, params: any): Promise<void> {
-    if (method !== "approval/request") {
+    if (method !== "approval/request" && method !== "input/request") {
       this.write({ jsonrpc: "2.0", id, error: { code: -32601, message: `unknown method ${method}` } });
       return;
     }
+    const key = JSON.stringify(id);
+    const controller = new AbortController();
+    this.answering.set(key, controller);
+    let reply: Record<string, unknown>;
+    try {
+      reply =
+        method === "approval/request"
+          ? { result: await this.decide(params, controller.signal) }
+          : await this.answerQuestions(params, controller.signal);
+    } finally {
+      if (this.answering.get(key) === controller) this.answering.delete(key);
+    }
+    if (!this.exitedError && !controller.signal.aborted) this.write({ jsonrpc: "2.0", id, ...reply });
+  }
+
+  private async decide(params: any, signal: AbortSignal): Promise<ApprovalResponse> {
     const run = this.runs.get(params?.taskId);
     const handler = run?.onApproval ?? this.opts.onApproval;
-    let response: ApprovalResponse;
-    if (!handler) response = { decision: "deny", message: "the host has no approval handler" };
-    else {
-      try {
-        response = asResponse(await handler(params as ApprovalParams));
-      } catch (e) {
-        // A failing handler denies; it does not leave the task waiting.
-        response = { decision: "deny", message: `approval handler failed: ${(e as Error)?.message ?? e}` };
-      }
+    if (!handler) return { decision: "deny", message: "the host has no approval handler" };
+    try {
+      return asResponse(await handler(params as ApprovalParams, signal));
+    } catch (e) {
+      // A failing handler denies; it does not leave the task waiting.
+      return { decision: "deny", message: `approval handler failed: ${(e as Error)?.message ?? e}` };
     }
-    if (!this.exitedError) this.write({ jsonrpc: "2.0", id, result: response });
+  }
+
+  private async answerQuestions(params: any, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const run = this.runs.get(params?.taskId);
+    const handler = run?.onQuestion ?? this.opts.onQuestion;
+    const decline = (why: string) => ({
+      error: { code: -32000, message: `the host declined the questions: ${why}` },
+    });
+    if (!handler) return decline("the host has no question handler");
+    try {
+      const a = await handler(params as InputRequestParams, signal);
+      const answers = a && typeof a === "object" && "answers" in a && typeof a.answers === "object" ? a.answers : a;
+      return { result: { answers } };
+    } catch (e) {
+      return decline(String((e as Error)?.message ?? e));
+    }
   }
 
   private onExit(error: SidecarExitedError): void {
@@ -372,10 +434,11 @@ export class Client {
 }
 
 function asResponse(d: ApprovalDecision): ApprovalResponse {
-  if (d === true || d === "allow") return { decision: "allow" };
-  if (d === false || d === "deny") return { decision: "deny" };
-  if (d && typeof d === "object" && (d.decision === "allow" || d.decision === "deny")) return d;
-  throw new TypeError(`an approval handler must return allow or deny, not ${JSON.stringify(d)}`);
+  if (d === true) return { decision: "allow" };
+  if (d === false) return { decision: "deny" };
+  if (typeof d === "string" && DECISIONS.includes(d)) return { decision: d };
+  if (d && typeof d === "object" && DECISIONS.includes(d.decision)) return d;
+  throw new TypeError(`an approval handler must return one of ${DECISIONS.join(", ")}, not ${JSON.stringify(d)}`);
 }
 
 type Waiter = { resolve: (r: IteratorResult<Event>) => void; reject: (e: Error) => void };
@@ -399,6 +462,7 @@ export class Run implements AsyncIterable<Event> {
     readonly taskId: string,
     readonly runtime: string,
     /** @internal */ readonly onApproval: ApprovalHandler | undefined,
+    /** @internal */ readonly onQuestion: QuestionHandler | undefined = undefined,
   ) {
     this.result = new Promise<AgentResult>((resolve, reject) => {
       this.resolveResult = resolve;

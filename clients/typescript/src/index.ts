@@ -26,5 +26,7 @@ export {
   type ApprovalDecision,
   type ApprovalHandler,
   type ClientOptions,
+  type QuestionAnswers,
+  type QuestionHandler,
   type RunRequest,
 } from "./client.js";

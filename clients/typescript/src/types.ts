@@ -62,8 +62,8 @@ export interface AgentTask {
   /** Images and files sent with the goal. */
   attachments?: Attachment[] | null;
   /**
-   * The prompt. Never placed on a child's command line. Required by `run` (unless
-   * `attachments` carry the whole request); `session/open` ignores it.
+   * The prompt. Never placed on a child's command line. `session/open` ignores it (and accepts
+   * a task without it); a `run` needs a non-empty goal unless `attachments` carry the request.
    */
   goal?: string;
   /** No vendor output for this long → `finishReason: "timeout"`. */
@@ -330,6 +330,17 @@ export interface Question {
 export interface QuestionOption {
   description?: string | null;
   label: string;
+}
+
+/**
+ * The agent asks the host (`input/request`), as a tool call named `name`. The call's output is
+ * the host's `{ answers }` (declined: status `denied`, output why); `{{answers.<id>}}` in the
+ * result's `output` is replaced by that answer (a multi-select's labels joined with ", ", an
+ * unanswered or declined question by nothing).
+ */
+export interface QuestionStep {
+  name: string;
+  questions: Question[];
 }
 
 /** The vendor waits before trying the model again. */

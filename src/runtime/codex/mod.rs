@@ -18,6 +18,7 @@ mod events;
 mod mapping;
 mod mcp;
 mod options;
+mod questions;
 mod session;
 
 use std::path::{Path, PathBuf};
@@ -65,6 +66,8 @@ impl Runtime for CodexRuntime {
             // Codex has no per-tool allow/deny list for its built-in tools.
             tool_filters: false,
             usage_cost: false,
+            // requestUserInput and simple MCP elicitation forms (questions.rs).
+            questions: true,
             ..super::all_capabilities()
         }
     }

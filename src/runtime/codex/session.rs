@@ -215,6 +215,7 @@ impl Session<'_> {
         if let Some(servers) = &task.mcp_servers {
             config.insert("mcp_servers".into(), super::mcp::config(servers));
         }
+        super::questions::enable(&mut config, &task.permissions());
         if !config.is_empty() {
             p.insert("config".into(), Value::Object(config));
         }

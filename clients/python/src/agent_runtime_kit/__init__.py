@@ -20,7 +20,15 @@ runtime) with one protocol::
 
 from ._types import *  # noqa: F401,F403 - the generated protocol types are the public surface
 from ._types import __all__ as _types_all
-from .client import ApprovalDecision, ApprovalHandler, Client, Run, find_binary
+from .client import (
+    ApprovalDecision,
+    ApprovalHandler,
+    Client,
+    QuestionAnswers,
+    QuestionHandler,
+    Run,
+    find_binary,
+)
 from .errors import (
     BUSY,
     DUPLICATE_TASK_ID,
@@ -48,6 +56,8 @@ __all__ = [
     "ApprovalDecision",
     "ApprovalHandler",
     "Client",
+    "QuestionAnswers",
+    "QuestionHandler",
     "Run",
     "find_binary",
     "AgentRuntimeKitError",

@@ -190,7 +190,7 @@ class AgentTask(_Wire):
     additional_directories: Optional[List[str]] = None  # Further directories the agent may read and write.
     append_system_prompt: Optional[str] = None  # Appended to the vendor's system prompt.
     attachments: Optional[List[Attachment]] = None  # Images and files sent with the goal.
-    goal: str = ''  # The prompt. Never placed on a child's command line. Required by `run` (unless
+    goal: str = ''  # The prompt. Never placed on a child's command line. `session/open` ignores it (and accepts
     idle_timeout_ms: Optional[int] = None  # No vendor output for this long → `finishReason: "timeout"`.
     max_turns: Optional[int] = None
     mcp_servers: Optional[Dict[str, McpServer]] = None  # name → server, in the shape Claude, Codex and MCP hosts already use.
@@ -380,6 +380,18 @@ class PlanEntry(_Wire):
 class PlanUpdated(_Wire):
     """The whole current plan, each time it changes."""
     entries: List[PlanEntry]
+
+
+@dataclass
+class QuestionStep(_Wire):
+    """The agent asks the host (`input/request`), as a tool call named `name`. The call's output is
+    the host's `{ answers }` (declined: status `denied`, output why); `{{answers.<id>}}` in the
+    result's `output` is replaced by that answer (a multi-select's labels joined with ", ", an
+    unanswered or declined question by nothing).
+    """
+    questions: List[Question]
+    _: KW_ONLY
+    name: str = 'AskUserQuestion'
 
 
 @dataclass
@@ -821,6 +833,10 @@ _FIELDS: Dict[str, List[Tuple[str, str, Any]]] = {
     "PlanUpdated": [
         ('entries', 'entries', ['list', 'PlanEntry']),
     ],
+    "QuestionStep": [
+        ('questions', 'questions', ['list', 'Question']),
+        ('name', 'name', None),
+    ],
     "Retry": [
         ('attempt', 'attempt', None),
         ('reason', 'reason', None),
@@ -1001,6 +1017,7 @@ __all__ = [
     "PlanUpdated",
     "Question",
     "QuestionOption",
+    "QuestionStep",
     "Retry",
     "RetryReason",
     "RunOptions",

@@ -41,6 +41,8 @@ from ._types import (
     Diagnosis,
     DiagnoseResult,
     Event,
+    InputRequestParams,
+    InputResponse,
     RunOptions,
 )
 from ._wire import to_wire
@@ -56,10 +58,24 @@ BIN_ENV = "AGENT_RUNTIME_KIT_BIN"
 BIN_NAME = "agent-runtime-kit"
 
 ApprovalDecision = Union[ApprovalResponse, bool, str, Mapping[str, Any]]
-"""What an approval handler returns: an ApprovalResponse, True/False, "allow"/"deny", or a dict."""
+"""What an approval handler returns: an ApprovalResponse, True/False, a decision name
+("allow", "allowForSession", "deny", "abort"), or a dict in the wire shape
+(``{"decision": "allow", "updatedInput": {...}}``)."""
 
 ApprovalHandler = Callable[[ApprovalParams], Union[ApprovalDecision, Awaitable[ApprovalDecision]]]
 """Called for each ``approval/request`` (tasks with ``permissions.approvals = "host"``)."""
+
+QuestionAnswers = Union[InputResponse, Mapping[str, Any]]
+"""What a question handler returns: an InputResponse, ``{"answers": {id: answer}}``, or the
+answers themselves (``{id: "label"}``; a multi-select's answer is a list of labels)."""
+
+QuestionHandler = Callable[
+    [InputRequestParams], Union[QuestionAnswers, Awaitable[QuestionAnswers]]
+]
+"""Called for each ``input/request``: the agent's questions to the user. Raise to decline them
+(the agent is told nobody answered)."""
+
+_DECISIONS = ("allow", "allowForSession", "deny", "abort")
 
 _READ_CHUNK = 1 << 16
 _END = object()
@@ -128,6 +144,7 @@ class Client:
         env: Optional[Mapping[str, str]] = None,
         cwd: Optional[Union[str, "os.PathLike[str]"]] = None,
         on_approval: Optional[ApprovalHandler] = None,
+        on_question: Optional[QuestionHandler] = None,
         on_stderr: Optional[Callable[[str], None]] = None,
         stderr_tail_lines: int = 200,
     ):
@@ -137,6 +154,8 @@ class Client:
         env: the sidecar's whole environment (default: this process's).
         on_approval: the default approval handler (a run can pass its own); without one every
             approval is denied.
+        on_question: the default handler of the agent's questions (``input/request``; a run can
+            pass its own); without one questions are declined.
         on_stderr: called with each stderr line of the sidecar (its logs); exceptions are ignored.
         """
         self._binary = binary
@@ -144,6 +163,7 @@ class Client:
         self._env = dict(env) if env is not None else None
         self._cwd = os.fspath(cwd) if cwd is not None else None
         self._on_approval = on_approval
+        self._on_question = on_question
         self._on_stderr = on_stderr
         self._stderr: Deque[str] = collections.deque(maxlen=stderr_tail_lines)
         self._proc: Optional[asyncio.subprocess.Process] = None
@@ -154,6 +174,8 @@ class Client:
         self._pending: Dict[int, asyncio.Future[Any]] = {}
         self._runs: Dict[str, Run] = {}
         self._handlers: set[asyncio.Task[Any]] = set()
+        # Host requests being answered, by request id: `$/cancelRequest` cancels the handler.
+        self._answering: Dict[str, asyncio.Task[None]] = {}
         self._exited: Optional[SidecarExited] = None
         self._closing = False
 
@@ -255,6 +277,7 @@ class Client:
         task_id: Optional[str] = None,
         options: Optional[RunOptions] = None,
         on_approval: Optional[ApprovalHandler] = None,
+        on_question: Optional[QuestionHandler] = None,
     ) -> "Run":
         """Starts a task and returns its :class:`Run` at once.
 
@@ -269,7 +292,7 @@ class Client:
         params: Dict[str, Any] = {"taskId": task_id, "runtime": runtime, "task": to_wire(task)}
         if options is not None:
             params["options"] = to_wire(options)
-        run = Run(self, task_id, runtime, on_approval)
+        run = Run(self, task_id, runtime, on_approval, on_question)
         self._runs[task_id] = run
         run._start(self._call("run", params))
         return run
@@ -431,9 +454,24 @@ class Client:
             return
         method = msg.get("method")
         if method is not None and "id" in msg:
+            rid = msg["id"]
             t = asyncio.ensure_future(self._answer_request(msg))
             self._handlers.add(t)
-            t.add_done_callback(self._handlers.discard)
+            self._answering[_key(rid)] = t
+
+            def forget(t: asyncio.Task[Any], rid: Any = rid) -> None:
+                self._handlers.discard(t)
+                if self._answering.get(_key(rid)) is t:
+                    del self._answering[_key(rid)]
+
+            t.add_done_callback(forget)
+        elif method == "$/cancelRequest":
+            # The sidecar withdrew a request (the agent no longer needs the answer): stop the
+            # handler; nothing is sent back.
+            rid = (msg.get("params") or {}).get("id")
+            pending = self._answering.pop(_key(rid), None)
+            if pending is not None:
+                pending.cancel()
         elif method == "event":
             params = msg.get("params") or {}
             run = self._runs.get(params.get("taskId", ""))
@@ -457,15 +495,29 @@ class Client:
 
     async def _answer_request(self, msg: Dict[str, Any]) -> None:
         rid = msg["id"]
-        if msg.get("method") != "approval/request":
-            reply: Dict[str, Any] = {
-                "jsonrpc": "2.0",
-                "id": rid,
-                "error": {"code": -32601, "message": f"unknown method {msg.get('method')!r}"},
-            }
-        else:
+        method = msg.get("method")
+        reply: Dict[str, Any]
+        if method == "approval/request":
             decision = await self._decide(msg.get("params") or {})
             reply = {"jsonrpc": "2.0", "id": rid, "result": to_wire(decision)}
+        elif method == "input/request":
+            try:
+                answers = await self._answer_questions(msg.get("params") or {})
+                reply = {"jsonrpc": "2.0", "id": rid, "result": to_wire(answers)}
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - declined: the agent is told why
+                reply = {
+                    "jsonrpc": "2.0",
+                    "id": rid,
+                    "error": {"code": -32000, "message": f"the host declined the questions: {e}"},
+                }
+        else:
+            reply = {
+                "jsonrpc": "2.0",
+                "id": rid,
+                "error": {"code": -32601, "message": f"unknown method {method!r}"},
+            }
         try:
             await self._write(reply)
         except Exception:  # noqa: BLE001 - the sidecar is gone; its runs fail on their own
@@ -489,28 +541,57 @@ class Client:
             return ApprovalResponse(decision="deny", message=f"approval handler failed: {e!r}")
 
 
+    async def _answer_questions(self, raw: Dict[str, Any]) -> InputResponse:
+        params = InputRequestParams.from_wire(raw)
+        run = self._runs.get(params.task_id)
+        handler = (run._on_question if run is not None else None) or self._on_question
+        if handler is None:
+            raise RuntimeError("the host has no question handler")
+        answer = handler(params)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        if isinstance(answer, InputResponse):
+            return answer
+        if isinstance(answer, Mapping):
+            answers = answer.get("answers", answer)
+            if isinstance(answers, Mapping):
+                return InputResponse.from_wire({"answers": dict(answers)})
+        raise TypeError(f"a question handler must return answers, not {answer!r}")
+
+
+def _key(rid: Any) -> str:
+    """A request id as a dict key (ids are numbers or strings; JSON keeps them apart)."""
+    return json.dumps(rid)
+
+
 def _as_response(answer: Any) -> ApprovalResponse:
     if isinstance(answer, ApprovalResponse):
         return answer
     if isinstance(answer, bool):
         return ApprovalResponse(decision="allow" if answer else "deny")
-    if answer in ("allow", "deny"):
+    if answer in _DECISIONS:
         return ApprovalResponse(decision=answer)
     if isinstance(answer, Mapping):
         return ApprovalResponse.from_wire(dict(answer))
-    raise TypeError(f"an approval handler must return allow/deny, not {answer!r}")
+    raise TypeError(f"an approval handler must return a decision ({_DECISIONS}), not {answer!r}")
 
 
 class Run:
     """A running task: an async iterator of its events and an awaitable of its result."""
 
     def __init__(
-        self, client: Client, task_id: str, runtime: str, on_approval: Optional[ApprovalHandler]
+        self,
+        client: Client,
+        task_id: str,
+        runtime: str,
+        on_approval: Optional[ApprovalHandler],
+        on_question: Optional[QuestionHandler] = None,
     ):
         self.task_id = task_id
         self.runtime = runtime
         self._client = client
         self._on_approval = on_approval
+        self._on_question = on_question
         self._events: asyncio.Queue[Any] = asyncio.Queue()
         self._result: asyncio.Future[AgentResult] = asyncio.get_running_loop().create_future()
         self._iterating = False
