@@ -21,6 +21,7 @@ runtime) with one protocol::
 from ._types import *  # noqa: F401,F403 - the generated protocol types are the public surface
 from ._types import __all__ as _types_all
 from .client import ApprovalDecision, ApprovalHandler, Client, Run, find_binary
+from .session import Session, SessionClosedHandler
 from .errors import (
     BUSY,
     DUPLICATE_TASK_ID,
@@ -30,6 +31,8 @@ from .errors import (
     METHOD_NOT_FOUND,
     PARSE_ERROR,
     RUNTIME_UNAVAILABLE,
+    SESSION_BUSY,
+    SESSION_NOT_FOUND,
     SHUTTING_DOWN,
     TASK_NOT_FOUND,
     UNKNOWN_RUNTIME,
@@ -37,6 +40,8 @@ from .errors import (
     AgentRuntimeKitError,
     ProtocolError,
     RpcError,
+    SessionBusy,
+    SessionNotFound,
     SidecarExited,
     SidecarNotFound,
 )
@@ -49,12 +54,16 @@ __all__ = [
     "ApprovalHandler",
     "Client",
     "Run",
+    "Session",
+    "SessionClosedHandler",
     "find_binary",
     "AgentRuntimeKitError",
     "ProtocolError",
     "RpcError",
     "SidecarExited",
     "SidecarNotFound",
+    "SessionBusy",
+    "SessionNotFound",
     "PARSE_ERROR",
     "INVALID_REQUEST",
     "METHOD_NOT_FOUND",
@@ -67,4 +76,6 @@ __all__ = [
     "DUPLICATE_TASK_ID",
     "BUSY",
     "SHUTTING_DOWN",
+    "SESSION_BUSY",
+    "SESSION_NOT_FOUND",
 ]
