@@ -4,8 +4,9 @@ import { accessSync, constants, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { delimiter, dirname, join } from "node:path";
 
-import { ProtocolError, RpcError, SidecarExitedError, SidecarNotFoundError } from "./errors.js";
+import { ProtocolError, RpcError, SidecarExitedError, SidecarNotFoundError, rpcError } from "./errors.js";
 import { LineSplitter } from "./framing.js";
+import { Session, type SessionClosedListener, type SessionOptions } from "./session.js";
 import {
   ERROR_CODES,
   TERMINAL_EVENT_TYPES,
@@ -23,6 +24,12 @@ import {
   type InputRequestParams,
   type InputResponse,
   type RunOptions,
+  type SessionCloseResult,
+  type SessionClosed,
+  type SessionInfo,
+  type SessionListResult,
+  type SessionOpenResult,
+  type SteerResult,
 } from "./types.js";
 
 export const BIN_ENV = "AGENT_RUNTIME_KIT_BIN";
@@ -70,6 +77,8 @@ export interface ClientOptions {
   onStderr?: (line: string) => void;
   /** How many stderr lines to keep for error reports (default 200). */
   stderrTailLines?: number;
+  /** Called with every `session/closed` notification, of any session; exceptions are ignored. */
+  onSessionClosed?: SessionClosedListener;
 }
 
 export interface RunRequest {
@@ -156,6 +165,10 @@ export class Client {
   /** Host requests being answered, by JSON id: `$/cancelRequest` aborts their handler. */
   private answering = new Map<string, AbortController>();
   private runs = new Map<string, Run>();
+  private sessions = new Map<string, Session>();
+  // session/closed of ids no Session knows yet (it ended while its first result was on its way):
+  // handed over when one learns the id. Bounded.
+  private earlyClosed = new Map<string, SessionClosed>();
   private stderrLines: string[] = [];
   private exitedError: SidecarExitedError | undefined;
   private closing = false;
@@ -318,6 +331,107 @@ export class Client {
     }
   }
 
+  /**
+   * Opens a live session of `runtime`: `task` (no goal needed) is the template of every turn.
+   * With prewarm (the runtime's `capabilities.prewarm`, or `opts.prewarm`) the vendor starts now
+   * (`session/open`); otherwise the first `send` opens it. A runtime without live sessions refuses
+   * with RpcError -32012.
+   *
+   * ```ts
+   * await using s = await ark.openSession("claude", { workingDirectory: "." });
+   * await s.send("My name is Ada.").result;
+   * const run = s.send("What is my name?");
+   * ```
+   */
+  async openSession(runtime: string, task: AgentTask = {}, opts: SessionOptions = {}): Promise<Session> {
+    return new Session(this, runtime, task, opts).open();
+  }
+
+  /** `session/list`: the live sessions (`starting`, `idle`, `busy`) of this sidecar. */
+  async listSessions(): Promise<SessionInfo[]> {
+    return ((await this.request("session/list", {})) as SessionListResult).sessions;
+  }
+
+  /**
+   * `session/close`: resolves once the vendor process is gone. An unknown (or already ended) id
+   * rejects with SessionNotFoundError (-32017).
+   */
+  async closeSession(sessionId: string): Promise<SessionCloseResult> {
+    return (await this.request("session/close", { sessionId })) as SessionCloseResult;
+  }
+
+  /**
+   * `session/open` alone: starts the vendor and resolves once it is ready for a first turn. Most
+   * hosts want {@link openSession}, which also runs the turns.
+   */
+  async prewarmSession(runtime: string, task: AgentTask = {}, options?: RunOptions): Promise<SessionOpenResult> {
+    const { goal: _goal, ...rest } = task;
+    const params: Record<string, unknown> = { runtime, task: rest };
+    if (options) params.options = options;
+    return (await this.request("session/open", params)) as SessionOpenResult;
+  }
+
+  /**
+   * Adds `text` to a running task as user input. As for {@link cancel}, "no such task" right after
+   * `run` is retried until the task is admitted or its run has ended.
+   */
+  async steer(taskId: string, text: string, waitAdmittedMs = 5_000): Promise<SteerResult> {
+    const run = this.runs.get(taskId);
+    const giveUp = Date.now() + waitAdmittedMs;
+    for (;;) {
+      try {
+        return (await this.request("steer", { taskId, text })) as SteerResult;
+      } catch (e) {
+        const retry = e instanceof RpcError && e.code === ERROR_CODES.taskNotFound && run && !run.done;
+        if (!retry || Date.now() > giveUp) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+
+  /** @internal */
+  rememberSession(id: string, session: Session): void {
+    this.sessions.set(id, session);
+    const early = this.earlyClosed.get(id);
+    if (early) {
+      this.earlyClosed.delete(id);
+      this.sessions.delete(id);
+      session.ended(early);
+    }
+  }
+
+  /** @internal */
+  forgetSession(id: string, session: Session): void {
+    if (this.sessions.get(id) === session) this.sessions.delete(id);
+  }
+
+  /** @internal A run the client refused itself, before it reached the sidecar. */
+  refusedRun(runtime: string, error: Error): Run {
+    const run = new Run(this, randomUUID(), runtime, undefined);
+    run.fail(error);
+    return run;
+  }
+
+  private onSessionClosed(note: SessionClosed): void {
+    if (!note || typeof note.sessionId !== "string") return;
+    const session = this.sessions.get(note.sessionId);
+    if (session) {
+      this.sessions.delete(note.sessionId);
+      session.ended(note);
+    } else {
+      this.earlyClosed.set(note.sessionId, note);
+      for (const k of this.earlyClosed.keys()) {
+        if (this.earlyClosed.size <= 64) break;
+        this.earlyClosed.delete(k);
+      }
+    }
+    try {
+      this.opts.onSessionClosed?.(note);
+    } catch {
+      // A host callback must not stop the reader.
+    }
+  }
+
   /** @internal */
   forget(taskId: string): void {
     this.runs.delete(taskId);
@@ -367,11 +481,13 @@ export class Client {
       if (typeof event.type !== "string" || typeof event.seq !== "number") {
         run.fail(new ProtocolError(`malformed event: ${JSON.stringify(event).slice(0, 200)}`));
       } else run.push(event);
+    } else if (msg.method === "session/closed") {
+      this.onSessionClosed(msg.params as SessionClosed);
     } else if (msg.method === undefined) {
       const p = typeof msg.id === "number" ? this.pending.get(msg.id) : undefined;
       if (!p) return;
       this.pending.delete(msg.id);
-      if (msg.error) p.reject(new RpcError(Number(msg.error.code), String(msg.error.message ?? ""), msg.error.data));
+      if (msg.error) p.reject(rpcError(Number(msg.error.code), String(msg.error.message ?? ""), msg.error.data));
       else p.resolve(msg.result);
     }
   }
@@ -430,6 +546,8 @@ export class Client {
     this.pending.clear();
     for (const run of this.runs.values()) run.fail(error);
     this.runs.clear();
+    for (const session of this.sessions.values()) session.fail(error);
+    this.sessions.clear();
   }
 }
 

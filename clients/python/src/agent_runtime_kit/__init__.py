@@ -29,6 +29,7 @@ from .client import (
     Run,
     find_binary,
 )
+from .session import Session, SessionClosedHandler
 from .errors import (
     BUSY,
     DUPLICATE_TASK_ID,
@@ -38,6 +39,8 @@ from .errors import (
     METHOD_NOT_FOUND,
     PARSE_ERROR,
     RUNTIME_UNAVAILABLE,
+    SESSION_BUSY,
+    SESSION_NOT_FOUND,
     SHUTTING_DOWN,
     TASK_NOT_FOUND,
     UNKNOWN_RUNTIME,
@@ -45,6 +48,8 @@ from .errors import (
     AgentRuntimeKitError,
     ProtocolError,
     RpcError,
+    SessionBusy,
+    SessionNotFound,
     SidecarExited,
     SidecarNotFound,
 )
@@ -59,12 +64,16 @@ __all__ = [
     "QuestionAnswers",
     "QuestionHandler",
     "Run",
+    "Session",
+    "SessionClosedHandler",
     "find_binary",
     "AgentRuntimeKitError",
     "ProtocolError",
     "RpcError",
     "SidecarExited",
     "SidecarNotFound",
+    "SessionBusy",
+    "SessionNotFound",
     "PARSE_ERROR",
     "INVALID_REQUEST",
     "METHOD_NOT_FOUND",
@@ -77,4 +86,6 @@ __all__ = [
     "DUPLICATE_TASK_ID",
     "BUSY",
     "SHUTTING_DOWN",
+    "SESSION_BUSY",
+    "SESSION_NOT_FOUND",
 ]

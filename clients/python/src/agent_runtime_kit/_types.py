@@ -178,19 +178,19 @@ class Permissions(_Wire):
 
 @dataclass
 class SessionRef(_Wire):
+    resume: Optional[str] = None  # The session id a previous result reported. A live session of this sidecar runs the turn in
     fork: bool = False  # Continue in a new session branched from `resume` instead of appending to it.
     idle_timeout_ms: Optional[int] = None  # A live session with no turn for this long is closed (default 600000).
     keep_alive: bool = False  # Keep the vendor process, and the conversation in it, alive after the turn.
-    resume: Optional[str] = None  # The session id a previous result reported. A live session of this sidecar runs the turn in
 
 
 @dataclass
 class AgentTask(_Wire):
     """A coding task for an agent. Only `goal` is required (by `run`; `session/open` takes none)."""
+    goal: str = ''  # The prompt. Never placed on a child's command line. `session/open` ignores it (and accepts
     additional_directories: Optional[List[str]] = None  # Further directories the agent may read and write.
     append_system_prompt: Optional[str] = None  # Appended to the vendor's system prompt.
     attachments: Optional[List[Attachment]] = None  # Images and files sent with the goal.
-    goal: str = ''  # The prompt. Never placed on a child's command line. `session/open` ignores it (and accepts
     idle_timeout_ms: Optional[int] = None  # No vendor output for this long → `finishReason: "timeout"`.
     max_turns: Optional[int] = None
     mcp_servers: Optional[Dict[str, McpServer]] = None  # name → server, in the shape Claude, Codex and MCP hosts already use.
@@ -693,16 +693,16 @@ _FIELDS: Dict[str, List[Tuple[str, str, Any]]] = {
         ('sandbox', 'sandbox', None),
     ],
     "SessionRef": [
+        ('resume', 'resume', None),
         ('fork', 'fork', None),
         ('idle_timeout_ms', 'idleTimeoutMs', None),
         ('keep_alive', 'keepAlive', None),
-        ('resume', 'resume', None),
     ],
     "AgentTask": [
+        ('goal', 'goal', None),
         ('additional_directories', 'additionalDirectories', None),
         ('append_system_prompt', 'appendSystemPrompt', None),
         ('attachments', 'attachments', ['list', 'Attachment']),
-        ('goal', 'goal', None),
         ('idle_timeout_ms', 'idleTimeoutMs', None),
         ('max_turns', 'maxTurns', None),
         ('mcp_servers', 'mcpServers', ['map', 'McpServer']),

@@ -44,6 +44,12 @@ from ._types import (
     InputRequestParams,
     InputResponse,
     RunOptions,
+    SessionClosed,
+    SessionCloseResult,
+    SessionInfo,
+    SessionListResult,
+    SessionOpenResult,
+    SteerResult,
 )
 from ._wire import to_wire
 from .errors import (
@@ -52,7 +58,9 @@ from .errors import (
     RpcError,
     SidecarExited,
     SidecarNotFound,
+    rpc_error,
 )
+from .session import Session, SessionClosedHandler
 
 BIN_ENV = "AGENT_RUNTIME_KIT_BIN"
 BIN_NAME = "agent-runtime-kit"
@@ -147,6 +155,7 @@ class Client:
         on_question: Optional[QuestionHandler] = None,
         on_stderr: Optional[Callable[[str], None]] = None,
         stderr_tail_lines: int = 200,
+        on_session_closed: Optional[SessionClosedHandler] = None,
     ):
         """
         binary: the sidecar executable (default: ``$AGENT_RUNTIME_KIT_BIN``, then PATH).
@@ -157,6 +166,8 @@ class Client:
         on_question: the default handler of the agent's questions (``input/request``; a run can
             pass its own); without one questions are declined.
         on_stderr: called with each stderr line of the sidecar (its logs); exceptions are ignored.
+        on_session_closed: called with every ``session/closed`` notification, of any session
+            (a :class:`Session` also has its own ``closed`` future and ``on_closed``).
         """
         self._binary = binary
         self._args = list(args)
@@ -173,6 +184,11 @@ class Client:
         self._next_id = 0
         self._pending: Dict[int, asyncio.Future[Any]] = {}
         self._runs: Dict[str, Run] = {}
+        self._on_session_closed = on_session_closed
+        self._sessions: Dict[str, Session] = {}
+        # session/closed of ids no Session object knows yet (e.g. it ended as its first turn's
+        # result was on its way): handed over when one learns the id. Bounded.
+        self._early_closed: "collections.OrderedDict[str, SessionClosed]" = collections.OrderedDict()
         self._handlers: set[asyncio.Task[Any]] = set()
         # Host requests being answered, by request id: `$/cancelRequest` cancels the handler.
         self._answering: Dict[str, asyncio.Task[None]] = {}
@@ -318,6 +334,106 @@ class Client:
                     return CancelResult(task_id=task_id, state="finished")
                 await asyncio.sleep(0.02)
 
+    # ---- live sessions ---------------------------------------------------------------------------
+    def session(
+        self,
+        runtime: str,
+        task: Optional[AgentTask] = None,
+        *,
+        prewarm: Optional[bool] = None,
+        idle_timeout_ms: Optional[int] = None,
+        options: Optional[RunOptions] = None,
+        on_approval: Optional[ApprovalHandler] = None,
+        on_closed: Optional[SessionClosedHandler] = None,
+    ) -> Session:
+        """A live session of ``runtime`` (``async with ark.session(...) as s``): ``task`` (no goal
+        needed) is the template of every turn; ``s.send(goal)`` runs a turn, ``s.steer(text)``
+        adds to the running one, ``s.close()`` ends it. ``prewarm`` (default: what the runtime
+        declares) opens it with ``session/open`` so the vendor starts before the first turn."""
+        return Session(
+            self,
+            runtime,
+            task,
+            prewarm=prewarm,
+            idle_timeout_ms=idle_timeout_ms,
+            options=options,
+            on_approval=on_approval,
+            on_closed=on_closed,
+        )
+
+    async def open_session(
+        self, runtime: str, task: Optional[AgentTask] = None, *, options: Optional[RunOptions] = None
+    ) -> SessionOpenResult:
+        """``session/open``: starts the vendor and answers once it is ready for a first turn.
+        Most hosts want :meth:`session` instead, which also runs the turns."""
+        params: Dict[str, Any] = {"runtime": runtime, "task": to_wire(task or AgentTask())}
+        params["task"].pop("goal", None)
+        if options is not None:
+            params["options"] = to_wire(options)
+        return SessionOpenResult.from_wire(await self._call("session/open", params))
+
+    async def close_session(self, session_id: str) -> SessionCloseResult:
+        """``session/close``: answers once the vendor process is gone. Unknown (or already ended)
+        id: :class:`SessionNotFound` (-32017)."""
+        raw = await self._call("session/close", {"sessionId": session_id})
+        return SessionCloseResult.from_wire(raw)
+
+    async def sessions(self) -> List[SessionInfo]:
+        """``session/list``: the live sessions (``starting``, ``idle``, ``busy``) of this sidecar."""
+        return SessionListResult.from_wire(await self._call("session/list", {})).sessions
+
+    async def steer(self, task_id: str, text: str, *, wait_admitted: float = 5.0) -> SteerResult:
+        """Adds ``text`` to a running task as user input. As for :meth:`cancel`, "no such task"
+        right after ``run`` is retried until the task is admitted or its run has ended."""
+        run = self._runs.get(task_id)
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + wait_admitted
+        while True:
+            try:
+                raw = await self._call("steer", {"taskId": task_id, "text": text})
+                return SteerResult.from_wire(raw)
+            except RpcError as e:
+                if e.code != TASK_NOT_FOUND or run is None or run.done() or loop.time() > give_up:
+                    raise
+                await asyncio.sleep(0.02)
+
+    def _remember_session(self, session_id: str, session: Session) -> None:
+        self._sessions[session_id] = session
+        early = self._early_closed.pop(session_id, None)
+        if early is not None:
+            session._ended(early)
+
+    def _forget_session(self, session_id: str, session: Session) -> None:
+        if self._sessions.get(session_id) is session:
+            del self._sessions[session_id]
+
+    def _session_closed(self, raw: Any) -> None:
+        try:
+            note = SessionClosed.from_wire(raw)
+        except ValueError as e:
+            self._stderr.append(f"[client] malformed session/closed: {e}")
+            return
+        session = self._sessions.pop(note.session_id, None)
+        if session is not None:
+            session._ended(note)
+        else:
+            self._early_closed[note.session_id] = note
+            while len(self._early_closed) > 64:
+                self._early_closed.popitem(last=False)
+        if self._on_session_closed is not None:
+            try:
+                answer = self._on_session_closed(note)
+                if inspect.isawaitable(answer):
+                    asyncio.ensure_future(answer)
+            except Exception:  # noqa: BLE001 - a host callback must not stop the reader
+                pass
+
+    def _refused_run(self, runtime: str, error: BaseException) -> "Run":
+        """A Run that failed before reaching the sidecar (refused by the client itself)."""
+        run = Run(self, str(uuid.uuid4()), runtime, None)
+        run._fail(error)
+        return run
+
     # ---- transport -------------------------------------------------------------------------------
     def _check_alive(self) -> None:
         if self._exited is not None:
@@ -403,6 +519,8 @@ class Client:
         self._pending.clear()
         for run in list(self._runs.values()):
             run._fail(self._exited)
+        for session in list(self._sessions.values()):
+            session._fail(self._exited)
 
     async def _drain_stderr(self) -> None:
         assert self._proc is not None and self._proc.stderr is not None
@@ -480,6 +598,8 @@ class Client:
                     run._push(Event.from_wire(params))
                 except ValueError as e:
                     run._fail(ProtocolError(f"malformed event: {e}"))
+        elif method == "session/closed":
+            self._session_closed(msg.get("params") or {})
         elif method is None:
             rid = msg.get("id")
             fut = self._pending.get(rid) if isinstance(rid, int) else None
@@ -488,7 +608,7 @@ class Client:
             if "error" in msg:
                 err = msg["error"] or {}
                 fut.set_exception(
-                    RpcError(int(err.get("code", 0)), str(err.get("message", "")), err.get("data"))
+                    rpc_error(int(err.get("code", 0)), str(err.get("message", "")), err.get("data"))
                 )
             else:
                 fut.set_result(msg.get("result"))
