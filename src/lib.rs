@@ -14,6 +14,7 @@ pub mod core;
 pub(crate) mod framing;
 pub mod hygiene;
 pub mod mcp;
+pub mod private_dir;
 pub mod process;
 pub mod protocol;
 pub(crate) mod record;

@@ -1,6 +1,12 @@
 //! `--record DIR`: writes every run (events + result) as a fixture script that the fixture
 //! runtime replays identically. What is written has already been through hygiene, so a recording
 //! holds no secret that the host could not see.
+//!
+//! Recordings hold the task's text and the tools' output, so they are private: the directory is
+//! made (or checked to be) ours with mode 0700 (`private_dir`), each file is new, mode 0600,
+//! created with `O_EXCL|O_NOFOLLOW` so a planted symlink is never written through, and a name
+//! already taken (a task id used twice, a planted file) gets a `-N` suffix instead of being
+//! overwritten.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -25,27 +31,53 @@ impl Recorder {
         }
     }
 
-    /// Writes `<dir>/<taskId>.json`. Failures are logged: recording must not fail a run.
+    /// Writes `<dir>/<taskId>.json` (or `<taskId>-N.json` when that name is taken). Failures
+    /// are logged: recording must not fail a run.
     pub fn finish(&self, task_id: &str, result: &Value) {
         let events = std::mem::take(&mut *self.events.lock().unwrap());
         let script = to_script(&events, result);
-        let path = script_path(&self.dir, task_id);
-        let written = std::fs::create_dir_all(&self.dir).and_then(|_| {
-            std::fs::write(
-                &path,
-                serde_json::to_vec_pretty(&script).expect("serializes"),
-            )
-        });
+        let bytes = serde_json::to_vec_pretty(&script).expect("serializes");
+        let written = crate::private_dir::ensure(&self.dir)
+            .and_then(|()| write_new(&self.dir, task_id, &bytes));
         match written {
-            Ok(()) => tracing::info!(path = %path.display(), "recorded run"),
-            Err(e) => tracing::warn!(path = %path.display(), "could not record run: {e}"),
+            Ok(path) => tracing::info!(path = %path.display(), "recorded run"),
+            Err(e) => tracing::warn!(dir = %self.dir.display(), "could not record run: {e}"),
         }
     }
 }
 
-/// Where the recording of task `task_id` goes: `<dir>/<taskId>.json`, the id made file-safe.
+/// How many `-N` suffixes are tried before giving up on a name (each try is one `open`).
+const NAME_TRIES: u32 = 1000;
+
+/// Creates the first free one of `<taskId>.json`, `<taskId>-1.json`, ... in `dir`.
+fn write_new(dir: &Path, task_id: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    let name = file_safe(task_id);
+    for n in 0..NAME_TRIES {
+        let path = match n {
+            0 => dir.join(format!("{name}.json")),
+            n => dir.join(format!("{name}-{n}.json")),
+        };
+        match crate::private_dir::create_new_private_file(&path, bytes) {
+            Ok(()) => return Ok(path),
+            // O_EXCL: a file, a directory or a (planted) symlink already has this name.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        format!("{NAME_TRIES} names for task {task_id:?} are taken"),
+    ))
+}
+
+/// Where the recording of task `task_id` goes unless that name was taken: `<dir>/<taskId>.json`,
+/// the id made file-safe.
 pub fn script_path(dir: &Path, task_id: &str) -> PathBuf {
-    let name: String = task_id
+    dir.join(format!("{}.json", file_safe(task_id)))
+}
+
+fn file_safe(task_id: &str) -> String {
+    task_id
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -54,8 +86,7 @@ pub fn script_path(dir: &Path, task_id: &str) -> PathBuf {
                 '_'
             }
         })
-        .collect();
-    dir.join(format!("{name}.json"))
+        .collect()
 }
 
 #[async_trait]

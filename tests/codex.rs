@@ -830,3 +830,37 @@ async fn endless_reconnects_hit_the_retry_deadline() {
     assert!(mock.requests().len() >= 2, "codex reconnected");
     assert_eq!(s.wait_exit().await, Some(0));
 }
+
+/// `runtimeOptions.codex.config` reaches the real codex through `thread/start`'s `config` (not
+/// `-c` on argv): an override of the reasoning effort shows in the model request.
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn config_overrides_reach_codex_through_thread_start() {
+    let env = Env::new();
+    let mock = MockResponses::start(vec![Reply::text("ok"), Reply::text("ok")]).await;
+    let mut s = env.sidecar();
+    let mut efforts = vec![];
+    for (id, effort) in [("low", "low"), ("high", "high")] {
+        let out = s
+            .run(env.run(
+                id,
+                &mock,
+                json!({ "runtimeOptions": { "codex": { "config": {
+                    "model_reasoning_effort": effort,
+                } } } }),
+            ))
+            .await;
+        assert_eq!(
+            out.result()["finishReason"],
+            "completed",
+            "{}",
+            out.result()
+        );
+        let reqs = mock.requests();
+        let body = &reqs.last().unwrap().body;
+        efforts.push(body["reasoning"]["effort"].clone());
+    }
+    assert_eq!(efforts, [json!("low"), json!("high")]);
+    s.close_stdin();
+    assert_eq!(s.wait_exit().await, Some(0));
+}

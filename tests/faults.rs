@@ -330,6 +330,31 @@ async fn claude_a_vendor_that_never_reads_stdin_does_not_wedge_the_sidecar() {
 }
 
 #[tokio::test]
+async fn claude_a_flood_of_control_requests_without_reading_stdin_keeps_memory_bounded() {
+    // 200,000 requests we do not serve, each answered with a reply the CLI never reads: the
+    // replies fill the pipe and the bounded stdin queue, and the rest are dropped (one pending
+    // task per reply would hold every one of them).
+    let f = Fakes::new();
+    let mut s = f.sidecar();
+    let out = s
+        .run(f.run("claude", "ctl", "ctlflood", json!({ "timeoutMs": 120000 })))
+        .await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["output"], "flooded 200000");
+    let peak = peak_rss_kib(s.child.id().unwrap());
+    eprintln!("sidecar peak RSS after 200,000 unread control replies: {peak} KiB");
+    assert!(peak < 64 * 1024, "peak RSS {peak} KiB");
+    assert!(
+        s.stderr_text().contains("not reading its stdin"),
+        "the drop is logged"
+    );
+    f.assert_nothing_left().await;
+    assert_serves(&mut s, &f, "claude", "after-ctl").await;
+    finish(&mut s).await;
+}
+
+#[tokio::test]
 async fn sigkill_of_the_sidecar_leaves_no_vendor_process_alive() {
     let f = Fakes::new();
     let mut s = f.sidecar();

@@ -125,7 +125,7 @@ async fn a_probe_dies_with_a_sigkilled_sidecar() {
 }
 
 #[tokio::test]
-async fn a_flood_of_version_output_does_not_grow_the_sidecar() {
+async fn a_flood_of_version_output_is_cut_at_the_cap_and_does_not_grow_the_sidecar() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let claude = dir.path().join("claude");
@@ -139,16 +139,28 @@ async fn a_flood_of_version_output_does_not_grow_the_sidecar() {
     .unwrap();
     std::fs::set_permissions(&claude, std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut s = claude_sidecar(&claude, dir.path());
+    let began = Instant::now();
     let reply = s.call("diagnose", json!({"runtime": "claude"})).await;
+    let took = began.elapsed();
     let d = diagnosis(&reply);
     let peak = peak_rss_kib(s.child.id().unwrap());
     eprintln!("peak RSS after a 400 MB --version: {peak} KiB");
     assert!(
         peak < 64 * 1024,
-        "peak RSS {peak} KiB after reading 400 MB of --version (kept: 1 MiB at most)"
+        "peak RSS {peak} KiB after a 400 MB --version (read: 1 MiB at most)"
     );
-    assert_eq!(d["status"], "ready", "{reply}");
-    assert_eq!(d["binary"]["version"], "2.1.332 (Claude Code)", "{d}");
+    // A version line is a few bytes: one that goes on past the cap is a broken binary, killed at
+    // the cap rather than read to its end.
+    assert_eq!(d["status"], "error", "{reply}");
+    let msg = d["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("`claude --version` failed (killed: more than 1048576 bytes of output)"),
+        "{msg}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "killed at the cap, not read to its end: {took:?}"
+    );
     s.close_stdin();
     assert_eq!(s.wait_exit().await, Some(0));
 }

@@ -85,7 +85,9 @@ pub async fn run_once(
     }
     if let Some(dir) = &record_dir {
         let path = crate::record::script_path(dir, &task_id);
-        if path.is_file() {
+        // The task id is a fresh uuid, so its name is free unless something was planted there
+        // (then the recording went to a `-N` name and this says nothing).
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
             output::eprint(&format!(
                 "recorded: {} (replay: agent-runtime-kit run --replay {})\n",
                 path.display(),

@@ -49,7 +49,18 @@ impl Core {
             return Err(Refusal::ShuttingDown);
         }
         let wd = check_task(runtime.info(), &params.task, &self.cwd)?;
-        let planned = runtime.plan(&params.task, &wd)?;
+        // Off the reactor: a plan may read files (a fixture script's `path`) or parse large
+        // inline options; the server keeps answering other requests meanwhile.
+        let (params, planned) = {
+            let (runtime, wd) = (runtime.clone(), wd.clone());
+            tokio::task::spawn_blocking(move || {
+                let planned = runtime.plan(&params.task, &wd);
+                (params, planned)
+            })
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+        };
+        let planned = planned?;
         if let Some(diagnosis) = planned.preflight().await {
             return Err(Refusal::Unavailable {
                 runtime: params.runtime.clone(),

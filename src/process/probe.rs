@@ -5,8 +5,12 @@
 //! group, the guardian's marker and PR_SET_PDEATHSIG, so it dies with the sidecar even when the
 //! sidecar is SIGKILLed. On top of that it has a deadline (a probe that does not answer is killed,
 //! with its tree, and the caller gets [`ProbeError::TimedOut`] to turn into a diagnosis) and a
-//! bounded appetite: stdout is kept up to a cap and the rest is read and dropped, stderr is
-//! drained into the vendor's bounded tail, so a 400 MB `--version` never grows the sidecar.
+//! bounded appetite: stdout is read up to a cap and a probe that says more is killed (a version
+//! line or a JSON status is a few bytes; 400 MB of `--version` is a broken or hostile binary),
+//! stderr is drained into the vendor's bounded tail, so the sidecar never grows. And it runs in a
+//! fresh private directory (0700, ours), never in the shared temp dir or wherever the sidecar was
+//! started: vendors read project files from their cwd (codex: `AGENTS.md`), and a probe is asked
+//! about the installation, not about any project.
 
 use std::io;
 use std::time::Duration;
@@ -21,7 +25,8 @@ use super::Supervised;
 /// proxy, the network) and will not answer.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How much of a probe's stdout is kept (1 MiB; a version line or a JSON status is a few bytes).
+/// How much of a probe's stdout is read before it is killed (1 MiB; a version line or a JSON
+/// status is a few bytes).
 pub const PROBE_OUTPUT_CAP: usize = 1 << 20;
 
 /// What a probe that ran to its end said.
@@ -31,19 +36,24 @@ pub struct ProbeOutput {
     pub signal: Option<i32>,
     /// At most the cap's worth of stdout (lossy UTF-8).
     pub stdout: String,
-    /// Whether stdout went on past the cap.
+    /// Whether stdout went on past the cap (the probe was then killed).
     pub truncated: bool,
     /// The last lines of stderr, secrets redacted (the vendor stderr tail: bounded).
     pub stderr: Vec<String>,
 }
 
 impl ProbeOutput {
+    /// Exit 0, and within the output cap (a probe cut at the cap may still have exited 0 before
+    /// the kill reached it: its answer is not whole).
     pub fn success(&self) -> bool {
-        self.code == Some(0)
+        self.code == Some(0) && !self.truncated
     }
 
     /// How it ended, for a message: `exit 2`, `signal 9`.
     pub fn ending(&self) -> String {
+        if self.truncated {
+            return format!("killed: more than {PROBE_OUTPUT_CAP} bytes of output");
+        }
         match (self.code, self.signal) {
             (Some(c), _) => format!("exit {c}"),
             (None, Some(s)) => format!("signal {s}"),
@@ -90,15 +100,18 @@ fn show_duration(d: Duration) -> String {
     }
 }
 
-/// Runs `cmd` as a supervised probe: stdin closed, stdout kept up to `cap` bytes, the whole tree
-/// killed at `timeout` (and whatever it left behind killed after a normal exit). `label` names it
-/// in the logs.
+/// Runs `cmd` as a supervised probe in a fresh private cwd: stdin closed, stdout read up to `cap`
+/// bytes (past that the whole tree is killed), the whole tree killed at `timeout` (and whatever it
+/// left behind killed after a normal exit). `label` names it in the logs.
 pub async fn run_probe(
-    cmd: Command,
+    mut cmd: Command,
     label: &str,
     timeout: Duration,
     cap: usize,
 ) -> Result<ProbeOutput, ProbeError> {
+    // Removed when the probe is over (after its tree is gone: every path below waits for it).
+    let cwd = crate::private_dir::tempdir("ark-probe-").map_err(ProbeError::Spawn)?;
+    cmd.current_dir(cwd.path());
     let mut child = Supervised::spawn(cmd, label).map_err(ProbeError::Spawn)?;
     // A probe is asked nothing: EOF at once for one that reads stdin.
     drop(child.take_stdin());
@@ -108,7 +121,13 @@ pub async fn run_probe(
             Some(out) => read_capped(out, cap).await,
             None => (Vec::new(), false),
         };
-        (kept, truncated, child.wait().await)
+        let exit = if truncated {
+            tracing::warn!(label, cap, "probe output past the cap; killing it");
+            child.terminate(Duration::ZERO).await.0
+        } else {
+            child.wait().await
+        };
+        (kept, truncated, exit)
     })
     .await;
     match answer {
@@ -131,22 +150,22 @@ pub async fn run_probe(
     }
 }
 
-/// Reads to the end, keeping the first `cap` bytes; the rest is read and dropped so the writer is
-/// never blocked on a full pipe.
+/// Reads to the end or until more than `cap` bytes came, keeping the first `cap`; `true` when it
+/// stopped at the cap (the caller kills the writer: it would otherwise block on a full pipe).
 async fn read_capped(mut from: impl AsyncRead + Unpin, cap: usize) -> (Vec<u8>, bool) {
     let mut kept = Vec::new();
-    let mut truncated = false;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = match from.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
+            Ok(0) | Err(_) => return (kept, false),
             Ok(n) => n,
         };
         let room = cap.saturating_sub(kept.len());
         kept.extend_from_slice(&buf[..n.min(room)]);
-        truncated |= n > room;
+        if n > room {
+            return (kept, true);
+        }
     }
-    (kept, truncated)
 }
 
 #[cfg(test)]
@@ -222,18 +241,43 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn output_past_the_cap_is_dropped_not_kept() {
+    async fn output_past_the_cap_kills_the_probe() {
+        let began = std::time::Instant::now();
+        // Endless output: only the kill at the cap ends it.
+        let out = run_probe(sh("yes v; echo end"), "big", Duration::from_secs(30), 1000)
+            .await
+            .unwrap();
+        assert!(began.elapsed() < Duration::from_secs(10));
+        assert!(!out.success());
+        assert_eq!(out.stdout.len(), 1000);
+        assert!(out.truncated);
+        assert!(
+            out.ending().starts_with("killed: more than"),
+            "{}",
+            out.ending()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_probe_runs_in_a_fresh_private_directory() {
+        use std::os::unix::fs::MetadataExt;
         let out = run_probe(
-            sh("head -c 5000000 /dev/zero | tr '\\0' v; echo; echo end"),
-            "big",
-            Duration::from_secs(30),
-            1000,
+            sh("pwd; ls -A | wc -l"),
+            "pwd",
+            PROBE_TIMEOUT,
+            PROBE_OUTPUT_CAP,
         )
         .await
         .unwrap();
-        assert!(out.success());
-        assert_eq!(out.stdout.len(), 1000);
-        assert!(out.truncated);
+        let mut lines = out.stdout.lines();
+        let cwd = std::path::PathBuf::from(lines.next().unwrap());
+        assert_eq!(lines.next().map(str::trim), Some("0"), "empty");
+        assert_ne!(cwd, std::env::temp_dir());
+        assert_ne!(cwd, std::env::current_dir().unwrap());
+        assert!(!cwd.exists(), "removed after the probe: {}", cwd.display());
+        // While it ran it was ours and 0700: checked by creating one the same way.
+        let d = crate::private_dir::tempdir("ark-probe-").unwrap();
+        assert_eq!(std::fs::metadata(d.path()).unwrap().mode() & 0o777, 0o700);
     }
 
     #[tokio::test]

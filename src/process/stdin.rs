@@ -51,6 +51,15 @@ impl StdinLines {
         self.queue.send(Op::Line(line)).await.is_ok()
     }
 
+    /// Queues `msg` if there is room now; `false` (the message is dropped) when the queue is
+    /// full, or stdin is closed or broken. For replies the vendor may never read: waiting for room
+    /// would keep one pending message per request, an unbounded queue in disguise.
+    pub fn try_send(&self, msg: &impl Serialize) -> bool {
+        let mut line = serde_json::to_vec(msg).expect("vendor messages serialize");
+        line.push(b'\n');
+        self.queue.try_send(Op::Line(line)).is_ok()
+    }
+
     /// Writes what was queued before this call, then closes the pipe (the vendor reads EOF).
     /// Later sends fail. Waits for the vendor to take the queued lines: bound it with a timeout
     /// when the vendor may have stopped reading.
@@ -156,6 +165,16 @@ mod tests {
         let lines: Vec<_> = got.lines().collect();
         assert_eq!(lines.len(), 4);
         assert_eq!(lines[3], r#""last""#);
+    }
+
+    #[tokio::test]
+    async fn try_send_drops_instead_of_waiting_when_the_queue_is_full() {
+        let (ours, _theirs) = tokio::io::duplex(64);
+        let stdin = StdinLines::new(ours, 2);
+        let big = "x".repeat(100);
+        let accepted = (0..100).filter(|_| stdin.try_send(&big)).count();
+        // At most the queue plus the line in the writer's hands; never one per call.
+        assert!((2..=3).contains(&accepted), "{accepted}");
     }
 
     #[tokio::test]

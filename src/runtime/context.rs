@@ -12,7 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::hygiene::{Hygiene, Truncated};
 use crate::protocol::event::{EventBody, TextData, ToolRequested, VendorEvent};
-use crate::protocol::methods::{ApprovalParams, ApprovalResponse, Decision};
+use crate::protocol::methods::{
+    ApprovalParams, ApprovalResponse, Decision, InputRequestParams, InputResponse, Question,
+};
 use crate::protocol::task::{AgentTask, ApprovalMode, RunOptions};
 
 /// Where a task's events go (the JSON-RPC writer, the terminal, a recorder).
@@ -70,10 +72,16 @@ impl OutEvent<'_> {
     }
 }
 
-/// Asks the host to approve a tool call.
+/// Asks the host to approve a tool call, or to answer the agent's questions.
 #[async_trait]
 pub trait ApprovalHost: Send + Sync {
     async fn ask(&self, params: ApprovalParams) -> Result<ApprovalResponse, String>;
+
+    /// Sends `input/request`. Dropping the future before it resolves withdraws the request
+    /// (`$/cancelRequest`), and a late answer is ignored.
+    async fn ask_input(&self, _params: InputRequestParams) -> Result<InputResponse, String> {
+        Err("this host cannot answer questions".into())
+    }
 }
 
 /// Why a task's cancel token fired.
@@ -438,6 +446,35 @@ impl Approvals {
             self.stop.stop(StopReason::Cancelled);
         }
         answer
+    }
+}
+
+impl Approvals {
+    /// Asks the host the agent's questions (`input/request`). `Err` says why they were declined
+    /// (tell the agent): `approvals: "deny"`, no host, no answer within the approval timeout, an
+    /// error reply, or the task stopping (which withdraws the request).
+    pub async fn ask_questions(
+        &self,
+        tool_call_id: Option<&str>,
+        questions: Vec<Question>,
+    ) -> Result<InputResponse, String> {
+        let host = match (&self.mode, &self.host) {
+            (ApprovalMode::Host, Some(h)) => h.clone(),
+            _ => return Err("declined by policy (approvals: deny): no user to ask".into()),
+        };
+        let params = InputRequestParams {
+            task_id: self.events.task_id().to_string(),
+            tool_call_id: tool_call_id.map(str::to_string),
+            questions,
+        };
+        tokio::select! {
+            r = tokio::time::timeout(self.timeout, host.ask_input(params)) => match r {
+                Ok(Ok(answers)) => Ok(answers),
+                Ok(Err(e)) => Err(format!("the host did not answer: {e}")),
+                Err(_) => Err("the host did not answer in time".into()),
+            },
+            _ = self.stop.stopped() => Err("the task stopped while waiting for an answer".into()),
+        }
     }
 }
 

@@ -279,7 +279,7 @@ fn load_script(options: FixtureOptions, wd: &Path) -> Result<Option<Script>, Ref
     } else if let Some(path) = options.path {
         let at = format!("{field}.path");
         let p = wd.join(path);
-        let text = std::fs::read_to_string(&p)
+        let text = read_script_file(&p)
             .map_err(|e| Refusal::invalid(&at, format!("cannot read {}: {e}", p.display())))?;
         // Straight from the text: no intermediate `Value` tree for a script of any size.
         let script = parse_str_at(&at, &text).map_err(|e| match e {
@@ -299,6 +299,42 @@ fn load_script(options: FixtureOptions, wd: &Path) -> Result<Option<Script>, Ref
         }
     }
     Ok(Some(script))
+}
+
+/// The largest script file read (64 MiB). A recording of a long run is a few MiB; the limit
+/// only keeps a wrong path (a log, an image) from being read whole into memory.
+pub const MAX_SCRIPT_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A script file's text: only a regular file of at most [`MAX_SCRIPT_FILE_BYTES`]. It is opened
+/// with `O_NONBLOCK` (opening a FIFO with no writer would otherwise block until one comes) and
+/// checked with `fstat` on what was opened, so `/dev/zero`, a FIFO, a socket or a directory is a
+/// clear error, never an endless or blocked read. Called off the reactor (the core plans on a
+/// blocking thread).
+fn read_script_file(p: &Path) -> Result<String, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(p)
+        .map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.file_type().is_file() {
+        return Err("not a regular file".into());
+    }
+    let too_big = || format!("larger than the {} MiB limit", MAX_SCRIPT_FILE_BYTES >> 20);
+    if meta.len() > MAX_SCRIPT_FILE_BYTES {
+        return Err(too_big());
+    }
+    // The file may grow after fstat: read one byte past the limit at most.
+    let mut text = String::with_capacity(meta.len() as usize);
+    file.take(MAX_SCRIPT_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    if text.len() as u64 > MAX_SCRIPT_FILE_BYTES {
+        return Err(too_big());
+    }
+    Ok(text)
 }
 
 /// Whether an event step is a non-terminal event whose `data` fits its type (`emit_raw` relies

@@ -10,7 +10,10 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 use super::transport::Outbound;
-use crate::protocol::methods::{ApprovalParams, ApprovalRequest, ApprovalResponse, Method};
+use crate::protocol::methods::{
+    ApprovalParams, ApprovalRequest, ApprovalResponse, CancelServerRequest, InputRequest,
+    InputRequestParams, InputResponse, Method,
+};
 use crate::runtime::ApprovalHost;
 
 type Reply = Result<Value, Value>;
@@ -75,7 +78,9 @@ impl HostRequests {
     }
 }
 
-/// Removes a pending entry when its waiter goes away (timeout, cancel).
+/// Removes a pending entry when its waiter goes away (timeout, cancel, the vendor withdrew the
+/// request). A request still unanswered then is withdrawn with `$/cancelRequest` (the LSP
+/// convention), so the host can take its prompt down; a late answer finds no entry and is dropped.
 struct PendingGuard<'a> {
     host: &'a HostRequests,
     id: &'a str,
@@ -83,7 +88,20 @@ struct PendingGuard<'a> {
 
 impl Drop for PendingGuard<'_> {
     fn drop(&mut self) {
-        self.host.pending.lock().unwrap().remove(self.id);
+        let unanswered = self.host.pending.lock().unwrap().remove(self.id).is_some();
+        if unanswered {
+            let out = self.host.out.clone();
+            let message = json!({
+                "jsonrpc": "2.0",
+                "method": CancelServerRequest::NAME,
+                "params": { "id": self.id },
+            });
+            // Drop cannot wait; the writer keeps message order per sender, and a notification
+            // that arrives after the host answered is harmless (it names an id already settled).
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move { out.send(&message).await });
+            }
+        }
     }
 }
 
@@ -93,5 +111,11 @@ impl ApprovalHost for HostRequests {
         let params = serde_json::to_value(params).map_err(|e| e.to_string())?;
         let reply = self.request(ApprovalRequest::NAME, params).await?;
         serde_json::from_value(reply).map_err(|e| format!("malformed approval reply: {e}"))
+    }
+
+    async fn ask_input(&self, params: InputRequestParams) -> Result<InputResponse, String> {
+        let params = serde_json::to_value(params).map_err(|e| e.to_string())?;
+        let reply = self.request(InputRequest::NAME, params).await?;
+        serde_json::from_value(reply).map_err(|e| format!("malformed input/request reply: {e}"))
     }
 }

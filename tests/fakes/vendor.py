@@ -8,10 +8,12 @@ Linked as `fake-claude` / `fake-codex` (the name picks the protocol). Used by te
 
 Environment:
   FAKE_MODE   ok | crash | noresult | hang | silent | garbage | hugeline | stderrflood |
-              grandkids | grandkids_crash | grandkids_hang | nostdin | stream | leak | argv
+              grandkids | grandkids_crash | grandkids_hang | nostdin | stream | leak | argv |
+              ctlflood
   FAKE_STATE  a directory; the fake writes `<pid>.pids` there: its own pid, then any grandchild's
               (the tests check that every one of them is gone after the run), and `<pid>.env`:
-              the environment it was given, as JSON (tests/security.rs checks the allowlist)
+              the environment it was given, as JSON (tests/security.rs checks the allowlist),
+              and `<pid>.argv`: its argv, as JSON
   FAKE_SECRET a credential the `leak` mode prints everywhere it can
   FAKE_COUNT  how many deltas the `stream` mode writes (default 2000)
 """
@@ -49,6 +51,8 @@ def note_pids(*pids):
 if STATE:
     with open(os.path.join(STATE, "%d.env" % os.getpid()), "w") as f:
         json.dump(dict(os.environ), f)
+    with open(os.path.join(STATE, "%d.argv" % os.getpid()), "w") as f:
+        json.dump(sys.argv, f)
 
 
 def sleep_forever():
@@ -174,6 +178,16 @@ def claude():
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         claude_text("forked two, now hanging")
         sleep_forever()
+    elif MODE == "ctlflood":
+        # Stops reading stdin and floods control requests we do not serve: our replies pile up
+        # in front of a pipe nobody reads.
+        n = int(os.environ.get("FAKE_COUNT", "200000"))
+        pad = "p" * 200
+        for i in range(n):
+            emit({"type": "control_request", "request_id": "flood-%d" % i,
+                  "request": {"subtype": "mystery_%d" % i, "pad": pad}})
+        claude_result("flooded %d" % n)
+        os._exit(0)
     elif MODE == "grandkids_crash":
         grandchildren()
         claude_text("forked two, then crashed")

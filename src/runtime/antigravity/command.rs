@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use tokio::process::Command;
 
 use super::options::AntigravityOptions;
+use crate::private_dir;
 use crate::runtime::vendor_binary::find_program;
 
 /// The bridge program, shipped inside the binary.
@@ -42,24 +43,30 @@ fn home() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-fn xdg(var: &str, fallback: &str) -> PathBuf {
-    std::env::var_os(var)
+/// `$<var>/agent-runtime-kit/antigravity` (else under `$HOME/<fallback>`), created private
+/// (0700, ours: see `private_dir`). With no home, or one we cannot write, the per-user private
+/// `<tmp>/agent-runtime-kit-<uid>/antigravity` instead: never a shared, predictable directory.
+fn app_dir(var: &str, fallback: &str) -> std::io::Result<PathBuf> {
+    let base = std::env::var_os(var)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .or_else(|| home().map(|h| h.join(fallback)))
-        .unwrap_or_else(std::env::temp_dir)
+        .or_else(|| home().map(|h| h.join(fallback)));
+    if let Some(base) = base {
+        match private_dir::ensure_below(&base.join("agent-runtime-kit"), &["antigravity"]) {
+            Ok(dir) => return Ok(dir),
+            // A planted or tampered directory is refused, not silently replaced.
+            Err(e) if private_dir::is_refusal(&e) => return Err(e),
+            Err(e) => tracing::debug!("cannot use {}: {e}", base.display()),
+        }
+    }
+    private_dir::ensure_below(&private_dir::user_temp_root(), &["antigravity"])
 }
 
 /// Writes the bridge to `$XDG_CACHE_HOME/agent-runtime-kit/antigravity/` (once per content,
-/// atomically, so concurrent tasks and sidecars never see a half-written file).
+/// atomically, so concurrent tasks and sidecars never see a half-written file), a private
+/// directory: Python runs what is there.
 pub fn install_bridge() -> std::io::Result<PathBuf> {
-    let dir = xdg("XDG_CACHE_HOME", ".cache").join("agent-runtime-kit/antigravity");
-    install_bridge_in(&dir).or_else(|e| {
-        // A read-only cache: fall back to the temp dir.
-        tracing::debug!("cannot write the bridge to {}: {e}", dir.display());
-        let uid = nix::unistd::getuid();
-        install_bridge_in(&std::env::temp_dir().join(format!("agent-runtime-kit-{uid}")))
-    })
+    install_bridge_in(&app_dir("XDG_CACHE_HOME", ".cache")?)
 }
 
 fn install_bridge_in(dir: &Path) -> std::io::Result<PathBuf> {
@@ -73,13 +80,12 @@ fn install_bridge_in(dir: &Path) -> std::io::Result<PathBuf> {
     if std::fs::read_to_string(&path).ok().as_deref() == Some(BRIDGE_SOURCE) {
         return Ok(path);
     }
-    std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
         ".agy_bridge.{}.{}.tmp",
         std::process::id(),
         uuid::Uuid::new_v4()
     ));
-    std::fs::write(&tmp, BRIDGE_SOURCE)?;
+    private_dir::create_new_private_file(&tmp, BRIDGE_SOURCE.as_bytes())?;
     std::fs::rename(&tmp, &path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })?;
@@ -101,13 +107,10 @@ pub struct StateDirs {
 
 impl StateDirs {
     pub fn for_task(opts: &AntigravityOptions, task_id: &str) -> std::io::Result<StateDirs> {
-        let root = opts
-            .state_dir
-            .as_ref()
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                xdg("XDG_STATE_HOME", ".local/state").join("agent-runtime-kit/antigravity")
-            });
+        let root = match &opts.state_dir {
+            Some(d) => PathBuf::from(d),
+            None => app_dir("XDG_STATE_HOME", ".local/state")?,
+        };
         let save_dir = opts
             .save_dir
             .as_ref()
@@ -142,7 +145,8 @@ impl StateDirs {
         .into_iter()
         .flatten()
         {
-            std::fs::create_dir_all(d)?;
+            // The bridge's HOME, its TMPDIR and the conversation databases: private too.
+            private_dir::ensure(d)?;
         }
         Ok(StateDirs {
             save_dir: absolute(save_dir),
@@ -169,7 +173,7 @@ pub fn bridge_command(
     pass_env: &[String],
 ) -> Command {
     let mut cmd = Command::new(python);
-    cmd.arg(bridge).current_dir(cwd);
+    cmd.args(PYTHON_FLAGS).arg(bridge).current_dir(cwd);
     super::env::vendor_env(pass_env).apply(&mut cmd);
     if let Some(home) = &dirs.home {
         // Vertex Application Default Credentials live under the real home: keep them reachable.
@@ -189,12 +193,18 @@ pub fn bridge_command(
     }
     cmd.env("TMPDIR", &dirs.tmp)
         .env("TMP", &dirs.tmp)
-        .env("TEMP", &dirs.tmp)
-        // The bridge's stdout must carry nothing but events; buffered writes are flushed per line.
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1");
+        .env("TEMP", &dirs.tmp);
     cmd
 }
+
+/// How the bridge's Python starts. `-I` (isolated): neither the script's directory nor the
+/// current one goes on `sys.path`, no user site-packages, and no `PYTHON*` variable is read, so a
+/// module planted beside the bridge or in the task's directory is never imported. The SDK is
+/// found in the interpreter's own site-packages (the environment it was installed into), which
+/// `-I` keeps; it never came from PYTHONPATH (not in the allowlist). With `PYTHON*` ignored:
+/// `-u` (the bridge's stdout must carry nothing but events, flushed per line) and `-B` (no
+/// `.pyc` files written beside the bridge).
+pub const PYTHON_FLAGS: &[&str] = &["-I", "-u", "-B"];
 
 #[cfg(test)]
 mod environment_tests {

@@ -44,7 +44,7 @@ pub async fn check(python: &Path) -> Result<CheckInfo, Box<Diagnosis>> {
         command::install_bridge().map_err(|e| failed(format!("cannot write the bridge: {e}")))?;
     let label = format!("{} {} --check", python.display(), bridge.display());
     let mut cmd = Command::new(python);
-    cmd.arg(&bridge).arg("--check");
+    cmd.args(command::PYTHON_FLAGS).arg(&bridge).arg("--check");
     super::env::vendor_env(&[]).apply(&mut cmd);
     let out = run_probe(cmd, &label, CHECK_TIMEOUT, PROBE_OUTPUT_CAP)
         .await

@@ -70,10 +70,7 @@ impl AntigravityRuntime {
         model: Option<String>,
     ) -> Diagnosis {
         let binary = diagnose::binary_info(&python, info);
-        let scratch = match tempfile::Builder::new()
-            .prefix("agent-runtime-kit-probe-")
-            .tempdir()
-        {
+        let scratch = match crate::private_dir::tempdir("agent-runtime-kit-probe-") {
             Ok(d) => d,
             Err(e) => {
                 return diagnose::with_status(

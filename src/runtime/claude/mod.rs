@@ -156,10 +156,7 @@ impl ClaudeRuntime {
         let Ok(binary) = diagnose::locate(self.configured.as_deref()) else {
             return ready;
         };
-        let Ok(dir) = tempfile::Builder::new()
-            .prefix("ark-claude-probe-")
-            .tempdir()
-        else {
+        let Ok(dir) = crate::private_dir::tempdir("ark-claude-probe-") else {
             return ready;
         };
         let task = AgentTask {

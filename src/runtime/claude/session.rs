@@ -76,7 +76,7 @@ pub async fn run(binary: &Path, ctx: RunContext, opts: ClaudeOptions) -> AgentRe
             )
         }
     };
-    let private = match tempfile::Builder::new().prefix("ark-claude-").tempdir() {
+    let private = match crate::private_dir::tempdir("ark-claude-") {
         Ok(d) => d,
         Err(e) => {
             return AgentResult::failed(
@@ -142,6 +142,8 @@ async fn drive(
     let mut approvals = JoinSet::new();
     let mut mapper = Mapper::new(&ctx.task, wd);
     let mut result_line: Option<Value> = None;
+    // Replies to unsupported control requests dropped because claude was not reading its stdin.
+    let mut dropped = 0u64;
     let mut interrupt: Option<(Interrupt, Instant)> = None;
     let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
     // Text deltas skip the `Value` tree unless the host wants every raw vendor message.
@@ -165,7 +167,7 @@ async fn drive(
                             break;
                         }
                         "control_request" => {
-                            on_control_request(ctx, &tx, &decided_tx, &mut approvals, &v);
+                            on_control_request(ctx, &tx, &decided_tx, &mut approvals, &mut dropped, &v);
                         }
                         // Acks of initialize / interrupt; nothing to do.
                         "control_response" | "control_cancel_request" => {}
@@ -207,6 +209,9 @@ async fn drive(
         }
     }
     approvals.abort_all();
+    if dropped > 0 {
+        tracing::warn!(dropped, "claude was not reading its stdin; replies to unsupported control requests were dropped");
+    }
 
     // Wind down. With a result, the CLI ends by itself once stdin closes.
     let got_result = result_line.is_some();
@@ -263,6 +268,7 @@ fn on_control_request(
     tx: &StdinLines,
     decided: &mpsc::UnboundedSender<Decided>,
     approvals: &mut JoinSet<()>,
+    dropped: &mut u64,
     v: &Value,
 ) {
     let request_id = v["request_id"].as_str().unwrap_or_default().to_string();
@@ -270,10 +276,12 @@ fn on_control_request(
     let subtype = req["subtype"].as_str().unwrap_or_default();
     if subtype != "can_use_tool" {
         tracing::debug!(subtype, "claude control request not served");
-        let (tx, reply) = (tx.clone(), wire::unsupported(&request_id, subtype));
-        approvals.spawn(async move {
-            tx.send(&reply).await;
-        });
+        // Never wait here (the read loop must go on) and never park the reply in a task: a CLI
+        // that floods requests without reading its stdin would grow one pending task per
+        // request. With the bounded queue full it is not reading anyway: drop the reply.
+        if !tx.try_send(&wire::unsupported(&request_id, subtype)) {
+            *dropped += 1;
+        }
         return;
     }
     let name = req["tool_name"].as_str().unwrap_or_default().to_string();

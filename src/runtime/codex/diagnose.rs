@@ -282,7 +282,15 @@ pub async fn diagnose(configured: Option<&Path>, model: Option<&str>, probe: boo
 
 /// One ephemeral, read-only turn asking for a one-word answer.
 async fn probe_model(binary: &Path, model: Option<&str>) -> Result<(), (TaskErrorKind, String)> {
-    let dir = std::env::temp_dir();
+    // A private, empty cwd: codex reads AGENTS.md (and more) from its cwd, and the shared temp
+    // dir is anyone's to plant one in.
+    let scratch = crate::private_dir::tempdir("ark-codex-probe-").map_err(|e| {
+        (
+            TaskErrorKind::Process,
+            format!("cannot create a probe directory: {e}"),
+        )
+    })?;
+    let dir = scratch.path().to_path_buf();
     let mut proc = Supervised::spawn(
         command::app_server(binary, &CodexOptions::default(), &dir),
         NAME,

@@ -29,8 +29,9 @@ pub struct CodexOptions {
     #[serde(default)]
     pub provider: Option<Provider>,
     /// Further Codex config overrides, by dotted key (`"model_reasoning_effort": "high"`,
-    /// `"tools.web_search": false`); each becomes `-c key=<TOML value>`. Keys that the task's
-    /// own fields decide (sandbox, approvals, MCP servers, model, provider, instructions) are refused.
+    /// `"tools.web_search": false`), sent in `thread/start`'s `config` (never on argv). Keys that
+    /// the task's own fields decide (sandbox, approvals, MCP servers, model, provider,
+    /// instructions) are refused; so is `notify` (it runs a program outside codex's sandbox).
     #[serde(default)]
     pub config: Option<BTreeMap<String, Value>>,
     /// Extra environment variables for codex (e.g. the provider's API key, `CODEX_HOME`). Codex
@@ -164,6 +165,13 @@ impl CodexOptions {
                     ));
                 }
                 let head = key.split('.').next().unwrap_or_default();
+                if head == "notify" {
+                    return Err(Refusal::invalid(
+                        field,
+                        "`notify` is reserved: codex runs that program outside its sandbox \
+                         after every turn, so a task cannot set it",
+                    ));
+                }
                 if let Some((_, why)) = RESERVED_KEYS.iter().find(|(k, _)| *k == head) {
                     return Err(Refusal::unsupported(NAME, field, *why));
                 }
@@ -203,7 +211,8 @@ impl CodexOptions {
         Ok(())
     }
 
-    /// The `-c key=value` overrides, in order (provider first, then `config`).
+    /// The provider's `-c key=value` overrides (names, a URL, an env var's *name*: nothing
+    /// secret). `config` goes in `thread/start` instead ([`Self::thread_config`]).
     pub fn overrides(&self) -> Vec<(String, String)> {
         let mut out = vec![];
         if let Some(p) = &self.provider {
@@ -227,12 +236,18 @@ impl CodexOptions {
                 out.push((at("stream_max_retries"), n.to_string()));
             }
         }
-        for (k, v) in self.config.iter().flatten() {
-            if let Ok(t) = toml_value(v) {
-                out.push((k.clone(), t));
-            }
-        }
         out
+    }
+
+    /// `config` as `thread/start`'s `config` entries (dotted key → value), not `-c` argv: its
+    /// values can be anything a host chose (a URL with a token, a path) and argv is readable by
+    /// every local user (`/proc/<pid>/cmdline`).
+    pub fn thread_config(&self) -> serde_json::Map<String, Value> {
+        self.config
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 }
 
@@ -296,9 +311,15 @@ mod tests {
         assert!(!unsupported(bad(json!({"x --dangerously-bypass": 1}))));
         assert!(!unsupported(bad(json!({"a..b": 1}))));
         let ok = parse(json!({"config": {"tools.web_search": false}})).unwrap();
+        assert_eq!(ok.overrides(), vec![], "config is not argv");
         assert_eq!(
-            ok.overrides(),
-            vec![("tools.web_search".to_string(), "false".to_string())]
+            Value::Object(ok.thread_config()),
+            json!({"tools.web_search": false})
         );
+        for notify in [json!({"notify": ["sh", "-c", "x"]}), json!({"notify.x": 1})] {
+            let e = bad(notify);
+            assert!(matches!(e, Refusal::Invalid { .. }), "{e:?}");
+            assert!(e.to_string().contains("outside its sandbox"), "{e}");
+        }
     }
 }

@@ -242,12 +242,14 @@ impl Conn {
         if let Some(ap) = &task.append_system_prompt {
             p.insert("developerInstructions".into(), json!(ap));
         }
-        // MCP servers go in the thread's config, not on argv: their env and headers can hold secrets.
+        // The task's config overrides and its MCP servers go in the thread's config, not on argv:
+        // MCP env and headers hold secrets, and config values are whatever the host chose.
+        let mut config = self.opts.thread_config();
         if let Some(servers) = &task.mcp_servers {
-            p.insert(
-                "config".into(),
-                json!({ "mcp_servers": super::mcp::config(servers) }),
-            );
+            config.insert("mcp_servers".into(), super::mcp::config(servers));
+        }
+        if !config.is_empty() {
+            p.insert("config".into(), Value::Object(config));
         }
         let method = match task.resume() {
             None => "thread/start",
