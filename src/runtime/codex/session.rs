@@ -244,7 +244,7 @@ impl Conn {
         }
         // The task's config overrides and its MCP servers go in the thread's config, not on argv:
         // MCP env and headers hold secrets, and config values are whatever the host chose.
-        let mut config = self.opts.thread_config();
+        let mut config = opts.thread_config();
         if let Some(servers) = &task.mcp_servers {
             config.insert("mcp_servers".into(), super::mcp::config(servers));
         }
