@@ -139,7 +139,15 @@ async fn plain_answer_streams_deltas_and_reports_usage() {
     assert_eq!(r["usage"]["outputTokens"], OUTPUT_TOKENS);
     assert_eq!(r["turns"], 1);
     assert_eq!(out.of_type("agent.vendor.turn").len(), 1);
-    assert_eq!(r["exit"]["code"], 0, "codex exited cleanly: {r}");
+    // The answer goes out as soon as the turn is mapped; codex is reaped afterwards, still
+    // under the running sidecar.
+    assert!(r.get("exit").is_none(), "answered before the reap: {r}");
+    let home = env.root.join("codex-home").display().to_string();
+    assert_eq!(
+        support::wait_gone_env("app-server", &home, 5).await,
+        Vec::<i32>::new(),
+        "codex reaped after the answer"
+    );
 
     // What reached the model: the goal as the user message, our system prompt instead of codex's,
     // the appended one as a developer message, the key from the environment.
@@ -863,4 +871,299 @@ async fn config_overrides_reach_codex_through_thread_start() {
     assert_eq!(efforts, [json!("low"), json!("high")]);
     s.close_stdin();
     assert_eq!(s.wait_exit().await, Some(0));
+}
+
+// ---- Live sessions, driven through the runtime seam (`Runtime::open` → `LiveSession`) with the
+// real pinned codex: one app-server per session, turns in it, interrupt, steer, close, and what
+// happens when codex dies between turns. (The core's session registry drives the same seam.)
+
+mod live {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use agent_runtime_kit::protocol::task::{AgentTask, ApprovalMode, RunOptions};
+    use agent_runtime_kit::runtime::codex::{CodexOptions, CodexRuntime};
+    use agent_runtime_kit::runtime::{
+        Approvals, EventOutput, EventSink, LiveSession, OpenContext, RunContext, Runtime, Steering,
+        Stop, StopReason,
+    };
+    use serde_json::{json, Value};
+    use tokio::sync::mpsc;
+
+    use super::support::mock_codex::{user_messages, MockResponses, Reply};
+    use super::Env;
+
+    #[derive(Default)]
+    struct Events(Mutex<Vec<Value>>);
+
+    #[async_trait::async_trait]
+    impl EventOutput for Events {
+        async fn send(&self, event: Value) {
+            self.0.lock().unwrap().push(event);
+        }
+    }
+
+    impl Events {
+        fn types(&self) -> Vec<String> {
+            let events = self.0.lock().unwrap();
+            events
+                .iter()
+                .map(|e| e["type"].as_str().unwrap_or_default().to_string())
+                .collect()
+        }
+    }
+
+    impl Env {
+        fn runtime(&self) -> CodexRuntime {
+            CodexRuntime::new(Some(self.codex.clone()))
+        }
+
+        /// A task against `mock` (as `run` would take it), and its parsed codex options.
+        fn task(&self, mock: &MockResponses, extra: Value) -> (AgentTask, CodexOptions) {
+            let mut v = self.run("t", mock, extra)["task"].clone();
+            let mut opts = v["runtimeOptions"]["codex"].take();
+            // This test's private codex home and key, as a host would pass them.
+            opts["env"] = json!({
+                "CODEX_HOME": self.root.join("codex-home"),
+                "HOME": self.root.join("home"),
+                "OPENAI_API_KEY": "dummy",
+            });
+            v.as_object_mut().unwrap().remove("runtimeOptions");
+            (
+                serde_json::from_value(v).unwrap(),
+                serde_json::from_value(opts).unwrap(),
+            )
+        }
+
+        fn codex_pids(&self) -> Vec<i32> {
+            let home = self.root.join("codex-home").display().to_string();
+            super::support::pids_matching_env("app-server", &home)
+        }
+    }
+
+    /// One turn's context: its events, its stop, and the sender of its steering.
+    fn turn_ctx(
+        env: &Env,
+        task: AgentTask,
+    ) -> (RunContext, Arc<Events>, Stop, mpsc::Sender<String>) {
+        let events = Arc::new(Events::default());
+        let options = RunOptions::default();
+        let sink = EventSink::new("turn".into(), events.clone(), &options);
+        let stop = Stop::default();
+        let (steer_tx, steer) = Steering::channel();
+        let approvals = Approvals::new(
+            ApprovalMode::Deny,
+            None,
+            Duration::from_secs(5),
+            sink.clone(),
+            stop.clone(),
+        );
+        let ctx = RunContext {
+            task_id: "turn".into(),
+            task,
+            options,
+            working_directory: env.work.clone(),
+            events: sink,
+            stop: stop.clone(),
+            approvals,
+            steer,
+        };
+        (ctx, events, stop, steer_tx)
+    }
+
+    async fn open(env: &Env, rt: &CodexRuntime, mock: &MockResponses) -> Box<dyn LiveSession> {
+        let (task, opts) = env.task(mock, json!({ "goal": "" }));
+        let opts = rt.plan(&task, &env.work, opts).unwrap();
+        let ctx = OpenContext {
+            task,
+            options: RunOptions::default(),
+            working_directory: env.work.clone(),
+            stop: Stop::default(),
+        };
+        match rt.open(ctx, opts).await {
+            Ok(s) => s,
+            Err(r) => panic!("open failed: {r:?}"),
+        }
+    }
+
+    async fn turn(
+        env: &Env,
+        s: &mut Box<dyn LiveSession>,
+        mock: &MockResponses,
+        goal: &str,
+    ) -> Value {
+        let (task, _) = env.task(mock, json!({ "goal": goal }));
+        let (ctx, events, _, _) = turn_ctx(env, task);
+        let r = serde_json::to_value(s.turn(ctx).await).unwrap();
+        assert_eq!(
+            events.types()[0],
+            "agent.task.started",
+            "{:?}",
+            events.types()
+        );
+        r
+    }
+
+    #[tokio::test]
+    #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+    async fn follow_ups_run_in_the_same_app_server_and_see_earlier_turns() {
+        let env = Env::new();
+        let rt = env.runtime();
+        let mock = MockResponses::start(vec![Reply::CountUsers, Reply::CountUsers]).await;
+        let mut s = open(&env, &rt, &mock).await;
+        let id = s.session_id();
+        assert!(!id.is_empty());
+        // Prewarmed: codex is up and the thread exists before any turn; no model call yet.
+        let pids = env.codex_pids();
+        assert_eq!(pids.len(), 1, "one app-server: {pids:?}");
+        assert!(mock.requests().is_empty());
+
+        let r1 = turn(&env, &mut s, &mock, "FIRST question").await;
+        assert_eq!(r1["finishReason"], "completed", "{r1}");
+        assert_eq!(r1["output"], "USERS=1");
+        assert_eq!(r1["sessionId"], id.as_str());
+        assert_eq!(r1["sessionSource"], "new");
+        assert_eq!(r1["sessionLive"], true);
+
+        let r2 = turn(&env, &mut s, &mock, "SECOND question").await;
+        assert_eq!(r2["finishReason"], "completed", "{r2}");
+        assert_eq!(r2["output"], "USERS=2", "the model saw the first turn");
+        assert_eq!(r2["sessionSource"], "live");
+        assert_eq!(
+            r2["usage"]["inputTokens"],
+            super::INPUT_TOKENS,
+            "this turn's usage only"
+        );
+        assert_eq!(env.codex_pids(), pids, "no new process for the follow-up");
+        let reqs = mock.requests();
+        assert_eq!(
+            user_messages(&reqs[1].body),
+            vec!["FIRST question".to_string(), "SECOND question".to_string()]
+        );
+
+        s.close().await;
+        assert!(env.codex_pids().is_empty(), "close leaves no process");
+    }
+
+    #[tokio::test]
+    #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+    async fn an_interrupted_turn_keeps_the_session_and_steer_joins_a_running_turn() {
+        let env = Env::new();
+        let rt = env.runtime();
+        let mock = MockResponses::start(vec![
+            Reply::Stall,
+            Reply::Shell("sleep 2".into()),
+            Reply::CountUsers,
+        ])
+        .await;
+        let mut s = open(&env, &rt, &mock).await;
+        let pids = env.codex_pids();
+
+        // Turn 1 stalls at the model; the host cancels: turn/interrupt, a soft cancel.
+        let (task, _) = env.task(&mock, json!({ "goal": "STALLED question" }));
+        let (ctx, _, stop, _) = turn_ctx(&env, task);
+        let stopper = {
+            let mock = mock.clone();
+            tokio::spawn(async move {
+                while mock.requests().is_empty() {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                stop.stop(StopReason::Cancelled);
+            })
+        };
+        let r1 = serde_json::to_value(s.turn(ctx).await).unwrap();
+        stopper.await.unwrap();
+        assert_eq!(r1["finishReason"], "cancelled", "{r1}");
+        assert_eq!(r1["cancel"], "soft");
+        assert_eq!(r1["sessionLive"], true);
+        assert!(!s.ended().is_cancelled());
+
+        // Turn 2 runs a command; while it runs the host steers, and codex's next model request
+        // in the same turn carries the steered text.
+        let (task, _) = env.task(&mock, json!({ "goal": "SECOND question" }));
+        let (ctx, _, _, steer) = turn_ctx(&env, task);
+        let steerer = {
+            let mock = mock.clone();
+            tokio::spawn(async move {
+                while mock.requests().len() < 2 {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                steer
+                    .send("STEER-MARKER also say bye".into())
+                    .await
+                    .unwrap();
+                steer
+            })
+        };
+        let r2 = serde_json::to_value(s.turn(ctx).await).unwrap();
+        drop(steerer.await.unwrap());
+        assert_eq!(r2["finishReason"], "completed", "{r2}");
+        assert_eq!(r2["sessionSource"], "live");
+        let reqs = mock.requests();
+        assert_eq!(reqs.len(), 3, "one stalled request, then two in turn 2");
+        let users = user_messages(&reqs[2].body);
+        assert!(users.contains(&"STALLED question".to_string()), "{users:?}");
+        assert!(
+            users.contains(&"STEER-MARKER also say bye".to_string()),
+            "the steer joined turn 2: {users:?}"
+        );
+        assert_eq!(r2["output"], format!("USERS={}", users.len()));
+        assert_eq!(env.codex_pids(), pids, "same process throughout");
+
+        s.close().await;
+        assert!(env.codex_pids().is_empty());
+    }
+
+    #[tokio::test]
+    #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+    async fn a_killed_app_server_ends_the_session_and_a_cold_resume_continues_it() {
+        let env = Env::new();
+        let rt = env.runtime();
+        let mock = MockResponses::start(vec![Reply::CountUsers, Reply::CountUsers]).await;
+        let mut s = open(&env, &rt, &mock).await;
+        let id = s.session_id();
+        let r1 = turn(&env, &mut s, &mock, "FIRST question").await;
+        assert_eq!(r1["output"], "USERS=1", "{r1}");
+
+        // SIGKILL between turns: the watcher sees codex's output end.
+        let pids = env.codex_pids();
+        assert_eq!(pids.len(), 1);
+        sigkill(pids[0]);
+        tokio::time::timeout(Duration::from_secs(5), s.ended().cancelled())
+            .await
+            .expect("ended fires when codex dies between turns");
+        s.close().await;
+
+        // The next turn resumes cold, from codex's store, in a new process.
+        let (task, opts) = env.task(
+            &mock,
+            json!({ "goal": "SECOND question", "session": { "resume": id } }),
+        );
+        let opts = rt.plan(&task, &env.work, opts).unwrap();
+        let (ctx, _, _, _) = turn_ctx(&env, task);
+        let r2 = serde_json::to_value(rt.run(ctx, opts).await).unwrap();
+        assert_eq!(r2["finishReason"], "completed", "{r2}");
+        assert_eq!(r2["sessionSource"], "resumed");
+        assert_eq!(r2["sessionId"], id.as_str());
+        assert_eq!(r2["output"], "USERS=2", "the cold resume has the history");
+        assert!(super::support::wait_gone_env(
+            "app-server",
+            &env.root.join("codex-home").display().to_string(),
+            5
+        )
+        .await
+        .is_empty());
+    }
+
+    /// SIGKILL through the `kill` command (no `unsafe` in tests).
+    fn sigkill(pid: i32) {
+        let ok = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
 }
