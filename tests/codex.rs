@@ -1167,3 +1167,210 @@ mod live {
         assert!(ok);
     }
 }
+
+// ---- Live sessions through the binary (the core's session registry over this runtime).
+
+/// This test's codex app-server processes (its private CODEX_HOME is in their environment).
+fn codex_pids(env: &Env) -> Vec<i32> {
+    let home = env.root.join("codex-home").display().to_string();
+    support::pids_matching_env("app-server", &home)
+}
+
+async fn codex_gone(env: &Env) -> Vec<i32> {
+    let home = env.root.join("codex-home").display().to_string();
+    support::wait_gone_env("app-server", &home, 5).await
+}
+
+/// Waits until the mock has seen `n` requests, then a little longer (codex is mid-turn).
+async fn after_requests(mock: &MockResponses, n: usize) {
+    let began = Instant::now();
+    while mock.requests().len() < n {
+        assert!(
+            began.elapsed() < Duration::from_secs(30),
+            "the mock saw {n} requests"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn a_kept_session_takes_follow_ups_and_steer_in_one_app_server() {
+    let env = Env::new();
+    let mock = MockResponses::start(vec![
+        Reply::CountUsers,
+        Reply::Shell("sleep 2".into()),
+        Reply::CountUsers,
+    ])
+    .await;
+    let mut s = env.sidecar();
+    let caps = s.call("capabilities", json!({})).await;
+    let codex = caps["result"]["runtimes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "codex")
+        .unwrap()["capabilities"]
+        .clone();
+    assert_eq!(codex["liveSessions"], true, "{codex}");
+    assert_eq!(codex["steer"], true);
+    assert_eq!(codex["prewarm"], true);
+
+    let first = s
+        .run(env.run(
+            "t1",
+            &mock,
+            json!({ "goal": "FIRST question", "session": { "keepAlive": true } }),
+        ))
+        .await;
+    assert_well_formed(&first.events);
+    let r = first.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["output"], "USERS=1");
+    assert_eq!(r["sessionSource"], "new");
+    assert_eq!(r["sessionLive"], true);
+    let id = r["sessionId"].as_str().unwrap().to_string();
+    let pids = codex_pids(&env);
+    assert_eq!(pids.len(), 1, "one app-server, kept: {pids:?}");
+
+    // The follow-up runs in the same process; while its command runs, the host steers.
+    let run = s
+        .request(
+            "run",
+            env.run(
+                "t2",
+                &mock,
+                json!({ "goal": "SECOND question", "session": { "resume": id } }),
+            ),
+        )
+        .await;
+    after_requests(&mock, 2).await;
+    let steer = s
+        .call(
+            "steer",
+            json!({ "taskId": "t2", "text": "STEER-MARKER say bye" }),
+        )
+        .await;
+    assert_eq!(steer["result"]["accepted"], true, "{steer}");
+    let r = s.response(&run).await["result"].clone();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["sessionSource"], "live");
+    assert_eq!(r["sessionLive"], true);
+    assert_eq!(r["sessionId"], id.as_str());
+    let users = support::mock_codex::user_messages(&mock.requests()[2].body);
+    assert_eq!(
+        users,
+        ["FIRST question", "SECOND question", "STEER-MARKER say bye"],
+        "the model saw the first turn and the steer"
+    );
+    assert_eq!(r["output"], "USERS=3");
+    assert_eq!(codex_pids(&env), pids, "no new process for the follow-up");
+
+    let listed = s.call("session/list", json!({})).await;
+    assert_eq!(listed["result"]["sessions"][0]["state"], "idle", "{listed}");
+    assert_eq!(listed["result"]["sessions"][0]["runtime"], "codex");
+    let closed = s.call("session/close", json!({ "sessionId": id })).await;
+    assert_eq!(closed["result"]["closed"], true, "{closed}");
+    assert!(codex_pids(&env).is_empty(), "closed means gone");
+    s.close_stdin();
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn prewarm_interrupt_then_continue_and_a_killed_codex_resumes_cold() {
+    let env = Env::new();
+    let mock = MockResponses::start(vec![
+        Reply::Stall,
+        Reply::CountUsers,
+        Reply::CountUsers,
+        Reply::CountUsers,
+    ])
+    .await;
+    let mut s = env.sidecar();
+    let mut open = env.run("unused", &mock, json!({}));
+    open["task"].as_object_mut().unwrap().remove("goal");
+    let opened = s
+        .call(
+            "session/open",
+            json!({ "runtime": "codex", "task": open["task"] }),
+        )
+        .await;
+    let id = opened["result"]["sessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{opened}"))
+        .to_string();
+    // Prewarmed: codex is up with the thread loaded; no model request yet.
+    let pids = codex_pids(&env);
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    assert!(mock.requests().is_empty());
+
+    // A turn stalls at the model; cancel interrupts it and keeps the session.
+    let run = s
+        .request(
+            "run",
+            env.run(
+                "t1",
+                &mock,
+                json!({ "goal": "STALLED question", "session": { "resume": id } }),
+            ),
+        )
+        .await;
+    after_requests(&mock, 1).await;
+    s.call("cancel", json!({ "taskId": "t1" })).await;
+    let r = s.response(&run).await["result"].clone();
+    assert_eq!(r["finishReason"], "cancelled", "{r}");
+    assert_eq!(r["cancel"], "soft");
+    assert_eq!(r["sessionLive"], true);
+
+    let next = s
+        .run(env.run(
+            "t2",
+            &mock,
+            json!({ "goal": "SECOND question", "session": { "resume": id } }),
+        ))
+        .await;
+    assert_well_formed(&next.events);
+    let r = next.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["sessionSource"], "live");
+    assert_eq!(
+        r["output"], "USERS=2",
+        "the interrupted turn is in the history"
+    );
+    assert_eq!(codex_pids(&env), pids);
+
+    // SIGKILL codex between turns: the session ends, and the next resume is cold.
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pids[0].to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    loop {
+        let v = s.next().await.expect("sidecar running");
+        if v["method"] == "session/closed" {
+            assert_eq!(v["params"], json!({ "sessionId": id, "reason": "exited" }));
+            break;
+        }
+    }
+    let cold = s
+        .run(env.run(
+            "t3",
+            &mock,
+            json!({ "goal": "THIRD question", "session": { "resume": id, "keepAlive": true } }),
+        ))
+        .await;
+    let r = cold.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["sessionSource"], "resumed");
+    assert_eq!(r["sessionId"], id.as_str());
+    assert_eq!(r["output"], "USERS=3", "the cold resume has the history");
+    assert_eq!(r["sessionLive"], true);
+    assert_eq!(codex_pids(&env).len(), 1);
+
+    // Shutdown with a live session open leaves no codex behind.
+    s.close_stdin();
+    assert_eq!(s.wait_exit().await, Some(0));
+    assert_eq!(codex_gone(&env).await, Vec::<i32>::new());
+}
