@@ -358,3 +358,26 @@ async fn probe_model(binary: &Path, model: Option<&str>) -> Result<(), (TaskErro
     }
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{check_user_agent, user_agent_version};
+
+    #[test]
+    fn the_version_comes_from_initializes_user_agent() {
+        // As 0.171.0 answers `initialize` (vendors/codex.md §4.1).
+        let ua =
+            "agent-runtime-kit/0.171.0 (Debian 12.0.0; x86_64) unknown (agent-runtime-kit; 0.1.0)";
+        assert_eq!(user_agent_version(ua), Some((0, 171, 0)));
+        assert!(check_user_agent(Some(ua)).is_none());
+        let old = check_user_agent(Some("agent-runtime-kit/0.170.9 (Linux; x86_64)")).unwrap();
+        assert!(
+            old.message.contains("older than 0.171.0"),
+            "{}",
+            old.message
+        );
+        // Unreadable or absent: the probe's cached answer decides later tasks instead.
+        assert!(check_user_agent(Some("something else")).is_none());
+        assert!(check_user_agent(None).is_none());
+    }
+}
