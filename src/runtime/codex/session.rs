@@ -351,9 +351,10 @@ pub(super) struct Turn<'a> {
     steer: Steering,
     pub st: TurnState,
     turn_started: bool,
-    /// Touch the task's idle watchdog on every message (a live session's reader outlives the
-    /// task whose sink it would touch).
-    touch: bool,
+    /// A turn of a live session: it touches the task's idle watchdog on every message itself
+    /// (the session's reader outlives any one task's sink), and a stop never abandons
+    /// `turn/start` (the turn is interrupted instead, keeping the session).
+    live: bool,
 }
 
 impl<'a> Turn<'a> {
@@ -362,7 +363,7 @@ impl<'a> Turn<'a> {
         ctx: &'a RunContext,
         opts: &'a CodexOptions,
         steer: Steering,
-        touch: bool,
+        live: bool,
     ) -> Self {
         Turn {
             st: TurnState::new(ctx.events.clone(), ctx.task.max_turns),
@@ -371,7 +372,7 @@ impl<'a> Turn<'a> {
             opts,
             steer,
             turn_started: false,
-            touch,
+            live,
         }
     }
 
@@ -386,7 +387,7 @@ impl<'a> Turn<'a> {
         let ctx = self.ctx;
         let task = &ctx.task;
         let opened = &self.conn.opened;
-        let (approval, sandbox) = if self.touch {
+        let (approval, sandbox) = if self.live {
             // A later turn: what this turn asked for (turn/start sets both when they change).
             let perms = task.permissions();
             (
@@ -475,8 +476,15 @@ impl<'a> Turn<'a> {
 
     pub async fn start(&mut self, params: Value) -> Result<(), Ending> {
         let client = self.conn.client.clone();
+        // On a live session a stop waits for codex's (quick) answer and then interrupts the turn,
+        // so that the session survives a cancel sent just as the turn starts.
+        let stop = if self.live {
+            Stop::default()
+        } else {
+            self.ctx.stop.clone()
+        };
         let started = guarded(
-            &self.ctx.stop,
+            &stop,
             self.opts,
             "turn/start",
             client.request("turn/start", params),
@@ -499,7 +507,7 @@ impl<'a> Turn<'a> {
             tokio::select! {
                 biased;
                 msg = self.conn.incoming.recv() => {
-                    if self.touch {
+                    if self.live {
                         self.ctx.events.touch();
                     }
                     match msg {
