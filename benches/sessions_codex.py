@@ -7,7 +7,8 @@ the same run, rounds interleaved:
   2. prewarm: a run on a session opened with `session/open`, first delta, against bare `codex exec`'s
      cold first text: target <= 0.5x;
   3. follow-up: the next turn on a live session, first delta, against a cold `resume` run (a fresh
-     sidecar resuming the same thread from codex's store): target <= 0.3x.
+     sidecar resuming the same thread from codex's store): target <= 0.3x; beside it the floor,
+     a follow-up `turn/start` written straight into a bare `codex app-server`.
 
 Everything runs against a mock OpenAI Responses API on 127.0.0.1 (no network), with the pinned
 codex (`ARK_TEST_CODEX`, from tests/vendors/install.sh) and a private CODEX_HOME per round.
@@ -100,10 +101,9 @@ class Home:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def bare_exec(home, base_url):
-    """`codex exec --json` with the same provider and flags the sidecar gives app-server: seconds
-    to its agent message (exec streams no deltas) and to its exit."""
-    provider = [
+def provider_flags(base_url):
+    """The mock as codex's model provider: the `-c` flags the sidecar gives app-server."""
+    return [
         "-c", 'model_provider="mock"', "-c", 'model_providers.mock.name="mock"',
         "-c", f'model_providers.mock.base_url="{base_url}"',
         "-c", 'model_providers.mock.env_key="OPENAI_API_KEY"',
@@ -111,8 +111,14 @@ def bare_exec(home, base_url):
         "-c", "model_providers.mock.request_max_retries=0",
         "-c", "model_providers.mock.stream_max_retries=0",
     ]
+
+
+def bare_exec(home, base_url):
+    """`codex exec --json` with the same provider and flags the sidecar gives app-server: seconds
+    to its agent message (exec streams no deltas) and to its exit."""
     cmd = [CODEX, "exec", "--json", "--skip-git-repo-check", "--disable", "plugins", "--disable",
-           "remote_plugin", "--disable", "apps", "-c", "analytics.enabled=false", *provider,
+           "remote_plugin", "--disable", "apps", "-c", "analytics.enabled=false",
+           *provider_flags(base_url),
            "-m", MODEL, "say hello"]
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, cwd=home.work, env=home.env, stdin=subprocess.DEVNULL,
@@ -126,6 +132,50 @@ def bare_exec(home, base_url):
     if first is None:
         raise RuntimeError("codex exec wrote no agent message")
     return first, done
+
+
+def bare_app_server(home, base_url):
+    """`codex app-server` driven directly (no sidecar): a thread, then two turns; seconds from
+    the second `turn/start` to its first delta, the floor under a live follow-up."""
+    cmd = [CODEX, "app-server", "--disable", "plugins", "--disable", "remote_plugin", "--disable",
+           "apps", "-c", "analytics.enabled=false", *provider_flags(base_url)]
+    p = subprocess.Popen(cmd, cwd=home.work, env=home.env, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
+    n = 0
+
+    def request(method, params):
+        nonlocal n
+        n += 1
+        p.stdin.write(json.dumps({"id": n, "method": method, "params": params}) + "\n")
+        p.stdin.flush()
+        return n
+
+    def until(pred):
+        while True:
+            line = p.stdout.readline()
+            if not line:
+                raise RuntimeError("codex app-server closed its output")
+            m = json.loads(line)
+            if pred(m):
+                return m
+
+    i = request("initialize", {"clientInfo": {"name": "bench", "title": None, "version": "0"},
+                               "capabilities": {"experimentalApi": False}})
+    until(lambda m: m.get("id") == i)
+    p.stdin.write(json.dumps({"method": "initialized"}) + "\n")
+    i = request("thread/start", {"cwd": home.work, "approvalPolicy": "never",
+                                 "sandbox": "workspace-write", "model": MODEL})
+    thread = until(lambda m: m.get("id") == i)["result"]["thread"]["id"]
+    first = None
+    for _ in range(2):
+        t0 = time.perf_counter()
+        request("turn/start", {"threadId": thread, "input": [{"type": "text", "text": "hi"}]})
+        until(lambda m: m.get("method") == "item/agentMessage/delta")
+        first = time.perf_counter() - t0
+        until(lambda m: m.get("method") == "turn/completed")
+    p.stdin.close()
+    p.wait(timeout=30)
+    return first
 
 
 class Sidecar:
@@ -236,7 +286,7 @@ def main():
     warm.close()
 
     cols = {k: [] for k in ("exec_first", "exec_done", "side_first", "side_done", "resume_first",
-                            "warm_first", "follow_first")}
+                            "warm_first", "follow_first", "bare_follow")}
     sources = set()
     live = True
     for _ in range(ROUNDS):
@@ -247,6 +297,7 @@ def main():
         f, d, sid = sidecar_cold(home, base_url)
         cols["side_first"].append(f)
         cols["side_done"].append(d)
+        cols["bare_follow"].append(bare_app_server(home, base_url))
         f, src = cold_resume(home, base_url, sid)
         cols["resume_first"].append(f)
         sources.add(f"cold resume: {src}")
@@ -279,6 +330,8 @@ def main():
              f"{w_first / e_first:.2f}x bare cold", "<= 0.5x: " + ("met" if w_first <= 0.5 * e_first else "MISSED")),
             ("live follow-up turn: first delta", f"{f_first:.0f} ms",
              f"{f_first / r_first:.2f}x cold resume", "<= 0.3x: " + ("met" if f_first <= 0.3 * r_first else "MISSED")),
+            ("  the floor: bare app-server follow-up, first delta", f"{ms(cols['bare_follow']):.0f} ms",
+             f"sidecar adds {f_first - ms(cols['bare_follow']):+.0f} ms", ""),
         ]
     else:
         rows.append(("prewarm / follow-up", "n/a: this sidecar has no session/open", "", ""))
