@@ -1374,3 +1374,87 @@ async fn prewarm_interrupt_then_continue_and_a_killed_codex_resumes_cold() {
     assert_eq!(s.wait_exit().await, Some(0));
     assert_eq!(codex_gone(&env).await, Vec::<i32>::new());
 }
+
+// ---- No cold-start tax: nothing waits for `codex --version` before the first task.
+
+/// A fake codex whose `--version` takes `version_delay` seconds and whose app-server names
+/// `version` in `initialize`'s userAgent, then answers one turn at once.
+fn quick_fake_codex(dir: &Path, version: &str, version_delay: u32) -> PathBuf {
+    let path = dir.join(format!("fake-codex-{version}"));
+    std::fs::write(
+        &path,
+        format!(
+            r#"#!/bin/bash
+case "$1" in
+  --version) sleep {version_delay}; echo "codex-cli {version}"; exit 0 ;;
+esac
+while IFS= read -r line; do
+  id=$(printf '%s' "$line" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+  case "$line" in
+    *'"initialize"'*) echo "{{\"id\":$id,\"result\":{{\"userAgent\":\"agent-runtime-kit/{version} (Linux; x86_64) unknown\"}}}}" ;;
+    *'"thread/start"'*) echo "{{\"id\":$id,\"result\":{{\"thread\":{{\"id\":\"fake-thread\"}},\"model\":\"gpt-5.5\"}}}}" ;;
+    *'"turn/start"'*)
+      echo "{{\"id\":$id,\"result\":{{\"turn\":{{\"id\":\"fake-turn\"}}}}}}"
+      echo '{{"method":"turn/completed","params":{{"threadId":"fake-thread","turn":{{"id":"fake-turn","status":"completed","items":[{{"type":"agentMessage","text":"fake answer"}}]}}}}}}' ;;
+  esac
+done
+"#
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn the_first_run_does_not_wait_for_the_version_probe_and_initialize_names_the_version() {
+    let env = Env::new();
+    let mock = MockResponses::start(vec![]).await;
+    // `--version` takes 3 s: the first run answers long before (the probe runs beside it).
+    let slow = quick_fake_codex(&env.root, "0.171.0", 3);
+    let mut s = env.sidecar_with(&slow, "dummy");
+    let began = Instant::now();
+    let out = s.run(env.run("fast", &mock, json!({}))).await;
+    let took = began.elapsed();
+    assert_eq!(
+        out.result()["finishReason"],
+        "completed",
+        "{}",
+        out.result()
+    );
+    assert_eq!(out.result()["output"], "fake answer");
+    assert!(
+        took < Duration::from_secs(2),
+        "waited for --version: {took:?}"
+    );
+    assert_eq!(s.wait_exit().await, Some(0));
+
+    // A codex older than the oldest supported one is caught from its userAgent on the first run
+    // (and refused up front once the background probe has answered).
+    let old = quick_fake_codex(&env.root, "0.170.0", 0);
+    let mut s = env.sidecar_with(&old, "dummy");
+    let out = s.run(env.run("old", &mock, json!({}))).await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "error", "{r}");
+    assert_eq!(r["error"]["kind"], "process");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("older than 0.171.0"),
+        "{r}"
+    );
+    let began = Instant::now();
+    let again = loop {
+        let again = s.call("run", env.run("old2", &mock, json!({}))).await;
+        if again.get("error").is_some() || began.elapsed() > Duration::from_secs(5) {
+            break again;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(again["error"]["code"], -32011, "{again}");
+    assert_eq!(again["error"]["data"]["status"], "unsupportedVersion");
+    assert_eq!(s.wait_exit().await, Some(0));
+}

@@ -63,10 +63,21 @@ pub async fn binary_for_task(
             Ok((path, Some(version)))
         }
         None => {
-            let probed = path.clone();
-            tokio::spawn(async move {
-                let _ = version_of(&probed).await;
-            });
+            // One probe at a time per binary, however many tasks start before it answers.
+            static PROBING: Mutex<Option<std::collections::HashSet<PathBuf>>> = Mutex::new(None);
+            let probing = || PROBING.lock().unwrap_or_else(|e| e.into_inner());
+            if probing()
+                .get_or_insert_with(Default::default)
+                .insert(path.clone())
+            {
+                let probed = path.clone();
+                tokio::spawn(async move {
+                    let _ = version_of(&probed).await;
+                    probing()
+                        .get_or_insert_with(Default::default)
+                        .remove(&probed);
+                });
+            }
             Ok((path, None))
         }
     }
