@@ -18,7 +18,10 @@ fn main() -> anyhow::Result<()> {
     process::enable_guardian();
     let args = Cli::parse();
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(&args.global.log_level));
+        .unwrap_or_else(|_| EnvFilter::new(&args.global.log_level))
+        // rmcp logs every request and response whole at debug, a tool call's arguments before the
+        // tool has learned the secrets in them: its logs stop at info, whatever RUST_LOG says.
+        .add_directive("rmcp=info".parse().expect("a valid directive"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| hygiene::RedactingStderr)

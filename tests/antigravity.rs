@@ -124,13 +124,16 @@ async fn plain_answer_streams_deltas_with_usage_and_session() {
     assert_eq!(r["output"], "Hello from the mock.");
     assert_eq!(text_of(&out), "Hello from the mock.");
     assert!(out.of_type("agent.output.delta").len() >= 3);
-    // Thinking travels under data.vendor, never as text.
-    let thoughts: Vec<_> = out
+    // Thinking is reasoning, never output.
+    assert_eq!(
+        out.of_type("agent.reasoning.delta")[0]["text"],
+        "Let me think."
+    );
+    assert_eq!(out.of_type("agent.reasoning")[0]["text"], "Let me think.");
+    assert!(out
         .of_type("agent.output.delta")
-        .into_iter()
-        .filter(|d| d["vendor"]["thinkingDelta"].is_string())
-        .collect();
-    assert_eq!(thoughts[0]["vendor"]["thinkingDelta"], "Let me think.");
+        .iter()
+        .all(|d| d.get("vendor").is_none() && !d["text"].as_str().unwrap().is_empty()));
     assert_eq!(
         out.of_type("agent.message")[0]["text"],
         "Hello from the mock."
@@ -439,6 +442,33 @@ async fn model_api_errors_map_to_kinds_fast() {
     assert_eq!(r["error"]["vendorCode"], 429);
     assert_eq!(n, 2, "one try and exactly one retry");
     assert!(took < Duration::from_secs(20), "bounded retries: {took:?}");
+}
+
+/// A 429 the harness retries, then an answer: the wait is an `agent.retry`, not silence.
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn a_retried_429_is_an_agent_retry() {
+    let mut w = World::start(vec![
+        Reply::error(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted"),
+        Reply::text(&["Answer ", "after retry."]),
+    ])
+    .await;
+    let out = w
+        .run(json!({"goal": "hi", "runtimeOptions": {"antigravity":
+            {"apiRetries": 2, "retryInitialDelayMs": 50}}}))
+        .await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["output"], "Answer after retry.");
+    let retry = out.of_type("agent.retry");
+    assert_eq!(retry.len(), 1, "{:?}", out.types());
+    assert_eq!(retry[0]["attempt"], 1);
+    assert_eq!(retry[0]["httpStatus"], 429);
+    assert_eq!(retry[0]["reason"], "rateLimit");
+    let types = out.types();
+    let at = |t: &str| types.iter().position(|x| x == t).unwrap();
+    assert!(at("agent.retry") < at("agent.output.delta"), "{types:?}");
+    assert_eq!(w.mock.requests().len(), 2);
 }
 
 #[tokio::test]

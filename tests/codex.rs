@@ -274,6 +274,70 @@ async fn shell_tool_writes_files_reported_as_artifacts() {
     assert_eq!(s.wait_exit().await, Some(0));
 }
 
+/// Reasoning summaries and streamed command output (issue 17): reasoning events, never output;
+/// the command's output as `agent.tool.output.delta` before its completion.
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn reasoning_and_streamed_command_output() {
+    let env = Env::new();
+    let mock = MockResponses::start(vec![
+        Reply::Shell("printf 'line-one\\n'; sleep 0.3; printf 'line-two\\n'".into()),
+        Reply::Reasoned(
+            vec!["**Checking** ".into(), "the output".into()],
+            vec!["Both lines printed.".into()],
+        ),
+    ])
+    .await;
+    let mut s = env.sidecar();
+    let out = s.run(env.run("reason", &mock, json!({}))).await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["output"], "Both lines printed.");
+
+    let deltas: String = out
+        .of_type("agent.reasoning.delta")
+        .iter()
+        .map(|d| d["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(deltas, "**Checking** the output");
+    assert_eq!(
+        out.of_type("agent.reasoning")[0]["text"],
+        "**Checking** the output"
+    );
+    let streamed: String = out
+        .of_type("agent.output.delta")
+        .iter()
+        .map(|d| d["text"].as_str().unwrap())
+        .collect();
+    assert!(!streamed.contains("Checking"), "{streamed}");
+
+    let call = out.of_type("agent.tool.requested")[0]["toolCallId"].clone();
+    let chunks = out.of_type("agent.tool.output.delta");
+    assert!(!chunks.is_empty(), "{:?}", out.types());
+    assert!(chunks.iter().all(|c| c["toolCallId"] == call));
+    // Codex streams what the command prints after its first moment (what comes at once travels
+    // only in the completed item's aggregatedOutput).
+    let text: String = chunks.iter().map(|c| c["text"].as_str().unwrap()).collect();
+    assert!(text.contains("line-two"), "{text}");
+    let done = &out.of_type("agent.tool.completed")[0];
+    assert!(
+        done["output"]["output"].as_str().unwrap().ends_with(&text),
+        "{done}"
+    );
+    let types = out.types();
+    let first_chunk = types
+        .iter()
+        .position(|t| t == "agent.tool.output.delta")
+        .unwrap();
+    let completed = types
+        .iter()
+        .position(|t| t == "agent.tool.completed")
+        .unwrap();
+    assert!(first_chunk < completed, "{types:?}");
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn host_approves_then_declines_a_command() {

@@ -359,22 +359,31 @@ async fn eof_closes_every_live_session_and_sigterm_ends_a_busy_turn() {
 #[tokio::test]
 async fn what_a_live_session_cannot_do_is_refused() {
     let mut s = Sidecar::spawn(&[]);
-    // A runtime without live sessions.
-    let r = s
-        .call(
-            "run",
-            json!({"runtime": "antigravity", "task": {"goal": "x", "session": {"keepAlive": true}}}),
-        )
-        .await;
-    assert_eq!(r["error"]["code"], -32012, "{r}");
-    assert_eq!(r["error"]["data"]["field"], "task.session.keepAlive");
-    let r = s
-        .call(
-            "session/open",
-            json!({"runtime": "antigravity", "task": {}}),
-        )
-        .await;
-    assert_eq!(r["error"]["code"], -32012, "{r}");
+    // Runtimes without live sessions (antigravity until it gains them; chosen from what the
+    // binary declares, so this stays true as runtimes gain sessions).
+    let caps = s.call("capabilities", json!({})).await;
+    let without: Vec<String> = caps["result"]["runtimes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["capabilities"]["liveSessions"] != true)
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    for runtime in &without {
+        let r = s
+            .call(
+                "run",
+                json!({"runtime": runtime, "task": {"goal": "x", "session": {"keepAlive": true}}}),
+            )
+            .await;
+        assert_eq!(r["error"]["code"], -32012, "{r}");
+        assert_eq!(r["error"]["data"]["field"], "task.session.keepAlive");
+        let r = s
+            .call("session/open", json!({"runtime": runtime, "task": {}}))
+            .await;
+        assert_eq!(r["error"]["code"], -32012, "{r}");
+        assert_eq!(r["error"]["data"]["field"], "session/open");
+    }
 
     // A run needs a goal.
     let r = s
@@ -420,6 +429,161 @@ async fn what_a_live_session_cannot_do_is_refused() {
     let ok = s.run(run_params("ok", "fine", json!({"resume": id}))).await;
     assert_eq!(ok.result()["sessionSource"], "live");
     assert_eq!(list(&mut s).await[0]["turns"], 1);
+    s.close_stdin();
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+/// Events of a run without their timestamps (a replay differs only in those).
+fn untimed(events: &[Value]) -> Vec<Value> {
+    events
+        .iter()
+        .filter(|e| e["method"] == "event")
+        .map(|e| {
+            let mut p = e["params"].clone();
+            p.as_object_mut().unwrap().remove("time");
+            p
+        })
+        .collect()
+}
+
+fn without_durations(result: &Value) -> Value {
+    let mut r = result.clone();
+    r.as_object_mut().unwrap().remove("durationMs");
+    r
+}
+
+#[tokio::test]
+async fn record_writes_each_turn_and_a_recorded_session_replays_turn_by_turn() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rec = Sidecar::spawn(&["--record", dir.path().to_str().unwrap()]);
+    let opening = json!({"goal": "first", "session": {"keepAlive": true}});
+    let one = rec
+        .run(json!({"taskId": "turn-1", "runtime": "fixture", "task": opening}))
+        .await;
+    let id = one.result()["sessionId"].as_str().unwrap().to_string();
+    let two = rec
+        .run(run_params("turn-2", "second", json!({"resume": id})))
+        .await;
+    assert_eq!(two.result()["sessionSource"], "live");
+    rec.close_stdin();
+    assert_eq!(rec.wait_exit().await, Some(0));
+    let files: Vec<String> = ["turn-1", "turn-2"]
+        .iter()
+        .map(|t| dir.path().join(format!("{t}.json")).display().to_string())
+        .collect();
+    for f in &files {
+        assert!(
+            std::path::Path::new(f).exists(),
+            "each turn is recorded: {f}"
+        );
+    }
+
+    // The recorded turns, replayed as a live session of the fixture: same id, same events,
+    // same results, turn by turn.
+    let mut play = Sidecar::spawn(&[]);
+    let task = json!({"goal": "first", "session": {"keepAlive": true},
+                      "runtimeOptions": {"fixture": {"turnPaths": files}}});
+    let r1 = play
+        .run(json!({"taskId": "turn-1", "runtime": "fixture", "task": task}))
+        .await;
+    assert_eq!(r1.result()["sessionId"], id.as_str());
+    let r2 = play
+        .run(run_params("turn-2", "second", json!({"resume": id})))
+        .await;
+    assert_eq!(untimed(&one.events), untimed(&r1.events));
+    assert_eq!(untimed(&two.events), untimed(&r2.events));
+    assert_eq!(
+        without_durations(one.result()),
+        without_durations(r1.result())
+    );
+    assert_eq!(
+        without_durations(two.result()),
+        without_durations(r2.result())
+    );
+    play.close_stdin();
+    assert_eq!(play.wait_exit().await, Some(0));
+
+    // And one turn alone replays from the command line.
+    let out = std::process::Command::new(support::sidecar::BIN)
+        .args(["run", "--replay", &files[1], "--json"])
+        .env_remove("AGENT_RUNTIME_KIT_RUNTIME")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let last: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["result"]["output"], two.result()["output"]);
+}
+
+#[tokio::test]
+async fn cli_run_resume_continues_a_session_cold() {
+    let out = std::process::Command::new(support::sidecar::BIN)
+        .args(["run", "go on", "--resume", "sess-42", "--json"])
+        .env_remove("AGENT_RUNTIME_KIT_RUNTIME")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let last: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["result"]["sessionId"], "sess-42", "{stdout}");
+    assert_eq!(last["result"]["sessionSource"], "resumed");
+    assert_eq!(last["result"]["sessionLive"], false);
+}
+
+#[tokio::test]
+async fn mcp_run_task_holds_a_conversation_in_a_live_session() {
+    let mut s = Sidecar::spawn(&["mcp"]);
+    s.mcp_initialize().await;
+    let first = s
+        .call(
+            "tools/call",
+            json!({"name": "run_task", "arguments": {"runtime": "fixture", "goal": "remember 7", "keepAlive": true}}),
+        )
+        .await;
+    let r = &first["result"]["structuredContent"];
+    assert_eq!(r["sessionLive"], true, "{first}");
+    assert_eq!(r["sessionSource"], "new");
+    let id = r["sessionId"].as_str().unwrap().to_string();
+    let second = s
+        .call(
+            "tools/call",
+            json!({"name": "run_task", "arguments": {"runtime": "fixture", "goal": "what number?", "resume": id}}),
+        )
+        .await;
+    let r = &second["result"]["structuredContent"];
+    assert_eq!(r["sessionSource"], "live", "{second}");
+    assert!(
+        r["output"].as_str().unwrap().contains(r#"["remember 7"]"#),
+        "{r}"
+    );
+    s.close_stdin();
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+async fn closing_a_busy_session_ends_its_turn_then_closes_it() {
+    let mut s = Sidecar::spawn(&[]);
+    let opened = s
+        .call(
+            "session/open",
+            json!({"runtime": "fixture", "task": {"runtimeOptions": slow_turns(30_000, 1)}}),
+        )
+        .await;
+    let id = opened["result"]["sessionId"].as_str().unwrap().to_string();
+    let run = s
+        .request("run", run_params("t", "long", json!({"resume": id})))
+        .await;
+    event_of(&mut s, "t", "agent.task.started").await;
+    let close = s.request("session/close", json!({"sessionId": id})).await;
+    let r = s.response(&run).await;
+    assert_eq!(r["result"]["finishReason"], "cancelled", "{r}");
+    assert_eq!(r["result"]["sessionLive"], false, "{r}");
+    let closed = s.response(&close).await;
+    assert_eq!(closed["result"]["closed"], true, "{closed}");
+    assert_eq!(
+        closed_notification(&mut s).await,
+        json!({"sessionId": id, "reason": "closed"})
+    );
     s.close_stdin();
     assert_eq!(s.wait_exit().await, Some(0));
 }

@@ -111,6 +111,23 @@ fn scenarios() -> Vec<Scenario> {
             ],
             expect: 5,
         },
+        Scenario {
+            name: "sessions",
+            about: "A live session: opened ahead of the first turn (prewarm), two turns in the same process (the second sees the first), the list, then close with its session/closed notification.",
+            host: vec![
+                json!({"jsonrpc":"2.0","id":1,"method":"session/open","params":{"runtime":"fixture",
+                    "task":{"workingDirectory":".","runtimeOptions":{"fixture":{"turns":[{"steps":[
+                        {"event":"agent.output.delta","data":{"text":"Nice to meet you, Ada."}}],
+                        "result":{"output":"Nice to meet you, Ada.","sessionId":"fx-live-1"}}]}}}}}),
+                json!({"jsonrpc":"2.0","id":2,"method":"run","params":{"taskId":"turn-1","runtime":"fixture",
+                    "task":{"goal":"My name is Ada.","session":{"resume":"fx-live-1"}}}}),
+                json!({"jsonrpc":"2.0","id":3,"method":"run","params":{"taskId":"turn-2","runtime":"fixture",
+                    "task":{"goal":"What is my name?","session":{"resume":"fx-live-1"}}}}),
+                json!({"jsonrpc":"2.0","id":4,"method":"session/list","params":{}}),
+                json!({"jsonrpc":"2.0","id":5,"method":"session/close","params":{"sessionId":"fx-live-1"}}),
+            ],
+            expect: 13,
+        },
     ]
 }
 
@@ -121,7 +138,7 @@ fn normalize(v: &mut Value) {
             for (k, val) in map.iter_mut() {
                 match k.as_str() {
                     "time" => *val = json!("2026-01-01T00:00:00Z"),
-                    "durationMs" => *val = json!(0),
+                    "durationMs" | "idleMs" => *val = json!(0),
                     "workingDirectory" if val.is_string() => *val = json!("/work/project"),
                     "input"
                         if val
@@ -164,6 +181,17 @@ async fn play(s: &Scenario) -> Vec<Value> {
         if s.name == "cancel" && msg["method"] == "run" {
             got.push(side.next().await.unwrap());
         }
+        if s.name == "sessions" {
+            // Each request of a conversation waits for the answer to the one before.
+            loop {
+                let v = side.next().await.unwrap();
+                let answered = v["id"] == msg["id"] && v.get("method").is_none();
+                got.push(v);
+                if answered {
+                    break;
+                }
+            }
+        }
     }
     while got.len() < s.expect {
         got.push(side.next().await.unwrap());
@@ -195,6 +223,7 @@ fn host_line_follows(name: &str, out: &[Value]) -> bool {
         "errors" => last.get("error").is_some(),
         "approval" => last["method"] == "approval/request",
         "cancel" => last["params"]["type"] == "agent.task.started",
+        "sessions" => last.get("id").is_some() && last.get("method").is_none(),
         _ => false,
     }
 }

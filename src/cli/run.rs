@@ -31,6 +31,11 @@ pub async fn run_once(
     args: RunArgs,
     record_dir: Option<PathBuf>,
 ) -> Result<i32, CliError> {
+    // The secrets in --task, learned before anything can log or print them; held until the end.
+    let _secrets = args
+        .task
+        .as_deref()
+        .map(crate::hygiene::learn_secrets_in_json);
     let (runtime, task) = build_task(&args)?;
     let task_id = uuid::Uuid::new_v4().to_string();
     let params = RunParams {
@@ -63,6 +68,8 @@ pub async fn run_once(
             run.await
         }
     };
+    // A `keepAlive` in --task has nothing to keep the session for once this one run is over.
+    core.close_sessions().await;
     let result = match result {
         Ok(r) => r,
         Err(refusal) => {

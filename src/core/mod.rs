@@ -207,6 +207,7 @@ fn serialize_infos<S: serde::Serializer>(
 mod tests {
     use super::*;
     use crate::protocol::methods::CapabilitiesResult;
+    use crate::protocol::RpcError;
     use crate::runtime::{builtin, RuntimeConfig};
 
     /// The borrowed reply has exactly the shape of the declared `CapabilitiesResult`.
@@ -220,5 +221,26 @@ mod tests {
         }
         let all = serde_json::to_value(core.capabilities(None).unwrap()).unwrap();
         assert_eq!(all["runtimes"].as_array().unwrap().len(), 4);
+    }
+
+    /// `steer` reaches a running task of a runtime that declares it; any other running task is
+    /// refused -32012, and a task that is not running -32013.
+    #[test]
+    fn steer_needs_a_running_task_of_a_runtime_that_takes_it() {
+        let core = Core::new(builtin(&RuntimeConfig::default()), ".".into(), 4, None);
+        let (tx, _steering) = crate::runtime::Steering::channel();
+        let running = |steer| Running {
+            stop: Stop::default(),
+            runtime: "claude".into(),
+            steer,
+        };
+        core.register("plain", running(None)).unwrap();
+        core.register("steerable", running(Some(tx))).unwrap();
+        let refused = RpcError::from(core.steer("plain", "x".into()).unwrap_err());
+        assert_eq!(refused.code, -32012);
+        assert_eq!(refused.data["field"], "steer");
+        assert!(core.steer("steerable", "x".into()).unwrap().accepted);
+        let missing = RpcError::from(core.steer("nope", "x".into()).unwrap_err());
+        assert_eq!(missing.code, -32013);
     }
 }

@@ -44,6 +44,8 @@ pub struct Admitted<'a> {
     /// The runtime declares sessions: results carry `sessionSource` and `sessionLive`.
     has_sessions: bool,
     steering: Steering,
+    /// The task's secrets are redacted from everything while it lives, and forgotten after.
+    _secrets: hygiene::SecretLease,
 }
 
 /// What kind of run an admission is.
@@ -76,7 +78,11 @@ impl Core {
             .filter(|_| !task.fork())
             .and_then(|id| self.sessions.get(id))
         {
-            return self.admit_turn(params, entry);
+            match self.admit_turn(params.clone(), entry) {
+                // It ended between the lookup and the turn: resumed cold, like any dead session.
+                Err(Refusal::SessionNotFound { .. }) => {}
+                other => return other,
+            }
         }
         let wd = check_task(runtime.info(), &params.task, &self.cwd)?;
         // Off the reactor: a plan may read files (a fixture script's `path`) or parse large
@@ -176,7 +182,7 @@ impl Core {
             }
             return Err(refusal);
         }
-        learn_task_secrets(&params.task);
+        let secrets = learn_task_secrets(&params.task);
         Ok(Admitted {
             core: self,
             task_id,
@@ -186,6 +192,7 @@ impl Core {
             stop,
             has_sessions: caps.resume || caps.live_sessions,
             steering,
+            _secrets: secrets,
         })
     }
 
@@ -289,17 +296,21 @@ fn options_value(
         .into()
 }
 
-/// Secret values in the task (secret-named env entries and fields) are redacted from everything
-/// that goes out from now on.
-pub(super) fn learn_task_secrets(task: &AgentTask) {
+/// Secret values in the task (secret-named env entries and fields), redacted from everything that
+/// goes out while the lease lives (the task's admission; a live session's life for its opening).
+pub(super) fn learn_task_secrets(task: &AgentTask) -> hygiene::SecretLease {
+    let mut lease = hygiene::SecretLease::default();
     if let Some(options) = &task.runtime_options {
         for raw in options.values() {
-            hygiene::learn_secrets_in_json(raw.get());
+            lease = lease.and(hygiene::learn_secrets_in_json(raw.get()));
         }
     }
     if let Some(servers) = &task.mcp_servers {
-        hygiene::learn_secrets(&serde_json::to_value(servers).unwrap_or_default());
+        lease = lease.and(hygiene::learn_secrets(
+            &serde_json::to_value(servers).unwrap_or_default(),
+        ));
     }
+    lease
 }
 
 impl Drop for Admitted<'_> {

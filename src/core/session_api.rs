@@ -69,7 +69,8 @@ impl Core {
                 diagnosis: Box::new(diagnosis),
             });
         }
-        super::run::learn_task_secrets(&task);
+        // Held while the vendor starts; the session entry holds its own lease from then on.
+        let _secrets = super::run::learn_task_secrets(&task);
         let stop = Stop::default();
         let _starting = self.sessions.opening(&info.name, task.resume(), &stop);
         let ctx = OpenContext {

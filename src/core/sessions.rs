@@ -59,6 +59,9 @@ pub(crate) struct Entry {
     ended: CancellationToken,
     /// Fires once the session is closed and its process reaped.
     gone: CancellationToken,
+    /// The opening task's secrets stay redacted while the session lives (its vendor process
+    /// holds them between turns too).
+    _secrets: crate::hygiene::SecretLease,
 }
 
 struct Inner {
@@ -142,6 +145,7 @@ impl Sessions {
             ended: live.ended(),
             gone: CancellationToken::new(),
             changed: Notify::new(),
+            _secrets: super::run::learn_task_secrets(&opening),
             inner: Mutex::new(Inner {
                 live: None,
                 turn,

@@ -45,6 +45,11 @@ pub struct RunTaskArgs {
     /// With `resume`: continue in a new session branched from it instead of appending to it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fork: bool,
+    /// Keep the agent's process, and the conversation in it, alive after this task (runtimes
+    /// with live sessions): a later `run_task` with `resume` set to this result's `sessionId`
+    /// continues it at once. Implied when `resume` names a live session.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_alive: bool,
     /// Replaces the vendor's system prompt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_prompt: Option<String>,
@@ -95,6 +100,11 @@ impl RunTaskArgs {
             (Some(resume), fork) => Some(SessionRef {
                 resume: Some(resume),
                 fork,
+                keep_alive: self.keep_alive,
+                ..Default::default()
+            }),
+            (None, false) if self.keep_alive => Some(SessionRef {
+                keep_alive: true,
                 ..Default::default()
             }),
             (None, true) => {

@@ -69,4 +69,11 @@ async fn wind_down(core: &Core, calls: &tokio_util::task::TaskTracker) {
     {
         tracing::error!("tool calls still unanswered after the stop deadline; closing anyway");
     }
+    // Live sessions kept by `keepAlive` end with the server: nothing left behind.
+    if tokio::time::timeout(STOP_DEADLINE, core.close_sessions())
+        .await
+        .is_err()
+    {
+        tracing::error!("live sessions still closing after the stop deadline");
+    }
 }

@@ -203,6 +203,12 @@ impl ServerHandler for McpServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let _call = self.calls.token();
+        // Held until the call is answered. rmcp's own debug log of the request came before this:
+        // main.rs caps rmcp's logs at info for that reason.
+        let _secrets = request
+            .arguments
+            .as_ref()
+            .map(crate::hygiene::learn_secrets_in_map);
         let result: CallToolResult = match request.name.as_ref() {
             RUN_TASK => {
                 let outcome = match parse_args::<RunTaskArgs>(request.arguments) {

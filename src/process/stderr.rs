@@ -12,6 +12,9 @@ use crate::hygiene;
 const STDERR_TAIL_LINES: usize = 40;
 /// Longest stderr line kept; a flood of one huge line must not grow memory.
 const STDERR_LINE_BYTES: usize = 4096;
+/// Read past the cut, so that a secret that starts before it is seen whole by the redactor
+/// before the line is cut (redaction first, then the cut: never half a secret).
+const STDERR_LINE_SLACK: usize = 4096;
 
 pub(super) async fn drain_stderr(
     err: impl AsyncRead + Unpin,
@@ -33,7 +36,7 @@ pub(super) async fn drain_stderr(
             if b == b'\n' {
                 push_stderr_line(&name, &tail, &line);
                 line.clear();
-            } else if line.len() < STDERR_LINE_BYTES {
+            } else if line.len() < STDERR_LINE_BYTES + STDERR_LINE_SLACK {
                 line.push(b);
             }
             consumed = i + 1;
@@ -47,12 +50,24 @@ pub(super) async fn drain_stderr(
 }
 
 fn push_stderr_line(name: &str, tail: &Mutex<VecDeque<String>>, line: &[u8]) {
-    let text = String::from_utf8_lossy(line)
-        .trim_end_matches('\r')
-        .to_string();
+    let text = String::from_utf8_lossy(line);
+    let text = text.trim_end_matches('\r');
     if text.is_empty() {
         return;
     }
+    // A line past the limit is redacted before it is cut; the others are redacted when they
+    // are read (`stderr_tail`) or logged (only if debug is on: a flood costs nothing more).
+    let text = if text.len() > STDERR_LINE_BYTES {
+        let mut text = hygiene::redact(text);
+        let mut cut = STDERR_LINE_BYTES;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text
+    } else {
+        text.to_string()
+    };
     tracing::debug!(target: "vendor_stderr", vendor = name, "{}", hygiene::redact(&text));
     let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
     if t.len() == STDERR_TAIL_LINES {

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::hygiene::{Hygiene, Truncated};
+use crate::hygiene::{self, Hygiene, TextStream, Truncated};
 use crate::protocol::event::{EventBody, TextData, ToolRequested, VendorEvent};
 use crate::protocol::methods::{
     ApprovalParams, ApprovalResponse, Decision, InputRequestParams, InputResponse, Question,
@@ -144,10 +144,18 @@ pub struct EventSink {
     inner: Arc<SinkInner>,
 }
 
+/// What must change only in delivery order: the next seq, and the output text held back so
+/// that a secret split across two deltas goes out whole (redacted).
+#[derive(Default)]
+struct Ordered {
+    seq: u64,
+    text: TextStream,
+}
+
 struct SinkInner {
     task_id: String,
     // Held across the send so that seq order is delivery order, whoever emits.
-    seq: tokio::sync::Mutex<u64>,
+    ordered: tokio::sync::Mutex<Ordered>,
     out: Arc<dyn EventOutput>,
     hygiene: Hygiene,
     include_vendor_events: bool,
@@ -162,7 +170,7 @@ impl EventSink {
         EventSink {
             inner: Arc::new(SinkInner {
                 task_id,
-                seq: tokio::sync::Mutex::new(0),
+                ordered: Default::default(),
                 out,
                 hygiene: Hygiene::new(options.max_field_bytes()),
                 include_vendor_events: options.include_vendor_events,
@@ -182,14 +190,9 @@ impl EventSink {
     /// must not put an event after it).
     pub async fn emit(&self, body: EventBody) {
         // The frequent one, an output delta, is cleaned as a string: no `Value` tree.
-        if let EventBody::OutputDelta(TextData { text, vendor: None }) = body {
-            let mut text = text;
-            let text_truncated = self.inner.hygiene.clean_text(&mut text);
-            let data = EventData::Text(CleanText {
-                text,
-                text_truncated,
-            });
-            return self.deliver("agent.output.delta", data, None).await;
+        if let EventBody::OutputDelta(TextData { text, vendor }) = body {
+            let rest = vendor.map(|v| Map::from_iter([("vendor".to_string(), v)]));
+            return self.delta(&text, rest).await;
         }
         self.emit_within(None, body).await
     }
@@ -214,18 +217,84 @@ impl EventSink {
     /// their marker). Callers make sure `data` fits `kind` (the fixture runtime checks scripts
     /// before it plays them).
     pub async fn emit_raw(&self, kind: &str, mut data: Value) {
+        if kind == "agent.output.delta" && data.get("text").is_some_and(Value::is_string) {
+            if let Value::Object(mut map) = data {
+                let text = map.remove("text");
+                let rest = (!map.is_empty()).then_some(map);
+                return self
+                    .delta(text.as_ref().and_then(Value::as_str).unwrap_or(""), rest)
+                    .await;
+            }
+            unreachable!("a value with a member is an object");
+        }
         self.inner.hygiene.clean(&mut data);
         self.deliver(kind, EventData::Value(data), None).await
     }
 
-    /// Numbers and sends one cleaned event.
-    async fn deliver(&self, kind: &str, data: EventData, parent: Option<&str>) {
+    /// One piece of the main agent's output text (`rest`: the delta's other members, e.g.
+    /// `vendor`). What could be the start of a secret is held back until the next piece or the
+    /// next event.
+    async fn delta(&self, text: &str, rest: Option<Map<String, Value>>) {
         self.touch();
-        // Held across the send, so that seq order is delivery order whoever emits.
-        let mut seq = self.inner.seq.lock().await;
+        let mut ordered = self.inner.ordered.lock().await;
         if self.inner.closed.load(Ordering::SeqCst) {
             return;
         }
+        let r = hygiene::current();
+        if let Some(ready) = ordered.text.push(&r, text) {
+            self.send_delta(&mut ordered, ready, rest).await;
+        }
+    }
+
+    /// Sends a piece of output text, already redacted, cut to the field limit.
+    async fn send_delta(
+        &self,
+        ordered: &mut Ordered,
+        mut text: String,
+        rest: Option<Map<String, Value>>,
+    ) {
+        let text_truncated = self.inner.hygiene.cut_text(&mut text);
+        let data = match rest {
+            None => EventData::Text(CleanText {
+                text,
+                text_truncated,
+            }),
+            Some(rest) => {
+                let mut data = Value::Object(rest);
+                self.inner.hygiene.clean(&mut data);
+                data["text"] = Value::String(text);
+                if let Some(t) = text_truncated {
+                    data["textTruncated"] = serde_json::to_value(t).expect("markers serialize");
+                }
+                EventData::Value(data)
+            }
+        };
+        self.send_ordered(ordered, "agent.output.delta", data, None)
+            .await
+    }
+
+    /// Numbers and sends one cleaned event, after the output text held back (the stream of
+    /// deltas ends where another event comes).
+    async fn deliver(&self, kind: &str, data: EventData, parent: Option<&str>) {
+        self.touch();
+        // Held across the send, so that seq order is delivery order whoever emits.
+        let mut ordered = self.inner.ordered.lock().await;
+        if self.inner.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        if let Some(held) = ordered.text.flush(&hygiene::current()) {
+            self.send_delta(&mut ordered, held, None).await;
+        }
+        self.send_ordered(&mut ordered, kind, data, parent).await
+    }
+
+    async fn send_ordered(
+        &self,
+        ordered: &mut Ordered,
+        kind: &str,
+        data: EventData,
+        parent: Option<&str>,
+    ) {
         if kind == "agent.task.completed" || kind == "agent.task.failed" {
             self.inner.closed.store(true, Ordering::SeqCst);
         }
@@ -236,12 +305,12 @@ impl EventSink {
         let event = OutEvent {
             data,
             parent_tool_call_id: parent,
-            seq: *seq,
+            seq: ordered.seq,
             task_id: &self.inner.task_id,
             time: &time,
             kind,
         };
-        *seq += 1;
+        ordered.seq += 1;
         self.inner.out.send_event(event).await;
     }
 
@@ -423,11 +492,13 @@ impl Approvals {
                 vendor: None,
             }))
             .await;
+        // Redacted like the event, but never cut: the approver sees the whole command, with
+        // only a secret's own span replaced.
         let params = ApprovalParams {
             task_id: self.events.task_id().to_string(),
             tool_call_id: tool_call_id.to_string(),
             name: name.to_string(),
-            input: input.clone(),
+            input: hygiene::redact_value(input),
         };
         let answer = tokio::select! {
             r = tokio::time::timeout(self.timeout, host.ask(params)) => match r {

@@ -226,6 +226,9 @@ pub struct FixtureOptions {
     /// plays `script`/`path`, or else the conversation demo, which echoes every earlier turn.
     /// A one-shot run plays `turns[0]`.
     turns: Option<Vec<Script>>,
+    /// Like `turns`, from script files (a recorded session: `--record` writes one per turn).
+    /// Relative paths resolve against the task's working directory; `turns` plays first.
+    turn_paths: Option<Vec<String>>,
     /// A live session takes this long to open (to see `starting` in `session/list`).
     open_delay_ms: Option<u64>,
     /// A live session's "vendor" exits by itself this long after it opened.
@@ -285,9 +288,15 @@ impl Runtime for FixtureRuntime {
         options: FixtureOptions,
     ) -> Result<FixturePlan, Refusal> {
         let field = "task.runtimeOptions.fixture.turns";
-        let turns = options.turns.clone().unwrap_or_default();
+        let mut turns = options.turns.clone().unwrap_or_default();
         for (t, script) in turns.iter().enumerate() {
             check_steps(script, &format!("{field}[{t}]"))?;
+        }
+        for (t, path) in options.turn_paths.iter().flatten().enumerate() {
+            let at = format!("task.runtimeOptions.fixture.turnPaths[{t}]");
+            let script = read_script(&working_directory.join(path), &at)?;
+            check_steps(&script, &at)?;
+            turns.push(script);
         }
         Ok(FixturePlan {
             open_delay_ms: options.open_delay_ms.unwrap_or(0),
@@ -334,22 +343,25 @@ fn load_script(options: FixtureOptions, wd: &Path) -> Result<Option<Script>, Ref
         (script, format!("{field}.script"))
     } else if let Some(path) = options.path {
         let at = format!("{field}.path");
-        let p = wd.join(path);
-        let text = read_script_file(&p)
-            .map_err(|e| Refusal::invalid(&at, format!("cannot read {}: {e}", p.display())))?;
-        // Straight from the text: no intermediate `Value` tree for a script of any size.
-        let script = parse_str_at(&at, &text).map_err(|e| match e {
-            StrError::Syntax(e) => {
-                Refusal::invalid(&at, format!("{} is not JSON: {e}", p.display()))
-            }
-            StrError::Data(e) => e,
-        })?;
-        (script, at)
+        (read_script(&wd.join(path), &at)?, at)
     } else {
         return Ok(None);
     };
     check_steps(&script, &at)?;
     Ok(Some(script))
+}
+
+/// A script file (its steps unchecked); refusals name `at`.
+fn read_script(p: &Path, at: &str) -> Result<Script, Refusal> {
+    // Bounded and FIFO-safe (`read_script_file`); `turnPaths` entries go through here too.
+    let text = read_script_file(p)
+        .map_err(|e| Refusal::invalid(at, format!("cannot read {}: {e}", p.display())))?;
+    // Straight from the text: no intermediate `Value` tree for a script of any size.
+    let script = parse_str_at(at, &text).map_err(|e| match e {
+        StrError::Syntax(e) => Refusal::invalid(at, format!("{} is not JSON: {e}", p.display())),
+        StrError::Data(e) => e,
+    })?;
+    Ok(script)
 }
 
 /// Every event step of a script is a non-terminal event whose data fits its type.

@@ -90,6 +90,20 @@ impl<R: AsyncRead + Unpin> JsonLines<R> {
         &mut self,
         mut parse: impl FnMut(&str) -> serde_json::Result<T>,
     ) -> Option<VendorLine<T>> {
+        self.next_owned_with(|line| match parse(&line) {
+            Ok(v) => Ok(v),
+            Err(e) => Err((line, e)),
+        })
+        .await
+    }
+
+    /// Like [`next_with`](Self::next_with), but `parse` gets the line itself, to keep it (a
+    /// message that holds its line needs no copy), and gives it back with the error when it is
+    /// not JSON.
+    pub async fn next_owned_with<T>(
+        &mut self,
+        mut parse: impl FnMut(String) -> Result<T, (String, serde_json::Error)>,
+    ) -> Option<VendorLine<T>> {
         loop {
             let frame = match self.next_frame().await {
                 Some(Ok(f)) => f,
@@ -119,15 +133,15 @@ impl<R: AsyncRead + Unpin> JsonLines<R> {
                 }
                 None => line,
             };
-            match parse(&candidate) {
+            match parse(candidate) {
                 Ok(v) => return Some(VendorLine::Json(v)),
-                Err(e) if e.is_eof() && candidate.trim_start().starts_with('{') => {
+                Err((candidate, e)) if e.is_eof() && candidate.trim_start().starts_with('{') => {
                     if candidate.len() > self.max_line_bytes {
                         return Some(VendorLine::TooLong);
                     }
                     self.pending = Some(candidate);
                 }
-                Err(_) => return Some(VendorLine::Text(candidate)),
+                Err((candidate, _)) => return Some(VendorLine::Text(candidate)),
             }
         }
     }

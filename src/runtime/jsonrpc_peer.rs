@@ -11,6 +11,7 @@
 //! (a streamed token) never becomes a `Value` tree. The `"jsonrpc"` member is written on every
 //! message and not required on input: some vendors (codex) leave it out.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,7 +22,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::process::{StdinLines, STDIN_QUEUE};
 use crate::runtime::jsonl::{JsonLines, VendorLine};
@@ -37,16 +38,31 @@ pub enum Incoming {
     },
 }
 
-/// A notification or request: its method, and the whole line with where its params (raw JSON)
-/// are in it (one copy of the line, not two).
+/// A notification or request: the whole line as read, with where its method and params (raw
+/// JSON) are in it. The line is the reader's own, kept without a copy.
 #[derive(Debug)]
 pub struct Message {
-    pub method: String,
     line: String,
+    method: Method,
     params: Option<Range<usize>>,
 }
 
+/// Where a message's method name is: in its line, or (written with escapes) decoded beside it.
+#[derive(Debug)]
+enum Method {
+    InLine(Range<usize>),
+    Decoded(String),
+}
+
 impl Message {
+    /// The method's name.
+    pub fn method(&self) -> &str {
+        match &self.method {
+            Method::InLine(r) => &self.line[r.clone()],
+            Method::Decoded(m) => m,
+        }
+    }
+
     /// The params read into `T` (borrowing from them where `T` borrows). Absent params read as
     /// `null`.
     pub fn params<'a, T: Deserialize<'a>>(&'a self) -> serde_json::Result<T> {
@@ -68,11 +84,22 @@ impl Message {
 /// The vendor's notifications and requests, in order. The reader hands over every message it has
 /// at hand in one batch (one channel message and at most one wake-up of the consumer per read of
 /// the pipe, not one per line: a streamed answer is hundreds of thousands of lines).
+///
+/// At most [`INBOX_LIMIT`] messages wait in it: then the reader stops reading until the
+/// consumer catches up, and the vendor waits on its full pipe (back-pressure), instead of the
+/// sidecar buffering a whole streamed answer (and paying for fresh memory on every line of it).
+/// So a consumer that waits for an answer without taking what comes before it must expect fewer
+/// than that many messages first (a handshake's few).
 #[derive(Debug)]
 pub struct Inbox {
     batches: mpsc::UnboundedReceiver<Vec<Incoming>>,
     batch: std::vec::IntoIter<Incoming>,
+    /// Room for messages not yet taken; a batch's share is given back when the batch is taken.
+    room: Arc<Semaphore>,
 }
+
+/// Most messages waiting in an [`Inbox`]: about a megabyte of typical lines.
+pub const INBOX_LIMIT: usize = 4096;
 
 impl Inbox {
     /// The next message; `None` once the vendor's output has closed and every message is taken.
@@ -82,8 +109,16 @@ impl Inbox {
             if let Some(message) = self.batch.next() {
                 return Some(message);
             }
-            self.batch = self.batches.recv().await?.into_iter();
+            let batch = self.batches.recv().await?;
+            self.room.add_permits(batch.len());
+            self.batch = batch.into_iter();
         }
+    }
+
+    /// The next message of the batch already handed over, without waiting (at most a batch:
+    /// a consumer that drains with this still gets back to its other work between batches).
+    pub fn next_at_hand(&mut self) -> Option<Incoming> {
+        self.batch.next()
     }
 }
 
@@ -107,7 +142,7 @@ struct Envelope<'a> {
     #[serde(default)]
     id: Option<Value>,
     #[serde(default, borrow)]
-    method: Option<std::borrow::Cow<'a, str>>,
+    method: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     params: Option<&'a RawValue>,
     #[serde(default)]
@@ -127,21 +162,34 @@ enum Parsed {
     Other,
 }
 
-fn parse(line: &str) -> serde_json::Result<Parsed> {
-    let e: Envelope<'_> = serde_json::from_str(line)?;
-    let message = |method: std::borrow::Cow<'_, str>| Message {
-        method: method.into_owned(),
-        line: line.to_owned(),
-        params: e.params.map(|p| span_in(line, p.get())),
+/// Reads one line, which a message keeps (the line is given back with the error when it is not
+/// JSON-RPC).
+fn parse(line: String) -> Result<Parsed, (String, serde_json::Error)> {
+    let e: Envelope<'_> = match serde_json::from_str(&line) {
+        Ok(e) => e,
+        Err(err) => return Err((line, err)),
     };
-    Ok(match (e.method, e.id) {
-        (Some(method), Some(id)) => Parsed::Incoming(Incoming::Request {
-            id,
-            message: message(method),
-        }),
-        (Some(method), None) => Parsed::Incoming(Incoming::Notification(message(method))),
+    let (method, params) = match &e.method {
+        Some(Cow::Borrowed(m)) => (Some(Method::InLine(span_in(&line, m))), e.params),
+        Some(Cow::Owned(m)) => (Some(Method::Decoded(m.clone())), e.params),
+        None => (None, None),
+    };
+    let params = params.map(|p| span_in(&line, p.get()));
+    let (id, result, error) = (e.id, e.result, e.error);
+    Ok(match (method, id) {
+        (Some(method), id) => {
+            let message = Message {
+                line,
+                method,
+                params,
+            };
+            Parsed::Incoming(match id {
+                Some(id) => Incoming::Request { id, message },
+                None => Incoming::Notification(message),
+            })
+        }
         (None, Some(id)) => {
-            let answer = match e.error {
+            let answer = match error {
                 Some(err) => Err((
                     err.get("code").and_then(Value::as_i64).unwrap_or(0),
                     err.get("message")
@@ -149,7 +197,7 @@ fn parse(line: &str) -> serde_json::Result<Parsed> {
                         .unwrap_or_default()
                         .to_string(),
                 )),
-                None => Ok(e.result.unwrap_or(Value::Null)),
+                None => Ok(result.unwrap_or(Value::Null)),
             };
             Parsed::Response { id, answer }
         }
@@ -179,8 +227,9 @@ pub struct Peer {
 
 impl Peer {
     /// Starts the reader over `reader` (lines of at most `max_line_bytes`); the inbox yields
-    /// the vendor's notifications and requests until its output closes. `on_line` runs for every
-    /// line read (a runtime's idle watchdog).
+    /// the vendor's notifications and requests until its output closes. `on_line` runs when
+    /// lines were read (a runtime's idle watchdog): once per batch of lines read together, not
+    /// once per line (it reads the clock).
     pub fn start(
         name: &'static str,
         writer: impl AsyncWrite + Unpin + Send + 'static,
@@ -195,16 +244,21 @@ impl Peer {
             next_id: Arc::new(AtomicU64::new(1)),
         };
         let (tx, rx) = mpsc::unbounded_channel();
+        let room = Arc::new(Semaphore::new(INBOX_LIMIT));
         tokio::spawn(read_loop(
             name,
             JsonLines::new(reader, max_line_bytes),
             peer.waiters.clone(),
-            tx,
+            Handover {
+                tx,
+                room: room.clone(),
+            },
             on_line,
         ));
         let inbox = Inbox {
             batches: rx,
             batch: Vec::new().into_iter(),
+            room,
         };
         (peer, inbox)
     }
@@ -273,24 +327,42 @@ impl Peer {
 /// still gets its messages delivered in steady steps.
 const MAX_BATCH: usize = 256;
 
+/// The reader's end of the [`Inbox`].
+struct Handover {
+    tx: mpsc::UnboundedSender<Vec<Incoming>>,
+    room: Arc<Semaphore>,
+}
+
+impl Handover {
+    /// Hands `batch` over (emptying it), once the inbox has room for it.
+    async fn send(&self, batch: &mut Vec<Incoming>) {
+        let n = u32::try_from(batch.len()).expect("a batch is at most MAX_BATCH");
+        // Never closed; the permits go back when the consumer takes the batch.
+        if let Ok(permits) = self.room.acquire_many(n).await {
+            permits.forget();
+        }
+        let _ = self.tx.send(std::mem::take(batch));
+    }
+}
+
 async fn read_loop<R: AsyncRead + Unpin>(
     name: &'static str,
     mut lines: JsonLines<R>,
     waiters: Waiters,
-    tx: mpsc::UnboundedSender<Vec<Incoming>>,
+    inbox: Handover,
     on_line: impl Fn(),
 ) {
     let mut batch = Vec::new();
-    while let Some(first) = lines.next_with(parse).await {
+    while let Some(first) = lines.next_owned_with(parse).await {
+        on_line();
         let mut next = Some(first);
         while let Some(line) = next.take() {
-            on_line();
             match line {
                 VendorLine::Json(Parsed::Incoming(msg)) => batch.push(msg),
                 VendorLine::Json(Parsed::Response { id, answer }) => {
                     // What came before the answer goes first.
                     if !batch.is_empty() {
-                        let _ = tx.send(std::mem::take(&mut batch));
+                        inbox.send(&mut batch).await;
                     }
                     answer_waiter(name, &waiters, id, answer);
                 }
@@ -308,11 +380,11 @@ async fn read_loop<R: AsyncRead + Unpin>(
             // The lines already at hand (read, or readable without waiting) join the batch.
             // Dropping the unfinished read loses nothing: `JsonLines` keeps what it has read.
             if batch.len() < MAX_BATCH {
-                next = lines.next_with(parse).now_or_never().flatten();
+                next = lines.next_owned_with(parse).now_or_never().flatten();
             }
         }
         if !batch.is_empty() {
-            let _ = tx.send(std::mem::take(&mut batch));
+            inbox.send(&mut batch).await;
         }
     }
     // EOF: nobody will answer the rest.
@@ -433,7 +505,7 @@ mod tests {
         let Some(Incoming::Notification(n)) = incoming.recv().await else {
             panic!("a notification first")
         };
-        assert_eq!(n.method, "note");
+        assert_eq!(n.method(), "note");
         #[derive(Deserialize)]
         struct Note<'a> {
             #[serde(borrow)]
@@ -444,10 +516,7 @@ mod tests {
         let Some(Incoming::Request { id, message }) = incoming.recv().await else {
             panic!("then the request")
         };
-        assert_eq!(
-            (id.clone(), message.method.as_str()),
-            (json!("srv-1"), "ask")
-        );
+        assert_eq!((id.clone(), message.method()), (json!("srv-1"), "ask"));
         assert_eq!(message.params_value(), json!({"q": 1}));
         let Some(Incoming::Notification(bare)) = incoming.recv().await else {
             panic!("a null id is a notification")
@@ -488,5 +557,32 @@ mod tests {
         assert!(incoming.recv().await.is_none());
         peer.close().await;
         assert!(!peer.notify("late").await);
+    }
+
+    #[tokio::test]
+    async fn a_consumer_that_falls_behind_holds_the_vendor_back_and_loses_nothing() {
+        let (_peer, mut incoming, mut vendor) = connect();
+        let total = 3 * INBOX_LIMIT;
+        let writer = tokio::spawn(async move {
+            for i in 0..total {
+                vendor
+                    .write(&format!(r#"{{"method":"n","params":{{"i":{i}}}}}"#))
+                    .await;
+            }
+            vendor
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            !writer.is_finished(),
+            "the reader should stop reading while the inbox is full"
+        );
+        for i in 0..total {
+            let Some(Incoming::Notification(n)) = incoming.recv().await else {
+                panic!("notification {i}")
+            };
+            assert_eq!(n.params_value()["i"], i);
+        }
+        drop(writer.await.unwrap());
+        assert!(incoming.recv().await.is_none());
     }
 }

@@ -60,6 +60,11 @@ impl Collected {
             .collect()
     }
 
+    /// Every event as the host reads it, in order.
+    pub(crate) fn all(&self) -> Vec<Value> {
+        self.0.lock().unwrap().clone()
+    }
+
     /// The `data` of every event of type `kind`, in order.
     pub(crate) fn data_of(&self, kind: &str) -> Vec<Value> {
         let events = self.0.lock().unwrap();

@@ -219,6 +219,8 @@ impl Dispatcher {
 
     /// One request, notification or response. Returns the reply line to send, if any.
     async fn handle_message(&self, text: &str) -> Option<String> {
+        // Before anything can log the message; held until it is answered (a `run`: its task's end).
+        let _secrets = crate::hygiene::learn_secrets_in_json(text);
         let envelope: Envelope = match serde_json::from_str(text) {
             Ok(e) => e,
             Err(e) if e.is_syntax() || e.is_eof() => {

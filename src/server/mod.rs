@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::AsyncRead;
 use tokio_util::task::TaskTracker;
 
 use dispatch::{Dispatcher, ServerState};
@@ -41,7 +41,7 @@ pub async fn serve<R, W>(
     shutdown: impl std::future::Future<Output = ()>,
 ) where
     R: AsyncRead + Unpin + Send + 'static,
-    W: AsyncWrite + Unpin + Send + 'static,
+    W: std::io::Write + Send + 'static,
 {
     let (out, writer) = transport::spawn_writer(output);
     let host = Arc::new(HostRequests::new(out.clone()));

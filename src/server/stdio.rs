@@ -1,13 +1,13 @@
 //! The process's stdin and stdout as async streams for [`super::serve`].
 //!
-//! Stdout is tokio's. Stdin is read on a plain thread of its own and handed over through an
+//! Stdout is std's, written by the transport's writer thread. Stdin is read on a plain thread of its own and handed over through an
 //! in-memory pipe: a read of stdin cannot be cancelled, and tokio's `stdin()` does it on the
 //! runtime's blocking pool, whose shutdown then waits for the host to write another line (or
 //! for the shutdown timeout) after a signal. This thread just ends with the process.
 
 use std::io::Read;
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWriteExt};
 
 /// Bytes read from stdin at a time, and buffered between the thread and the reader.
 const CHUNK: usize = 64 * 1024;
@@ -45,7 +45,8 @@ pub fn stdin() -> impl AsyncRead + Unpin + Send + 'static {
     reader
 }
 
-/// Stdout.
-pub fn stdout() -> impl AsyncWrite + Unpin + Send + 'static {
-    tokio::io::stdout()
+/// Stdout, for blocking writes on the writer thread (whole lines, so std's line buffering passes
+/// them straight through).
+pub fn stdout() -> impl std::io::Write + Send + 'static {
+    std::io::stdout()
 }

@@ -5,12 +5,20 @@
 //! or task wake-up: a streamed answer is hundreds of thousands of lines); the writer takes the
 //! whole buffer at once and writes it in one go. The buffer is bounded: when the host stops
 //! reading, senders wait (back-pressure) instead of buffering without limit.
+//!
+//! The writer is a plain thread doing blocking writes: tokio's stdout would hand every write (and
+//! flush) to the blocking pool, two thread hops per chunk, and a chunk is only a few events when
+//! the host reads as fast as we write. Senders wake the thread only when it sleeps on an empty
+//! buffer; after a write it lingers a moment before it sleeps (see [`LINGER`]), so a stream of
+//! events is written a few dozen at a time, not one write and one wake-up each.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::future::Future;
+use std::io::Write;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use futures::{Stream, StreamExt};
 use serde::Serialize;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncRead;
 use tokio::sync::Notify;
 use tokio_util::codec::FramedRead;
 
@@ -19,6 +27,11 @@ use crate::framing::{Frame, LineFrames};
 /// Senders wait while this much output is waiting for the writer. One message may go past it
 /// (a large result is never split or refused), so the buffer holds at most this plus one message.
 const HIGH_WATER: usize = 256 * 1024;
+
+/// How long the writer waits for more output after a write before it sleeps until woken. A
+/// stream of events (one every few microseconds) then goes out in chunks of many lines, with no
+/// wake-up per line; a lone message (a reply) finds the writer asleep and is written at once.
+const LINGER: std::time::Duration = std::time::Duration::from_micros(50);
 
 /// A handle to the writer. Cloneable; the writer stops when every handle is dropped.
 #[derive(Clone)]
@@ -31,8 +44,8 @@ struct Handle(Arc<Shared>);
 
 struct Shared {
     state: Mutex<State>,
-    /// Wakes the writer: the buffer went from empty to not, or the last handle went.
-    has_data: Notify,
+    /// Wakes the writer (when it sleeps): there is output, or the last handle went.
+    has_data: Condvar,
     /// Wakes waiting senders: the writer took the buffer, or stopped.
     has_room: Notify,
 }
@@ -44,6 +57,8 @@ struct State {
     senders_gone: bool,
     /// The output failed (the host closed it): drop what comes.
     writer_gone: bool,
+    /// The writer sleeps on `has_data` (a wake-up is a syscall: made only when one is needed).
+    writer_asleep: bool,
 }
 
 impl Shared {
@@ -110,7 +125,6 @@ impl Shared {
             return false;
         }
         let write = write.take().expect("appended once");
-        let was_empty = state.buf.is_empty();
         let start = state.buf.len();
         if let Err(e) = write(&mut state.buf) {
             state.buf.truncate(start);
@@ -118,22 +132,33 @@ impl Shared {
             return true;
         }
         escape_line_separators(&mut state.buf, start);
+        let wake = std::mem::take(&mut state.writer_asleep);
         drop(state);
-        if was_empty {
+        if wake {
             self.has_data.notify_one();
         }
         true
     }
 
-    /// Swaps the queued output into `chunk`; `None` when there is none and no sender is left.
-    fn take(&self, chunk: &mut Vec<u8>) -> Option<bool> {
+    /// Swaps the queued output into `chunk`, sleeping while there is none; `false` when there is
+    /// none and no sender is left. `linger`: wait [`LINGER`] for more first (without being
+    /// woken for it).
+    fn take(&self, chunk: &mut Vec<u8>, linger: bool) -> bool {
+        if linger && self.lock().buf.is_empty() {
+            std::thread::sleep(LINGER);
+        }
         let mut state = self.lock();
-        if state.buf.is_empty() {
-            return (!state.senders_gone).then_some(false);
+        while state.buf.is_empty() {
+            if state.senders_gone {
+                return false;
+            }
+            state.writer_asleep = true;
+            state = self.has_data.wait(state).unwrap_or_else(|e| e.into_inner());
+            state.writer_asleep = false;
         }
         // Senders fill the (empty, allocated) other buffer meanwhile.
         std::mem::swap(&mut state.buf, chunk);
-        Some(true)
+        true
     }
 }
 
@@ -155,40 +180,49 @@ fn escape_line_separators(buf: &mut Vec<u8>, start: usize) {
     buf.extend_from_slice(escaped.as_bytes());
 }
 
-/// Starts the writer task over `out`. Returns the handle and the task to await at shutdown
-/// (it ends after the last handle is dropped and everything queued is written and flushed).
-pub fn spawn_writer<W>(out: W) -> (Outbound, tokio::task::JoinHandle<()>)
+/// Starts the writer thread over `out`. Returns the handle and a future to await at shutdown
+/// (it resolves after the last handle is dropped and everything queued is written and flushed,
+/// or the output failed).
+pub fn spawn_writer<W>(out: W) -> (Outbound, impl Future<Output = ()>)
 where
-    W: AsyncWrite + Unpin + Send + 'static,
+    W: Write + Send + 'static,
 {
     let shared = Arc::new(Shared {
         state: Mutex::new(State::default()),
-        has_data: Notify::new(),
+        has_data: Condvar::new(),
         has_room: Notify::new(),
     });
-    let task = tokio::spawn(write_loop(shared.clone(), out));
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    let writer = shared.clone();
+    let spawned = std::thread::Builder::new()
+        .name("stdout".into())
+        .spawn(move || {
+            write_loop(&writer, out);
+            drop(done_tx);
+        });
+    if let Err(e) = spawned {
+        // Nothing can be written: senders drop what they queue instead of waiting forever.
+        tracing::error!("cannot start the output thread: {e}");
+        shared.lock().writer_gone = true;
+    }
+    let done = async move {
+        let _ = done_rx.await;
+    };
     (
         Outbound {
             handle: Arc::new(Handle(shared)),
         },
-        task,
+        done,
     )
 }
 
-async fn write_loop<W: AsyncWrite + Unpin>(shared: Arc<Shared>, mut out: W) {
+fn write_loop(shared: &Shared, mut out: impl Write) {
     let mut chunk = Vec::new();
-    loop {
-        let data = shared.has_data.notified();
-        match shared.take(&mut chunk) {
-            None => break,
-            Some(false) => {
-                data.await;
-                continue;
-            }
-            Some(true) => {}
-        }
+    let mut wrote = false;
+    while shared.take(&mut chunk, wrote) {
+        wrote = true;
         shared.has_room.notify_waiters();
-        if out.write_all(&chunk).await.is_err() || out.flush().await.is_err() {
+        if out.write_all(&chunk).and_then(|()| out.flush()).is_err() {
             tracing::debug!("output closed");
             shared.lock().writer_gone = true;
             shared.has_room.notify_waiters();
@@ -200,7 +234,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(shared: Arc<Shared>, mut out: W) {
             chunk = Vec::new();
         }
     }
-    let _ = out.flush().await;
+    let _ = out.flush();
 }
 
 /// The input as frames of at most `max_message_bytes`.
@@ -216,11 +250,13 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::AsyncReadExt;
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+    use std::time::Duration;
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn lines_arrive_whole_in_order_and_separators_are_escaped() {
-        let (ours, mut theirs) = tokio::io::duplex(64);
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
         let (out, writer) = spawn_writer(ours);
         let senders: Vec<_> = (0..4)
             .map(|t| {
@@ -234,16 +270,16 @@ mod tests {
             })
             .collect();
         drop(out);
-        let reader = tokio::spawn(async move {
+        let reader = std::thread::spawn(move || {
             let mut text = String::new();
-            theirs.read_to_string(&mut text).await.unwrap();
+            theirs.read_to_string(&mut text).unwrap();
             text
         });
         for s in senders {
             s.await.unwrap();
         }
-        writer.await.unwrap();
-        let text = reader.await.unwrap();
+        writer.await;
+        let text = reader.join().unwrap();
         let mut next = [0; 4];
         for line in text.lines() {
             assert!(line.contains(r#""s":"a\u2028b""#), "{line}");
@@ -257,5 +293,37 @@ mod tests {
             next[t] += 1;
         }
         assert_eq!(next, [500; 4]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn senders_wait_while_the_host_does_not_read_and_nothing_is_lost() {
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        let (out, writer) = spawn_writer(ours);
+        let line = "x".repeat(1000);
+        let sender = tokio::spawn(async move {
+            for i in 0..4000 {
+                out.send(&serde_json::json!({"i": i, "s": line})).await;
+            }
+        });
+        // 4 MB cannot fit in the socket's buffer plus our high-water mark: the sender waits.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!sender.is_finished(), "the sender should wait for the host");
+        let reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            theirs.read_to_string(&mut text).unwrap();
+            text
+        });
+        sender.await.unwrap();
+        writer.await;
+        let text = reader.join().unwrap();
+        let ids: Vec<u64> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["i"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(ids, (0..4000).collect::<Vec<_>>());
     }
 }

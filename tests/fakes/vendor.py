@@ -15,6 +15,7 @@ Environment:
               the environment it was given, as JSON (tests/security.rs checks the allowlist),
               and `<pid>.argv`: its argv, as JSON
   FAKE_SECRET a credential the `leak` mode prints everywhere it can
+  FAKE_STDERR_PAD  characters the `leak` mode writes before the credential on its stderr lines
   FAKE_COUNT  how many deltas the `stream` mode writes (default 2000)
 """
 
@@ -28,6 +29,7 @@ import time
 MODE = os.environ.get("FAKE_MODE", "ok")
 STATE = os.environ.get("FAKE_STATE")
 SECRET = os.environ.get("FAKE_SECRET", "")
+PAD = "x" * int(os.environ.get("FAKE_STDERR_PAD", "0"))
 OUT = sys.stdout
 
 
@@ -208,7 +210,7 @@ def claude():
                 config = json.load(f)
             values = [v for s in config["mcpServers"].values() for v in s.get("env", {}).values()]
             claude_text("mcp env: " + " ".join(values))
-        sys.stderr.write("debug: using key %s for the request\n" % SECRET)
+        sys.stderr.write("debug: using key %s%s for the request\n" % (PAD, SECRET))
         sys.stderr.flush()
         emit({"type": "assistant", "parent_tool_use_id": None, "message": {
             "id": "m-leak", "role": "assistant", "content": [
@@ -218,7 +220,7 @@ def claude():
         emit({"type": "user", "message": {"content": [{"type": "tool_result", "tool_use_id": "tu1",
               "content": "output: %s" % SECRET}]}})
         raw("not json but has the key %s\n" % SECRET)
-        sys.stderr.write("fatal: auth with %s failed\n" % SECRET)
+        sys.stderr.write("fatal: auth with %s%s failed\n" % (PAD, SECRET))
         sys.stderr.flush()
         os._exit(7)
     elif MODE == "argv":

@@ -24,6 +24,8 @@ use tokio_stream::wrappers::ReceiverStream;
 pub enum Block {
     /// Text, streamed as these deltas.
     Text(Vec<String>),
+    /// Extended thinking, streamed as these `thinking_delta`s, then a `signature_delta`.
+    Thinking(Vec<String>),
     ToolUse {
         id: String,
         name: String,
@@ -135,6 +137,9 @@ fn collect_text(v: &Value, out: &mut String) {
 
 struct MockState {
     script: Mutex<VecDeque<Reply>>,
+    /// The answer to every request a sub-agent makes (its system text says `cc_is_subagent=true`),
+    /// so that the main agent's script does not depend on who asks first.
+    subagent: Mutex<Option<Reply>>,
     last: Mutex<Option<Reply>>,
     requests: Mutex<Vec<Recorded>>,
 }
@@ -155,6 +160,7 @@ impl MockClaude {
     pub async fn start(script: Vec<Reply>) -> MockClaude {
         let state = Arc::new(MockState {
             script: Mutex::new(script.into()),
+            subagent: Mutex::new(None),
             last: Mutex::new(None),
             requests: Mutex::new(vec![]),
         });
@@ -181,6 +187,11 @@ impl MockClaude {
             .filter(|r| r.path.starts_with("/v1/messages") && !r.path.contains("count_tokens"))
             .cloned()
             .collect()
+    }
+
+    /// Answers sub-agents' requests with `reply`, outside the script.
+    pub fn answer_subagents(&self, reply: Reply) {
+        *self.state.subagent.lock().unwrap() = Some(reply);
     }
 
     /// Appends replies to the script.
@@ -229,7 +240,11 @@ async fn count_tokens(State(state): State<Arc<MockState>>, req: Request) -> Resp
 
 async fn messages(State(state): State<Arc<MockState>>, req: Request) -> Response {
     let recorded = record(&state, req).await;
-    let reply = {
+    let for_subagent = recorded.system_text().contains("cc_is_subagent=true");
+    let subagent_reply = state.subagent.lock().unwrap().clone();
+    let reply = if let (true, Some(r)) = (for_subagent, subagent_reply) {
+        r
+    } else {
         let next = state.script.lock().unwrap().pop_front();
         let mut last = state.last.lock().unwrap();
         match next {
@@ -290,6 +305,13 @@ fn stream(
                     for d in deltas {
                         events.push(json!({"type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": d}}));
                     }
+                }
+                Block::Thinking(deltas) => {
+                    events.push(json!({"type": "content_block_start", "index": i, "content_block": {"type": "thinking", "thinking": "", "signature": ""}}));
+                    for d in deltas {
+                        events.push(json!({"type": "content_block_delta", "index": i, "delta": {"type": "thinking_delta", "thinking": d}}));
+                    }
+                    events.push(json!({"type": "content_block_delta", "index": i, "delta": {"type": "signature_delta", "signature": "c2lnbmF0dXJl"}}));
                 }
                 Block::ToolUse { id, name, input } => {
                     events.push(json!({"type": "content_block_start", "index": i, "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}}));

@@ -20,6 +20,8 @@ use serde_json::{json, Value};
 pub enum Reply {
     /// An assistant message, streamed as these text deltas.
     Text(Vec<String>),
+    /// A reasoning item (its summary streamed as these deltas), then an assistant message.
+    Reasoned(Vec<String>, Vec<String>),
     /// A call of codex's shell tool (`exec_command {"cmd": ...}`).
     Shell(String),
     /// An HTTP error status with a JSON error body.
@@ -157,6 +159,48 @@ async fn respond(
                 .unwrap();
         }
         Reply::Truncate => vec![created],
+        Reply::Reasoned(summary, parts) => {
+            let rs = format!("rs_{rid}");
+            let text: String = summary.concat();
+            let mut ev = vec![
+                created,
+                sse(json!({
+                    "type": "response.output_item.added", "output_index": 0,
+                    "item": { "type": "reasoning", "id": rs, "summary": [] },
+                })),
+                sse(json!({
+                    "type": "response.reasoning_summary_part.added", "item_id": rs,
+                    "output_index": 0, "summary_index": 0,
+                    "part": { "type": "summary_text", "text": "" },
+                })),
+            ];
+            for d in &summary {
+                ev.push(sse(json!({
+                    "type": "response.reasoning_summary_text.delta", "item_id": rs,
+                    "output_index": 0, "summary_index": 0, "delta": d,
+                })));
+            }
+            ev.push(sse(json!({
+                "type": "response.output_item.done", "output_index": 0,
+                "item": { "type": "reasoning", "id": rs,
+                          "summary": [{ "type": "summary_text", "text": text }] },
+            })));
+            let id = format!("msg_{rid}");
+            let answer: String = parts.concat();
+            for p in &parts {
+                ev.push(sse(json!({
+                    "type": "response.output_text.delta", "item_id": id, "output_index": 1,
+                    "content_index": 0, "delta": p,
+                })));
+            }
+            ev.push(sse(json!({
+                "type": "response.output_item.done", "output_index": 1,
+                "item": { "type": "message", "role": "assistant", "id": id,
+                          "content": [{ "type": "output_text", "text": answer }] },
+            })));
+            ev.push(completed);
+            ev
+        }
         Reply::CountUsers | Reply::Text(_) => {
             let parts = match reply {
                 Reply::Text(parts) => parts,

@@ -4,6 +4,14 @@
 //! text steps carry `content_delta`, thinking steps `thinking_delta`, tool steps go
 //! ACTIVE → DONE/ERROR under one id, SYSTEM steps at ERROR are model API failures (one per retry),
 //! and a FINISH step carries the structured output (its literal "Finished" text is not output).
+//!
+//! Thinking (a THINKING step's `thinking_delta`, then the same step's `thinking`) is reasoning.
+//! A SYSTEM error step whose text says "Encountered retryable error" is a retry the harness is
+//! about to make (`agent.retry`); the others are the failure itself. Steps of a child trajectory
+//! (`parent_trajectory_id` set: a sub-agent run by the `invoke_subagent` tool) are marked with
+//! that tool call (the oldest open `invoke_subagent` when the child first shows up: steps name
+//! their parent trajectory, not the call), bracketed by `agent.subagent.started` / `completed`,
+//! and their text is never the main output.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
@@ -12,7 +20,10 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 use super::wire::{SdkToolCall, SdkUsage, Step};
-use crate::protocol::event::{EventBody, TextData, ToolRequested};
+use crate::protocol::event::{
+    CompactionTrigger, ContextCompacted, EventBody, Retry, RetryReason, Subagent, TextData,
+    ToolRequested,
+};
 use crate::protocol::result::{
     Artifact, ArtifactChange, TaskError, TaskErrorKind, ToolCallRecord, ToolStatus, Usage,
 };
@@ -39,6 +50,16 @@ struct OpenTool {
     began: Instant,
 }
 
+/// An event and the sub-agent tool call it happened in (`None`: the main agent).
+#[derive(Debug)]
+pub struct Emitted {
+    pub parent: Option<String>,
+    pub body: EventBody,
+}
+
+/// The SDK tool that runs a sub-agent in a child trajectory.
+const SUBAGENT_TOOL: &str = "invoke_subagent";
+
 /// Turns one task's steps into events, and remembers what the result needs.
 pub struct Mapper {
     working_directory: PathBuf,
@@ -56,6 +77,12 @@ pub struct Mapper {
     /// The last model API failure: (HTTP status, message).
     pub last_api_error: Option<(u16, String)>,
     model_steps: HashSet<String>,
+    /// Steps whose complete thought was reported.
+    thoughts: HashSet<String>,
+    /// Child trajectory → (the invoke_subagent call it runs under, ended).
+    children: HashMap<String, (String, bool)>,
+    /// Retryable model API failures so far.
+    retries: u32,
 }
 
 impl Mapper {
@@ -72,6 +99,9 @@ impl Mapper {
             structured_output: None,
             last_api_error: None,
             model_steps: HashSet::new(),
+            thoughts: HashSet::new(),
+            children: HashMap::new(),
+            retries: 0,
         }
     }
 
@@ -81,45 +111,70 @@ impl Mapper {
     }
 
     /// The events for one step snapshot.
-    pub fn step(&mut self, step: &Step) -> Vec<EventBody> {
+    pub fn step(&mut self, step: &Step) -> Vec<Emitted> {
         let mut out = vec![];
         if step.is_model() && step.is_top_level() {
             self.model_steps.insert(step.id.clone());
         }
+        let parent = self.parent_of(step, &mut out);
+        let mut bodies = vec![];
+        // The complete thought, once the step moved on from thinking (or finished).
+        if !step.thinking.is_empty()
+            && (step.kind != "THINKING" || step.status != "ACTIVE")
+            && self.thoughts.insert(step.id.clone())
+        {
+            bodies.push(EventBody::Reasoning(TextData {
+                text: step.thinking.clone(),
+                vendor: None,
+            }));
+        }
         match (step.kind.as_str(), step.source.as_str()) {
             ("TEXT_RESPONSE", "MODEL") if step.status == "ERROR" => {
-                self.denied_step(step, &mut out)
+                self.denied_step(step, &mut bodies)
             }
-            ("TEXT_RESPONSE", "MODEL") if step.is_top_level() => {
-                if !step.content_delta.is_empty() {
-                    out.push(EventBody::OutputDelta(TextData {
+            ("TEXT_RESPONSE", "MODEL") => {
+                let top = parent.is_none();
+                // A sub-agent's text is not streamed as output: its complete message is enough.
+                if top && !step.content_delta.is_empty() {
+                    bodies.push(EventBody::OutputDelta(TextData {
                         text: step.content_delta.clone(),
                         vendor: None,
                     }));
                 }
                 if step.status == "DONE" && !self.finished.contains(&step.id) {
                     self.finished.insert(step.id.clone());
-                    self.last_message = Some(step.content.clone());
-                    out.push(EventBody::Message(TextData {
+                    if top {
+                        self.last_message = Some(step.content.clone());
+                    }
+                    bodies.push(EventBody::Message(TextData {
                         text: step.content.clone(),
                         vendor: None,
                     }));
                 }
             }
-            // Our event vocabulary has no reasoning event: thinking travels as an empty-text
-            // delta with the thought under `vendor`, so hosts that only show text ignore it.
             ("THINKING", _) if !step.thinking_delta.is_empty() => {
-                out.push(EventBody::OutputDelta(TextData {
-                    text: String::new(),
-                    vendor: Some(
-                        json!({ "thinkingDelta": step.thinking_delta, "stepId": step.id }),
-                    ),
+                bodies.push(EventBody::ReasoningDelta(TextData {
+                    text: step.thinking_delta.clone(),
+                    vendor: None,
                 }));
             }
             ("TOOL_CALL", _) => {
                 for (i, call) in step.tool_calls.iter().enumerate() {
-                    self.tool_step(step, i, call, &mut out);
+                    if let Some((id, ok)) = self.tool_step(step, i, call, &mut bodies) {
+                        if call.name == SUBAGENT_TOOL {
+                            self.subagent_ended(&id, ok, &mut out);
+                        }
+                    }
                 }
+            }
+            // The harness summarised the conversation to fit its context (it has a threshold,
+            // no manual trigger through the SDK).
+            ("COMPACTION", _) if step.status == "DONE" && self.finished.insert(step.id.clone()) => {
+                bodies.push(EventBody::ContextCompacted(ContextCompacted {
+                    trigger: CompactionTrigger::Auto,
+                    pre_tokens: None,
+                    post_tokens: None,
+                }));
             }
             ("FINISH", _) if step.structured_output.is_some() => {
                 self.structured_output = step.structured_output.clone();
@@ -135,11 +190,107 @@ impl Mapper {
                 } else {
                     http_code_in(&message).unwrap_or(0)
                 };
-                self.last_api_error = Some((code, message));
+                if message.contains("retryable error") {
+                    self.retries += 1;
+                    bodies.push(EventBody::Retry(retry_of(self.retries, code, &message)));
+                } else {
+                    self.last_api_error = Some((code, message));
+                }
             }
             _ => {}
         }
-        out
+        // A sub-agent's completion (pushed to `out` by the tool step) follows the tool's own
+        // completion.
+        let mut all: Vec<Emitted> = vec![];
+        let (started, ended): (Vec<Emitted>, Vec<Emitted>) = std::mem::take(&mut out)
+            .into_iter()
+            .partition(|e| matches!(e.body, EventBody::SubagentStarted(_)));
+        all.extend(started);
+        all.extend(bodies.into_iter().map(|body| Emitted {
+            parent: parent.clone(),
+            body,
+        }));
+        all.extend(ended);
+        all
+    }
+
+    /// The sub-agent tool call a step happened in; a child trajectory's first step starts it.
+    fn parent_of(&mut self, step: &Step, out: &mut Vec<Emitted>) -> Option<String> {
+        if step.is_top_level() || step.trajectory_id.is_empty() {
+            return None;
+        }
+        if let Some((parent, _)) = self.children.get(&step.trajectory_id) {
+            return Some(parent.clone());
+        }
+        let claimed: HashSet<&String> = self.children.values().map(|(p, _)| p).collect();
+        let mut open: Vec<&OpenTool> = self
+            .open
+            .values()
+            .filter(|t| t.name == SUBAGENT_TOOL && !claimed.contains(&t.id))
+            .collect();
+        open.sort_by_key(|t| t.began);
+        let (parent, description) = match open.first() {
+            Some(t) => (
+                t.id.clone(),
+                ["task", "prompt", "description", "name"]
+                    .iter()
+                    .find_map(|k| t.input[k].as_str())
+                    .map(str::to_string),
+            ),
+            // No call to hang it on: the parent trajectory stands for it.
+            None => (step.parent_trajectory_id.clone(), None),
+        };
+        self.children
+            .insert(step.trajectory_id.clone(), (parent.clone(), false));
+        out.push(Emitted {
+            parent: Some(parent.clone()),
+            body: EventBody::SubagentStarted(Subagent {
+                subagent_id: step.trajectory_id.clone(),
+                parent_tool_call_id: parent.clone(),
+                description,
+                status: None,
+                usage: None,
+            }),
+        });
+        Some(parent)
+    }
+
+    /// The invoke_subagent call `id` finished: its child trajectories are over.
+    fn subagent_ended(&mut self, id: &str, ok: bool, out: &mut Vec<Emitted>) {
+        let mut ended: Vec<String> = vec![];
+        for (traj, (parent, done)) in self.children.iter_mut() {
+            if parent == id && !*done {
+                *done = true;
+                ended.push(traj.clone());
+            }
+        }
+        ended.sort();
+        for traj in ended {
+            out.push(Emitted {
+                parent: Some(id.to_string()),
+                body: EventBody::SubagentCompleted(Subagent {
+                    subagent_id: traj,
+                    parent_tool_call_id: id.to_string(),
+                    description: None,
+                    status: Some(if ok { "completed" } else { "failed" }.to_string()),
+                    usage: None,
+                }),
+            });
+        }
+    }
+
+    /// Child trajectories whose invoke_subagent call has not finished.
+    #[allow(dead_code)]
+    pub fn pending_subagents(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .children
+            .values()
+            .filter(|(_, done)| !done)
+            .map(|(p, _)| p.clone())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
     }
 
     fn tool_step(
@@ -148,13 +299,13 @@ impl Mapper {
         index: usize,
         call: &SdkToolCall,
         out: &mut Vec<EventBody>,
-    ) {
+    ) -> Option<(String, bool)> {
         let vendor_id = call
             .id
             .clone()
             .unwrap_or_else(|| format!("{}#{index}", step.id));
         if self.finished.contains(&vendor_id) {
-            return;
+            return None;
         }
         let name = tool_name(&call.name, call.server_name.as_deref());
         if !self.open.contains_key(&vendor_id) {
@@ -186,7 +337,7 @@ impl Mapper {
             "DONE" => ToolStatus::Ok,
             "ERROR" => ToolStatus::Error,
             "CANCELED" => ToolStatus::Error,
-            _ => return,
+            _ => return None,
         };
         let open = self.open.remove(&vendor_id).expect("opened above");
         self.finished.insert(vendor_id);
@@ -201,12 +352,14 @@ impl Mapper {
             self.artifact(call);
         }
         let duration_ms = open.began.elapsed().as_millis() as u64;
+        let id = open.id.clone();
         out.push(EventBody::ToolCompleted(tool_calls::complete(
             &mut self.tool_calls,
             (open.id, open.name, open.input),
             (status, output),
             duration_ms,
         )));
+        Some((id, status == ToolStatus::Ok))
     }
 
     /// A model step at ERROR is a tool call the policies refused. Ours were reported when they
@@ -317,6 +470,26 @@ impl Mapper {
             )));
         }
         out
+    }
+}
+
+/// A SYSTEM step's "Encountered retryable error from model provider: …" → `agent.retry`. The
+/// harness backs off exponentially (about 4 s, then doubling) and says neither the delay nor the
+/// limit.
+fn retry_of(attempt: u32, code: u16, message: &str) -> Retry {
+    let reason = match code {
+        429 => RetryReason::RateLimit,
+        503 | 529 => RetryReason::Overloaded,
+        100..=599 => RetryReason::Server,
+        _ => RetryReason::Network,
+    };
+    Retry {
+        attempt,
+        max_attempts: None,
+        delay_ms: None,
+        http_status: (100..600).contains(&code).then_some(code),
+        reason,
+        message: message.to_string(),
     }
 }
 
@@ -461,6 +634,7 @@ mod tests {
         ))
         .iter()
         .flat_map(|s| m.step(s))
+        .map(|e| e.body)
         .collect();
         let v = serde_json::to_value(&evs).unwrap();
         assert_eq!(v[0]["data"]["text"], "Hel");
@@ -487,7 +661,7 @@ mod tests {
         );
         let mut evs = vec![];
         for s in steps(&format!("{active}\n{active}\n{done}\n{done}\n")) {
-            evs.extend(m.step(&s));
+            evs.extend(m.step(&s).into_iter().map(|e| e.body));
         }
         let v = serde_json::to_value(&evs).unwrap();
         assert_eq!(evs.len(), 2, "{v}");
@@ -510,7 +684,7 @@ mod tests {
         assert!(m
             .approval_decided("approval-1", "run_command", &json!({}), true, "")
             .is_none());
-        let evs = m.step(&steps(r#"{"type":"step","step":{"id":"t:2","type":"TOOL_CALL","source":"MODEL","status":"DONE","tool_calls":[{"name":"run_command","args":{"exit_code":0},"id":"t:2"}]}}"#)[0]);
+        let evs: Vec<EventBody> = m.step(&steps(r#"{"type":"step","step":{"id":"t:2","type":"TOOL_CALL","source":"MODEL","status":"DONE","tool_calls":[{"name":"run_command","args":{"exit_code":0},"id":"t:2"}]}}"#)[0]).into_iter().map(|e| e.body).collect();
         let v = serde_json::to_value(&evs).unwrap();
         assert_eq!(evs.len(), 1, "requested went out with the approval: {v}");
         assert_eq!(v[0]["data"]["toolCallId"], "approval-1");
@@ -523,6 +697,137 @@ mod tests {
         // One refused inside the harness is still reported.
         let other = denied.replace("t:3", "t:4");
         assert_eq!(m.step(&steps(&other)[0]).len(), 2);
+    }
+
+    /// The SDK's own samples (vendors/antigravity/samples) in the bridge's `step` wrapping.
+    fn sample_steps(sample: &str, case: Option<&str>) -> Vec<Step> {
+        sample
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["driver"] == "step")
+            .filter(|v| case.is_none_or(|c| v["case"] == c))
+            .map(|mut v| {
+                let o = v.as_object_mut().unwrap();
+                o.remove("driver");
+                o.remove("case");
+                serde_json::from_value(v).unwrap()
+            })
+            .collect()
+    }
+
+    fn run(m: &mut Mapper, steps: &[Step]) -> Vec<Value> {
+        steps
+            .iter()
+            .flat_map(|s| m.step(s))
+            .map(|e| {
+                let mut v = serde_json::to_value(&e.body).unwrap();
+                if let Some(p) = e.parent {
+                    v["parentToolCallId"] = json!(p);
+                }
+                v
+            })
+            .collect()
+    }
+
+    #[test]
+    fn thoughts_are_reasoning_not_output() {
+        let mut m = Mapper::new("/w".into());
+        let evs = run(
+            &mut m,
+            &sample_steps(include_str!("testdata/sdk_thinking_steps.jsonl"), None),
+        );
+        let of = |t: &str| -> Vec<&Value> { evs.iter().filter(|e| e["type"] == t).collect() };
+        assert_eq!(
+            of("agent.reasoning.delta")[0]["data"]["text"],
+            "Let me think about 2+2."
+        );
+        assert_eq!(of("agent.reasoning").len(), 1);
+        assert_eq!(
+            of("agent.reasoning")[0]["data"]["text"],
+            "Let me think about 2+2."
+        );
+        assert!(of("agent.output.delta").iter().all(|d| !d["data"]["text"]
+            .as_str()
+            .unwrap()
+            .is_empty()
+            && d["data"].get("vendor").is_none()));
+        let first = |t: &str| evs.iter().position(|e| e["type"] == t).unwrap();
+        assert!(first("agent.reasoning") < first("agent.output.delta"));
+        assert!(!m.last_message.unwrap().contains("think"));
+    }
+
+    #[test]
+    fn a_retryable_429_is_a_retry_and_the_last_error_is_the_failure() {
+        let mut m = Mapper::new("/w".into());
+        let evs = run(
+            &mut m,
+            &sample_steps(
+                include_str!("testdata/sdk_error_cases.jsonl"),
+                Some("mock_http_429b"),
+            ),
+        );
+        let retries: Vec<&Value> = evs.iter().filter(|e| e["type"] == "agent.retry").collect();
+        assert_eq!(retries.len(), 1, "{evs:?}");
+        assert_eq!(retries[0]["data"]["attempt"], 1);
+        assert_eq!(retries[0]["data"]["httpStatus"], 429);
+        assert_eq!(retries[0]["data"]["reason"], "rateLimit");
+        let (code, message) = m.last_api_error.unwrap();
+        assert_eq!(code, 429);
+        assert!(message.contains("model unreachable"), "{message}");
+    }
+
+    #[test]
+    fn a_child_trajectory_is_a_sub_agent_of_its_invoke_call() {
+        let mut m = Mapper::new("/w".into());
+        let lines = concat!(
+            r#"{"type":"step","step":{"id":"p:1","trajectory_id":"p","type":"TOOL_CALL","source":"MODEL","status":"ACTIVE","tool_calls":[{"name":"invoke_subagent","args":{"task":"count files"},"id":"p:1"}]}}"#,
+            "\n",
+            r#"{"type":"step","step":{"id":"c:0","trajectory_id":"c","parent_trajectory_id":"p","depth":1,"type":"THINKING","source":"MODEL","status":"ACTIVE","thinking_delta":"hmm"}}"#,
+            "\n",
+            r#"{"type":"step","step":{"id":"c:1","trajectory_id":"c","parent_trajectory_id":"p","depth":1,"type":"TOOL_CALL","source":"MODEL","status":"DONE","tool_calls":[{"name":"list_dir","args":{},"id":"c:1"}]}}"#,
+            "\n",
+            r#"{"type":"step","step":{"id":"c:2","trajectory_id":"c","parent_trajectory_id":"p","depth":1,"type":"TEXT_RESPONSE","source":"MODEL","status":"ACTIVE","content":"3 fi","content_delta":"3 fi"}}"#,
+            "\n",
+            r#"{"type":"step","step":{"id":"c:2","trajectory_id":"c","parent_trajectory_id":"p","depth":1,"type":"TEXT_RESPONSE","source":"MODEL","status":"DONE","content":"3 files"}}"#,
+            "\n",
+            r#"{"type":"step","step":{"id":"p:1","trajectory_id":"p","type":"TOOL_CALL","source":"MODEL","status":"DONE","tool_calls":[{"name":"invoke_subagent","args":{"task":"count files"},"id":"p:1"}]}}"#,
+            "\n",
+            r#"{"type":"step","step":{"id":"p:2","trajectory_id":"p","type":"TEXT_RESPONSE","source":"MODEL","status":"DONE","content":"There are 3."}}"#,
+            "\n",
+        );
+        let evs = run(&mut m, &steps(lines));
+        let types: Vec<&str> = evs.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            vec![
+                "agent.tool.requested",
+                "agent.subagent.started",
+                "agent.reasoning.delta",
+                "agent.tool.requested",
+                "agent.tool.completed",
+                "agent.message",
+                "agent.tool.completed",
+                "agent.subagent.completed",
+                "agent.message",
+            ]
+        );
+        // Everything between the brackets carries the invoke_subagent call; the rest does not.
+        for (i, e) in evs.iter().enumerate() {
+            let inside = (1..=5).contains(&i) || i == 7;
+            assert_eq!(e.get("parentToolCallId").is_some(), inside, "{i}: {e}");
+        }
+        assert_eq!(evs[1]["data"]["subagentId"], "c");
+        assert_eq!(evs[1]["data"]["parentToolCallId"], "p:1");
+        assert_eq!(evs[1]["data"]["description"], "count files");
+        assert_eq!(evs[7]["data"]["status"], "completed");
+        assert_eq!(m.last_message.as_deref(), Some("There are 3."));
+        assert!(m.pending_subagents().is_empty());
+        // A compaction step, seen twice, is one event.
+        let compaction = r#"{"type":"step","step":{"id":"p:3","trajectory_id":"p","type":"COMPACTION","source":"SYSTEM","status":"DONE"}}"#;
+        let evs = run(&mut m, &steps(&format!("{compaction}\n{compaction}\n")));
+        assert_eq!(evs.len(), 1);
+        assert_eq!(evs[0]["type"], "agent.context.compacted");
+        assert_eq!(evs[0]["data"]["trigger"], "auto");
     }
 
     #[test]

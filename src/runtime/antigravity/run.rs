@@ -222,7 +222,10 @@ async fn drive(
                     BridgeEvent::Started(s) => out.started = Some(s),
                     BridgeEvent::Step { step } => {
                         for ev in mapper.step(&step) {
-                            ctx.events.emit(ev).await;
+                            match ev.parent {
+                                None => ctx.events.emit(ev.body).await,
+                                Some(p) => ctx.events.emit_within(Some(&p), ev.body).await,
+                            }
                         }
                     }
                     BridgeEvent::Approval(ask) => {

@@ -7,6 +7,7 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 use super::artifacts::{self, Artifacts};
+use super::events::{self as richer, Subagents};
 use super::wire::{str_at, tool_result_text};
 use crate::protocol::event::{EventBody, TaskStarted, TextData, ToolRequested, VendorTurn};
 use crate::protocol::result::{
@@ -40,6 +41,8 @@ struct PendingTool {
     began: Instant,
     /// For file tools: the target, and whether it existed when the call was requested.
     file: Option<(String, bool)>,
+    /// The sub-agent's tool call this call was made in, if any.
+    parent: Option<String>,
 }
 
 pub struct Mapper {
@@ -64,6 +67,12 @@ pub struct Mapper {
     /// The HTTP status of a 401/403 retry notice, when one was seen.
     auth_retry: Option<u64>,
     seen_messages: HashSet<String>,
+    /// Sub-agents started and not yet ended, and the other richer-turn state.
+    subagents: Subagents,
+    /// Retry notices seen (a `rate_limit_event` has no attempt number of its own).
+    retries: u32,
+    /// Models already reported through `agent.status { kind: model }`.
+    models_reported: HashSet<String>,
 }
 
 impl Mapper {
@@ -86,7 +95,20 @@ impl Mapper {
             api_error: None,
             auth_retry: None,
             seen_messages: HashSet::new(),
+            subagents: Subagents::default(),
+            retries: 0,
+            models_reported: HashSet::new(),
         }
+    }
+
+    /// The sub-agents (by the tool call that started them) that have not ended yet. Claude Code
+    /// runs its `Agent` tool in the background: the main `result` can come before them, and the
+    /// turn is not over until this is empty.
+    // The run loop (session.rs, on the claude-live branch) reads this to keep reading after the
+    // first `result`; until that lands only the tests call it.
+    #[allow(dead_code)]
+    pub fn pending_subagents(&self) -> Vec<String> {
+        self.subagents.pending()
     }
 
     #[cfg(test)]
@@ -107,6 +129,7 @@ impl Mapper {
     pub async fn on_line(&mut self, events: &EventSink, v: &Value) -> Action {
         match v["type"].as_str().unwrap_or_default() {
             "system" => return self.on_system(events, v).await,
+            "rate_limit_event" => self.on_rate_limit(events, v).await,
             "stream_event" => self.on_stream_event(events, v).await,
             "assistant" => self.on_assistant(events, v).await,
             "user" => self.on_user(events, v).await,
@@ -141,6 +164,15 @@ impl Mapper {
                         })),
                     }))
                     .await;
+                for status in richer::failed_mcp_servers(&v["mcp_servers"]) {
+                    events.emit(EventBody::Status(status)).await;
+                }
+                if let (Some(asked), Some(got)) = (self.task.model.as_deref(), &self.model) {
+                    if let Some(status) = richer::rerouted(asked, got, "init") {
+                        self.models_reported.insert(got.clone());
+                        events.emit(EventBody::Status(status)).await;
+                    }
+                }
             }
             "api_retry" => {
                 let status = v["error_status"].as_u64();
@@ -148,10 +180,74 @@ impl Mapper {
                     self.auth_retry = Some(status.unwrap_or(401));
                     return Action::AuthFailed;
                 }
+                self.retries += 1;
+                events
+                    .emit(EventBody::Retry(richer::api_retry(v, self.retries)))
+                    .await;
+            }
+            // A mode change after the start (ExitPlanMode, a host's set_permission_mode).
+            "status" => {
+                if let Some(mode) = v["permissionMode"].as_str() {
+                    if self.session_id.is_some() && self.permission_mode.as_deref() != Some(mode) {
+                        events
+                            .emit(EventBody::Status(richer::permission_mode(mode)))
+                            .await;
+                    }
+                    self.permission_mode = Some(mode.to_string());
+                }
+            }
+            // The CLI's own warnings (e.g. auto mode refusing everything behind a gateway).
+            "informational" => {
+                if let Some(status) = richer::informational(v) {
+                    events.emit(EventBody::Status(status)).await;
+                }
+            }
+            "compact_boundary" => {
+                events
+                    .emit(EventBody::ContextCompacted(richer::compacted(
+                        &v["compact_metadata"],
+                    )))
+                    .await;
+            }
+            "task_started" => {
+                if let Some(started) = self.subagents.started(v) {
+                    let parent = started.parent_tool_call_id.clone();
+                    events
+                        .emit_within(Some(&parent), EventBody::SubagentStarted(started))
+                        .await;
+                }
+            }
+            "task_notification" => {
+                if let Some(done) = self.subagents.completed(v) {
+                    let parent = done.parent_tool_call_id.clone();
+                    events
+                        .emit_within(Some(&parent), EventBody::SubagentCompleted(done))
+                        .await;
+                }
             }
             _ => {}
         }
         Action::Continue
+    }
+
+    /// `rate_limit_event`: the subscription's rate-limit state. `rejected` means the CLI waits for
+    /// the window to reset (an `agent.retry`); `allowed_warning` is a warning; `allowed` is news to
+    /// nobody.
+    async fn on_rate_limit(&mut self, events: &EventSink, v: &Value) {
+        let info = &v["rate_limit_info"];
+        match info["status"].as_str().unwrap_or_default() {
+            "rejected" => {
+                self.retries += 1;
+                let retry = richer::rate_limited(info, self.retries, richer::now_secs());
+                events.emit(EventBody::Retry(retry)).await;
+            }
+            "allowed_warning" => {
+                events
+                    .emit(EventBody::Status(richer::rate_limit_warning(info)))
+                    .await;
+            }
+            _ => {}
+        }
     }
 
     async fn on_stream_event(&mut self, events: &EventSink, v: &Value) {
@@ -164,6 +260,16 @@ impl Mapper {
                 let id = str_at(ev, "/message/id").unwrap_or_default().to_string();
                 let u = &ev["message"]["usage"];
                 self.turn_usage = Some((id, usage_of(u)));
+            }
+            "content_block_delta" if ev["delta"]["type"] == "thinking_delta" => {
+                if let Some(text) = ev["delta"]["thinking"].as_str() {
+                    events
+                        .emit(EventBody::ReasoningDelta(TextData {
+                            text: text.to_string(),
+                            vendor: None,
+                        }))
+                        .await;
+                }
             }
             "content_block_delta" if ev["delta"]["type"] == "text_delta" => {
                 if let Some(text) = ev["delta"]["text"].as_str() {
@@ -206,7 +312,8 @@ impl Mapper {
     }
 
     async fn on_assistant(&mut self, events: &EventSink, v: &Value) {
-        let main_agent = v["parent_tool_use_id"].is_null();
+        let parent = v["parent_tool_use_id"].as_str().map(str::to_string);
+        let main_agent = parent.is_none();
         let msg = &v["message"];
         if let Some(code) = v["error"].as_str() {
             // An API failure the CLI turned into a synthetic assistant message: not model output.
@@ -221,20 +328,52 @@ impl Mapper {
         if let Some(id) = msg["id"].as_str() {
             self.seen_messages.insert(id.to_string());
         }
+        if let Some(parent) = &parent {
+            // A sub-agent's first message can come before its `task_started` (or without one).
+            if let Some(started) = self.subagents.seen_message(parent, v) {
+                events
+                    .emit_within(Some(parent), EventBody::SubagentStarted(started))
+                    .await;
+            }
+        } else {
+            self.note_model(events, msg["model"].as_str()).await;
+        }
+        let within = parent.as_deref();
         for block in msg["content"].as_array().into_iter().flatten() {
             match block["type"].as_str().unwrap_or_default() {
-                "text" if main_agent => {
+                "text" => {
                     let text = block["text"].as_str().unwrap_or_default().to_string();
                     if text.is_empty() {
                         continue;
                     }
-                    self.last_text = text.clone();
+                    if main_agent {
+                        self.last_text = text.clone();
+                    }
+                    // A sub-agent's text is its own message, marked with its parent: never the
+                    // main output.
                     events
-                        .emit(EventBody::Message(TextData {
-                            text,
-                            vendor: v.get("aborted").map(|a| json!({ "aborted": a })),
-                        }))
+                        .emit_within(
+                            within,
+                            EventBody::Message(TextData {
+                                text,
+                                vendor: v.get("aborted").map(|a| json!({ "aborted": a })),
+                            }),
+                        )
                         .await;
+                }
+                "thinking" => {
+                    let text = block["thinking"].as_str().unwrap_or_default();
+                    if !text.is_empty() {
+                        events
+                            .emit_within(
+                                within,
+                                EventBody::Reasoning(TextData {
+                                    text: text.to_string(),
+                                    vendor: None,
+                                }),
+                            )
+                            .await;
+                    }
                 }
                 "tool_use" => {
                     let id = block["id"].as_str().unwrap_or_default().to_string();
@@ -245,14 +384,25 @@ impl Mapper {
                         (f, existed)
                     });
                     events
-                        .emit(EventBody::ToolRequested(ToolRequested {
-                            tool_call_id: id.clone(),
-                            name: name.clone(),
-                            input: input.clone(),
-                            vendor: (!main_agent)
-                                .then(|| json!({ "parentToolUseId": v["parent_tool_use_id"] })),
-                        }))
+                        .emit_within(
+                            within,
+                            EventBody::ToolRequested(ToolRequested {
+                                tool_call_id: id.clone(),
+                                name: name.clone(),
+                                input: input.clone(),
+                                vendor: (!main_agent)
+                                    .then(|| json!({ "parentToolUseId": v["parent_tool_use_id"] })),
+                            }),
+                        )
                         .await;
+                    if let Some(plan) = richer::plan_of(&name, &input) {
+                        events
+                            .emit_within(within, EventBody::PlanUpdated(plan))
+                            .await;
+                    }
+                    if richer::is_subagent_tool(&name) {
+                        self.subagents.requested(&id, &input);
+                    }
                     self.tools.insert(
                         id,
                         PendingTool {
@@ -260,11 +410,27 @@ impl Mapper {
                             input,
                             began: Instant::now(),
                             file,
+                            parent: parent.clone(),
                         },
                     );
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// Reports a model other than the one the session started with (a fallback or reroute), once.
+    async fn note_model(&mut self, events: &EventSink, model: Option<&str>) {
+        let (Some(model), Some(init)) = (model, self.model.as_deref()) else {
+            return;
+        };
+        // `<synthetic>`: the CLI's own messages (errors, local commands), not a model.
+        if model == init || model.starts_with('<') || self.models_reported.contains(model) {
+            return;
+        }
+        if let Some(status) = richer::rerouted(init, model, "message") {
+            self.models_reported.insert(model.to_string());
+            events.emit(EventBody::Status(status)).await;
         }
     }
 
@@ -278,6 +444,10 @@ impl Mapper {
                 .unwrap_or_default()
                 .to_string();
             let pending = self.tools.remove(&id);
+            let parent = pending
+                .as_ref()
+                .and_then(|p| p.parent.clone())
+                .or_else(|| v["parent_tool_use_id"].as_str().map(str::to_string));
             let is_error = block["is_error"].as_bool().unwrap_or(false);
             let rejected = v["tool_result_meta"]
                 .as_array()
@@ -309,11 +479,23 @@ impl Mapper {
             let duration_ms = began.map(|b| b.elapsed().as_millis() as u64).unwrap_or(0);
             let completed = tool_calls::complete(
                 &mut self.tool_calls,
-                (id, name, input),
+                (id.clone(), name, input),
                 (status, output),
                 duration_ms,
             );
-            events.emit(EventBody::ToolCompleted(completed)).await;
+            events
+                .emit_within(parent.as_deref(), EventBody::ToolCompleted(completed))
+                .await;
+            // A sub-agent tool that ran in the foreground is over when its result is in; one
+            // launched in the background ends with its `task_notification`.
+            if let Some(done) = self
+                .subagents
+                .tool_result(&id, status, &v["tool_use_result"])
+            {
+                events
+                    .emit_within(Some(&id), EventBody::SubagentCompleted(done))
+                    .await;
+            }
         }
     }
 

@@ -475,3 +475,293 @@ async fn the_init_line_of_a_later_turn_does_not_start_the_task_again() {
         Some("215efed2-fe48-4b7a-9471-5186af55345a")
     );
 }
+
+/// Feeds every `<stdout` line the mapper sees (all but control lines and `result`) and returns
+/// the mapper, for transcripts that go on after the first `result` (background sub-agents).
+async fn feed(transcript: &str, task_json: Value, upto: Option<usize>) -> (Mapper, Arc<Collected>) {
+    let (events, out) = sink();
+    let task = serde_json::from_value(task_json).unwrap();
+    let mut mapper = Mapper::new(&task, std::env::temp_dir());
+    let stdout = lines(transcript).into_iter().filter(|l| {
+        l.dir == "<stdout"
+            && !matches!(
+                l.msg["type"].as_str(),
+                Some("result" | "control_response" | "control_request")
+            )
+    });
+    for l in stdout.take(upto.unwrap_or(usize::MAX)) {
+        mapper.on_line(&events, &l.msg).await;
+    }
+    (mapper, out)
+}
+
+fn with_parent(out: &Collected, kind: &str) -> Vec<(Option<String>, Value)> {
+    out.all()
+        .into_iter()
+        .filter(|e| e["type"] == kind)
+        .map(|e| {
+            (
+                e["parentToolCallId"].as_str().map(str::to_string),
+                e["data"].clone(),
+            )
+        })
+        .collect()
+}
+
+const SUBAGENT: &str = include_str!("testdata/10_subagent_thinking_retry.jsonl");
+
+#[tokio::test]
+async fn a_429_retry_is_an_agent_retry() {
+    let (_, out) = feed(SUBAGENT, task(json!({})), None).await;
+    let retries = out.data_of("agent.retry");
+    assert_eq!(
+        retries,
+        vec![json!({
+            "attempt": 1, "maxAttempts": 2, "delayMs": 503, "httpStatus": 429,
+            "reason": "rateLimit", "message": "API error 429 (rate_limit); retry 1 of 2 in 503 ms"
+        })]
+    );
+}
+
+#[tokio::test]
+async fn thinking_is_reasoning_never_output() {
+    let (mapper, out) = feed(SUBAGENT, task(json!({})), None).await;
+    let deltas: Vec<Value> = out.data_of("agent.reasoning.delta");
+    assert_eq!(
+        deltas,
+        vec![json!({"text": "Let me "}), json!({"text": "think."})]
+    );
+    assert_eq!(
+        out.data_of("agent.reasoning"),
+        vec![json!({"text": "Let me think."})]
+    );
+    assert!(!out.streamed_text().contains("think"));
+    let r = mapper.finish(None, &Default::default());
+    assert!(!r.output.contains("think"), "{}", r.output);
+}
+
+#[tokio::test]
+async fn a_background_sub_agent_is_bracketed_and_marked_with_its_parent() {
+    // Up to the Agent tool's "async_launched" result: the sub-agent is running.
+    let (mapper, out) = feed(SUBAGENT, task(json!({})), Some(20)).await;
+    assert_eq!(mapper.pending_subagents(), vec!["toolu_agent1".to_string()]);
+    let started = with_parent(&out, "agent.subagent.started");
+    assert_eq!(
+        started,
+        vec![(
+            Some("toolu_agent1".to_string()),
+            json!({"subagentId": "ac8439ef242e09e40", "parentToolCallId": "toolu_agent1",
+                   "description": "count files"})
+        )]
+    );
+    assert!(out.data_of("agent.subagent.completed").is_empty());
+
+    // The whole transcript: its message, then its task_notification.
+    let (mapper, out) = feed(SUBAGENT, task(json!({})), None).await;
+    assert!(mapper.pending_subagents().is_empty());
+    let completed = with_parent(&out, "agent.subagent.completed");
+    assert_eq!(completed.len(), 1, "{completed:?}");
+    assert_eq!(completed[0].0.as_deref(), Some("toolu_agent1"));
+    assert_eq!(completed[0].1["status"], "completed");
+    assert_eq!(completed[0].1["subagentId"], "ac8439ef242e09e40");
+    // Its text is a message of its own, with the parent; the main agent's messages have none.
+    let messages = with_parent(&out, "agent.message");
+    let sub: Vec<_> = messages.iter().filter(|(p, _)| p.is_some()).collect();
+    assert_eq!(sub.len(), 1, "{messages:?}");
+    assert_eq!(sub[0].0.as_deref(), Some("toolu_agent1"));
+    assert_eq!(sub[0].1["text"], "sub-agent says three");
+    // Started comes before the sub-agent's message, completed after.
+    let types = out.types();
+    let pos = |t: &str| types.iter().position(|x| x == t).unwrap();
+    assert!(pos("agent.subagent.started") < pos("agent.subagent.completed"));
+    // The main agent's output is the main agent's last text.
+    let r = mapper.finish(None, &Default::default());
+    assert_eq!(r.output, "sub-agent says three"); // the mock's main-agent reply, same words
+    assert_eq!(r.tool_calls.len(), 1);
+}
+
+#[tokio::test]
+async fn sub_agent_text_never_becomes_the_output() {
+    // Only the sub-agent's lines: its message must not become the main output.
+    let main_text = |l: &str| {
+        l.contains("\"text_delta\"")
+            || (l.contains("\"type\":\"assistant\"")
+                && l.contains("\"parent_tool_use_id\":null")
+                && l.contains("sub-agent says"))
+    };
+    let sub_only: String = SUBAGENT
+        .lines()
+        .filter(|l| !main_text(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (mapper, out) = feed(&sub_only, task(json!({})), None).await;
+    assert_eq!(with_parent(&out, "agent.message").len(), 1);
+    let r = mapper.finish(None, &Default::default());
+    assert_eq!(r.output, "");
+}
+
+#[tokio::test]
+async fn a_manual_compact_is_reported() {
+    let (_, out) = feed(
+        include_str!("testdata/10b_compact.jsonl"),
+        task(json!({})),
+        None,
+    )
+    .await;
+    assert_eq!(
+        out.data_of("agent.context.compacted"),
+        vec![json!({"trigger": "manual", "preTokens": 112, "postTokens": 2611})]
+    );
+}
+
+#[tokio::test]
+async fn a_failed_mcp_server_is_a_status() {
+    let (_, out) = feed(
+        include_str!("testdata/08_mcp_config.jsonl"),
+        task(json!({})),
+        None,
+    )
+    .await;
+    assert_eq!(
+        out.data_of("agent.status"),
+        vec![
+            json!({"kind": "mcpServer", "message": "MCP server broken: failed",
+                    "data": {"name": "broken", "status": "failed"}})
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_model_alias_is_not_a_reroute_but_another_model_is() {
+    let alias = include_str!("testdata/08_model_alias.jsonl");
+    let (_, out) = feed(alias, task(json!({"model": "sonnet"})), None).await;
+    assert!(out.data_of("agent.status").is_empty());
+    let (_, out) = feed(alias, task(json!({"model": "claude-opus-5-5"})), None).await;
+    let status = out.data_of("agent.status");
+    assert_eq!(status.len(), 1, "{status:?}");
+    assert_eq!(status[0]["kind"], "model");
+    assert_eq!(status[0]["data"]["model"], "claude-sonnet-5-5");
+    assert_eq!(status[0]["data"]["requested"], "claude-opus-5-5");
+}
+
+#[tokio::test]
+async fn rate_limit_events_and_a_todo_plan() {
+    let (events, out) = sink();
+    let task = serde_json::from_value(task(json!({}))).unwrap();
+    let mut mapper = Mapper::new(&task, std::env::temp_dir());
+    // The shape Claude Code prints for subscription limits (not reproducible against a mock).
+    for status in ["allowed", "allowed_warning", "rejected"] {
+        let line = json!({"type": "rate_limit_event", "rate_limit_info": {
+            "status": status, "resetsAt": 4102444800u64, "rateLimitType": "five_hour"}});
+        mapper.on_line(&events, &line).await;
+    }
+    let status = out.data_of("agent.status");
+    assert_eq!(status.len(), 1);
+    assert_eq!(status[0]["kind"], "warning");
+    let retry = out.data_of("agent.retry");
+    assert_eq!(retry.len(), 1);
+    assert_eq!(retry[0]["reason"], "rateLimit");
+    assert_eq!(retry[0]["attempt"], 1);
+    assert!(retry[0]["delayMs"].as_u64().unwrap() > 0);
+
+    let todo = json!({"type": "assistant", "parent_tool_use_id": null, "message": {"id": "m1",
+        "content": [{"type": "tool_use", "id": "t1", "name": "TodoWrite", "input": {"todos": [
+            {"content": "read", "status": "completed", "activeForm": "reading"},
+            {"content": "write", "status": "in_progress", "activeForm": "writing"},
+            {"content": "test", "status": "pending", "activeForm": "testing"}]}}]}});
+    mapper.on_line(&events, &todo).await;
+    assert_eq!(
+        out.data_of("agent.plan.updated"),
+        vec![json!({"entries": [
+            {"text": "read", "status": "completed"},
+            {"text": "write", "status": "inProgress"},
+            {"text": "test", "status": "pending"}]})]
+    );
+}
+
+/// Captured from the CLI itself (not through the sidecar, which stops at the first `result`): a
+/// slow background sub-agent. The main turn's `result` comes first; the sub-agent's message, its
+/// `task_notification`, then a follow-up main turn the CLI starts by itself (a new `init`, an
+/// answer, a second `result`) come after it.
+#[tokio::test]
+async fn a_sub_agent_still_running_at_the_first_result_is_pending_until_its_notification() {
+    let transcript = include_str!("testdata/11_subagent_after_result.jsonl");
+    let all = lines(transcript);
+    let first_result = all.iter().position(|l| l.msg["type"] == "result").unwrap();
+    let (events, out) = sink();
+    let task = serde_json::from_value(task(json!({}))).unwrap();
+    let mut mapper = Mapper::new(&task, std::env::temp_dir());
+    for l in &all[..first_result] {
+        mapper.on_line(&events, &l.msg).await;
+    }
+    let pending = mapper.pending_subagents();
+    assert_eq!(pending.len(), 1, "still running at the first result");
+    for l in all[first_result + 1..]
+        .iter()
+        .filter(|l| l.msg["type"] != "result")
+    {
+        mapper.on_line(&events, &l.msg).await;
+    }
+    assert!(mapper.pending_subagents().is_empty());
+    let completed = with_parent(&out, "agent.subagent.completed");
+    assert_eq!(completed.len(), 1);
+    assert_eq!(completed[0].0.as_deref(), Some(pending[0].as_str()));
+    assert_eq!(completed[0].1["status"], "completed");
+    let sub: Vec<_> = with_parent(&out, "agent.message")
+        .into_iter()
+        .filter(|(p, _)| p.is_some())
+        .collect();
+    assert_eq!(sub.len(), 1);
+    assert_eq!(sub[0].1["text"], "SUB three");
+    // One task start, though the follow-up turn sends `init` again; the main output is the
+    // follow-up's answer, never the sub-agent's.
+    assert_eq!(out.data_of("agent.task.started").len(), 1);
+    let last = all
+        .iter()
+        .rev()
+        .find(|l| l.msg["type"] == "result")
+        .unwrap();
+    let r = mapper.finish(Some(&last.msg), &Default::default());
+    assert_eq!(r.output, "main after notification");
+}
+
+#[tokio::test]
+async fn the_clis_warnings_and_a_later_mode_change_are_status() {
+    // 08_pm_plan: auto mode behind a gateway refuses everything, and says so.
+    let (_, out) = feed(
+        include_str!("testdata/08_pm_plan.jsonl"),
+        task(json!({})),
+        None,
+    )
+    .await;
+    let status = out.data_of("agent.status");
+    assert_eq!(status.len(), 1, "{status:?}");
+    assert_eq!(status[0]["kind"], "warning");
+    assert_eq!(status[0]["data"]["tag"], "auto_mode_no_server_check");
+    assert!(status[0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Auto mode can't check actions"));
+
+    // 08_set_model_mode: a mode set before the turn is the starting mode, not a change.
+    let (mut mapper, out) = feed(
+        include_str!("testdata/08_set_model_mode.jsonl"),
+        task(json!({})),
+        None,
+    )
+    .await;
+    assert!(out.data_of("agent.status").is_empty());
+    let (events, out) = sink();
+    for mode in ["acceptEdits", "plan"] {
+        let line =
+            json!({"type": "system", "subtype": "status", "status": null, "permissionMode": mode});
+        mapper.on_line(&events, &line).await;
+    }
+    assert_eq!(
+        out.data_of("agent.status"),
+        vec![
+            json!({"kind": "permissionMode", "message": "the permission mode is now plan",
+                    "data": {"permissionMode": "plan"}})
+        ]
+    );
+}

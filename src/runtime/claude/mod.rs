@@ -15,6 +15,7 @@ mod bundled;
 mod command;
 mod diagnose;
 mod env;
+mod events;
 mod mapping;
 mod options;
 mod permissions;

@@ -337,7 +337,7 @@ async fn probe_model(binary: &Path, model: Option<&str>) -> Result<(), (TaskErro
             .map_err(call)?;
         while let Some(msg) = incoming.recv().await {
             if let client::Incoming::Notification(n) = msg {
-                if n.method == "turn/completed" {
+                if n.method() == "turn/completed" {
                     let params = n.params_value();
                     let turn: &Value = &params["turn"];
                     return match turn["status"].as_str() {

@@ -9,7 +9,11 @@ use std::time::Instant;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::protocol::event::{EventBody, TextData, ToolRequested, VendorTurn};
+use super::events::{self as richer, Collab};
+use crate::protocol::event::{
+    CompactionTrigger, ContextCompacted, EventBody, TextData, ToolOutputDelta, ToolRequested,
+    VendorTurn,
+};
 use crate::protocol::result::{ArtifactChange, ToolCallRecord, ToolStatus, Usage};
 use crate::runtime::{tool_calls, EventSink};
 
@@ -91,6 +95,12 @@ pub struct TurnState {
     pub retry_message: Option<String>,
     /// The last non-retried `error` notification.
     pub last_error: Option<Value>,
+    /// `error {willRetry}` notifications so far (the attempt number of the next `agent.retry`).
+    retries: u32,
+    /// The last rate-limit level reported (see [`richer::rate_limit_level`]).
+    rate_limit_level: u8,
+    /// Collab sub-agents by their threads.
+    collab: Collab,
 }
 
 impl TurnState {
@@ -111,7 +121,16 @@ impl TurnState {
             retrying_since: None,
             retry_message: None,
             last_error: None,
+            retries: 0,
+            rate_limit_level: 0,
+            collab: Collab::default(),
         }
+    }
+
+    /// The collab sub-agents (by the tool call that spawned them) not seen to end.
+    #[allow(dead_code)]
+    pub fn pending_subagents(&self) -> Vec<String> {
+        self.collab.pending()
     }
 
     /// What this task used: the thread's total now minus its total before the task's first request
@@ -156,7 +175,78 @@ impl TurnState {
             (Some(Value::String(t)), Some(mine)) => t == mine,
             _ => true,
         };
+        // A collab sub-agent's thread: its events, marked with the tool call that spawned it.
+        if let Some(parent) = params["threadId"]
+            .as_str()
+            .and_then(|t| self.collab.parent_of(t))
+            .map(str::to_string)
+        {
+            self.on_subagent_notification(method, params, &parent).await;
+            return Flow::Continue;
+        }
         match method {
+            "item/reasoning/summaryTextDelta" | "item/reasoning/textDelta"
+                if ours(params, &self.turn_id) =>
+            {
+                self.progress();
+                if let Some(d) = params["delta"].as_str() {
+                    self.events
+                        .emit(EventBody::ReasoningDelta(TextData {
+                            text: d.to_string(),
+                            vendor: None,
+                        }))
+                        .await;
+                }
+            }
+            "item/commandExecution/outputDelta" if ours(params, &self.turn_id) => {
+                self.progress();
+                if let (Some(id), Some(d)) = (params["itemId"].as_str(), params["delta"].as_str()) {
+                    self.events
+                        .emit(EventBody::ToolOutputDelta(ToolOutputDelta {
+                            tool_call_id: id.to_string(),
+                            text: d.to_string(),
+                        }))
+                        .await;
+                }
+            }
+            "turn/plan/updated" if ours(params, &self.turn_id) => {
+                self.events
+                    .emit(EventBody::PlanUpdated(richer::plan_of(params)))
+                    .await;
+            }
+            "model/rerouted" if ours(params, &self.turn_id) => {
+                self.events
+                    .emit(EventBody::Status(richer::rerouted(params)))
+                    .await;
+            }
+            "warning" => {
+                if let Some(message) = params["message"].as_str() {
+                    self.events
+                        .emit(EventBody::Status(crate::protocol::event::Status {
+                            kind: crate::protocol::event::StatusKind::Warning,
+                            message: message.to_string(),
+                            data: None,
+                        }))
+                        .await;
+                }
+            }
+            "mcpServer/startupStatus/updated" => {
+                if let Some(status) = richer::mcp_failed(params) {
+                    self.events.emit(EventBody::Status(status)).await;
+                }
+            }
+            "account/rateLimits/updated" => {
+                let limits = &params["rateLimits"];
+                let level = richer::rate_limit_level(limits);
+                if level != self.rate_limit_level {
+                    self.rate_limit_level = level;
+                    if level > 0 {
+                        self.events
+                            .emit(EventBody::Status(richer::rate_limit_status(limits, level)))
+                            .await;
+                    }
+                }
+            }
             "turn/started" if self.turn_id.is_none() => {
                 self.turn_id = params["turn"]["id"].as_str().map(str::to_string);
             }
@@ -219,6 +309,13 @@ impl TurnState {
                 if params["willRetry"].as_bool() == Some(true) {
                     self.retrying_since.get_or_insert_with(Instant::now);
                     self.retry_message = message;
+                    self.retries += 1;
+                    self.events
+                        .emit(EventBody::Retry(richer::retry_of(
+                            &params["error"],
+                            self.retries,
+                        )))
+                        .await;
                 } else {
                     self.last_error = Some(params["error"].clone());
                 }
@@ -230,12 +327,111 @@ impl TurnState {
                     _ => true,
                 };
                 if mine {
+                    self.close_open_tools(turn["status"].as_str().unwrap_or_default())
+                        .await;
                     return Flow::TurnCompleted(turn.clone());
                 }
             }
             _ => {}
         }
         Flow::Continue
+    }
+
+    /// Tool items that never got their `item/completed` (codex drops them when a turn is
+    /// interrupted): completed here as errors, so every request has its completion.
+    async fn close_open_tools(&mut self, turn_status: &str) {
+        let mut open: Vec<(String, Instant)> = self.open.drain().collect();
+        open.sort_by_key(|(_, began)| *began);
+        for (id, began) in open {
+            let (name, input) = self
+                .tools
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&id)
+                .cloned()
+                .unwrap_or_default();
+            let status = if turn_status.is_empty() {
+                "incomplete"
+            } else {
+                turn_status
+            };
+            let mut completed = tool_calls::complete(
+                &mut self.tool_calls,
+                (id, name, input),
+                (ToolStatus::Error, json!({ "status": status })),
+                began.elapsed().as_millis() as u64,
+            );
+            completed.vendor = Some(json!({ "turnStatus": turn_status }));
+            self.events.emit(EventBody::ToolCompleted(completed)).await;
+        }
+    }
+
+    /// A notification of a collab sub-agent's thread: its messages, reasoning and tools, each
+    /// marked with `parent`; never the main output, never the main turn's tool records.
+    async fn on_subagent_notification(&mut self, method: &str, params: &Value, parent: &str) {
+        let item = &params["item"];
+        let within = Some(parent);
+        match method {
+            "item/started" => {
+                if let Some((id, name, input)) = tool_of(item) {
+                    self.events
+                        .emit_within(
+                            within,
+                            EventBody::ToolRequested(ToolRequested {
+                                tool_call_id: id,
+                                name,
+                                input,
+                                vendor: Some(json!({ "itemType": item["type"] })),
+                            }),
+                        )
+                        .await;
+                }
+            }
+            "item/completed" => {
+                let body = match item["type"].as_str().unwrap_or_default() {
+                    "agentMessage" => Some(EventBody::Message(TextData {
+                        text: item["text"].as_str().unwrap_or_default().to_string(),
+                        vendor: None,
+                    })),
+                    "reasoning" => richer::reasoning_text(item)
+                        .map(|text| EventBody::Reasoning(TextData { text, vendor: None })),
+                    _ => tool_of(item).map(|(id, name, _)| {
+                        let (status, output) = outcome_of(item);
+                        EventBody::ToolCompleted(crate::protocol::event::ToolCompleted {
+                            tool_call_id: id,
+                            name,
+                            status,
+                            output,
+                            vendor: Some(
+                                json!({ "itemType": item["type"], "status": item["status"] }),
+                            ),
+                        })
+                    }),
+                };
+                if let Some(body) = body {
+                    self.events.emit_within(within, body).await;
+                }
+            }
+            "item/reasoning/summaryTextDelta" | "item/reasoning/textDelta" => {
+                if let Some(d) = params["delta"].as_str() {
+                    let body = EventBody::ReasoningDelta(TextData {
+                        text: d.to_string(),
+                        vendor: None,
+                    });
+                    self.events.emit_within(within, body).await;
+                }
+            }
+            "item/commandExecution/outputDelta" => {
+                if let (Some(id), Some(d)) = (params["itemId"].as_str(), params["delta"].as_str()) {
+                    let body = EventBody::ToolOutputDelta(ToolOutputDelta {
+                        tool_call_id: id.to_string(),
+                        text: d.to_string(),
+                    });
+                    self.events.emit_within(within, body).await;
+                }
+            }
+            _ => {}
+        }
     }
 
     fn over_max_turns(&self, responses: u32) -> bool {
@@ -262,6 +458,28 @@ impl TurnState {
     }
 
     async fn item_completed(&mut self, item: &Value) {
+        match item["type"].as_str().unwrap_or_default() {
+            "reasoning" => {
+                if let Some(text) = richer::reasoning_text(item) {
+                    self.events
+                        .emit(EventBody::Reasoning(TextData { text, vendor: None }))
+                        .await;
+                }
+                return;
+            }
+            // Codex compacts on its own when the context fills (we never ask it to).
+            "contextCompaction" => {
+                self.events
+                    .emit(EventBody::ContextCompacted(ContextCompacted {
+                        trigger: CompactionTrigger::Auto,
+                        pre_tokens: None,
+                        post_tokens: None,
+                    }))
+                    .await;
+                return;
+            }
+            _ => {}
+        }
         if item["type"] == "agentMessage" {
             let text = item["text"].as_str().unwrap_or_default().to_string();
             self.events
@@ -299,7 +517,22 @@ impl TurnState {
             duration_ms,
         );
         completed.vendor = Some(json!({ "itemType": item["type"], "status": item["status"] }));
+        let call_id = completed.tool_call_id.clone();
         self.events.emit(EventBody::ToolCompleted(completed)).await;
+        if item["type"] == "collabAgentToolCall" {
+            let (started, ended) = self.collab.on_item(item);
+            for s in started {
+                self.events
+                    .emit_within(Some(&call_id), EventBody::SubagentStarted(s))
+                    .await;
+            }
+            for s in ended {
+                let parent = s.parent_tool_call_id.clone();
+                self.events
+                    .emit_within(Some(&parent), EventBody::SubagentCompleted(s))
+                    .await;
+            }
+        }
     }
 }
 
@@ -333,6 +566,11 @@ fn tool_of(item: &Value) -> Option<(String, String, Value)> {
         "webSearch" => (
             "webSearch".to_string(),
             json!({ "query": item["query"], "action": item["action"] }),
+        ),
+        "collabAgentToolCall" => (
+            format!("collab.{}", item["tool"].as_str().unwrap_or("agent")),
+            json!({ "prompt": item["prompt"], "receiverThreadIds": item["receiverThreadIds"],
+                    "model": item["model"] }),
         ),
         "dynamicToolCall" => (
             item["tool"].as_str().unwrap_or("dynamicTool").to_string(),
@@ -378,7 +616,25 @@ fn outcome_of(item: &Value) -> (ToolStatus, Value) {
             };
             (s, item["contentItems"].clone())
         }
-        "webSearch" => (ToolStatus::Ok, json!({ "results": item["results"] })),
+        // What the search did (`action`: the queries, the page opened); `results` is only set by
+        // codex's standalone search, null for the model's own web_search calls.
+        "webSearch" => {
+            let mut out = json!({ "query": item["query"], "action": item["action"] });
+            if !item["results"].is_null() {
+                out["results"] = item["results"].clone();
+            }
+            (ToolStatus::Ok, out)
+        }
+        "collabAgentToolCall" => {
+            let s = match status {
+                "completed" => ToolStatus::Ok,
+                _ => ToolStatus::Error,
+            };
+            (
+                s,
+                json!({ "status": status, "agentsStates": item["agentsStates"] }),
+            )
+        }
         _ => {
             let s = match status {
                 "declined" => ToolStatus::Denied,

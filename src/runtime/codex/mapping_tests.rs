@@ -180,7 +180,7 @@ async fn a_tool_call_past_max_turns_asks_the_loop_to_stop() {
 }
 
 #[tokio::test]
-async fn an_interrupted_turn_ends_interrupted_with_the_tool_left_open() {
+async fn an_interrupted_turn_ends_interrupted_and_completes_the_open_tool() {
     let run = replay(include_str!("testdata/appserver_interrupt.jsonl"), None).await;
     let asked = run.events.data_of("agent.tool.requested");
     assert_eq!(asked[0]["toolCallId"], "call_resp_11");
@@ -188,9 +188,23 @@ async fn an_interrupted_turn_ends_interrupted_with_the_tool_left_open() {
         asked[0]["input"]["command"],
         "/bin/bash -lc 'sleep 30; echo done > slept.txt'"
     );
-    // Codex never completed the command: no completion is made up.
-    assert!(run.events.data_of("agent.tool.completed").is_empty());
-    assert!(run.st.tool_calls.is_empty());
+    // Codex never completes the command; the turn's end does, as an error, so the host's
+    // request has its completion.
+    let done = run.events.data_of("agent.tool.completed");
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(done[0]["toolCallId"], "call_resp_11");
+    assert_eq!(done[0]["name"], "commandExecution");
+    assert_eq!(done[0]["status"], "error");
+    assert_eq!(
+        done[0]["output"],
+        serde_json::json!({"status": "interrupted"})
+    );
+    assert_eq!(run.st.tool_calls.len(), 1);
+    let types = run.events.types();
+    assert_eq!(
+        types.last().map(String::as_str),
+        Some("agent.tool.completed")
+    );
     // `interrupted` is what the run loop, having sent turn/interrupt, reports as a soft cancel.
     let turn = run.completed.expect("our turn ended");
     assert_eq!(turn["status"], "interrupted");
@@ -261,4 +275,227 @@ async fn a_resumed_thread_counts_only_this_tasks_usage() {
         run.st.last_message.as_deref(),
         Some("Hello from the mock model.")
     );
+}
+
+/// A turn fed notifications shaped as `codex app-server generate-json-schema` (0.171.0) gives
+/// them, for the items the mock Responses API cannot make codex produce.
+async fn feed(notifications: &[(&str, Value)]) -> (TurnState, Arc<Collected>, Vec<Flow>) {
+    let (events, out) = sink();
+    let mut st = TurnState::new(events, None);
+    st.turn_id = Some("turn-1".into());
+    let mut flows = vec![];
+    for (method, params) in notifications {
+        flows.push(st.on_notification(method, params).await);
+    }
+    (st, out, flows)
+}
+
+fn within(out: &Collected, kind: &str) -> Vec<(Option<String>, Value)> {
+    out.all()
+        .into_iter()
+        .filter(|e| e["type"] == kind)
+        .map(|e| {
+            (
+                e["parentToolCallId"].as_str().map(str::to_string),
+                e["data"].clone(),
+            )
+        })
+        .collect()
+}
+
+use serde_json::json;
+
+const T: &str = "thread-main";
+
+#[tokio::test]
+async fn reasoning_deltas_and_items_are_reasoning_not_output() {
+    let (_, out, _) = feed(&[
+        ("item/started", json!({"threadId": T, "turnId": "turn-1", "item": {"type": "reasoning", "id": "rs_1", "summary": [], "content": []}})),
+        ("item/reasoning/summaryTextDelta", json!({"threadId": T, "turnId": "turn-1", "itemId": "rs_1", "summaryIndex": 0, "delta": "**Plan** "})),
+        ("item/reasoning/textDelta", json!({"threadId": T, "turnId": "turn-1", "itemId": "rs_1", "contentIndex": 0, "delta": "look first"})),
+        ("item/reasoning/summaryTextDelta", json!({"threadId": T, "turnId": "other-turn", "itemId": "rs_9", "summaryIndex": 0, "delta": "not ours"})),
+        ("item/completed", json!({"threadId": T, "turnId": "turn-1", "item": {"type": "reasoning", "id": "rs_1", "summary": ["**Plan** look first"], "content": []}})),
+    ])
+    .await;
+    assert_eq!(
+        out.data_of("agent.reasoning.delta"),
+        vec![json!({"text": "**Plan** "}), json!({"text": "look first"})]
+    );
+    assert_eq!(
+        out.data_of("agent.reasoning"),
+        vec![json!({"text": "**Plan** look first"})]
+    );
+    assert!(out.data_of("agent.output.delta").is_empty());
+    assert!(out.data_of("agent.message").is_empty());
+}
+
+#[tokio::test]
+async fn streamed_command_output_retries_plans_and_status() {
+    let (_, out, _) = feed(&[
+        ("error", json!({"threadId": T, "turnId": "turn-1", "willRetry": true, "error": {"message": "Reconnecting... 1/5", "codexErrorInfo": {"responseStreamDisconnected": {"httpStatusCode": 429}}}})),
+        ("error", json!({"threadId": T, "turnId": "turn-1", "willRetry": true, "error": {"message": "Reconnecting... 2/5", "codexErrorInfo": "serverOverloaded"}})),
+        ("item/started", json!({"threadId": T, "turnId": "turn-1", "item": {"type": "commandExecution", "id": "call_1", "command": "ls", "cwd": "/w", "status": "inProgress", "commandActions": []}})),
+        ("item/commandExecution/outputDelta", json!({"threadId": T, "turnId": "turn-1", "itemId": "call_1", "delta": "a.txt\n"})),
+        ("turn/plan/updated", json!({"threadId": T, "turnId": "turn-1", "explanation": null, "plan": [{"step": "list", "status": "completed"}, {"step": "write", "status": "inProgress"}, {"step": "test", "status": "pending"}]})),
+        ("model/rerouted", json!({"threadId": T, "turnId": "turn-1", "fromModel": "gpt-5.5", "toModel": "gpt-5.5-mini", "reason": "highRiskCyberActivity"})),
+        ("mcpServer/startupStatus/updated", json!({"name": "broken", "status": "failed", "error": "spawn ENOENT"})),
+        ("mcpServer/startupStatus/updated", json!({"name": "fine", "status": "ready"})),
+        ("account/rateLimits/updated", json!({"rateLimits": {"primary": null, "secondary": null, "rateLimitReachedType": null}})),
+        ("account/rateLimits/updated", json!({"rateLimits": {"primary": {"usedPercent": 95}, "secondary": null, "rateLimitReachedType": null}})),
+        ("account/rateLimits/updated", json!({"rateLimits": {"primary": {"usedPercent": 96}, "secondary": null, "rateLimitReachedType": null}})),
+        ("item/completed", json!({"threadId": T, "turnId": "turn-1", "item": {"type": "contextCompaction", "id": "cc_1"}})),
+        ("warning", json!({"message": "the sandbox is unavailable", "threadId": T})),
+    ])
+    .await;
+    let retries = out.data_of("agent.retry");
+    assert_eq!(retries.len(), 2);
+    assert_eq!(
+        retries[0],
+        json!({"attempt": 1, "httpStatus": 429, "reason": "rateLimit", "message": "Reconnecting... 1/5"})
+    );
+    assert_eq!(retries[1]["reason"], "overloaded");
+    assert_eq!(retries[1]["attempt"], 2);
+    assert_eq!(
+        out.data_of("agent.tool.output.delta"),
+        vec![json!({"toolCallId": "call_1", "text": "a.txt\n"})]
+    );
+    assert_eq!(
+        out.data_of("agent.plan.updated"),
+        vec![
+            json!({"entries": [{"text": "list", "status": "completed"}, {"text": "write", "status": "inProgress"}, {"text": "test", "status": "pending"}]})
+        ]
+    );
+    let status = out.data_of("agent.status");
+    let kinds: Vec<&str> = status.iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        vec!["model", "mcpServer", "warning", "warning"],
+        "{status:?}"
+    );
+    assert_eq!(status[3]["message"], "the sandbox is unavailable");
+    assert_eq!(status[0]["data"]["model"], "gpt-5.5-mini");
+    assert_eq!(
+        status[1]["message"],
+        "MCP server broken: failed: spawn ENOENT"
+    );
+    assert_eq!(
+        out.data_of("agent.context.compacted"),
+        vec![json!({"trigger": "auto"})]
+    );
+}
+
+#[tokio::test]
+async fn web_search_output_is_what_the_search_did() {
+    let item = json!({"type": "webSearch", "id": "ws_1", "query": "rust serde", "action": {"type": "search", "query": "rust serde", "queries": null}});
+    let (_, out, _) = feed(&[
+        (
+            "item/started",
+            json!({"threadId": T, "turnId": "turn-1", "item": item.clone()}),
+        ),
+        (
+            "item/completed",
+            json!({"threadId": T, "turnId": "turn-1", "item": item}),
+        ),
+    ])
+    .await;
+    let done = out.data_of("agent.tool.completed");
+    assert_eq!(done[0]["status"], "ok");
+    assert_eq!(done[0]["output"]["query"], "rust serde");
+    assert_eq!(done[0]["output"]["action"]["type"], "search");
+    assert!(done[0]["output"].get("results").is_none(), "{:?}", done[0]);
+}
+
+#[tokio::test]
+async fn a_collab_sub_agent_is_bracketed_and_its_thread_marked() {
+    let spawn = json!({"type": "collabAgentToolCall", "id": "call_spawn", "tool": "spawnAgent", "status": "completed",
+        "senderThreadId": T, "receiverThreadIds": ["thread-child"], "prompt": "count the files",
+        "agentsStates": {"thread-child": {"status": "running"}}});
+    let wait = json!({"type": "collabAgentToolCall", "id": "call_wait", "tool": "wait", "status": "completed",
+        "senderThreadId": T, "receiverThreadIds": ["thread-child"],
+        "agentsStates": {"thread-child": {"status": "completed", "message": "3 files"}}});
+    let child = |method: &str, params: Value| {
+        let mut p = params;
+        p["threadId"] = json!("thread-child");
+        p["turnId"] = json!("child-turn");
+        (method.to_string(), p)
+    };
+    let msgs: Vec<(String, Value)> = vec![
+        (
+            "item/started".into(),
+            json!({"threadId": T, "turnId": "turn-1", "item": spawn.clone()}),
+        ),
+        (
+            "item/completed".into(),
+            json!({"threadId": T, "turnId": "turn-1", "item": spawn}),
+        ),
+        child(
+            "item/agentMessage/delta",
+            json!({"itemId": "m1", "delta": "3 files"}),
+        ),
+        child(
+            "item/started",
+            json!({"item": {"type": "commandExecution", "id": "c_ls", "command": "ls", "cwd": "/w", "status": "inProgress", "commandActions": []}}),
+        ),
+        child(
+            "item/commandExecution/outputDelta",
+            json!({"itemId": "c_ls", "delta": "a\nb\nc\n"}),
+        ),
+        child(
+            "item/completed",
+            json!({"item": {"type": "commandExecution", "id": "c_ls", "command": "ls", "cwd": "/w", "status": "completed", "exitCode": 0, "aggregatedOutput": "a\nb\nc\n", "commandActions": []}}),
+        ),
+        child(
+            "item/completed",
+            json!({"item": {"type": "agentMessage", "id": "m1", "text": "3 files"}}),
+        ),
+        (
+            "item/started".into(),
+            json!({"threadId": T, "turnId": "turn-1", "item": wait.clone()}),
+        ),
+    ];
+    let borrowed: Vec<(&str, Value)> = msgs.iter().map(|(m, p)| (m.as_str(), p.clone())).collect();
+    let (mut st, out, _) = feed(&borrowed).await;
+    assert_eq!(st.pending_subagents(), vec!["call_spawn".to_string()]);
+    st.on_notification(
+        "item/completed",
+        &json!({"threadId": T, "turnId": "turn-1", "item": wait}),
+    )
+    .await;
+    assert!(st.pending_subagents().is_empty());
+
+    let started = within(&out, "agent.subagent.started");
+    assert_eq!(
+        started,
+        vec![(
+            Some("call_spawn".into()),
+            json!({"subagentId": "thread-child", "parentToolCallId": "call_spawn", "description": "count the files"})
+        )]
+    );
+    let ended = within(&out, "agent.subagent.completed");
+    assert_eq!(
+        ended,
+        vec![(
+            Some("call_spawn".into()),
+            json!({"subagentId": "thread-child", "parentToolCallId": "call_spawn", "status": "completed"})
+        )]
+    );
+    // The child's message and tools carry the parent; its text never reaches the main output.
+    assert!(out.data_of("agent.output.delta").is_empty());
+    assert!(st.last_message.is_none());
+    let messages = within(&out, "agent.message");
+    assert_eq!(
+        messages,
+        vec![(Some("call_spawn".into()), json!({"text": "3 files"}))]
+    );
+    let tools = within(&out, "agent.tool.completed");
+    let child_tools: Vec<_> = tools.iter().filter(|(p, _)| p.is_some()).collect();
+    assert_eq!(child_tools.len(), 1);
+    assert_eq!(child_tools[0].1["toolCallId"], "c_ls");
+    assert_eq!(
+        within(&out, "agent.tool.output.delta")[0].0.as_deref(),
+        Some("call_spawn")
+    );
+    // The main turn's records hold its own two collab calls only.
+    let names: Vec<&str> = st.tool_calls.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, vec!["collab.spawnAgent", "collab.wait"]);
 }

@@ -15,6 +15,7 @@ mod command;
 mod diagnose;
 mod env;
 mod errors;
+mod events;
 mod live;
 mod mapping;
 mod mcp;

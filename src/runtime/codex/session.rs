@@ -502,58 +502,34 @@ impl<'a> Turn<'a> {
             Duration::from_millis(self.opts.max_retry_ms.unwrap_or(DEFAULT_MAX_RETRY_MS));
         let mut interrupting: Option<(Why, Instant)> = None;
         let mut tick = tokio::time::interval(Duration::from_millis(250));
+        // Any instant: the deadline branch is off while there is no deadline (its timer is built
+        // on every pass of the loop all the same, so no clock is read for it).
+        let no_deadline = Instant::now();
         loop {
             let deadline = interrupting.map(|(_, d)| d);
             tokio::select! {
                 biased;
                 msg = self.conn.incoming.recv() => {
+                    let Some(first) = msg else { return Ending::Exited };
                     if self.live {
                         self.ctx.events.touch();
                     }
-                    match msg {
-                    None => return Ending::Exited,
-                    Some(Incoming::Request { id, message }) => {
-                        let params = if self.ctx.events.includes_vendor_events() {
-                            let raw = message.raw();
-                            self.ctx.events.vendor_event(&raw).await;
-                            raw["params"].clone()
-                        } else {
-                            message.params_value()
-                        };
-                        self.conn.tasks.spawn(super::approvals::answer(
-                            self.conn.client.clone(),
-                            self.ctx.approvals.clone(),
-                            self.st.tools.clone(),
-                            id,
-                            message.method,
-                            params,
-                        ));
-                    }
-                    Some(Incoming::Notification(n)) => {
-                        match self.on_notification(n).await {
-                            Flow::Continue => {}
-                            Flow::TurnCompleted(turn) => {
-                                return match (interrupting, turn["status"].as_str()) {
-                                    (Some((why, _)), Some("interrupted")) => {
-                                        Ending::Interrupted { why, soft: true }
-                                    }
-                                    _ => Ending::Turn(turn),
-                                };
-                            }
-                            Flow::MaxTurnsReached => {
-                                if interrupting.is_none() {
-                                    interrupting = Some((Why::MaxTurns, self.interrupt()));
-                                }
-                            }
+                    // The rest of the batch the reader handed over goes without a pass through
+                    // this `select!` each (a streamed answer is hundreds of thousands of deltas);
+                    // a batch is bounded, so a stop is still seen within one.
+                    let mut next = Some(first);
+                    while let Some(msg) = next {
+                        if let Some(ending) = self.on_message(msg, &mut interrupting).await {
+                            return ending;
                         }
+                        next = self.conn.incoming.next_at_hand();
                     }
-                    }
-                },
+                }
                 _ = self.ctx.stop.stopped(), if interrupting.is_none() => {
                     interrupting = Some((Why::Stop, self.interrupt()));
                 }
                 text = self.steer.next(), if interrupting.is_none() => self.steer_with(text),
-                _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                _ = tokio::time::sleep_until(deadline.unwrap_or(no_deadline)), if deadline.is_some() => {
                     let (why, _) = interrupting.expect("deadline implies interrupting");
                     return Ending::Interrupted { why, soft: false };
                 }
@@ -568,6 +544,50 @@ impl<'a> Turn<'a> {
         }
     }
 
+    /// One message from codex: a request (an approval) is answered by a task of its own; a
+    /// notification is mapped. `Some` when it ends the turn.
+    async fn on_message(
+        &mut self,
+        msg: Incoming,
+        interrupting: &mut Option<(Why, Instant)>,
+    ) -> Option<Ending> {
+        match msg {
+            Incoming::Request { id, message } => {
+                let params = if self.ctx.events.includes_vendor_events() {
+                    let raw = message.raw();
+                    self.ctx.events.vendor_event(&raw).await;
+                    raw["params"].clone()
+                } else {
+                    message.params_value()
+                };
+                self.conn.tasks.spawn(super::approvals::answer(
+                    self.conn.client.clone(),
+                    self.ctx.approvals.clone(),
+                    self.st.tools.clone(),
+                    id,
+                    message.method().to_string(),
+                    params,
+                ));
+                None
+            }
+            Incoming::Notification(n) => match self.on_notification(n).await {
+                Flow::Continue => None,
+                Flow::TurnCompleted(turn) => Some(match (*interrupting, turn["status"].as_str()) {
+                    (Some((why, _)), Some("interrupted")) => {
+                        Ending::Interrupted { why, soft: true }
+                    }
+                    _ => Ending::Turn(turn),
+                }),
+                Flow::MaxTurnsReached => {
+                    if interrupting.is_none() {
+                        *interrupting = Some((Why::MaxTurns, self.interrupt()));
+                    }
+                    None
+                }
+            },
+        }
+    }
+
     /// One notification, read once more after its envelope: an agent message delta (the line a
     /// streamed answer is made of) into the typed [`AgentDelta`], anything else into a `Value`;
     /// the whole message when the host wants every raw vendor event.
@@ -575,16 +595,16 @@ impl<'a> Turn<'a> {
         if self.ctx.events.includes_vendor_events() {
             let raw = n.raw();
             self.ctx.events.vendor_event(&raw).await;
-            return self.st.on_notification(&n.method, &raw["params"]).await;
+            return self.st.on_notification(n.method(), &raw["params"]).await;
         }
-        if n.method == AgentDelta::METHOD {
+        if n.method() == AgentDelta::METHOD {
             // A delta of another shape (a non-string delta or turnId) takes the `Value` way.
             if let Ok(delta) = n.params::<AgentDelta<'_>>() {
                 self.st.on_agent_delta(delta).await;
                 return Flow::Continue;
             }
         }
-        self.st.on_notification(&n.method, &n.params_value()).await
+        self.st.on_notification(n.method(), &n.params_value()).await
     }
 
     /// Asks codex to interrupt the turn (without waiting for its answer); returns the deadline.
