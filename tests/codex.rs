@@ -1000,8 +1000,7 @@ mod live {
         }
 
         fn codex_pids(&self) -> Vec<i32> {
-            let home = self.root.join("codex-home").display().to_string();
-            super::support::pids_matching_env("app-server", &home)
+            super::codex_pids(self)
         }
     }
 
@@ -1221,6 +1220,23 @@ mod live {
         .is_empty());
     }
 
+    #[tokio::test]
+    #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+    async fn a_session_dropped_without_close_leaves_no_process() {
+        let env = Env::new();
+        let rt = env.runtime();
+        let mock = MockResponses::start(vec![Reply::CountUsers]).await;
+        let mut s = open(&env, &rt, &mock).await;
+        let r = turn(&env, &mut s, &mock, "FIRST question").await;
+        assert_eq!(r["output"], "USERS=1", "{r}");
+        assert_eq!(env.codex_pids().len(), 1);
+        drop(s);
+        let home = env.root.join("codex-home").display().to_string();
+        assert!(super::support::wait_gone_env("app-server", &home, 5)
+            .await
+            .is_empty());
+    }
+
     /// SIGKILL through the `kill` command (no `unsafe` in tests).
     fn sigkill(pid: i32) {
         let ok = std::process::Command::new("kill")
@@ -1234,10 +1250,31 @@ mod live {
 
 // ---- Live sessions through the binary (the core's session registry over this runtime).
 
-/// This test's codex app-server processes (its private CODEX_HOME is in their environment).
+/// This test's codex app-server processes (its private CODEX_HOME is in their environment),
+/// without the helpers codex starts under itself during a turn (their command lines can name
+/// the app-server too): only processes whose parent is not one of them.
 fn codex_pids(env: &Env) -> Vec<i32> {
     let home = env.root.join("codex-home").display().to_string();
-    support::pids_matching_env("app-server", &home)
+    top_level(support::pids_matching_env("app-server", &home))
+}
+
+fn top_level(pids: Vec<i32>) -> Vec<i32> {
+    let parent = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit(')')
+                    .next()?
+                    .split_whitespace()
+                    .nth(1)?
+                    .parse::<i32>()
+                    .ok()
+            })
+    };
+    pids.iter()
+        .copied()
+        .filter(|p| parent(*p).is_none_or(|pp| !pids.contains(&pp)))
+        .collect()
 }
 
 async fn codex_gone(env: &Env) -> Vec<i32> {

@@ -141,6 +141,16 @@ impl CodexLive {
     }
 }
 
+/// Dropped without `close` (the core gave up on it): the watcher holding the idle process is
+/// aborted, which drops the process, and a dropped supervised child is killed with its tree.
+impl Drop for CodexLive {
+    fn drop(&mut self) {
+        if let Some((task, _)) = self.idle.take() {
+            task.abort();
+        }
+    }
+}
+
 #[async_trait]
 impl LiveSession for CodexLive {
     fn session_id(&self) -> String {
