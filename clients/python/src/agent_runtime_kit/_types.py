@@ -186,8 +186,9 @@ class SessionRef(_Wire):
 
 @dataclass
 class AgentTask(_Wire):
-    """A coding task for an agent. Only `goal` is required (by `run`; `session/open` takes none)."""
-    goal: str = ''  # The prompt. Never placed on a child's command line. `session/open` ignores it (and accepts
+    """A coding task for an agent. Only `goal` is required (`session/open` accepts a task without it)."""
+    goal: str  # The prompt. Never placed on a child's command line. `session/open` ignores it (and accepts
+    _: KW_ONLY
     additional_directories: Optional[List[str]] = None  # Further directories the agent may read and write.
     append_system_prompt: Optional[str] = None  # Appended to the vendor's system prompt.
     attachments: Optional[List[Attachment]] = None  # Images and files sent with the goal.
@@ -460,9 +461,30 @@ class SessionListResult(_Wire):
 
 
 @dataclass
+class SessionTask(_Wire):
+    """An AgentTask whose `goal` may be left out (session/open sends nothing to the vendor)."""
+    additional_directories: Optional[List[str]] = None  # Further directories the agent may read and write.
+    append_system_prompt: Optional[str] = None  # Appended to the vendor's system prompt.
+    attachments: Optional[List[Attachment]] = None  # Images and files sent with the goal.
+    goal: Optional[str] = None  # The prompt. Never placed on a child's command line. `session/open` ignores it (and accepts
+    idle_timeout_ms: Optional[int] = None  # No vendor output for this long → `finishReason: "timeout"`.
+    max_turns: Optional[int] = None
+    mcp_servers: Optional[Dict[str, McpServer]] = None  # name → server, in the shape Claude, Codex and MCP hosts already use.
+    metadata: Any = None  # Opaque; echoed back in `agent.task.started` and the result.
+    model: Optional[str] = None
+    output_schema: Any = None  # A JSON Schema; the result's `structuredOutput` is validated against it.
+    permissions: Optional[Permissions] = None  # Default: `workspace-write` + `deny`.
+    runtime_options: Optional[Dict[str, Any]] = None  # One object per runtime name; only the chosen runtime's entry is read, and unknown keys in it are rejected.
+    session: Optional[SessionRef] = None
+    system_prompt: Optional[str] = None  # Replaces the vendor's system prompt.
+    timeout_ms: Optional[int] = None  # Wall-clock limit; past it the task ends with `finishReason: "timeout"`.
+    working_directory: Optional[str] = None  # Must exist and be a directory. Default: the sidecar's working directory.
+
+
+@dataclass
 class SessionOpenParams(_Wire):
     runtime: str
-    task: AgentTask  # As for `run`; `goal` is not sent. `session.keepAlive` is implied.
+    task: SessionTask  # As for `run`; `goal` may be left out (it is not sent). `session.keepAlive` is implied.
     _: KW_ONLY
     options: Optional[RunOptions] = None
 
@@ -879,9 +901,27 @@ _FIELDS: Dict[str, List[Tuple[str, str, Any]]] = {
     "SessionListResult": [
         ('sessions', 'sessions', ['list', 'SessionInfo']),
     ],
+    "SessionTask": [
+        ('additional_directories', 'additionalDirectories', None),
+        ('append_system_prompt', 'appendSystemPrompt', None),
+        ('attachments', 'attachments', ['list', 'Attachment']),
+        ('goal', 'goal', None),
+        ('idle_timeout_ms', 'idleTimeoutMs', None),
+        ('max_turns', 'maxTurns', None),
+        ('mcp_servers', 'mcpServers', ['map', 'McpServer']),
+        ('metadata', 'metadata', None),
+        ('model', 'model', None),
+        ('output_schema', 'outputSchema', None),
+        ('permissions', 'permissions', 'Permissions'),
+        ('runtime_options', 'runtimeOptions', None),
+        ('session', 'session', 'SessionRef'),
+        ('system_prompt', 'systemPrompt', None),
+        ('timeout_ms', 'timeoutMs', None),
+        ('working_directory', 'workingDirectory', None),
+    ],
     "SessionOpenParams": [
         ('runtime', 'runtime', None),
-        ('task', 'task', 'AgentTask'),
+        ('task', 'task', 'SessionTask'),
         ('options', 'options', 'RunOptions'),
     ],
     "SessionOpenResult": [
@@ -1037,6 +1077,7 @@ __all__ = [
     "SessionRef",
     "SessionSource",
     "SessionState",
+    "SessionTask",
     "Status",
     "StatusKind",
     "StdioTag",
