@@ -7,6 +7,8 @@ mod parse;
 mod refusal;
 mod registry;
 mod run;
+mod session_api;
+mod sessions;
 mod validate;
 
 use std::collections::{HashMap, VecDeque};
@@ -20,6 +22,7 @@ pub use parse::{parse_at, parse_str_at, StrError};
 pub use refusal::Refusal;
 pub use registry::Registry;
 pub use run::{Admitted, STOP_DEADLINE};
+pub use sessions::SessionNotifier;
 
 use crate::hygiene::Hygiene;
 use crate::protocol::methods::{
@@ -37,7 +40,8 @@ pub struct Core {
     /// Where relative working directories resolve.
     cwd: PathBuf,
     max_tasks: usize,
-    running: Mutex<HashMap<String, Stop>>,
+    running: Mutex<HashMap<String, Running>>,
+    sessions: Arc<sessions::Sessions>,
     finished: Mutex<VecDeque<String>>,
     shutting_down: AtomicBool,
     record_dir: Option<PathBuf>,
@@ -55,6 +59,7 @@ impl Core {
             cwd,
             max_tasks,
             running: Mutex::new(HashMap::new()),
+            sessions: Default::default(),
             finished: Mutex::new(VecDeque::new()),
             shutting_down: AtomicBool::new(false),
             record_dir,
@@ -100,8 +105,8 @@ impl Core {
 
     /// `cancel`: stops a running task, or says it already finished.
     pub fn cancel(&self, task_id: &str) -> Result<CancelResult, Refusal> {
-        let state = if let Some(stop) = lock(&self.running).get(task_id) {
-            stop.stop(StopReason::Cancelled);
+        let state = if let Some(running) = lock(&self.running).get(task_id) {
+            running.stop.stop(StopReason::Cancelled);
             CancelState::Cancelling
         } else if lock(&self.finished).iter().any(|t| t == task_id) {
             CancelState::Finished
@@ -116,12 +121,14 @@ impl Core {
         })
     }
 
-    /// Refuses new tasks and stops every running one (their results still go out).
+    /// Refuses new tasks and stops every running one (their results still go out) and every
+    /// session being opened. Live sessions close in [`close_sessions`](Self::close_sessions).
     pub fn shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
-        for stop in lock(&self.running).values() {
-            stop.stop(StopReason::Shutdown);
+        for running in lock(&self.running).values() {
+            running.stop.stop(StopReason::Shutdown);
         }
+        self.sessions.stop_openings();
     }
 
     pub fn is_shutting_down(&self) -> bool {
@@ -133,7 +140,7 @@ impl Core {
     }
 
     /// Registers a running task id, or refuses it (empty, duplicate, over the limit).
-    fn register(&self, task_id: &str, stop: &Stop) -> Result<(), Refusal> {
+    fn register(&self, task_id: &str, running_task: Running) -> Result<(), Refusal> {
         if task_id.is_empty() {
             return Err(Refusal::invalid("taskId", "must not be empty"));
         }
@@ -149,7 +156,7 @@ impl Core {
                 limit: self.max_tasks,
             });
         }
-        running.insert(task_id.to_string(), stop.clone());
+        running.insert(task_id.to_string(), running_task);
         Ok(())
     }
 
@@ -162,6 +169,14 @@ impl Core {
         }
         finished.push_back(task_id.to_string());
     }
+}
+
+/// A running task as `cancel` and `steer` find it.
+struct Running {
+    stop: Stop,
+    runtime: String,
+    /// Where `steer` texts go; `None` for a runtime that does not declare `steer`.
+    steer: Option<tokio::sync::mpsc::Sender<String>>,
 }
 
 /// A poisoned lock only means a panic elsewhere; the maps stay consistent (single inserts and

@@ -35,6 +35,11 @@ pub enum Refusal {
     Busy { running: usize, limit: usize },
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// A turn is already running in the live session the run names.
+    #[error("session {session_id:?} has a turn running")]
+    SessionBusy { session_id: String },
+    #[error("no live session {session_id:?}")]
+    SessionNotFound { session_id: String },
     /// A bug on our side, said plainly rather than hidden.
     #[error("{0}")]
     Internal(String),
@@ -95,6 +100,16 @@ impl From<Refusal> for RpcError {
                 RpcError::new(ErrorCode::Busy, message, json!({ "limit": limit }))
             }
             Refusal::ShuttingDown => RpcError::new(ErrorCode::ShuttingDown, message, Value::Null),
+            Refusal::SessionBusy { session_id } => RpcError::new(
+                ErrorCode::SessionBusy,
+                message,
+                json!({ "sessionId": session_id }),
+            ),
+            Refusal::SessionNotFound { session_id } => RpcError::new(
+                ErrorCode::SessionNotFound,
+                message,
+                json!({ "sessionId": session_id }),
+            ),
             Refusal::Internal(_) => RpcError::internal(message),
         }
     }

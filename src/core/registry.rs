@@ -37,10 +37,6 @@ pub(crate) trait Planned: Send + Sync {
     async fn preflight(&self) -> Option<Diagnosis>;
     fn run(self: Box<Self>, ctx: RunContext) -> BoxFuture<'static, AgentResult>;
     /// Starts a live session (see [`Runtime::open`]).
-    #[allow(
-        dead_code,
-        reason = "the session registry (issue 16) is being built on it"
-    )]
     fn open(
         self: Box<Self>,
         ctx: OpenContext,

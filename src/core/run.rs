@@ -6,21 +6,25 @@
 //! is dropped, which kills its processes (see `process/`).
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use super::registry::Planned;
+use super::sessions::Entry;
 use super::validate::check_task;
-use super::{Core, Refusal};
+use super::{lock, Core, Refusal, Running};
 use crate::hygiene::{self, Hygiene};
 use crate::protocol::event::{EventBody, TaskFinished, TaskStarted};
 use crate::protocol::methods::RunParams;
-use crate::protocol::result::{AgentResult, CancelMode, FinishReason, TaskError, TaskErrorKind};
+use crate::protocol::result::{
+    AgentResult, CancelMode, FinishReason, SessionSource, TaskError, TaskErrorKind,
+};
 use crate::protocol::task::AgentTask;
 use crate::runtime::{
-    ApprovalHost, Approvals, EventOutput, EventSink, RunContext, Stop, StopReason,
+    ApprovalHost, Approvals, EventOutput, EventSink, LiveSession, OpenContext, RunContext,
+    SessionGrants, Steering, Stop, StopReason,
 };
 
 /// How long a stopped runtime gets to return before it is dropped (and its processes killed).
@@ -29,15 +33,27 @@ pub const STOP_DEADLINE: Duration = Duration::from_secs(20);
 const IDLE_TICK: Duration = Duration::from_millis(100);
 
 /// A task that passed every check and holds its task id: [`run`](Admitted::run) it. Dropped
-/// unrun, it gives the id back.
+/// unrun, it gives the id back (and a live session it took, to the registry).
 pub struct Admitted<'a> {
     core: &'a Core,
     task_id: String,
     params: RunParams,
     working_directory: PathBuf,
-    /// Taken by `run` (which consumes the admission).
-    planned: Option<Box<dyn Planned>>,
+    mode: Mode,
     stop: Stop,
+    /// The runtime declares sessions: results carry `sessionSource` and `sessionLive`.
+    has_sessions: bool,
+    steering: Steering,
+}
+
+/// What kind of run an admission is.
+enum Mode {
+    /// A one-shot run (the vendor process ends with the task). `None` once taken by `run`.
+    Run(Option<Box<dyn Planned>>),
+    /// `keepAlive` on a new or cold-resumed session: open it, run the first turn, keep it.
+    Open(Option<Box<dyn Planned>>),
+    /// The next turn in a live session, taken from the registry (busy) at admission.
+    Turn(Arc<Entry>, Option<Box<dyn LiveSession>>),
 }
 
 impl Core {
@@ -47,6 +63,20 @@ impl Core {
         let runtime = self.registry.get(&params.runtime)?;
         if self.is_shutting_down() {
             return Err(Refusal::ShuttingDown);
+        }
+        let task = &params.task;
+        if task.goal.trim().is_empty() && task.attachments.as_ref().is_none_or(|a| a.is_empty()) {
+            return Err(Refusal::invalid(
+                "task.goal",
+                "a run needs a goal (or attachments)",
+            ));
+        }
+        if let Some(entry) = task
+            .resume()
+            .filter(|_| !task.fork())
+            .and_then(|id| self.sessions.get(id))
+        {
+            return self.admit_turn(params, entry);
         }
         let wd = check_task(runtime.info(), &params.task, &self.cwd)?;
         // Off the reactor: a plan may read files (a fixture script's `path`) or parse large
@@ -67,20 +97,95 @@ impl Core {
                 diagnosis: Box::new(diagnosis),
             });
         }
+        let mode = if params.task.keep_alive() {
+            Mode::Open(Some(planned))
+        } else {
+            Mode::Run(Some(planned))
+        };
+        self.admitted(params, wd, mode, Stop::default())
+    }
+
+    /// A run into a live session: planned like any run (for its checks), with the fields a live
+    /// process cannot change held to the opening task's (absent = the opening's value).
+    fn admit_turn(
+        &self,
+        mut params: RunParams,
+        entry: Arc<Entry>,
+    ) -> Result<Admitted<'_>, Refusal> {
+        let runtime = self.registry.get(&params.runtime)?;
+        if entry.runtime != params.runtime {
+            return Err(Refusal::unsupported(
+                &params.runtime,
+                "task.session.resume",
+                format!(
+                    "session {:?} is live in runtime {:?}",
+                    entry.id, entry.runtime
+                ),
+            ));
+        }
+        hold_fixed_fields(&params.runtime, &mut params.task, &entry.opening)?;
+        let wd = check_task(runtime.info(), &params.task, &self.cwd)?;
+        if wd != entry.working_directory {
+            return Err(Refusal::unsupported(
+                &params.runtime,
+                "task.workingDirectory",
+                "a live session keeps the working directory it was opened in",
+            ));
+        }
+        // The plan is only checked: the live session already holds what it needs.
+        runtime.plan(&params.task, &wd)?;
+        let stop = Stop::default();
+        let live = self
+            .sessions
+            .begin_turn(&entry, &stop, &params.task, |live| {
+                live.check_turn(&params.task)
+            })?;
+        self.admitted(params, wd, Mode::Turn(entry, Some(live)), stop)
+    }
+
+    fn admitted(
+        &self,
+        params: RunParams,
+        working_directory: PathBuf,
+        mode: Mode,
+        stop: Stop,
+    ) -> Result<Admitted<'_>, Refusal> {
+        let info = self.registry.info(&params.runtime)?;
+        let caps = &info.capabilities;
         let task_id = params
             .task_id
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let stop = Stop::default();
-        self.register(&task_id, &stop)?;
+        let (steer, steering) = if caps.steer {
+            let (tx, rx) = Steering::channel();
+            (Some(tx), rx)
+        } else {
+            (None, Steering::default())
+        };
+        let registered = self.register(
+            &task_id,
+            Running {
+                stop: stop.clone(),
+                runtime: params.runtime.clone(),
+                steer,
+            },
+        );
+        if let Err(refusal) = registered {
+            if let Mode::Turn(entry, Some(live)) = mode {
+                self.sessions.put_back(&entry, live);
+            }
+            return Err(refusal);
+        }
         learn_task_secrets(&params.task);
         Ok(Admitted {
             core: self,
             task_id,
             params,
-            working_directory: wd,
-            planned: Some(planned),
+            working_directory,
+            mode,
             stop,
+            has_sessions: caps.resume || caps.live_sessions,
+            steering,
         })
     }
 
@@ -95,9 +200,98 @@ impl Core {
     }
 }
 
+/// Fields a live vendor process cannot change between turns: absent in a turn means "as opened";
+/// a different value is refused (-32012 with the field).
+fn hold_fixed_fields(
+    runtime: &str,
+    task: &mut AgentTask,
+    opening: &AgentTask,
+) -> Result<(), Refusal> {
+    fn hold<T: serde::Serialize + Clone>(
+        runtime: &str,
+        field: &str,
+        turn: &mut Option<T>,
+        opening: &Option<T>,
+    ) -> Result<(), Refusal> {
+        match turn {
+            None => *turn = opening.clone(),
+            Some(v) => {
+                let same = serde_json::to_value(&*v).ok() == serde_json::to_value(opening).ok();
+                if !same {
+                    return Err(Refusal::unsupported(
+                        runtime,
+                        field,
+                        "a live session keeps the value it was opened with; close it or start a new session to change it",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+    // The working directory is compared once resolved (a relative and an absolute path may name
+    // the same directory).
+    if task.working_directory.is_none() {
+        task.working_directory = opening.working_directory.clone();
+    }
+    hold(
+        runtime,
+        "task.additionalDirectories",
+        &mut task.additional_directories,
+        &opening.additional_directories,
+    )?;
+    hold(
+        runtime,
+        "task.mcpServers",
+        &mut task.mcp_servers,
+        &opening.mcp_servers,
+    )?;
+    hold(
+        runtime,
+        "task.systemPrompt",
+        &mut task.system_prompt,
+        &opening.system_prompt,
+    )?;
+    hold(
+        runtime,
+        "task.appendSystemPrompt",
+        &mut task.append_system_prompt,
+        &opening.append_system_prompt,
+    )?;
+    let turn_options = task.runtime_options.as_ref().map(options_value);
+    let opening_options = opening.runtime_options.as_ref().map(options_value);
+    match turn_options {
+        None => task.runtime_options = opening.runtime_options.clone(),
+        Some(v) if Some(&v) == opening_options.as_ref() => {}
+        Some(_) => {
+            return Err(Refusal::unsupported(
+                runtime,
+                "task.runtimeOptions",
+                "a live session keeps the runtime options it was opened with",
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// Runtime options as a comparable value (whitespace and key order do not count).
+fn options_value(
+    options: &std::collections::BTreeMap<String, Box<serde_json::value::RawValue>>,
+) -> Value {
+    options
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                serde_json::from_str(v.get()).unwrap_or(Value::Null),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
 /// Secret values in the task (secret-named env entries and fields) are redacted from everything
 /// that goes out from now on.
-fn learn_task_secrets(task: &AgentTask) {
+pub(super) fn learn_task_secrets(task: &AgentTask) {
     if let Some(options) = &task.runtime_options {
         for raw in options.values() {
             hygiene::learn_secrets_in_json(raw.get());
@@ -111,6 +305,11 @@ fn learn_task_secrets(task: &AgentTask) {
 impl Drop for Admitted<'_> {
     fn drop(&mut self) {
         self.core.retire(&self.task_id);
+        if let Mode::Turn(entry, live) = &mut self.mode {
+            if let Some(live) = live.take() {
+                self.core.sessions.put_back(entry, live);
+            }
+        }
     }
 }
 
@@ -135,33 +334,94 @@ impl Admitted<'_> {
             Some(r) => r.clone(),
             None => out,
         };
-        let planned = self.planned.take().expect("an admission runs once");
-        let result = self.drive(planned, out, host).await;
+        let result = self.drive(out, host).await;
         if let Some(r) = recorder {
             r.finish(&self.task_id, &result);
         }
         result
     }
 
+    /// The future that does the work, spawned by `drive`: a run, an open then a first turn, or a
+    /// turn in a live session. It hands back the live session it ran in, if any; the session it
+    /// registered goes into `slot` as soon as it exists (so it is found even if the work is
+    /// aborted).
+    fn work(
+        &mut self,
+        ctx: RunContext,
+        grants: SessionGrants,
+        slot: Arc<Mutex<Option<Arc<Entry>>>>,
+    ) -> Work {
+        match &mut self.mode {
+            Mode::Run(planned) => {
+                let run = planned.take().expect("an admission runs once").run(ctx);
+                Box::pin(async move { (run.await, None) })
+            }
+            Mode::Turn(entry, live) => {
+                *lock(&slot) = Some(entry.clone());
+                let mut live = live.take().expect("an admission runs once");
+                Box::pin(async move {
+                    let result = live.turn(ctx).await;
+                    (result, Some(live))
+                })
+            }
+            Mode::Open(planned) => {
+                let planned = planned.take().expect("an admission runs once");
+                let sessions = self.core.sessions.clone();
+                let runtime = self.params.runtime.clone();
+                let opening = OpenContext {
+                    task: ctx.task.clone(),
+                    options: ctx.options.clone(),
+                    working_directory: ctx.working_directory.clone(),
+                    stop: ctx.stop.clone(),
+                };
+                Box::pin(async move {
+                    let live = {
+                        let _starting = sessions.opening(&runtime, ctx.task.resume(), &ctx.stop);
+                        match planned.open(opening).await {
+                            Ok(live) => live,
+                            Err(failed) => return (failed, None),
+                        }
+                    };
+                    let (entry, live) = sessions.insert(
+                        live,
+                        &runtime,
+                        ctx.task.clone(),
+                        ctx.working_directory.clone(),
+                        grants,
+                        Some(ctx.stop.clone()),
+                    );
+                    *lock(&slot) = Some(entry);
+                    let mut live = live.expect("a busy session is handed back");
+                    let result = live.turn(ctx).await;
+                    (result, Some(live))
+                })
+            }
+        }
+    }
+
     async fn drive(
-        &self,
-        planned: Box<dyn Planned>,
+        &mut self,
         out: Arc<dyn EventOutput>,
         host: Option<Arc<dyn ApprovalHost>>,
     ) -> Value {
         let began = Instant::now();
         let (params, stop, task_id) = (&self.params, &self.stop, &self.task_id);
         let task = &params.task;
-        let wd = &self.working_directory;
+        let wd = self.working_directory.clone();
         let options = params.options.clone().unwrap_or_default();
         let events = EventSink::new(task_id.clone(), out, &options);
+        let grants = match &self.mode {
+            Mode::Turn(entry, _) => entry.grants.clone(),
+            _ => SessionGrants::default(),
+        };
         let approvals = Approvals::new(
             task.permissions().approvals,
             host,
             Duration::from_millis(options.approval_timeout_ms()),
             events.clone(),
             stop.clone(),
-        );
+        )
+        .with_grants(grants.clone());
         let ctx = RunContext {
             task_id: task_id.clone(),
             task: task.clone(),
@@ -169,7 +429,7 @@ impl Admitted<'_> {
             working_directory: wd.clone(),
             events: events.clone(),
             stop: stop.clone(),
-            steer: Default::default(),
+            steer: std::mem::take(&mut self.steering),
             approvals,
         };
         let watchdog = tokio::spawn(watch(
@@ -178,7 +438,11 @@ impl Admitted<'_> {
             events.clone(),
             stop.clone(),
         ));
-        let mut handle = tokio::spawn(planned.run(ctx));
+        let slot = Arc::new(Mutex::new(None));
+        let work = self.work(ctx, grants, slot.clone());
+        let (params, stop, task_id) = (&self.params, &self.stop, &self.task_id);
+        let task = &params.task;
+        let mut handle = tokio::spawn(work);
 
         let outcome = tokio::select! {
             r = &mut handle => Some(r),
@@ -192,25 +456,53 @@ impl Admitted<'_> {
                 Err(_) => {
                     handle.abort();
                     let _ = handle.await;
-                    Ok(AgentResult {
-                        finish_reason: FinishReason::Cancelled,
-                        cancel: Some(CancelMode::Forced),
-                        error: Some(TaskError::new(
-                            TaskErrorKind::Process,
-                            "the runtime did not stop in time; its processes were killed",
-                        )),
-                        ..Default::default()
-                    })
+                    Ok((
+                        AgentResult {
+                            finish_reason: FinishReason::Cancelled,
+                            cancel: Some(CancelMode::Forced),
+                            error: Some(TaskError::new(
+                                TaskErrorKind::Process,
+                                "the runtime did not stop in time; its processes were killed",
+                            )),
+                            ..Default::default()
+                        },
+                        None,
+                    ))
                 }
             },
         };
         watchdog.abort();
-        let mut result = outcome.unwrap_or_else(|e| {
-            AgentResult::failed(
-                TaskErrorKind::Protocol,
-                format!("the runtime failed unexpectedly: {}", panic_message(e)),
+        let (mut result, live) = outcome.unwrap_or_else(|e| {
+            (
+                AgentResult::failed(
+                    TaskErrorKind::Protocol,
+                    format!("the runtime failed unexpectedly: {}", panic_message(e)),
+                ),
+                None,
             )
         });
+        // The session's fate after the turn: kept idle, or closed (vendor gone, shutdown).
+        let entry = lock(&slot).take();
+        let session_live = match &entry {
+            Some(entry) => {
+                self.core
+                    .sessions
+                    .end_turn(entry, live, self.core.is_shutting_down())
+                    .await
+            }
+            None => false,
+        };
+        if self.has_sessions {
+            result.session_source = Some(match (&self.mode, task.resume()) {
+                (Mode::Turn(..), _) => SessionSource::Live,
+                (_, Some(_)) => SessionSource::Resumed,
+                (_, None) => SessionSource::New,
+            });
+            result.session_live = session_live;
+            if let Some(entry) = &entry {
+                result.session_id.get_or_insert_with(|| entry.id.clone());
+            }
+        }
         result.task_id = task_id.clone();
         result.runtime = params.runtime.clone();
         result.duration_ms = began.elapsed().as_millis() as u64;
@@ -251,6 +543,8 @@ impl Admitted<'_> {
         value
     }
 }
+
+type Work = futures::future::BoxFuture<'static, (AgentResult, Option<Box<dyn LiveSession>>)>;
 
 /// Fires the task's stop on `timeoutMs` and `idleTimeoutMs`.
 async fn watch(

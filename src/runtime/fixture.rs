@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{RunContext, Runtime};
+use super::{LiveSession, OpenContext, RunContext, Runtime, Steering};
 use crate::core::{parse_str_at, Refusal, StrError};
 use crate::protocol::event::{EventBody, TaskStarted, TextData, ToolRequested};
 use crate::protocol::methods::{Decision, DiagnoseParams};
@@ -23,6 +23,8 @@ use crate::protocol::result::{
 use crate::protocol::runtime_info::{Capabilities, Diagnosis, DiagnosisStatus};
 use crate::protocol::task::AgentTask;
 use crate::runtime::tool_calls;
+
+mod live;
 
 pub const NAME: &str = "fixture";
 
@@ -220,6 +222,22 @@ pub struct FixtureOptions {
     path: Option<String>,
     /// An inline script.
     script: Option<Script>,
+    /// A live session's turns: turn i plays `turns[i]`; past the end (or without `turns`) a turn
+    /// plays `script`/`path`, or else the conversation demo, which echoes every earlier turn.
+    /// A one-shot run plays `turns[0]`.
+    turns: Option<Vec<Script>>,
+    /// A live session takes this long to open (to see `starting` in `session/list`).
+    open_delay_ms: Option<u64>,
+    /// A live session's "vendor" exits by itself this long after it opened.
+    exit_after_ms: Option<u64>,
+}
+
+/// What the fixture plays: a script (or the demo) for a run, one per turn for a live session.
+pub struct FixturePlan {
+    script: Option<Script>,
+    turns: Vec<Script>,
+    open_delay_ms: u64,
+    exit_after_ms: Option<u64>,
 }
 
 #[derive(Default)]
@@ -228,8 +246,7 @@ pub struct FixtureRuntime;
 #[async_trait]
 impl Runtime for FixtureRuntime {
     type Options = FixtureOptions;
-    /// The script to play; `None` plays the demo.
-    type Plan = Option<Script>;
+    type Plan = FixturePlan;
 
     fn name(&self) -> &'static str {
         NAME
@@ -241,7 +258,12 @@ impl Runtime for FixtureRuntime {
     }
 
     fn capabilities(&self) -> Capabilities {
-        super::all_capabilities()
+        Capabilities {
+            live_sessions: true,
+            steer: true,
+            prewarm: true,
+            ..super::all_capabilities()
+        }
     }
 
     async fn diagnose(&self, _params: &DiagnoseParams) -> Diagnosis {
@@ -261,13 +283,47 @@ impl Runtime for FixtureRuntime {
         _task: &AgentTask,
         working_directory: &Path,
         options: FixtureOptions,
-    ) -> Result<Option<Script>, Refusal> {
-        load_script(options, working_directory)
+    ) -> Result<FixturePlan, Refusal> {
+        let field = "task.runtimeOptions.fixture.turns";
+        let turns = options.turns.clone().unwrap_or_default();
+        for (t, script) in turns.iter().enumerate() {
+            check_steps(script, &format!("{field}[{t}]"))?;
+        }
+        Ok(FixturePlan {
+            open_delay_ms: options.open_delay_ms.unwrap_or(0),
+            exit_after_ms: options.exit_after_ms,
+            turns,
+            script: load_script(options, working_directory)?,
+        })
     }
 
-    async fn run(&self, ctx: RunContext, script: Option<Script>) -> AgentResult {
-        let script = script.unwrap_or_else(|| demo_script(&ctx.task.goal, &ctx.working_directory));
-        Player::new(&ctx).play(&ctx, script).await
+    async fn run(&self, mut ctx: RunContext, plan: FixturePlan) -> AgentResult {
+        let script = plan
+            .turns
+            .into_iter()
+            .next()
+            .or(plan.script)
+            .unwrap_or_else(|| demo_script(&ctx.task.goal, &ctx.working_directory));
+        let mut steer = std::mem::take(&mut ctx.steer);
+        Player::new(&ctx, None).play(&ctx, &mut steer, script).await
+    }
+
+    async fn open(
+        &self,
+        ctx: OpenContext,
+        plan: FixturePlan,
+    ) -> Result<Box<dyn LiveSession>, AgentResult> {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(plan.open_delay_ms)) => {}
+            _ = ctx.stop.stopped() => {
+                return Err(AgentResult {
+                    finish_reason: FinishReason::Cancelled,
+                    cancel: Some(CancelMode::Soft),
+                    ..Default::default()
+                });
+            }
+        }
+        Ok(Box::new(live::FixtureSession::new(&ctx.task, plan)))
     }
 }
 
@@ -292,13 +348,19 @@ fn load_script(options: FixtureOptions, wd: &Path) -> Result<Option<Script>, Ref
     } else {
         return Ok(None);
     };
+    check_steps(&script, &at)?;
+    Ok(Some(script))
+}
+
+/// Every event step of a script is a non-terminal event whose data fits its type.
+fn check_steps(script: &Script, at: &str) -> Result<(), Refusal> {
     for (i, step) in script.steps.iter().enumerate() {
         if let Step::Event { event, data } = step {
             check_event(event, data)
                 .map_err(|reason| Refusal::invalid(format!("{at}.steps[{i}]"), reason))?;
         }
     }
-    Ok(Some(script))
+    Ok(())
 }
 
 /// The largest script file read (64 MiB). A recording of a long run is a few MiB; the limit
@@ -423,25 +485,54 @@ fn demo_script(goal: &str, wd: &Path) -> Script {
 }
 
 /// Plays one script for one task.
-struct Player {
+pub(crate) struct Player {
     tool_calls: Vec<ToolCallRecord>,
     next_tool_id: u32,
     allowed: Option<Vec<String>>,
     disallowed: Vec<String>,
+    /// A live session's id, reported whatever the script says.
+    session: Option<String>,
+    /// What the host added with `steer` during this turn.
+    pub(crate) steered: Vec<String>,
 }
 
 impl Player {
-    fn new(ctx: &RunContext) -> Self {
+    pub(crate) fn new(ctx: &RunContext, session: Option<String>) -> Self {
         let perms = ctx.task.permissions();
         Player {
             tool_calls: vec![],
             next_tool_id: 0,
             allowed: perms.allowed_tools,
             disallowed: perms.disallowed_tools.unwrap_or_default(),
+            session,
+            steered: vec![],
         }
     }
 
-    async fn play(mut self, ctx: &RunContext, script: Script) -> AgentResult {
+    /// Waits `delay_ms`, taking steered text meanwhile (each shows up as output). False when
+    /// the task was stopped.
+    async fn delay(&mut self, ctx: &RunContext, steer: &mut Steering, delay_ms: u64) -> bool {
+        let until = tokio::time::Instant::now() + Duration::from_millis(delay_ms);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => return true,
+                _ = ctx.stop.stopped() => return false,
+                text = steer.next() => {
+                    ctx.events
+                        .emit(EventBody::OutputDelta(TextData { text: format!("[steer] {text}\n"), vendor: None }))
+                        .await;
+                    self.steered.push(text);
+                }
+            }
+        }
+    }
+
+    pub(crate) async fn play(
+        &mut self,
+        ctx: &RunContext,
+        steer: &mut Steering,
+        script: Script,
+    ) -> AgentResult {
         let started_in_script = script
             .steps
             .iter()
@@ -483,9 +574,8 @@ impl Player {
                     ignore_cancel: true,
                 } => tokio::time::sleep(Duration::from_millis(delay_ms)).await,
                 Step::Delay { delay_ms, .. } => {
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_millis(delay_ms)) => {}
-                        _ = ctx.stop.stopped() => return self.cancelled(script.result, session_id),
+                    if !self.delay(ctx, steer, delay_ms).await {
+                        return self.cancelled(script.result, session_id);
                     }
                 }
                 // Emitted as given (not re-typed), so a recorded run replays byte for byte.
@@ -512,6 +602,9 @@ impl Player {
 
     /// The session id to report: the script's, or for a resume the resumed id (a fork gets a new one).
     fn session_id(&self, ctx: &RunContext, result: &ScriptResult) -> (String, bool) {
+        if let Some(live) = &self.session {
+            return (live.clone(), false);
+        }
         let own = result
             .session_id
             .clone()
@@ -596,16 +689,22 @@ impl Player {
         ctx.events.emit(EventBody::ToolCompleted(completed)).await;
     }
 
-    fn finish(self, r: ScriptResult, (session_id, changed): (String, bool)) -> AgentResult {
+    fn finish(&mut self, r: ScriptResult, (session_id, changed): (String, bool)) -> AgentResult {
+        let mut output = r.output;
+        for text in &self.steered {
+            output.push_str(&format!("\n[steer] {text}"));
+        }
         AgentResult {
             finish_reason: r.finish_reason.unwrap_or(FinishReason::Completed),
-            output: r.output,
+            output,
             structured_output: r.structured_output,
             error: r.error,
             session_id: Some(session_id),
             session_changed: changed,
             artifacts: r.artifacts,
-            tool_calls: r.tool_calls.unwrap_or(self.tool_calls),
+            tool_calls: r
+                .tool_calls
+                .unwrap_or_else(|| std::mem::take(&mut self.tool_calls)),
             usage: r.usage,
             turns: r.turns.unwrap_or(1),
             vendor: r.vendor,
@@ -613,7 +712,7 @@ impl Player {
         }
     }
 
-    fn cancelled(self, r: ScriptResult, session: (String, bool)) -> AgentResult {
+    fn cancelled(&mut self, r: ScriptResult, session: (String, bool)) -> AgentResult {
         let mut out = self.finish(r, session);
         out.finish_reason = FinishReason::Cancelled;
         out.cancel = Some(CancelMode::Soft);

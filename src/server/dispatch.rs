@@ -24,10 +24,13 @@ use serde_json::{json, Value};
 
 use super::host::HostRequests;
 use super::transport::Outbound;
-use crate::core::{parse_str_at, Core, Refusal, StrError};
+use crate::core::{parse_str_at, Core, Refusal, SessionNotifier, StrError};
 use crate::framing::Frame;
 use crate::hygiene::Hygiene;
-use crate::protocol::methods::{self, CapabilitiesParams, DiagnoseParams, Method, RunParams};
+use crate::protocol::methods::{
+    self, CapabilitiesParams, DiagnoseParams, Method, RunParams, SessionCloseResult, SessionClosed,
+    SessionListResult,
+};
 use crate::protocol::{ErrorCode, RpcError, RunOptions};
 use crate::runtime::{ApprovalHost, EventOutput, OutEvent};
 
@@ -45,6 +48,22 @@ pub struct Dispatcher {
 
 /// Events go out as `event` notifications through the writer.
 struct NotificationOutput(Outbound);
+
+/// `session/closed` notifications, through the same writer as events.
+pub(super) struct SessionNotifications(pub(super) Outbound);
+
+#[async_trait]
+impl SessionNotifier for SessionNotifications {
+    async fn closed(&self, closed: SessionClosed) {
+        self.0
+            .send(&json!({
+                "jsonrpc": "2.0",
+                "method": methods::SessionClosedNotification::NAME,
+                "params": closed,
+            }))
+            .await;
+    }
+}
 
 #[async_trait]
 impl EventOutput for NotificationOutput {
@@ -126,6 +145,31 @@ impl Dispatcher {
         register::<methods::Cancel, _, _, _>(
             &mut module,
             |p: methods::CancelParams, s| async move { s.core.cancel(&p.task_id) },
+        );
+        register::<methods::Steer, _, _, _>(&mut module, |p: methods::SteerParams, s| async move {
+            s.core.steer(&p.task_id, p.text)
+        });
+        register::<methods::SessionOpen, _, _, _>(
+            &mut module,
+            |p: methods::SessionOpenParams, s| async move { s.core.open_session(p).await },
+        );
+        register::<methods::SessionClose, _, _, _>(
+            &mut module,
+            |p: methods::SessionCloseParams, s| async move {
+                s.core.close_session(&p.session_id).await?;
+                Ok(SessionCloseResult {
+                    session_id: p.session_id,
+                    closed: true,
+                })
+            },
+        );
+        register::<methods::SessionList, _, _, _>(
+            &mut module,
+            |_: methods::SessionListParams, s| async move {
+                Ok(SessionListResult {
+                    sessions: s.core.list_sessions(),
+                })
+            },
         );
         Dispatcher { module, state }
     }

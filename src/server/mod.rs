@@ -45,6 +45,7 @@ pub async fn serve<R, W>(
 {
     let (out, writer) = transport::spawn_writer(output);
     let host = Arc::new(HostRequests::new(out.clone()));
+    core.set_session_notifier(Some(Arc::new(dispatch::SessionNotifications(out.clone()))));
     let dispatcher = Arc::new(Dispatcher::new(ServerState {
         core: core.clone(),
         host,
@@ -86,13 +87,21 @@ pub async fn serve<R, W>(
     }
     core.shutdown();
     inflight.close();
-    if tokio::time::timeout(SHUTDOWN_DEADLINE, inflight.wait())
+    // Live sessions close alongside the tasks winding down (a busy one closes when its turn
+    // ends); each says `session/closed {reason: "shutdown"}` before the writer goes.
+    let drained = async {
+        tokio::join!(core.close_sessions(), inflight.wait());
+        core.close_sessions().await;
+    };
+    if tokio::time::timeout(SHUTDOWN_DEADLINE, drained)
         .await
         .is_err()
     {
         tracing::error!("requests still in flight after {SHUTDOWN_DEADLINE:?}; exiting anyway");
     }
     drop(dispatcher);
+    // The notifier holds a handle on the writer, which ends only once every handle is gone.
+    core.set_session_notifier(None);
     // Everything queued is written unless the host stopped reading altogether.
     if tokio::time::timeout(Duration::from_secs(5), writer)
         .await
