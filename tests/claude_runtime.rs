@@ -890,7 +890,7 @@ async fn diagnose_and_refusals_without_a_model() {
 
 // ---- Live sessions (issue 16): the runtime's `open` / `LiveSession` against the real CLI ----
 
-mod live {
+pub mod live {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
@@ -1222,4 +1222,158 @@ mod live {
         s.close().await;
         assert!(gone(&id).await);
     }
+}
+
+// ---- Live sessions through the sidecar's stdio ----
+
+/// Waits for the `session/closed` notification, keeping nothing else.
+async fn session_closed(s: &mut Sidecar) -> Value {
+    loop {
+        let v = s.next().await.expect("sidecar running");
+        if v["method"] == "session/closed" {
+            return v["params"].clone();
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn keep_alive_follow_ups_run_in_the_same_cli_and_a_killed_cli_resumes_cold() {
+    let w = World::new(vec![
+        Reply::text("Nice to meet you, Ada."),
+        Reply::text("Your name is Ada."),
+        Reply::text("Still Ada."),
+    ])
+    .await;
+    let mut s = w.sidecar();
+    let caps = s.call("capabilities", json!({})).await;
+    let claude = caps["result"]["runtimes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "claude")
+        .unwrap()
+        .clone();
+    for cap in ["liveSessions", "prewarm", "steer"] {
+        assert_eq!(claude["capabilities"][cap], true, "{cap}: {claude}");
+    }
+
+    let first = s
+        .run(w.run_params(
+            "k1",
+            json!({"goal": "NAME-TURN my name is Ada", "session": {"keepAlive": true}}),
+        ))
+        .await;
+    assert_well_formed(&first.events);
+    let r = first.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["sessionSource"], "new");
+    assert_eq!(r["sessionLive"], true);
+    let id = r["sessionId"].as_str().unwrap().to_string();
+    let pids = live::cli_pids(&id);
+    assert_eq!(pids.len(), 1, "one CLI for the session: {pids:?}");
+
+    let second = s
+        .run(w.run_params(
+            "k2",
+            json!({"goal": "what is my name?", "session": {"resume": id}}),
+        ))
+        .await;
+    assert_well_formed(&second.events);
+    let r = second.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["sessionSource"], "live", "{r}");
+    assert_eq!(r["output"], "Your name is Ada.");
+    assert_eq!(live::cli_pids(&id), pids, "no new CLI for the follow-up");
+    let seen = w.mock.turn_requests()[1].all_text();
+    assert!(seen.contains("NAME-TURN") && seen.contains("Nice to meet you"), "{seen}");
+
+    // The CLI dies between turns: the session ends, and the next resume is a cold one.
+    for pid in &pids {
+        unsafe { libc::kill(*pid, libc::SIGKILL) };
+    }
+    let closed = session_closed(&mut s).await;
+    assert_eq!(closed["sessionId"], id.as_str());
+    assert_eq!(closed["reason"], "exited", "{closed}");
+    let third = s
+        .run(w.run_params(
+            "k3",
+            json!({"goal": "and now?", "session": {"resume": id}}),
+        ))
+        .await;
+    let r = third.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["sessionSource"], "resumed", "{r}");
+    assert_eq!(r["sessionLive"], false);
+    assert!(w.mock.turn_requests()[2].all_text().contains("NAME-TURN"));
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn prewarmed_session_open_run_steer_close() {
+    let w = World::new(vec![]).await;
+    std::fs::write(w.work().join("notes.txt"), "some notes").unwrap();
+    w.mock.push(vec![
+        Reply::Message {
+            blocks: vec![
+                Block::Text(vec!["Reading ".into(), "the ".into(), "notes.".into()]),
+                Block::ToolUse {
+                    id: "toolu_e2e_steer".into(),
+                    name: "Read".into(),
+                    input: json!({"file_path": w.work().join("notes.txt")}),
+                },
+            ],
+            stop_reason: "tool_use".into(),
+            delay: Duration::from_millis(300),
+        },
+        Reply::text("Read them, as steered."),
+    ]);
+    let mut s = w.sidecar();
+    let opened = s
+        .call(
+            "session/open",
+            json!({"runtime": "claude", "task": {"workingDirectory": w.work()}}),
+        )
+        .await;
+    let id = opened["result"]["sessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{opened}"))
+        .to_string();
+    assert!(w.mock.requests().is_empty(), "prewarm calls no model");
+    assert_eq!(live::cli_pids(&id).len(), 1);
+
+    // A run on it, steered while it runs.
+    let run_id = s
+        .request(
+            "run",
+            w.run_params(
+                "p1",
+                json!({"goal": "read notes.txt", "session": {"resume": id}}),
+            ),
+        )
+        .await;
+    loop {
+        let v = s.next().await.expect("sidecar running");
+        if v["method"] == "event" && v["params"]["type"] == "agent.output.delta" {
+            break;
+        }
+    }
+    let steered = s
+        .call("steer", json!({"taskId": "p1", "text": "E2E-STEER mind the dates"}))
+        .await;
+    assert_eq!(steered["result"]["accepted"], true, "{steered}");
+    let resp = s.response(&run_id).await;
+    let r = &resp["result"];
+    assert_eq!(r["finishReason"], "completed", "{resp}");
+    assert_eq!(r["sessionSource"], "live", "{r}");
+    assert_eq!(r["output"], "Read them, as steered.");
+    let reqs = w.mock.turn_requests();
+    assert_eq!(reqs.len(), 2);
+    assert!(reqs[1].all_text().contains("E2E-STEER"), "the steer joined the turn");
+
+    let closed = s.call("session/close", json!({"sessionId": id})).await;
+    assert_eq!(closed["result"]["closed"], true, "{closed}");
+    assert!(live::cli_pids(&id).is_empty(), "close leaves no process");
+    assert_eq!(s.wait_exit().await, Some(0));
 }
