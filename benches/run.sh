@@ -2,11 +2,20 @@
 # The benchmark, one command: installs the pinned SDKs (cached) and runs `cargo bench --bench sidecar`
 # (which builds the release binary). Prints every figure of issue 14 beside a baseline measured in
 # the same run, and a summary of the targets met or missed at the end. Not part of the tests or CI.
-#   BENCH_ONLY=fixture,claude,codex,admission,cancel,startup,memory   a subset (default: all)
+#   BENCH_ONLY=fixture,claude,codex,admission,cancel,startup,memory,sessions   a subset (default: all)
 #   BENCH_EVENTS=N         relay stream length (default 200000)
 #   BENCH_ROUNDS=N         timed rounds of each noisy figure (default 5); BENCH_SDK_ROUNDS=N (default 3)
 #   BENCH_BIN=path         bench another build of the sidecar (e.g. another worktree's release binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(bash benches/setup.sh)"
-exec cargo bench --bench sidecar "$@"
+on() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
+if [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" != sessions ]; then
+  cargo bench --bench sidecar "$@"
+fi
+# Issue 16, claude: cold start, prewarm and live follow-ups against the real pinned CLI.
+if on sessions; then
+  eval "$(bash tests/vendors/install.sh)"
+  [ -n "${BENCH_BIN:-}" ] || cargo build --release --quiet
+  python3 benches/sessions_claude.py
+fi

@@ -897,8 +897,8 @@ pub mod live {
     use agent_runtime_kit::protocol::task::{AgentTask, ApprovalMode, RunOptions};
     use agent_runtime_kit::runtime::claude::ClaudeRuntime;
     use agent_runtime_kit::runtime::{
-        Approvals, EventOutput, EventSink, LiveSession, OpenContext, RunContext, Runtime,
-        Steering, Stop, StopReason,
+        Approvals, EventOutput, EventSink, LiveSession, OpenContext, RunContext, Runtime, Steering,
+        Stop, StopReason,
     };
     use async_trait::async_trait;
     use serde_json::{json, Value};
@@ -1053,7 +1053,9 @@ pub mod live {
             Reply::text("Second answer."),
         ])
         .await;
-        let mut s = w.open(json!({"goal": "", "workingDirectory": w.work()})).await;
+        let mut s = w
+            .open(json!({"goal": "", "workingDirectory": w.work()}))
+            .await;
         let id = s.session_id();
         assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
         // Ready (prewarmed) with no model call yet.
@@ -1077,7 +1079,10 @@ pub mod live {
         let reqs = w.mock.turn_requests();
         assert_eq!(reqs.len(), 2);
         let seen = reqs[1].all_text();
-        assert!(seen.contains("FIRST-TURN") && seen.contains("First answer."), "{seen}");
+        assert!(
+            seen.contains("FIRST-TURN") && seen.contains("First answer."),
+            "{seen}"
+        );
         assert!(seen.contains("SECOND-TURN"));
         assert!(!s.ended().is_cancelled());
 
@@ -1092,7 +1097,9 @@ pub mod live {
             deltas: vec!["partial ".into()],
         }])
         .await;
-        let mut s = w.open(json!({"goal": "", "workingDirectory": w.work()})).await;
+        let mut s = w
+            .open(json!({"goal": "", "workingDirectory": w.work()}))
+            .await;
         let id = s.session_id();
         let pids = cli_pids(&id);
 
@@ -1130,7 +1137,10 @@ pub mod live {
         let refused = s
             .check_turn(&serde_json::from_value(json!({"goal": "x", "maxTurns": 3})).unwrap())
             .unwrap_err();
-        assert!(format!("{refused:?}").contains("task.maxTurns"), "{refused:?}");
+        assert!(
+            format!("{refused:?}").contains("task.maxTurns"),
+            "{refused:?}"
+        );
         s.close().await;
         assert!(gone(&id).await);
     }
@@ -1171,11 +1181,23 @@ pub mod live {
             ),
             Reply::text("Answer to the late steer."),
         ]);
-        let mut s = w.open(json!({"goal": "", "workingDirectory": w.work()})).await;
+        let mut s = w
+            .open(json!({"goal": "", "workingDirectory": w.work()}))
+            .await;
 
         for (goal, steer_text, output, calls) in [
-            ("read notes.txt", "STEER-ONE also count words", "Done, with the steer.", 2),
-            ("count to five", "STEER-TWO then stop", "Answer to the late steer.", 4),
+            (
+                "read notes.txt",
+                "STEER-ONE also count words",
+                "Done, with the steer.",
+                2,
+            ),
+            (
+                "count to five",
+                "STEER-TWO then stop",
+                "Answer to the late steer.",
+                4,
+            ),
         ] {
             let t = turn(&w, goal, json!({}));
             let (events, steer) = (t.events.clone(), t.steer.clone());
@@ -1206,7 +1228,9 @@ pub mod live {
     #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
     async fn a_killed_cli_ends_the_session() {
         let w = World::new(vec![Reply::text("hi")]).await;
-        let mut s = w.open(json!({"goal": "", "workingDirectory": w.work()})).await;
+        let mut s = w
+            .open(json!({"goal": "", "workingDirectory": w.work()}))
+            .await;
         let id = s.session_id();
         let r = json_of(&s.turn(turn(&w, "hello", json!({})).ctx).await);
         assert_eq!(r["finishReason"], "completed", "{r}");
@@ -1286,7 +1310,10 @@ async fn keep_alive_follow_ups_run_in_the_same_cli_and_a_killed_cli_resumes_cold
     assert_eq!(r["output"], "Your name is Ada.");
     assert_eq!(live::cli_pids(&id), pids, "no new CLI for the follow-up");
     let seen = w.mock.turn_requests()[1].all_text();
-    assert!(seen.contains("NAME-TURN") && seen.contains("Nice to meet you"), "{seen}");
+    assert!(
+        seen.contains("NAME-TURN") && seen.contains("Nice to meet you"),
+        "{seen}"
+    );
 
     // The CLI dies between turns: the session ends, and the next resume is a cold one.
     for pid in &pids {
@@ -1296,10 +1323,7 @@ async fn keep_alive_follow_ups_run_in_the_same_cli_and_a_killed_cli_resumes_cold
     assert_eq!(closed["sessionId"], id.as_str());
     assert_eq!(closed["reason"], "exited", "{closed}");
     let third = s
-        .run(w.run_params(
-            "k3",
-            json!({"goal": "and now?", "session": {"resume": id}}),
-        ))
+        .run(w.run_params("k3", json!({"goal": "and now?", "session": {"resume": id}})))
         .await;
     let r = third.result();
     assert_eq!(r["finishReason"], "completed", "{r}");
@@ -1360,7 +1384,10 @@ async fn prewarmed_session_open_run_steer_close() {
         }
     }
     let steered = s
-        .call("steer", json!({"taskId": "p1", "text": "E2E-STEER mind the dates"}))
+        .call(
+            "steer",
+            json!({"taskId": "p1", "text": "E2E-STEER mind the dates"}),
+        )
         .await;
     assert_eq!(steered["result"]["accepted"], true, "{steered}");
     let resp = s.response(&run_id).await;
@@ -1370,7 +1397,10 @@ async fn prewarmed_session_open_run_steer_close() {
     assert_eq!(r["output"], "Read them, as steered.");
     let reqs = w.mock.turn_requests();
     assert_eq!(reqs.len(), 2);
-    assert!(reqs[1].all_text().contains("E2E-STEER"), "the steer joined the turn");
+    assert!(
+        reqs[1].all_text().contains("E2E-STEER"),
+        "the steer joined the turn"
+    );
 
     let closed = s.call("session/close", json!({"sessionId": id})).await;
     assert_eq!(closed["result"]["closed"], true, "{closed}");

@@ -58,10 +58,19 @@ pub async fn open(
 ) -> Result<Box<dyn LiveSession>, AgentResult> {
     let fail = |kind, message: String| AgentResult::failed(kind, message);
     let task = ctx.task;
-    let mapping = permissions::map(&task.permissions(), task.mcp_servers.as_ref())
-        .map_err(|r| fail(TaskErrorKind::Protocol, format!("{}: {}", r.field, r.reason)))?;
-    let private = crate::private_dir::tempdir("ark-claude-")
-        .map_err(|e| fail(TaskErrorKind::Process, format!("cannot create a temp dir: {e}")))?;
+    let mapping =
+        permissions::map(&task.permissions(), task.mcp_servers.as_ref()).map_err(|r| {
+            fail(
+                TaskErrorKind::Protocol,
+                format!("{}: {}", r.field, r.reason),
+            )
+        })?;
+    let private = crate::private_dir::tempdir("ark-claude-").map_err(|e| {
+        fail(
+            TaskErrorKind::Process,
+            format!("cannot create a temp dir: {e}"),
+        )
+    })?;
     let new_id = uuid::Uuid::new_v4().to_string();
     let session_id = match task.resume() {
         Some(id) if !task.fork() => id.to_string(),
@@ -114,7 +123,10 @@ pub async fn open(
     match ready {
         Ok(_) => Ok(Box::new(live)),
         Err(why) => {
-            let (exit, _) = live.proc.wind_down(Some(&live.tx), Duration::ZERO, TERM_GRACE).await;
+            let (exit, _) = live
+                .proc
+                .wind_down(Some(&live.tx), Duration::ZERO, TERM_GRACE)
+                .await;
             let mut message = format!("the claude CLI did not become ready: {why}");
             if let Some(last) = exit.stderr_tail.last() {
                 message.push_str(": ");
@@ -143,8 +155,7 @@ impl ClaudeLive {
                 match self.lines.next().await {
                     None => return Err("the process ended".to_string()),
                     Some(VendorLine::Json(v))
-                        if v["type"] == "control_response"
-                            && v["response"]["request_id"] == id =>
+                        if v["type"] == "control_response" && v["response"]["request_id"] == id =>
                     {
                         let resp = &v["response"];
                         return if resp["subtype"] == "success" {
@@ -199,7 +210,11 @@ impl ClaudeLive {
 
     /// Applies the turn's model and permission mode; the CLI's refusal as the turn's failure.
     async fn apply_turn_settings(&mut self, task: &AgentTask) -> Result<(), String> {
-        if let Some(model) = task.model.as_ref().filter(|m| Some(*m) != self.model.as_ref()) {
+        if let Some(model) = task
+            .model
+            .as_ref()
+            .filter(|m| Some(*m) != self.model.as_ref())
+        {
             let id = self.next_request_id("model");
             let req = json!({"type": "control_request", "request_id": id,
                 "request": {"subtype": "set_model", "model": model}});
@@ -215,7 +230,9 @@ impl ClaudeLive {
                 "request": {"subtype": "set_permission_mode", "mode": mode}});
             self.control(req, &id, CONTROL_DEADLINE)
                 .await
-                .map_err(|e| format!("the claude CLI did not switch to permission mode {mode}: {e}"))?;
+                .map_err(|e| {
+                    format!("the claude CLI did not switch to permission mode {mode}: {e}")
+                })?;
             self.mode = mode;
         }
         Ok(())
@@ -235,9 +252,8 @@ impl LiveSession for ClaudeLive {
 
     fn check_turn(&self, task: &AgentTask) -> Result<(), Refusal> {
         let refuse = |field: &str, why: &str| Err(Refusal::unsupported(super::NAME, field, why));
-        let mapping = turn_mapping(task).map_err(|why| {
-            Refusal::unsupported(super::NAME, "task.permissions", why)
-        })?;
+        let mapping = turn_mapping(task)
+            .map_err(|why| Refusal::unsupported(super::NAME, "task.permissions", why))?;
         if mapping.tools != self.mapping.tools || mapping.disallowed != self.mapping.disallowed {
             return refuse(
                 "task.permissions",
