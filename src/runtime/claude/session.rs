@@ -87,7 +87,12 @@ async fn drive(
         .expect("stdout is piped")
         .into_inner();
     let mut lines = JsonLines::new(stdout, DEFAULT_MAX_LINE_BYTES);
-    tx.send(&initialize).await;
+    // `initialize` carries the large inputs; the CLI answers it (building an ~18 KB reply)
+    // before it takes the prompt, which put ~0.3 s on the first delta: only when needed.
+    let t = &ctx.task;
+    if t.system_prompt.is_some() || t.append_system_prompt.is_some() || t.output_schema.is_some() {
+        tx.send(&initialize).await;
+    }
     let mut steer = std::mem::take(&mut ctx.steer);
     let wd = ctx.working_directory.clone();
     let end = turn::drive(&ctx, &mut steer, &tx, &mut lines, &ctx.task.goal, wd).await;
