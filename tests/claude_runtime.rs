@@ -890,7 +890,7 @@ async fn diagnose_and_refusals_without_a_model() {
 
 // ---- Live sessions (issue 16): the runtime's `open` / `LiveSession` against the real CLI ----
 
-pub mod live {
+mod live {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
