@@ -390,7 +390,10 @@ async fn what_a_live_session_cannot_do_is_refused() {
         .call("run", json!({"runtime": "fixture", "task": {}}))
         .await;
     assert_eq!(r["error"]["code"], -32602, "{r}");
-    assert!(r["error"]["message"].as_str().unwrap().contains("goal"), "{r}");
+    assert!(
+        r["error"]["message"].as_str().unwrap().contains("goal"),
+        "{r}"
+    );
     let r = s
         .call("run", json!({"runtime": "fixture", "task": {"goal": " "}}))
         .await;

@@ -418,7 +418,9 @@ impl<'de> Deserialize<'de> for SessionTask {
             members.insert("goal".into(), empty);
         }
         let text = serde_json::to_string(&members).map_err(D::Error::custom)?;
-        serde_json::from_str(&text).map(SessionTask).map_err(D::Error::custom)
+        serde_json::from_str(&text)
+            .map(SessionTask)
+            .map_err(D::Error::custom)
     }
 }
 
@@ -433,12 +435,17 @@ impl JsonSchema for SessionTask {
         if let Some(serde_json::Value::Array(required)) = schema.get_mut("required") {
             required.retain(|name| name != "goal");
         }
-        if schema.get("required").and_then(|r| r.as_array()).is_some_and(|r| r.is_empty()) {
+        if schema
+            .get("required")
+            .and_then(|r| r.as_array())
+            .is_some_and(|r| r.is_empty())
+        {
             schema.remove("required");
         }
         schema.insert(
             "description".into(),
-            "An AgentTask whose `goal` may be left out (session/open sends nothing to the vendor).".into(),
+            "An AgentTask whose `goal` may be left out (session/open sends nothing to the vendor)."
+                .into(),
         );
         schema
     }
