@@ -763,9 +763,11 @@ impl World {
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn live_session_takes_follow_ups_in_the_same_bridge() {
     let mut w = World::start(vec![Reply::CountUserTurns]).await;
+    let began = Instant::now();
     let first = w
         .run(json!({"goal": "Remember PELICAN", "session": {"keepAlive": true}}))
         .await;
+    let first_ms = began.elapsed().as_millis();
     let r = first.result();
     assert_eq!(r["finishReason"], "completed", "{r}");
     assert_eq!(r["output"], "user turns: 1", "{r}");
@@ -782,7 +784,12 @@ async fn live_session_takes_follow_ups_in_the_same_bridge() {
     assert_eq!(harnesses.len(), 1, "{harnesses:?}");
 
     for n in 2..=3 {
+        let began = Instant::now();
         let out = w.turn(&session, "What was the word?").await;
+        eprintln!(
+            "first turn (new bridge) {first_ms} ms; live follow-up {} ms",
+            began.elapsed().as_millis()
+        );
         let r = out.result();
         assert_eq!(r["finishReason"], "completed", "{r}");
         assert_eq!(r["sessionSource"], "live", "{r}");
@@ -897,7 +904,9 @@ async fn a_bridge_killed_between_turns_resumes_cold() {
     let left = support::wait_gone_env("localharness", &w.marker(), 10).await;
     assert!(left.is_empty(), "harness outlived its bridge: {left:?}");
 
+    let began = Instant::now();
     let out = w.turn(&session, "What was the word?").await;
+    eprintln!("cold resume {} ms", began.elapsed().as_millis());
     let r = out.result();
     assert_eq!(r["finishReason"], "completed", "{r}");
     assert_eq!(r["sessionSource"], "resumed", "{r}");
@@ -912,6 +921,26 @@ async fn a_bridge_killed_between_turns_resumes_cold() {
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn session_open_prewarms_the_conversation() {
     let mut w = World::start(vec![Reply::CountUserTurns]).await;
+    // maxTurns: the SDK's budget would count across turns, so a live session refuses it.
+    let refused = w
+        .sidecar
+        .call(
+            "run",
+            w.params(json!({"goal": "x", "maxTurns": 2, "session": {"keepAlive": true}})),
+        )
+        .await;
+    assert_eq!(refused["error"]["code"], -32012, "{refused}");
+    assert_eq!(refused["error"]["data"]["field"], "task.maxTurns");
+    let refused = w
+        .sidecar
+        .call(
+            "session/open",
+            json!({"runtime": "antigravity", "task": {"maxTurns": 2, "model": MODEL}}),
+        )
+        .await;
+    assert_eq!(refused["error"]["code"], -32012, "{refused}");
+    assert_eq!(refused["error"]["data"]["field"], "task.maxTurns");
+    assert!(w.bridges().is_empty());
     let task = json!({
         "workingDirectory": w.work().display().to_string(),
         "model": MODEL,

@@ -48,6 +48,12 @@ pub(super) struct AgySession {
     ended: CancellationToken,
 }
 
+/// Why `maxTurns` is refused for a live session: the SDK's model-call budget (the only one it
+/// has) counts from the conversation's open, across turns, so it cannot bound one turn.
+pub(super) const MAX_TURNS_IN_A_LIVE_SESSION: &str =
+    "the Antigravity SDK counts maxTurns across every turn of a live session, not per turn; \
+     run without session.keepAlive to bound one task";
+
 /// Starts the bridge in live mode and waits until the SDK conversation is open (the harness
 /// spawned and initialised): what `session/open` prewarms.
 pub(super) async fn open(
@@ -233,8 +239,12 @@ impl LiveSession for AgySession {
                 fixed,
             ));
         }
-        if changed(&task.max_turns, &o.max_turns) {
-            return Err(Refusal::unsupported(NAME, "task.maxTurns", fixed));
+        if task.max_turns.is_some() {
+            return Err(Refusal::unsupported(
+                NAME,
+                "task.maxTurns",
+                MAX_TURNS_IN_A_LIVE_SESSION,
+            ));
         }
         if changed(&task.output_schema, &o.output_schema) {
             return Err(Refusal::unsupported(NAME, "task.outputSchema", fixed));

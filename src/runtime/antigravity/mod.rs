@@ -176,6 +176,14 @@ impl Runtime for AntigravityRuntime {
                 "a base URL applies to the Gemini API, not to Vertex AI",
             ));
         }
+        // A keepAlive run, or `session/open` (the core marks its task keepAlive).
+        if task.keep_alive() && task.max_turns.is_some() {
+            return Err(Refusal::unsupported(
+                NAME,
+                "task.maxTurns",
+                live::MAX_TURNS_IN_A_LIVE_SESSION,
+            ));
+        }
         if let Some(resume) = task.resume() {
             // The SDK's rule for conversation ids; ours are UUIDs.
             let ok = resume.len() >= 32
