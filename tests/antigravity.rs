@@ -1013,3 +1013,37 @@ async fn session_open_prewarms_the_conversation() {
     assert_eq!(again["error"]["code"], -32017, "{again}");
     assert!(w.bridges().is_empty());
 }
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn a_failed_turn_ends_the_session_and_the_next_resume_is_cold() {
+    let mut w = World::start(vec![
+        Reply::CountUserTurns,
+        Reply::error(404, "NOT_FOUND", "models/gemini-mock-flash is not found"),
+        Reply::CountUserTurns,
+    ])
+    .await;
+    let first = w
+        .run(json!({"goal": "Remember PELICAN", "session": {"keepAlive": true}}))
+        .await;
+    let session = first.result()["sessionId"].as_str().unwrap().to_string();
+    let out = w.turn(&session, "And now?").await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "error", "{r}");
+    assert_eq!(r["error"]["kind"], "model", "{r}");
+    assert_eq!(r["sessionSource"], "live", "{r}");
+    assert_eq!(
+        r["sessionLive"], false,
+        "the failed turn ended the session: {r}"
+    );
+    let n = w.session_closed().await;
+    assert_eq!(n["reason"], "exited", "{n}");
+    let left = support::wait_gone_env("agy_bridge", &w.marker(), 5).await;
+    assert!(left.is_empty(), "bridge left: {left:?}");
+
+    let out = w.turn(&session, "What was the word?").await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["sessionSource"], "resumed", "{r}");
+    assert!(w.mock.requests()[2].texts().contains("Remember PELICAN"));
+}

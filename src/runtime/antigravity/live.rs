@@ -293,15 +293,16 @@ impl LiveSession for AgySession {
                 (Some(exit), true)
             }
         };
+        // The bridge ends a session whose turn raised (see bridge.py `serve`).
+        let bridge_ends = end != LoopEnd::TurnDone || turn.bridge_error();
         let result = turn
             .finish(&ctx, exit, forced, &self.requested, &self.save_dir)
             .await;
-        if end == LoopEnd::TurnDone && result.finish_reason == FinishReason::Error {
-            // The bridge ends a session whose turn failed (see bridge.py `serve`): reap it now,
-            // so that this turn's result already says the session is over.
-            let _ = self.child.wait_timeout(EXIT_GRACE).await;
-        }
-        if end != LoopEnd::TurnDone || result.finish_reason == FinishReason::Error {
+        if bridge_ends {
+            if end == LoopEnd::TurnDone {
+                // Reaped now, so that this turn's result already says the session is over.
+                let _ = self.child.wait_timeout(EXIT_GRACE).await;
+            }
             self.ended.cancel();
         }
         result

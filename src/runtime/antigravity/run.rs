@@ -259,6 +259,11 @@ impl Turn {
         }
     }
 
+    /// The bridge reported an error (an SDK exception) for this turn.
+    pub(super) fn bridge_error(&self) -> bool {
+        self.out.error.is_some()
+    }
+
     /// Maps the bridge's events and answers its approvals until the turn is over (stdout EOF
     /// or `turnDone`); `ctx.stop` asks the bridge to cancel the turn, softly first.
     pub(super) async fn pump(
