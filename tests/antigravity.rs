@@ -1047,3 +1047,19 @@ async fn a_failed_turn_ends_the_session_and_the_next_resume_is_cold() {
     assert_eq!(r["sessionSource"], "resumed", "{r}");
     assert!(w.mock.requests()[2].texts().contains("Remember PELICAN"));
 }
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn an_idle_session_closes_after_its_timeout_and_takes_the_bridge() {
+    let mut w = World::start(vec![Reply::CountUserTurns]).await;
+    let first = w
+        .run(json!({"goal": "Hi", "session": {"keepAlive": true, "idleTimeoutMs": 300}}))
+        .await;
+    let session = first.result()["sessionId"].as_str().unwrap().to_string();
+    let n = w.session_closed().await;
+    assert_eq!(n["sessionId"], session.as_str(), "{n}");
+    assert_eq!(n["reason"], "idle", "{n}");
+    assert!(w.bridges().is_empty(), "closed means the bridge is gone");
+    let left = support::wait_gone_env("localharness", &w.marker(), 5).await;
+    assert!(left.is_empty(), "harness left: {left:?}");
+}
