@@ -1063,3 +1063,28 @@ async fn an_idle_session_closes_after_its_timeout_and_takes_the_bridge() {
     let left = support::wait_gone_env("localharness", &w.marker(), 5).await;
     assert!(left.is_empty(), "harness left: {left:?}");
 }
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn a_live_turn_reports_only_its_own_structured_output() {
+    let schema = json!({"type": "object", "properties": {"answer": {"type": "integer"}},
+                        "required": ["answer"]});
+    let mut w = World::start(vec![
+        Reply::call("finish", json!({"answer": 4})),
+        Reply::text(&["four"]),
+    ])
+    .await;
+    let first = w
+        .run(json!({"goal": "2+2?", "outputSchema": schema, "session": {"keepAlive": true}}))
+        .await;
+    let r = first.result();
+    assert_eq!(r["structuredOutput"], json!({"answer": 4}), "{r}");
+    let session = r["sessionId"].as_str().unwrap().to_string();
+    // The schema applies as opened; this turn's answer is plain text, so it has none (the first
+    // turn's FINISH is in the conversation, not in this turn).
+    let out = w.turn(&session, "Again?").await;
+    let r = out.result();
+    assert_eq!(r["sessionSource"], "live", "{r}");
+    assert!(r.get("structuredOutput").is_none(), "{r}");
+    assert_eq!(r["output"], "four", "{r}");
+}

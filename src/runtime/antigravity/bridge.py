@@ -10,7 +10,8 @@ sidecar runs it with a Python that has the SDK installed, one process per task:
          A live session (the task has "live": true, its goal is not sent) keeps the SDK
          conversation open after "started" and takes its turns as
          {"type": "turn", "goal": ...}, each answered by the turn's events and then
-         {"type": "turnDone"}; {"type": "cancel"} cancels the running turn only (the
+         {"type": "turnDone", "last": bool} (last: the session ends, the bridge exits);
+         {"type": "cancel"} cancels the running turn only (the
          conversation stays); {"type": "close"} or EOF ends the session.
   stdout (bridge -> sidecar): one JSON object per line, nothing else (see `emit`). The bridge's
          own logs and the SDK's go to stderr.
@@ -151,6 +152,8 @@ class Bridge:
         self.turns = asyncio.Queue()
         # The running turn's FINISH structured output.
         self.finish_output = None
+        # A cancelled turn whose steps never stopped: a live session cannot go on.
+        self.turn_stuck = False
 
     async def read_inbox(self):
         while True:
@@ -386,8 +389,9 @@ class Bridge:
 
     async def serve(self, conv, types):
         """A live session: the same conversation takes turn after turn until close or EOF.
-        Every turn ends with "turnDone"; a turn that failed ends the session (the harness may
-        be unusable after it; the conversation is saved, so the sidecar resumes it cold)."""
+        Every turn ends with "turnDone"; a turn that failed, or that a cancel did not stop, ends
+        the session (the harness may be unusable after it; the conversation is saved, so the
+        sidecar resumes it cold)."""
         while True:
             msg = await self.turns.get()
             if msg is None or self.stdin_closed:
@@ -395,8 +399,9 @@ class Bridge:
             # A cancel that came after the previous turn had ended is not this turn's.
             self.cancel_requested.clear()
             code = await self.turn(conv, types, str(msg.get("goal") or ""))
-            emit({"type": "turnDone"})
-            if code != 0:
+            last = code != 0 or self.turn_stuck
+            emit({"type": "turnDone", "last": last})
+            if last:
                 return code
 
     async def turn(self, conv, types, goal):
@@ -437,6 +442,9 @@ class Bridge:
                 log("the turn did not stop within 5 s of the cancel")
             except Exception as e:
                 log(f"error while cancelling: {e!r}")
+            if not pumping.done():
+                # Still reading this turn's steps: the conversation cannot take another.
+                self.turn_stuck = True
         if isinstance(outcome, BaseException):
             emit(self.turn_end(conv, types))
             emit(classify(outcome, types))

@@ -284,7 +284,7 @@ impl LiveSession for AgySession {
         let mut turn = Turn::new(&ctx, Some(self.started.clone()));
         let end = turn.pump(&ctx, &mut self.lines, &self.stdin).await;
         let (exit, forced) = match end {
-            LoopEnd::TurnDone => (None, false),
+            LoopEnd::TurnDone { .. } => (None, false),
             // The bridge died during the turn: its exit explains the failure.
             LoopEnd::Eof => (self.child.wait_timeout(REAP_GRACE).await, false),
             // It did not honour the cancel: the session cannot go on.
@@ -293,17 +293,18 @@ impl LiveSession for AgySession {
                 (Some(exit), true)
             }
         };
-        // The bridge ends a session whose turn raised (see bridge.py `serve`).
-        let bridge_ends = end != LoopEnd::TurnDone || turn.bridge_error();
         let result = turn
             .finish(&ctx, exit, forced, &self.requested, &self.save_dir)
             .await;
-        if bridge_ends {
-            if end == LoopEnd::TurnDone {
-                // Reaped now, so that this turn's result already says the session is over.
+        match end {
+            LoopEnd::TurnDone { last: false } => {}
+            LoopEnd::TurnDone { last: true } => {
+                // The bridge ends the session (a failed turn, or one a cancel did not stop):
+                // reaped now, so that this turn's result already says the session is over.
                 let _ = self.child.wait_timeout(EXIT_GRACE).await;
+                self.ended.cancel();
             }
-            self.ended.cancel();
+            LoopEnd::Eof | LoopEnd::Forced => self.ended.cancel(),
         }
         result
     }

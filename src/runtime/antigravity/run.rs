@@ -235,8 +235,8 @@ impl Lines {
 pub(super) enum LoopEnd {
     /// The bridge's stdout ended (one-shot: the task is over; live: the bridge is gone).
     Eof,
-    /// A live session's bridge finished the turn and waits for the next.
-    TurnDone,
+    /// A live session's bridge finished the turn; it waits for the next unless `last`.
+    TurnDone { last: bool },
     /// A cancel was not honoured within [`SOFT_CANCEL_GRACE`]: the bridge must be killed.
     Forced,
 }
@@ -257,11 +257,6 @@ impl Turn {
                 ..Default::default()
             },
         }
-    }
-
-    /// The bridge reported an error (an SDK exception) for this turn.
-    pub(super) fn bridge_error(&self) -> bool {
-        self.out.error.is_some()
     }
 
     /// Maps the bridge's events and answers its approvals until the turn is over (stdout EOF
@@ -331,7 +326,7 @@ impl Turn {
                                 mapper.last_api_error.as_ref(),
                             ));
                         }
-                        BridgeEvent::TurnDone => return LoopEnd::TurnDone,
+                        BridgeEvent::TurnDone { last } => return LoopEnd::TurnDone { last },
                     }
                 }
                 Some((id, name, input, answer)) = pending.next(), if !pending.is_empty() => {

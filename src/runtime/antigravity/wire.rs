@@ -95,8 +95,12 @@ pub enum BridgeEvent {
     TurnEnd(TurnEnd),
     Cancelled,
     Error(BridgeError),
-    /// A live session's turn is over (after its `turnEnd`, `cancelled` or `error`).
-    TurnDone,
+    /// A live session's turn is over (after its `turnEnd`, `cancelled` or `error`). `last`:
+    /// the bridge ends the session now (the turn failed, or a cancel did not stop it).
+    TurnDone {
+        #[serde(default)]
+        last: bool,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize)]
