@@ -62,7 +62,7 @@ impl Core {
         }
         // What `session/open` opens is kept alive by definition: a runtime's `plan` sees it so
         // (and refuses what it cannot hold across turns, as for a keepAlive run).
-        let mut task = params.task;
+        let mut task = params.task.0;
         task.session.get_or_insert_with(Default::default).keep_alive = true;
         let wd = check_task(&info, &task, &self.cwd)?;
         let planned = runtime.plan(&task, &wd)?;

@@ -10,6 +10,7 @@
 //! - `wire.rs` the messages we write
 //! - `options.rs` `runtimeOptions.claude`
 
+mod answers;
 mod artifacts;
 mod bundled;
 mod command;
@@ -74,7 +75,11 @@ impl Runtime for ClaudeRuntime {
     }
 
     fn capabilities(&self) -> Capabilities {
-        super::all_capabilities()
+        Capabilities {
+            // AskUserQuestion → `input/request` (answers.rs).
+            questions: true,
+            ..super::all_capabilities()
+        }
     }
 
     async fn diagnose(&self, params: &DiagnoseParams) -> Diagnosis {
