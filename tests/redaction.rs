@@ -61,6 +61,62 @@ fn files_under(dir: &std::path::Path) -> Vec<String> {
     out
 }
 
+/// Reasoning and tool-output deltas are text streams too, each held back on its own, interleaved
+/// with the output stream; a stream's held text goes out (redacted) before the next other event.
+#[tokio::test]
+async fn a_secret_split_across_reasoning_or_tool_output_deltas_never_goes_out() {
+    let mut s = Sidecar::spawn_with(&[], |c| {
+        c.env("ARK_TEST_API_KEY", ENV_SECRET);
+    });
+    let e = ENV_SECRET;
+    let reasoning = |t: &str| json!({"event": "agent.reasoning.delta", "data": {"text": t}});
+    let output = |t: &str| json!({"event": "agent.tool.output.delta", "data": {"toolCallId": "c1", "text": t}});
+    let steps = vec![
+        reasoning("I will use "),
+        reasoning(&e[..10]),
+        output(&format!("$ echo {}", &e[..7])),
+        delta("Answer: "),
+        reasoning(&format!("{} now.", &e[10..])),
+        output(&format!("{}\n", &e[7..])),
+        json!({"event": "agent.message", "data": {"text": "done"}}),
+    ];
+    let out = s
+        .run(json!({"taskId": "streams", "runtime": "fixture", "task": {
+            "goal": "streams",
+            "runtimeOptions": {"fixture": {"script": {"steps": steps, "result": {"output": "ok"}}}}
+        }}))
+        .await;
+    assert_eq!(
+        out.result()["finishReason"],
+        "completed",
+        "{}",
+        out.response
+    );
+    let joined = |t: &str| -> String {
+        out.of_type(t)
+            .iter()
+            .map(|d| d["text"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        joined("agent.reasoning.delta"),
+        "I will use [redacted] now."
+    );
+    assert_eq!(joined("agent.tool.output.delta"), "$ echo [redacted]\n");
+    assert!(out
+        .of_type("agent.tool.output.delta")
+        .iter()
+        .all(|d| d["toolCallId"] == "c1"));
+    // Every held stream went out before the message that ended them.
+    let types = out.types();
+    let message = types.iter().position(|t| t == "agent.message").unwrap();
+    let last_delta = types.iter().rposition(|t| t.ends_with(".delta")).unwrap();
+    assert!(last_delta < message, "{types:?}");
+    for part in halves(ENV_SECRET) {
+        assert!(!s.stdout_text().contains(part), "{part:?} went out");
+    }
+}
+
 #[tokio::test]
 async fn a_secret_split_across_deltas_never_goes_out_whole_or_in_halves() {
     let record = tempfile::tempdir().unwrap();

@@ -149,9 +149,45 @@ pub struct EventSink {
 #[derive(Default)]
 struct Ordered {
     seq: u64,
-    text: TextStream,
-    /// Counts pieces of output text, so a delayed flush knows whether more came meanwhile.
+    /// Every text stream with text held back: the main output, and each reasoning, tool-output
+    /// or sub-agent stream, in the order they started.
+    streams: Vec<(StreamKey, TextStream)>,
+    /// Counts pieces of streamed text, so a delayed flush knows whether more came meanwhile.
     pieces: u64,
+}
+
+/// One stream of text deltas: its event type, the sub-agent it runs in, its tool call.
+#[derive(Clone, PartialEq, Eq)]
+struct StreamKey {
+    kind: &'static str,
+    parent: Option<String>,
+    tool_call_id: Option<String>,
+}
+
+impl StreamKey {
+    /// The delta's `data` around its (cleaned) text.
+    fn data(
+        &self,
+        text: String,
+        text_truncated: Option<Truncated>,
+        rest: Option<Map<String, Value>>,
+    ) -> EventData {
+        if rest.is_none() && self.tool_call_id.is_none() {
+            return EventData::Text(CleanText {
+                text,
+                text_truncated,
+            });
+        }
+        let mut data = Value::Object(rest.unwrap_or_default());
+        if let Some(id) = &self.tool_call_id {
+            data["toolCallId"] = Value::String(id.clone());
+        }
+        data["text"] = Value::String(text);
+        if let Some(t) = text_truncated {
+            data["textTruncated"] = serde_json::to_value(t).expect("markers serialize");
+        }
+        EventData::Value(data)
+    }
 }
 
 /// A short tail held back (the start of a word that could begin a credential, such as "s", "ak"
@@ -198,17 +234,46 @@ impl EventSink {
     /// Emits one event. Ignored once the task's terminal event is out (a late background emitter
     /// must not put an event after it).
     pub async fn emit(&self, body: EventBody) {
-        // The frequent one, an output delta, is cleaned as a string: no `Value` tree.
-        if let EventBody::OutputDelta(TextData { text, vendor }) = body {
-            let rest = vendor.map(|v| Map::from_iter([("vendor".to_string(), v)]));
-            return self.delta(&text, rest).await;
-        }
         self.emit_within(None, body).await
     }
 
     /// Emits one event caused inside a sub-agent (`parent`: the tool call that started it), or
     /// in the main agent (`None`).
     pub async fn emit_within(&self, parent: Option<&str>, body: EventBody) {
+        // Text streams are cleaned as strings (no `Value` tree: a streamed answer is thousands
+        // of deltas), each held back where a secret could be split across two pieces.
+        let key = |kind, tool_call_id| StreamKey {
+            kind,
+            parent: parent.map(str::to_string),
+            tool_call_id,
+        };
+        let vendor_rest = |v: Option<Value>| v.map(|v| Map::from_iter([("vendor".to_string(), v)]));
+        let body = match body {
+            EventBody::OutputDelta(TextData { text, vendor }) => {
+                return self
+                    .delta(key("agent.output.delta", None), &text, vendor_rest(vendor))
+                    .await
+            }
+            EventBody::ReasoningDelta(TextData { text, vendor }) => {
+                return self
+                    .delta(
+                        key("agent.reasoning.delta", None),
+                        &text,
+                        vendor_rest(vendor),
+                    )
+                    .await
+            }
+            EventBody::ToolOutputDelta(d) => {
+                return self
+                    .delta(
+                        key("agent.tool.output.delta", Some(d.tool_call_id)),
+                        &d.text,
+                        None,
+                    )
+                    .await
+            }
+            other => other,
+        };
         let v = serde_json::to_value(&body).expect("events serialize");
         let Value::Object(mut map) = v else {
             unreachable!("an adjacently tagged enum serializes to an object")
@@ -226,24 +291,23 @@ impl EventSink {
     /// their marker). Callers make sure `data` fits `kind` (the fixture runtime checks scripts
     /// before it plays them).
     pub async fn emit_raw(&self, kind: &str, mut data: Value) {
-        if kind == "agent.output.delta" && data.get("text").is_some_and(Value::is_string) {
-            if let Value::Object(mut map) = data {
-                let text = map.remove("text");
-                let rest = (!map.is_empty()).then_some(map);
-                return self
-                    .delta(text.as_ref().and_then(Value::as_str).unwrap_or(""), rest)
-                    .await;
+        // Text streams go through their hold-back like a runtime's deltas.
+        if matches!(
+            kind,
+            "agent.output.delta" | "agent.reasoning.delta" | "agent.tool.output.delta"
+        ) {
+            let tagged = serde_json::json!({ "type": kind, "data": &data });
+            if let Ok(body) = serde_json::from_value::<EventBody>(tagged) {
+                return self.emit_within(None, body).await;
             }
-            unreachable!("a value with a member is an object");
         }
         self.inner.hygiene.clean(&mut data);
         self.deliver(kind, EventData::Value(data), None).await
     }
 
-    /// One piece of the main agent's output text (`rest`: the delta's other members, e.g.
-    /// `vendor`). What could be the start of a secret is held back until the next piece or the
-    /// next event.
-    async fn delta(&self, text: &str, rest: Option<Map<String, Value>>) {
+    /// One piece of a text stream (`rest`: the delta's other members, e.g. `vendor`). What could
+    /// be the start of a secret is held back until the stream's next piece or the next event.
+    async fn delta(&self, key: StreamKey, text: &str, rest: Option<Map<String, Value>>) {
         self.touch();
         let mut ordered = self.inner.ordered.lock().await;
         if self.inner.closed.load(Ordering::SeqCst) {
@@ -251,11 +315,20 @@ impl EventSink {
         }
         let r = hygiene::current();
         ordered.pieces += 1;
-        if let Some(ready) = ordered.text.push(&r, text) {
-            self.send_delta(&mut ordered, ready, rest).await;
+        let at = match ordered.streams.iter().position(|(k, _)| *k == key) {
+            Some(at) => at,
+            None => {
+                ordered.streams.push((key.clone(), TextStream::default()));
+                ordered.streams.len() - 1
+            }
+        };
+        if let Some(ready) = ordered.streams[at].1.push(&r, text) {
+            self.send_delta(&mut ordered, &key, ready, rest).await;
         }
-        let held = ordered.text.held_len();
-        if held > 0 && held <= SHORT_HOLD_MAX {
+        let held = ordered.streams[at].1.held_len();
+        if held == 0 {
+            ordered.streams.remove(at);
+        } else if held <= SHORT_HOLD_MAX {
             let (sink, piece) = (self.clone(), ordered.pieces);
             tokio::spawn(async move {
                 tokio::time::sleep(SHORT_HOLD_FLUSH).await;
@@ -270,35 +343,38 @@ impl EventSink {
         if ordered.pieces != piece || self.inner.closed.load(Ordering::SeqCst) {
             return;
         }
-        if let Some(held) = ordered.text.flush(&hygiene::current()) {
-            self.send_delta(&mut ordered, held, None).await;
+        self.flush_streams(&mut ordered).await;
+    }
+
+    /// Sends what every stream holds back (a stream ends where another event comes).
+    async fn flush_streams(&self, ordered: &mut Ordered) {
+        let r = hygiene::current();
+        for (key, mut stream) in std::mem::take(&mut ordered.streams) {
+            if let Some(held) = stream.flush(&r) {
+                self.send_delta(ordered, &key, held, None).await;
+            }
         }
     }
 
-    /// Sends a piece of output text, already redacted, cut to the field limit.
+    /// Sends a piece of streamed text, already redacted, cut to the field limit.
     async fn send_delta(
         &self,
         ordered: &mut Ordered,
+        key: &StreamKey,
         mut text: String,
         rest: Option<Map<String, Value>>,
     ) {
         let text_truncated = self.inner.hygiene.cut_text(&mut text);
-        let data = match rest {
-            None => EventData::Text(CleanText {
-                text,
-                text_truncated,
-            }),
-            Some(rest) => {
-                let mut data = Value::Object(rest);
-                self.inner.hygiene.clean(&mut data);
-                data["text"] = Value::String(text);
-                if let Some(t) = text_truncated {
-                    data["textTruncated"] = serde_json::to_value(t).expect("markers serialize");
-                }
-                EventData::Value(data)
+        let rest = rest.map(|rest| {
+            let mut v = Value::Object(rest);
+            self.inner.hygiene.clean(&mut v);
+            match v {
+                Value::Object(m) => m,
+                _ => unreachable!("a cleaned object stays an object"),
             }
-        };
-        self.send_ordered(ordered, "agent.output.delta", data, None)
+        });
+        let data = key.data(text, text_truncated, rest);
+        self.send_ordered(ordered, key.kind, data, key.parent.as_deref())
             .await
     }
 
@@ -311,9 +387,7 @@ impl EventSink {
         if self.inner.closed.load(Ordering::SeqCst) {
             return;
         }
-        if let Some(held) = ordered.text.flush(&hygiene::current()) {
-            self.send_delta(&mut ordered, held, None).await;
-        }
+        self.flush_streams(&mut ordered).await;
         self.send_ordered(&mut ordered, kind, data, parent).await
     }
 
