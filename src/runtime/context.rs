@@ -163,6 +163,8 @@ struct SinkInner {
     started_sent: AtomicBool,
     started: Instant,
     last_activity_ms: AtomicU64,
+    /// Paths already sent in `agent.file.changed` (so the end-of-turn listing does not repeat them).
+    files_announced: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl EventSink {
@@ -178,6 +180,7 @@ impl EventSink {
                 started_sent: AtomicBool::new(false),
                 started: Instant::now(),
                 last_activity_ms: AtomicU64::new(0),
+                files_announced: Default::default(),
             }),
         }
     }
@@ -188,6 +191,15 @@ impl EventSink {
 
     /// Emits one event. Ignored once the task's terminal event is out (a late background emitter
     /// must not put an event after it).
+    /// Whether an `agent.file.changed` for `path` went out in this task already.
+    pub fn file_announced(&self, path: &str) -> bool {
+        self.inner
+            .files_announced
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(path)
+    }
+
     pub async fn emit(&self, body: EventBody) {
         // The frequent one, an output delta, is cleaned as a string: no `Value` tree.
         if let EventBody::OutputDelta(TextData { text, vendor }) = body {
@@ -200,6 +212,13 @@ impl EventSink {
     /// Emits one event caused inside a sub-agent (`parent`: the tool call that started it), or
     /// in the main agent (`None`).
     pub async fn emit_within(&self, parent: Option<&str>, body: EventBody) {
+        if let EventBody::FileChanged(f) = &body {
+            self.inner
+                .files_announced
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(f.path.clone());
+        }
         let v = serde_json::to_value(&body).expect("events serialize");
         let Value::Object(mut map) = v else {
             unreachable!("an adjacently tagged enum serializes to an object")
@@ -561,6 +580,8 @@ pub struct RunContext {
     pub approvals: Approvals,
     /// Text the host adds to the running turn (`steer`); empty unless the runtime declares it.
     pub steer: super::live::Steering,
+    /// `task.attachments`, read and checked at admission (empty when none).
+    pub attachments: std::sync::Arc<[super::attachments::Loaded]>,
 }
 
 #[cfg(test)]

@@ -74,7 +74,11 @@ impl Runtime for ClaudeRuntime {
     }
 
     fn capabilities(&self) -> Capabilities {
-        super::all_capabilities()
+        Capabilities {
+            // Images as base64 `image` blocks, files as text blocks (claude/wire.rs).
+            attachments: vec!["image".into(), "file".into()],
+            ..super::all_capabilities()
+        }
     }
 
     async fn diagnose(&self, params: &DiagnoseParams) -> Diagnosis {

@@ -136,7 +136,8 @@ async fn drive(
         .into_inner();
     let mut lines = JsonLines::new(stdout, DEFAULT_MAX_LINE_BYTES);
     tx.send(&initialize).await;
-    tx.send(&wire::user_message(&ctx.task.goal)).await;
+    tx.send(&wire::user_message_with(&ctx.task.goal, &ctx.attachments))
+        .await;
 
     let (decided_tx, mut decided_rx) = mpsc::unbounded_channel::<Decided>();
     let mut approvals = JoinSet::new();

@@ -15,6 +15,7 @@ mod diagnose;
 mod env;
 mod errors;
 mod events;
+mod input;
 mod mapping;
 mod mcp;
 mod options;
@@ -65,6 +66,8 @@ impl Runtime for CodexRuntime {
             // Codex has no per-tool allow/deny list for its built-in tools.
             tool_filters: false,
             usage_cost: false,
+            // `image` (data URL) and `text` turn/start input items (codex/input.rs).
+            attachments: vec!["image".into(), "file".into()],
             ..super::all_capabilities()
         }
     }

@@ -8,10 +8,10 @@ use serde_json::{json, Value};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::artifacts::{self, Snapshot};
 use super::client::{self, CallError, Client, Inbox, Incoming};
 use super::mapping::{AgentDelta, Flow, TurnState};
 use super::options::{CodexOptions, HostApprovalPolicy};
+use super::{artifacts, input};
 use super::{command, errors, NAME};
 use crate::process::Supervised;
 use crate::protocol::event::{EventBody, TaskStarted};
@@ -55,13 +55,6 @@ enum Ending {
 
 pub async fn run(binary: PathBuf, ctx: RunContext, opts: CodexOptions) -> AgentResult {
     let wd = ctx.working_directory.clone();
-    let before = {
-        let wd = wd.clone();
-        tokio::task::spawn_blocking(move || Snapshot::take(&wd))
-            .await
-            .ok()
-            .flatten()
-    };
     let cmd = command::app_server(&binary, &opts, &wd);
     let mut proc = match Supervised::spawn(cmd, NAME) {
         Ok(p) => p,
@@ -102,17 +95,9 @@ pub async fn run(binary: PathBuf, ctx: RunContext, opts: CodexOptions) -> AgentR
         .wind_down(Some(client.output()), EXIT_GRACE, KILL_GRACE)
         .await;
 
-    let listed = match before {
-        Some(before) => {
-            let root = before.root().to_path_buf();
-            tokio::task::spawn_blocking(move || Snapshot::take(&root).map(|a| before.diff(&a)))
-                .await
-                .ok()
-                .flatten()
-        }
-        None => None,
-    };
-    let artifacts = artifacts::merge(&wd, listed, &s.st.patched);
+    // What codex's fileChange items reported; the core adds what the workspace listing saw
+    // (a shell command's writes included).
+    let artifacts = artifacts::merge(&wd, &s.st.patched);
     s.result(ending, exit, killed, artifacts)
 }
 
@@ -266,7 +251,7 @@ impl Session<'_> {
 
         let mut turn = json!({
             "threadId": self.thread_id,
-            "input": [{ "type": "text", "text": task.goal }],
+            "input": input::items(&task.goal, &ctx.attachments),
         });
         let t = turn.as_object_mut().expect("object");
         if let Some(schema) = &task.output_schema {
