@@ -35,6 +35,8 @@ const DIFF_DEADLINE: Duration = Duration::from_millis(200);
 struct Entry {
     size: u64,
     modified: Option<SystemTime>,
+    /// A regular file (not a symlink, FIFO, socket or device): only these are read.
+    regular: bool,
     /// The text, for a small text file read while the budget lasted.
     text: Option<Arc<str>>,
 }
@@ -58,12 +60,19 @@ pub struct Change {
 impl Snapshot {
     /// Lists `root`, keeping small text files' content; `None` when it is too big to list.
     pub fn take(root: &Path) -> Option<Snapshot> {
-        Self::list(root, true)
+        // Listed first, read after: a directory too big to list costs no reading.
+        let mut snap = Self::list(root)?;
+        let mut budget = KEEP_TOTAL_BYTES;
+        for (path, entry) in snap.files.iter_mut() {
+            if entry.regular {
+                entry.text = read_text(path, entry.size, &mut budget);
+            }
+        }
+        Some(snap)
     }
 
-    fn list(root: &Path, keep_text: bool) -> Option<Snapshot> {
+    fn list(root: &Path) -> Option<Snapshot> {
         let mut files = HashMap::new();
-        let mut budget = if keep_text { KEEP_TOTAL_BYTES } else { 0 };
         let mut seen = 0usize;
         let mut stack = vec![root.to_path_buf()];
         while let Some(dir) = stack.pop() {
@@ -85,17 +94,13 @@ impl Snapshot {
                     continue;
                 }
                 let Ok(md) = e.metadata() else { continue };
-                let text = if ft.is_file() {
-                    read_text(&path, md.len(), &mut budget)
-                } else {
-                    None
-                };
                 files.insert(
                     path,
                     Entry {
                         size: md.len(),
                         modified: md.modified().ok(),
-                        text,
+                        regular: ft.is_file(),
+                        text: None,
                     },
                 );
             }
@@ -109,7 +114,7 @@ impl Snapshot {
     /// Lists the directory again and says what changed since `self`, with diffs where the
     /// limits allow. `None` when the directory has grown too big to list.
     pub fn changes(&self) -> Option<Vec<Change>> {
-        let after = Self::list(&self.root, false)?;
+        let after = Self::list(&self.root)?;
         let mut budget = KEEP_TOTAL_BYTES;
         let mut out = vec![];
         for (p, now) in &after.files {
@@ -117,7 +122,11 @@ impl Snapshot {
             if before.is_some_and(|b| b.size == now.size && b.modified == now.modified) {
                 continue;
             }
-            let text = read_text(p, now.size, &mut budget);
+            let text = if now.regular {
+                read_text(p, now.size, &mut budget)
+            } else {
+                None
+            };
             let change = match before {
                 None => ArtifactChange::Created,
                 // Rewritten with the same bytes (a `touch`, a formatter that changed nothing).
