@@ -69,6 +69,43 @@ async fn the_fixture_echoes_what_it_received() {
     assert_eq!(out.result()["finishReason"], "completed");
 }
 
+/// A turn in a live session reads its own attachments at admission, like a new run.
+#[tokio::test]
+async fn a_live_session_turn_takes_attachments() {
+    let (_d, wd) = workdir();
+    std::fs::write(wd.join("pic.png"), png_bytes()).unwrap();
+    let mut s = Sidecar::spawn(&[]);
+    let first = s
+        .run(json!({ "taskId": "t1", "runtime": "fixture", "task": {
+            "goal": "hello", "workingDirectory": wd, "session": { "keepAlive": true } } }))
+        .await;
+    let r = first.result();
+    assert_eq!(r["sessionLive"], true, "{r}");
+    assert!(r["vendor"]["attachments"].is_null(), "{r}");
+    let session = r["sessionId"].as_str().unwrap().to_string();
+    let turn = |attachments: Value| {
+        json!({ "runtime": "fixture", "task": {
+            "goal": "and this?", "workingDirectory": wd, "attachments": attachments,
+            "session": { "resume": session, "keepAlive": true } } })
+    };
+    let r = s
+        .call(
+            "run",
+            turn(json!([{ "type": "image", "path": "gone.png" }])),
+        )
+        .await;
+    assert_eq!(error_of(&r).1["path"], "task.attachments[0].path", "{r}");
+    let out = s
+        .run(turn(json!([{ "type": "image", "path": "pic.png" }])))
+        .await;
+    let r = out.result();
+    assert_eq!(r["sessionSource"], "live", "{r}");
+    assert_eq!(
+        r["vendor"]["attachments"][0]["mediaType"], "image/png",
+        "{r}"
+    );
+}
+
 #[tokio::test]
 async fn bad_attachments_are_refused_before_anything_starts() {
     let (_d, wd) = workdir();
