@@ -139,7 +139,15 @@ async fn plain_answer_streams_deltas_and_reports_usage() {
     assert_eq!(r["usage"]["outputTokens"], OUTPUT_TOKENS);
     assert_eq!(r["turns"], 1);
     assert_eq!(out.of_type("agent.vendor.turn").len(), 1);
-    assert_eq!(r["exit"]["code"], 0, "codex exited cleanly: {r}");
+    // The answer goes out as soon as the turn is mapped; codex is reaped afterwards, still
+    // under the running sidecar.
+    assert!(r.get("exit").is_none(), "answered before the reap: {r}");
+    let home = env.root.join("codex-home").display().to_string();
+    assert_eq!(
+        support::wait_gone_env("app-server", &home, 5).await,
+        Vec::<i32>::new(),
+        "codex reaped after the answer"
+    );
 
     // What reached the model: the goal as the user message, our system prompt instead of codex's,
     // the appended one as a developer message, the key from the environment.
@@ -926,5 +934,628 @@ async fn config_overrides_reach_codex_through_thread_start() {
     }
     assert_eq!(efforts, [json!("low"), json!("high")]);
     s.close_stdin();
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+// ---- Live sessions, driven through the runtime seam (`Runtime::open` → `LiveSession`) with the
+// real pinned codex: one app-server per session, turns in it, interrupt, steer, close, and what
+// happens when codex dies between turns. (The core's session registry drives the same seam.)
+
+mod live {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use agent_runtime_kit::protocol::task::{AgentTask, ApprovalMode, RunOptions};
+    use agent_runtime_kit::runtime::codex::{CodexOptions, CodexRuntime};
+    use agent_runtime_kit::runtime::{
+        Approvals, EventOutput, EventSink, LiveSession, OpenContext, RunContext, Runtime, Steering,
+        Stop, StopReason,
+    };
+    use serde_json::{json, Value};
+    use tokio::sync::mpsc;
+
+    use super::support::mock_codex::{user_messages, MockResponses, Reply};
+    use super::Env;
+
+    #[derive(Default)]
+    struct Events(Mutex<Vec<Value>>);
+
+    #[async_trait::async_trait]
+    impl EventOutput for Events {
+        async fn send(&self, event: Value) {
+            self.0.lock().unwrap().push(event);
+        }
+    }
+
+    impl Events {
+        fn types(&self) -> Vec<String> {
+            let events = self.0.lock().unwrap();
+            events
+                .iter()
+                .map(|e| e["type"].as_str().unwrap_or_default().to_string())
+                .collect()
+        }
+    }
+
+    impl Env {
+        fn runtime(&self) -> CodexRuntime {
+            CodexRuntime::new(Some(self.codex.clone()))
+        }
+
+        /// A task against `mock` (as `run` would take it), and its parsed codex options.
+        fn task(&self, mock: &MockResponses, extra: Value) -> (AgentTask, CodexOptions) {
+            let mut v = self.run("t", mock, extra)["task"].clone();
+            let mut opts = v["runtimeOptions"]["codex"].take();
+            // This test's private codex home and key, as a host would pass them.
+            opts["env"] = json!({
+                "CODEX_HOME": self.root.join("codex-home"),
+                "HOME": self.root.join("home"),
+                "OPENAI_API_KEY": "dummy",
+            });
+            v.as_object_mut().unwrap().remove("runtimeOptions");
+            (
+                serde_json::from_value(v).unwrap(),
+                serde_json::from_value(opts).unwrap(),
+            )
+        }
+
+        fn codex_pids(&self) -> Vec<i32> {
+            super::codex_pids(self)
+        }
+    }
+
+    /// One turn's context: its events, its stop, and the sender of its steering.
+    fn turn_ctx(
+        env: &Env,
+        task: AgentTask,
+    ) -> (RunContext, Arc<Events>, Stop, mpsc::Sender<String>) {
+        let events = Arc::new(Events::default());
+        let options = RunOptions::default();
+        let sink = EventSink::new("turn".into(), events.clone(), &options);
+        let stop = Stop::default();
+        let (steer_tx, steer) = Steering::channel();
+        let approvals = Approvals::new(
+            ApprovalMode::Deny,
+            None,
+            Duration::from_secs(5),
+            sink.clone(),
+            stop.clone(),
+        );
+        let ctx = RunContext {
+            task_id: "turn".into(),
+            task,
+            options,
+            working_directory: env.work.clone(),
+            events: sink,
+            stop: stop.clone(),
+            approvals,
+            steer,
+        };
+        (ctx, events, stop, steer_tx)
+    }
+
+    async fn open(env: &Env, rt: &CodexRuntime, mock: &MockResponses) -> Box<dyn LiveSession> {
+        let (task, opts) = env.task(mock, json!({ "goal": "" }));
+        let opts = rt.plan(&task, &env.work, opts).unwrap();
+        let ctx = OpenContext {
+            task,
+            options: RunOptions::default(),
+            working_directory: env.work.clone(),
+            stop: Stop::default(),
+        };
+        match rt.open(ctx, opts).await {
+            Ok(s) => s,
+            Err(r) => panic!("open failed: {r:?}"),
+        }
+    }
+
+    async fn turn(
+        env: &Env,
+        s: &mut Box<dyn LiveSession>,
+        mock: &MockResponses,
+        goal: &str,
+    ) -> Value {
+        let (task, _) = env.task(mock, json!({ "goal": goal }));
+        let (ctx, events, _, _) = turn_ctx(env, task);
+        let r = serde_json::to_value(s.turn(ctx).await).unwrap();
+        assert_eq!(
+            events.types()[0],
+            "agent.task.started",
+            "{:?}",
+            events.types()
+        );
+        r
+    }
+
+    #[tokio::test]
+    #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+    async fn follow_ups_run_in_the_same_app_server_and_see_earlier_turns() {
+        let env = Env::new();
+        let rt = env.runtime();
+        let mock = MockResponses::start(vec![Reply::CountUsers, Reply::CountUsers]).await;
+        let mut s = open(&env, &rt, &mock).await;
+        let id = s.session_id();
+        assert!(!id.is_empty());
+        // Prewarmed: codex is up and the thread exists before any turn; no model call yet.
+        let pids = env.codex_pids();
+        assert_eq!(pids.len(), 1, "one app-server: {pids:?}");
+        assert!(mock.requests().is_empty());
+
+        let r1 = turn(&env, &mut s, &mock, "FIRST question").await;
+        assert_eq!(r1["finishReason"], "completed", "{r1}");
+        assert_eq!(r1["output"], "USERS=1");
+        assert_eq!(r1["sessionId"], id.as_str());
+        assert_eq!(r1["sessionSource"], "new");
+        assert_eq!(r1["sessionLive"], true);
+
+        let r2 = turn(&env, &mut s, &mock, "SECOND question").await;
+        assert_eq!(r2["finishReason"], "completed", "{r2}");
+        assert_eq!(r2["output"], "USERS=2", "the model saw the first turn");
+        assert_eq!(r2["sessionSource"], "live");
+        assert_eq!(
+            r2["usage"]["inputTokens"],
+            super::INPUT_TOKENS,
+            "this turn's usage only"
+        );
+        assert_eq!(env.codex_pids(), pids, "no new process for the follow-up");
+        let reqs = mock.requests();
+        assert_eq!(
+            user_messages(&reqs[1].body),
+            vec!["FIRST question".to_string(), "SECOND question".to_string()]
+        );
+
+        s.close().await;
+        assert!(env.codex_pids().is_empty(), "close leaves no process");
+    }
+
+    #[tokio::test]
+    #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+    async fn an_interrupted_turn_keeps_the_session_and_steer_joins_a_running_turn() {
+        let env = Env::new();
+        let rt = env.runtime();
+        let mock = MockResponses::start(vec![
+            Reply::Stall,
+            Reply::Shell("sleep 2".into()),
+            Reply::CountUsers,
+        ])
+        .await;
+        let mut s = open(&env, &rt, &mock).await;
+        let pids = env.codex_pids();
+
+        // Turn 1 stalls at the model; the host cancels: turn/interrupt, a soft cancel.
+        let (task, _) = env.task(&mock, json!({ "goal": "STALLED question" }));
+        let (ctx, _, stop, _) = turn_ctx(&env, task);
+        let stopper = {
+            let mock = mock.clone();
+            tokio::spawn(async move {
+                while mock.requests().is_empty() {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                stop.stop(StopReason::Cancelled);
+            })
+        };
+        let r1 = serde_json::to_value(s.turn(ctx).await).unwrap();
+        stopper.await.unwrap();
+        assert_eq!(r1["finishReason"], "cancelled", "{r1}");
+        assert_eq!(r1["cancel"], "soft");
+        assert_eq!(r1["sessionLive"], true);
+        assert!(!s.ended().is_cancelled());
+
+        // Turn 2 runs a command; while it runs the host steers, and codex's next model request
+        // in the same turn carries the steered text.
+        let (task, _) = env.task(&mock, json!({ "goal": "SECOND question" }));
+        let (ctx, _, _, steer) = turn_ctx(&env, task);
+        let steerer = {
+            let mock = mock.clone();
+            tokio::spawn(async move {
+                while mock.requests().len() < 2 {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                steer
+                    .send("STEER-MARKER also say bye".into())
+                    .await
+                    .unwrap();
+                steer
+            })
+        };
+        let r2 = serde_json::to_value(s.turn(ctx).await).unwrap();
+        drop(steerer.await.unwrap());
+        assert_eq!(r2["finishReason"], "completed", "{r2}");
+        assert_eq!(r2["sessionSource"], "live");
+        let reqs = mock.requests();
+        assert_eq!(reqs.len(), 3, "one stalled request, then two in turn 2");
+        let users = user_messages(&reqs[2].body);
+        assert!(users.contains(&"STALLED question".to_string()), "{users:?}");
+        assert!(
+            users.contains(&"STEER-MARKER also say bye".to_string()),
+            "the steer joined turn 2: {users:?}"
+        );
+        assert_eq!(r2["output"], format!("USERS={}", users.len()));
+        assert_eq!(env.codex_pids(), pids, "same process throughout");
+
+        s.close().await;
+        assert!(env.codex_pids().is_empty());
+    }
+
+    #[tokio::test]
+    #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+    async fn a_killed_app_server_ends_the_session_and_a_cold_resume_continues_it() {
+        let env = Env::new();
+        let rt = env.runtime();
+        let mock = MockResponses::start(vec![Reply::CountUsers, Reply::CountUsers]).await;
+        let mut s = open(&env, &rt, &mock).await;
+        let id = s.session_id();
+        let r1 = turn(&env, &mut s, &mock, "FIRST question").await;
+        assert_eq!(r1["output"], "USERS=1", "{r1}");
+
+        // SIGKILL between turns: the watcher sees codex's output end.
+        let pids = env.codex_pids();
+        assert_eq!(pids.len(), 1);
+        sigkill(pids[0]);
+        tokio::time::timeout(Duration::from_secs(5), s.ended().cancelled())
+            .await
+            .expect("ended fires when codex dies between turns");
+        s.close().await;
+
+        // The next turn resumes cold, from codex's store, in a new process.
+        let (task, opts) = env.task(
+            &mock,
+            json!({ "goal": "SECOND question", "session": { "resume": id } }),
+        );
+        let opts = rt.plan(&task, &env.work, opts).unwrap();
+        let (ctx, _, _, _) = turn_ctx(&env, task);
+        let r2 = serde_json::to_value(rt.run(ctx, opts).await).unwrap();
+        assert_eq!(r2["finishReason"], "completed", "{r2}");
+        assert_eq!(r2["sessionSource"], "resumed");
+        assert_eq!(r2["sessionId"], id.as_str());
+        assert_eq!(r2["output"], "USERS=2", "the cold resume has the history");
+        assert!(super::support::wait_gone_env(
+            "app-server",
+            &env.root.join("codex-home").display().to_string(),
+            5
+        )
+        .await
+        .is_empty());
+    }
+
+    #[tokio::test]
+    #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+    async fn a_session_dropped_without_close_leaves_no_process() {
+        let env = Env::new();
+        let rt = env.runtime();
+        let mock = MockResponses::start(vec![Reply::CountUsers]).await;
+        let mut s = open(&env, &rt, &mock).await;
+        let r = turn(&env, &mut s, &mock, "FIRST question").await;
+        assert_eq!(r["output"], "USERS=1", "{r}");
+        assert_eq!(env.codex_pids().len(), 1);
+        drop(s);
+        let home = env.root.join("codex-home").display().to_string();
+        assert!(super::support::wait_gone_env("app-server", &home, 5)
+            .await
+            .is_empty());
+    }
+
+    /// SIGKILL through the `kill` command (no `unsafe` in tests).
+    fn sigkill(pid: i32) {
+        let ok = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+}
+
+// ---- Live sessions through the binary (the core's session registry over this runtime).
+
+/// This test's codex app-server processes (its private CODEX_HOME is in their environment),
+/// without the helpers codex starts under itself during a turn (their command lines can name
+/// the app-server too): only processes whose parent is not one of them.
+fn codex_pids(env: &Env) -> Vec<i32> {
+    let home = env.root.join("codex-home").display().to_string();
+    top_level(support::pids_matching_env("app-server", &home))
+}
+
+fn top_level(pids: Vec<i32>) -> Vec<i32> {
+    let parent = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit(')')
+                    .next()?
+                    .split_whitespace()
+                    .nth(1)?
+                    .parse::<i32>()
+                    .ok()
+            })
+    };
+    pids.iter()
+        .copied()
+        .filter(|p| parent(*p).is_none_or(|pp| !pids.contains(&pp)))
+        .collect()
+}
+
+async fn codex_gone(env: &Env) -> Vec<i32> {
+    let home = env.root.join("codex-home").display().to_string();
+    support::wait_gone_env("app-server", &home, 5).await
+}
+
+/// Waits until the mock has seen `n` requests, then a little longer (codex is mid-turn).
+async fn after_requests(mock: &MockResponses, n: usize) {
+    let began = Instant::now();
+    while mock.requests().len() < n {
+        assert!(
+            began.elapsed() < Duration::from_secs(30),
+            "the mock saw {n} requests"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn a_kept_session_takes_follow_ups_and_steer_in_one_app_server() {
+    let env = Env::new();
+    let mock = MockResponses::start(vec![
+        Reply::CountUsers,
+        Reply::Shell("sleep 2".into()),
+        Reply::CountUsers,
+    ])
+    .await;
+    let mut s = env.sidecar();
+    let caps = s.call("capabilities", json!({})).await;
+    let codex = caps["result"]["runtimes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "codex")
+        .unwrap()["capabilities"]
+        .clone();
+    assert_eq!(codex["liveSessions"], true, "{codex}");
+    assert_eq!(codex["steer"], true);
+    assert_eq!(codex["prewarm"], true);
+
+    let first = s
+        .run(env.run(
+            "t1",
+            &mock,
+            json!({ "goal": "FIRST question", "session": { "keepAlive": true } }),
+        ))
+        .await;
+    assert_well_formed(&first.events);
+    let r = first.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["output"], "USERS=1");
+    assert_eq!(r["sessionSource"], "new");
+    assert_eq!(r["sessionLive"], true);
+    let id = r["sessionId"].as_str().unwrap().to_string();
+    let pids = codex_pids(&env);
+    assert_eq!(pids.len(), 1, "one app-server, kept: {pids:?}");
+
+    // The follow-up runs in the same process; while its command runs, the host steers.
+    let run = s
+        .request(
+            "run",
+            env.run(
+                "t2",
+                &mock,
+                json!({ "goal": "SECOND question", "session": { "resume": id } }),
+            ),
+        )
+        .await;
+    after_requests(&mock, 2).await;
+    let steer = s
+        .call(
+            "steer",
+            json!({ "taskId": "t2", "text": "STEER-MARKER say bye" }),
+        )
+        .await;
+    assert_eq!(steer["result"]["accepted"], true, "{steer}");
+    let r = s.response(&run).await["result"].clone();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["sessionSource"], "live");
+    assert_eq!(r["sessionLive"], true);
+    assert_eq!(r["sessionId"], id.as_str());
+    let users = support::mock_codex::user_messages(&mock.requests()[2].body);
+    assert_eq!(
+        users,
+        ["FIRST question", "SECOND question", "STEER-MARKER say bye"],
+        "the model saw the first turn and the steer"
+    );
+    assert_eq!(r["output"], "USERS=3");
+    assert_eq!(codex_pids(&env), pids, "no new process for the follow-up");
+
+    let listed = s.call("session/list", json!({})).await;
+    assert_eq!(listed["result"]["sessions"][0]["state"], "idle", "{listed}");
+    assert_eq!(listed["result"]["sessions"][0]["runtime"], "codex");
+    let closed = s.call("session/close", json!({ "sessionId": id })).await;
+    assert_eq!(closed["result"]["closed"], true, "{closed}");
+    assert!(codex_pids(&env).is_empty(), "closed means gone");
+    s.close_stdin();
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn prewarm_interrupt_then_continue_and_a_killed_codex_resumes_cold() {
+    let env = Env::new();
+    let mock = MockResponses::start(vec![
+        Reply::Stall,
+        Reply::CountUsers,
+        Reply::CountUsers,
+        Reply::CountUsers,
+    ])
+    .await;
+    let mut s = env.sidecar();
+    let mut open = env.run("unused", &mock, json!({}));
+    open["task"].as_object_mut().unwrap().remove("goal");
+    let opened = s
+        .call(
+            "session/open",
+            json!({ "runtime": "codex", "task": open["task"] }),
+        )
+        .await;
+    let id = opened["result"]["sessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{opened}"))
+        .to_string();
+    // Prewarmed: codex is up with the thread loaded; no model request yet.
+    let pids = codex_pids(&env);
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    assert!(mock.requests().is_empty());
+
+    // A turn stalls at the model; cancel interrupts it and keeps the session.
+    let run = s
+        .request(
+            "run",
+            env.run(
+                "t1",
+                &mock,
+                json!({ "goal": "STALLED question", "session": { "resume": id } }),
+            ),
+        )
+        .await;
+    after_requests(&mock, 1).await;
+    s.call("cancel", json!({ "taskId": "t1" })).await;
+    let r = s.response(&run).await["result"].clone();
+    assert_eq!(r["finishReason"], "cancelled", "{r}");
+    assert_eq!(r["cancel"], "soft");
+    assert_eq!(r["sessionLive"], true);
+
+    let next = s
+        .run(env.run(
+            "t2",
+            &mock,
+            json!({ "goal": "SECOND question", "session": { "resume": id } }),
+        ))
+        .await;
+    assert_well_formed(&next.events);
+    let r = next.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["sessionSource"], "live");
+    assert_eq!(
+        r["output"], "USERS=2",
+        "the interrupted turn is in the history"
+    );
+    assert_eq!(codex_pids(&env), pids);
+
+    // SIGKILL codex between turns: the session ends, and the next resume is cold.
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pids[0].to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    loop {
+        let v = s.next().await.expect("sidecar running");
+        if v["method"] == "session/closed" {
+            assert_eq!(v["params"], json!({ "sessionId": id, "reason": "exited" }));
+            break;
+        }
+    }
+    let cold = s
+        .run(env.run(
+            "t3",
+            &mock,
+            json!({ "goal": "THIRD question", "session": { "resume": id, "keepAlive": true } }),
+        ))
+        .await;
+    let r = cold.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["sessionSource"], "resumed");
+    assert_eq!(r["sessionId"], id.as_str());
+    assert_eq!(r["output"], "USERS=3", "the cold resume has the history");
+    assert_eq!(r["sessionLive"], true);
+    assert_eq!(codex_pids(&env).len(), 1);
+
+    // Shutdown with a live session open leaves no codex behind.
+    s.close_stdin();
+    assert_eq!(s.wait_exit().await, Some(0));
+    assert_eq!(codex_gone(&env).await, Vec::<i32>::new());
+}
+
+// ---- No cold-start tax: nothing waits for `codex --version` before the first task.
+
+/// A fake codex whose `--version` takes `version_delay` seconds and whose app-server names
+/// `version` in `initialize`'s userAgent, then answers one turn at once.
+fn quick_fake_codex(dir: &Path, version: &str, version_delay: u32) -> PathBuf {
+    let path = dir.join(format!("fake-codex-{version}"));
+    std::fs::write(
+        &path,
+        format!(
+            r#"#!/bin/bash
+case "$1" in
+  --version) sleep {version_delay}; echo "codex-cli {version}"; exit 0 ;;
+esac
+while IFS= read -r line; do
+  id=$(printf '%s' "$line" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+  case "$line" in
+    *'"initialize"'*) echo "{{\"id\":$id,\"result\":{{\"userAgent\":\"agent-runtime-kit/{version} (Linux; x86_64) unknown\"}}}}" ;;
+    *'"thread/start"'*) echo "{{\"id\":$id,\"result\":{{\"thread\":{{\"id\":\"fake-thread\"}},\"model\":\"gpt-5.5\"}}}}" ;;
+    *'"turn/start"'*)
+      echo "{{\"id\":$id,\"result\":{{\"turn\":{{\"id\":\"fake-turn\"}}}}}}"
+      echo '{{"method":"turn/completed","params":{{"threadId":"fake-thread","turn":{{"id":"fake-turn","status":"completed","items":[{{"type":"agentMessage","text":"fake answer"}}]}}}}}}' ;;
+  esac
+done
+"#
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn the_first_run_does_not_wait_for_the_version_probe_and_initialize_names_the_version() {
+    let env = Env::new();
+    let mock = MockResponses::start(vec![]).await;
+    // `--version` takes 3 s: the first run answers long before (the probe runs beside it).
+    let slow = quick_fake_codex(&env.root, "0.171.0", 3);
+    let mut s = env.sidecar_with(&slow, "dummy");
+    let began = Instant::now();
+    let out = s.run(env.run("fast", &mock, json!({}))).await;
+    let took = began.elapsed();
+    assert_eq!(
+        out.result()["finishReason"],
+        "completed",
+        "{}",
+        out.result()
+    );
+    assert_eq!(out.result()["output"], "fake answer");
+    assert!(
+        took < Duration::from_secs(2),
+        "waited for --version: {took:?}"
+    );
+    assert_eq!(s.wait_exit().await, Some(0));
+
+    // A codex older than the oldest supported one is caught from its userAgent on the first run
+    // (and refused up front once the background probe has answered).
+    let old = quick_fake_codex(&env.root, "0.170.0", 0);
+    let mut s = env.sidecar_with(&old, "dummy");
+    let out = s.run(env.run("old", &mock, json!({}))).await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "error", "{r}");
+    assert_eq!(r["error"]["kind"], "process");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("older than 0.171.0"),
+        "{r}"
+    );
+    let began = Instant::now();
+    let again = loop {
+        let again = s.call("run", env.run("old2", &mock, json!({}))).await;
+        if again.get("error").is_some() || began.elapsed() > Duration::from_secs(5) {
+            break again;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(again["error"]["code"], -32011, "{again}");
+    assert_eq!(again["error"]["data"]["status"], "unsupportedVersion");
     assert_eq!(s.wait_exit().await, Some(0));
 }

@@ -385,9 +385,17 @@ async fn what_a_live_session_cannot_do_is_refused() {
         assert_eq!(r["error"]["data"]["field"], "session/open");
     }
 
-    // A run needs a goal.
+    // A run needs a goal: absent (the schema requires it) or empty.
     let r = s
         .call("run", json!({"runtime": "fixture", "task": {}}))
+        .await;
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    assert!(
+        r["error"]["message"].as_str().unwrap().contains("goal"),
+        "{r}"
+    );
+    let r = s
+        .call("run", json!({"runtime": "fixture", "task": {"goal": " "}}))
         .await;
     assert_eq!(r["error"]["code"], -32602, "{r}");
     assert_eq!(r["error"]["data"]["path"], "task.goal");

@@ -10,6 +10,7 @@ mod diagnose;
 mod error;
 mod mcp;
 mod output;
+mod prompt;
 mod run;
 
 use std::path::PathBuf;

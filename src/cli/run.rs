@@ -15,8 +15,9 @@ use super::output::{self, escape_controls, Style};
 use super::RunArgs;
 use crate::core::Core;
 use crate::protocol::methods::RunParams;
-use crate::protocol::task::AgentTask;
+use crate::protocol::task::{AgentTask, ApprovalMode};
 use crate::protocol::RpcError;
+use crate::runtime::context::ApprovalHost;
 use crate::runtime::EventOutput;
 
 /// The runtime `run` uses when --runtime names none.
@@ -37,6 +38,14 @@ pub async fn run_once(
         .as_deref()
         .map(crate::hygiene::learn_secrets_in_json);
     let (runtime, task) = build_task(&args)?;
+    // `approvals: "host"` is asked on the terminal; with none, refused before anything starts.
+    let host: Option<Arc<dyn ApprovalHost>> = match task.permissions().approvals {
+        ApprovalMode::Deny => None,
+        ApprovalMode::Host if super::prompt::interactive() => {
+            Some(Arc::new(super::prompt::TerminalHost::new()))
+        }
+        ApprovalMode::Host => return Err(CliError::usage(super::prompt::needs_terminal())),
+    };
     let task_id = uuid::Uuid::new_v4().to_string();
     let params = RunParams {
         task_id: Some(task_id.clone()),
@@ -49,7 +58,7 @@ pub async fn run_once(
     // Listening before the task starts: a Ctrl-C right after the header must cancel, not kill.
     let mut interrupt = signal(SignalKind::interrupt())
         .map_err(|e| CliError::failed(format!("cannot listen for Ctrl-C: {e}")))?;
-    let run = core.run(params, out, None);
+    let run = core.run(params, out, host);
     tokio::pin!(run);
     let mut ending = Ending::Ran;
     let result = tokio::select! {

@@ -60,7 +60,7 @@ impl Core {
                 "this runtime cannot open a live session ahead of a turn",
             ));
         }
-        let task = params.task;
+        let task = params.task.0;
         let wd = check_task(&info, &task, &self.cwd)?;
         let planned = runtime.plan(&task, &wd)?;
         if let Some(diagnosis) = planned.preflight().await {

@@ -309,8 +309,8 @@ pub struct CancelRequestParams {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionOpenParams {
     pub runtime: String,
-    /// As for `run`; `goal` is not sent. `session.keepAlive` is implied.
-    pub task: AgentTask,
+    /// As for `run`; `goal` may be left out (it is not sent). `session.keepAlive` is implied.
+    pub task: SessionTask,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<RunOptions>,
 }
@@ -397,4 +397,56 @@ pub enum SessionClosedReason {
     Exited,
     /// The sidecar is stopping (EOF, SIGTERM).
     Shutdown,
+}
+
+/// `session/open`'s task: an [`AgentTask`] whose `goal` may be left out (nothing is sent to the
+/// vendor until the first turn).
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct SessionTask(pub AgentTask);
+
+impl<'de> Deserialize<'de> for SessionTask {
+    /// Read as raw members, the goal added when absent, then as the task (`runtimeOptions` stay
+    /// raw text; this is one small message per session).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut members =
+            std::collections::BTreeMap::<String, Box<serde_json::value::RawValue>>::deserialize(d)?;
+        if !members.contains_key("goal") {
+            let empty = serde_json::value::RawValue::from_string("\"\"".into())
+                .map_err(D::Error::custom)?;
+            members.insert("goal".into(), empty);
+        }
+        let text = serde_json::to_string(&members).map_err(D::Error::custom)?;
+        serde_json::from_str(&text)
+            .map(SessionTask)
+            .map_err(D::Error::custom)
+    }
+}
+
+impl JsonSchema for SessionTask {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SessionTask".into()
+    }
+
+    /// `AgentTask`'s schema without `goal` among the required members.
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut schema = AgentTask::json_schema(generator);
+        if let Some(serde_json::Value::Array(required)) = schema.get_mut("required") {
+            required.retain(|name| name != "goal");
+        }
+        if schema
+            .get("required")
+            .and_then(|r| r.as_array())
+            .is_some_and(|r| r.is_empty())
+        {
+            schema.remove("required");
+        }
+        schema.insert(
+            "description".into(),
+            "An AgentTask whose `goal` may be left out (session/open sends nothing to the vendor)."
+                .into(),
+        );
+        schema
+    }
 }

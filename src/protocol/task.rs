@@ -7,13 +7,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-/// A coding task for an agent. Only `goal` is required (by `run`; `session/open` takes none).
+/// A coding task for an agent. Only `goal` is required (`session/open` accepts a task without it).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AgentTask {
-    /// The prompt. Never placed on a child's command line. Required by `run` (unless
-    /// `attachments` carry the whole request); `session/open` ignores it.
-    #[serde(default)]
+    /// The prompt. Never placed on a child's command line. `session/open` ignores it (and accepts
+    /// a task without it); a `run` needs a non-empty goal unless `attachments` carry the request.
     pub goal: String,
     /// Images and files sent with the goal.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -483,6 +483,11 @@ impl Approvals {
         self.mode
     }
 
+    /// The task's events (a runtime tells the host what it could not do with an answer).
+    pub fn events(&self) -> &EventSink {
+        &self.events
+    }
+
     /// Asks for a decision. With `approvals: "deny"` (or no host) the answer is deny without asking;
     /// with `"host"` an `agent.approval.requested` event goes out and the host is asked. No answer in
     /// time, an error reply, or a stopped task count as deny.

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::{LiveSession, OpenContext, RunContext, Runtime, Steering};
 use crate::core::{parse_str_at, Refusal, StrError};
 use crate::protocol::event::{EventBody, TaskStarted, TextData, ToolRequested};
-use crate::protocol::methods::{Decision, DiagnoseParams};
+use crate::protocol::methods::{Answer, Decision, DiagnoseParams, Question};
 use crate::protocol::result::{
     AgentResult, Artifact, CancelMode, FinishReason, TaskError, TaskErrorKind, ToolCallRecord,
     ToolStatus, Usage,
@@ -39,7 +39,7 @@ pub struct Script {
     pub result: ScriptResult,
 }
 
-// The variant is told by its key (`delayMs`, `event`, `tool`, `approval`, `fail`, in that order
+// The variant is told by its key (`delayMs`, `event`, `tool`, `approval`, `question`, `fail`, in that order
 // of precedence; other keys are ignored). Deserialized by hand (`impl Deserialize for Step`):
 // serde's `untagged` buffers every step and tries each variant in turn, which made loading a
 // 200,000-step script take over a second. (A `//` comment: doc comments go into the schema.)
@@ -68,6 +68,9 @@ pub enum Step {
     },
     Approval {
         approval: ApprovalStep,
+    },
+    Question {
+        question: QuestionStep,
     },
     Fail {
         fail: FailStep,
@@ -105,6 +108,7 @@ enum StepKey {
     Data,
     Tool,
     Approval,
+    Question,
     Fail,
     #[serde(other)]
     Other,
@@ -114,7 +118,7 @@ impl<'de> serde::de::Visitor<'de> for StepVisitor {
     type Value = Step;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a step: an object with delayMs, event, tool, approval or fail")
+        f.write_str("a step: an object with delayMs, event, tool, approval, question or fail")
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
@@ -124,6 +128,7 @@ impl<'de> serde::de::Visitor<'de> for StepVisitor {
         let mut data = None;
         let mut tool = None;
         let mut approval = None;
+        let mut question = None;
         let mut fail = None;
         while let Some(key) = map.next_key::<StepKey>()? {
             match key {
@@ -133,6 +138,7 @@ impl<'de> serde::de::Visitor<'de> for StepVisitor {
                 StepKey::Data => data = Some(map.next_value::<Value>()?),
                 StepKey::Tool => tool = Some(map.next_value::<ToolStep>()?),
                 StepKey::Approval => approval = Some(map.next_value::<ApprovalStep>()?),
+                StepKey::Question => question = Some(map.next_value::<QuestionStep>()?),
                 StepKey::Fail => fail = Some(map.next_value::<FailStep>()?),
                 StepKey::Other => {
                     map.next_value::<serde::de::IgnoredAny>()?;
@@ -153,11 +159,13 @@ impl<'de> serde::de::Visitor<'de> for StepVisitor {
             Step::Tool { tool }
         } else if let Some(approval) = approval {
             Step::Approval { approval }
+        } else if let Some(question) = question {
+            Step::Question { question }
         } else if let Some(fail) = fail {
             Step::Fail { fail }
         } else {
             return Err(serde::de::Error::custom(
-                "a step needs one of delayMs, event, tool, approval or fail",
+                "a step needs one of delayMs, event, tool, approval, question or fail",
             ));
         })
     }
@@ -176,6 +184,22 @@ pub struct ApprovalStep {
     /// The tool output when approved.
     #[serde(default)]
     pub output: Value,
+}
+
+/// The agent asks the host (`input/request`), as a tool call named `name`. The call's output is
+/// the host's `{ answers }` (declined: status `denied`, output why); `{{answers.<id>}}` in the
+/// result's `output` is replaced by that answer (a multi-select's labels joined with ", ", an
+/// unanswered or declined question by nothing).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QuestionStep {
+    pub questions: Vec<Question>,
+    #[serde(default = "ask_tool_name")]
+    pub name: String,
+}
+
+fn ask_tool_name() -> String {
+    "AskUserQuestion".into()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -270,6 +294,8 @@ impl Runtime for FixtureRuntime {
             prewarm: true,
             // Echoed back (`vendor.attachments` in the result) so hosts can test theirs.
             attachments: vec!["image".into(), "file".into()],
+            // `question` steps.
+            questions: true,
             ..super::all_capabilities()
         }
     }
@@ -513,6 +539,8 @@ pub(crate) struct Player {
     pub(crate) steered: Vec<String>,
     /// The task's attachments as received, echoed in the result's `vendor.attachments`.
     attachments: Option<Value>,
+    /// The host's answers to `question` steps, by question id.
+    answers: std::collections::BTreeMap<String, String>,
 }
 
 impl Player {
@@ -526,6 +554,7 @@ impl Player {
             session,
             steered: vec![],
             attachments: echo_attachments(&ctx.attachments),
+            answers: Default::default(),
         }
     }
 
@@ -602,6 +631,7 @@ impl Player {
                 Step::Event { event, data } => ctx.events.emit_raw(&event, data).await,
                 Step::Tool { tool } => self.tool(ctx, tool).await,
                 Step::Approval { approval } => self.approval(ctx, approval).await,
+                Step::Question { question } => self.question(ctx, question).await,
                 Step::Fail { fail } => {
                     let mut r = self.finish(script.result, session_id);
                     r.finish_reason = FinishReason::Error;
@@ -667,6 +697,7 @@ impl Player {
 
     async fn approval(&mut self, ctx: &RunContext, step: ApprovalStep) {
         let id = self.tool_id(None);
+        let mut input = step.input.clone();
         let began = Instant::now();
         request(ctx, &id, &step.name, &step.input).await;
         let (status, output) = if !self.is_allowed(&step.name) {
@@ -676,6 +707,10 @@ impl Player {
             )
         } else {
             let answer = ctx.approvals.decide(&id, &step.name, &step.input).await;
+            if let (true, Some(updated)) = (answer.decision.allows(), answer.updated_input) {
+                // What "runs" is the host's input: the completed call reports it.
+                input = updated;
+            }
             match answer.decision {
                 Decision::Allow | Decision::AllowForSession => (ToolStatus::Ok, step.output),
                 Decision::Deny | Decision::Abort => (
@@ -684,7 +719,29 @@ impl Player {
                 ),
             }
         };
-        self.complete(ctx, id, step.name, step.input, status, output, began)
+        self.complete(ctx, id, step.name, input, status, output, began)
+            .await;
+    }
+
+    async fn question(&mut self, ctx: &RunContext, step: QuestionStep) {
+        let id = self.tool_id(None);
+        let began = Instant::now();
+        let input = json!({ "questions": step.questions });
+        request(ctx, &id, &step.name, &input).await;
+        let (status, output) = match ctx.approvals.ask_questions(Some(&id), step.questions).await {
+            Ok(response) => {
+                for (qid, answer) in &response.answers {
+                    let text = match answer {
+                        Answer::One(s) => s.clone(),
+                        Answer::Many(v) => v.join(", "),
+                    };
+                    self.answers.insert(qid.clone(), text);
+                }
+                (ToolStatus::Ok, json!(response))
+            }
+            Err(why) => (ToolStatus::Denied, json!(why)),
+        };
+        self.complete(ctx, id, step.name, input, status, output, began)
             .await;
     }
 
@@ -710,7 +767,7 @@ impl Player {
     }
 
     fn finish(&mut self, r: ScriptResult, (session_id, changed): (String, bool)) -> AgentResult {
-        let mut output = r.output;
+        let mut output = with_answers(r.output, &self.answers);
         for text in &self.steered {
             output.push_str(&format!("\n[steer] {text}"));
         }
@@ -772,6 +829,22 @@ fn echo_attachments(attachments: &[Loaded]) -> Option<Value> {
         })
         .collect();
     Some(Value::Array(list))
+}
+
+/// `{{answers.<id>}}` → the answer (nothing when there is none).
+fn with_answers(
+    mut output: String,
+    answers: &std::collections::BTreeMap<String, String>,
+) -> String {
+    while let Some(start) = output.find("{{answers.") {
+        let Some(len) = output[start..].find("}}") else {
+            break;
+        };
+        let id = &output[start + "{{answers.".len()..start + len];
+        let answer = answers.get(id).cloned().unwrap_or_default();
+        output.replace_range(start..start + len + 2, &answer);
+    }
+    output
 }
 
 async fn request(ctx: &RunContext, id: &str, name: &str, input: &Value) {

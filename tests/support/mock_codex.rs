@@ -24,12 +24,18 @@ pub enum Reply {
     Reasoned(Vec<String>, Vec<String>),
     /// A call of codex's shell tool (`exec_command {"cmd": ...}`).
     Shell(String),
+    /// A call of any tool by name, with these arguments.
+    Call(String, Value),
     /// An HTTP error status with a JSON error body.
     Status(u16, Value),
     /// Starts the stream, then never sends another byte.
     Stall,
     /// Starts the stream, then closes it before `response.completed` (codex reconnects).
     Truncate,
+    /// An assistant message `USERS=<n>`: how many user messages the request carried (codex's own
+    /// context blocks, `<environment_context>` and the like, not counted), so a test can tell
+    /// whether the model saw earlier turns.
+    CountUsers,
 }
 
 impl Reply {
@@ -197,7 +203,14 @@ async fn respond(
             ev.push(completed);
             ev
         }
-        Reply::Text(parts) => {
+        Reply::CountUsers | Reply::Text(_) => {
+            let parts = match reply {
+                Reply::Text(parts) => parts,
+                _ => vec![format!(
+                    "USERS={}",
+                    user_messages(&body_of(&inner, n)).len()
+                )],
+            };
             let id = format!("msg_{rid}");
             let text: String = parts.concat();
             let mut ev = vec![
@@ -235,12 +248,35 @@ async fn respond(
             })),
             completed,
         ],
+        Reply::Call(name, args) => vec![
+            created,
+            sse(json!({
+                "type": "response.output_item.done", "output_index": 0,
+                "item": { "type": "function_call", "name": name,
+                          "arguments": args.to_string(),
+                          "call_id": format!("call_{rid}") },
+            })),
+            completed,
+        ],
     };
     let stream = futures::stream::iter(events.into_iter().map(Ok::<_, Infallible>));
     Response::builder()
         .header("content-type", "text/event-stream")
         .body(Body::from_stream(stream))
         .unwrap()
+}
+
+/// The body of the `n`th request (1-based).
+fn body_of(inner: &Arc<Mutex<Inner>>, n: u64) -> Value {
+    inner.lock().unwrap().requests[n as usize - 1].body.clone()
+}
+
+/// The texts of the user's own messages in a request (codex's context blocks left out).
+pub fn user_messages(body: &Value) -> Vec<String> {
+    texts_of(body, "user")
+        .into_iter()
+        .filter(|t| !t.trim_start().starts_with('<'))
+        .collect()
 }
 
 /// The text of every message of `role` in a recorded request's input.

@@ -214,7 +214,18 @@ impl Sidecar {
     pub async fn run_with(
         &mut self,
         params: Value,
+        approve: impl FnMut(&Value) -> Option<Value>,
+    ) -> RunOutcome {
+        self.run_answering(params, approve, |_| None).await
+    }
+
+    /// [`Self::run_with`], also answering each `input/request` with `answer` (its params in;
+    /// `None` leaves it unanswered).
+    pub async fn run_answering(
+        &mut self,
+        params: Value,
         mut approve: impl FnMut(&Value) -> Option<Value>,
+        mut answer: impl FnMut(&Value) -> Option<Value>,
     ) -> RunOutcome {
         let id = self.request("run", params.clone()).await;
         let mut events = vec![];
@@ -259,6 +270,13 @@ impl Sidecar {
                 Some("approval/request") => {
                     if let Some(answer) = approve(&v["params"]) {
                         let reply = json!({"jsonrpc": "2.0", "id": v["id"], "result": answer});
+                        self.send(&reply).await;
+                    }
+                    events.push(v);
+                }
+                Some("input/request") => {
+                    if let Some(answers) = answer(&v["params"]) {
+                        let reply = json!({"jsonrpc": "2.0", "id": v["id"], "result": answers});
                         self.send(&reply).await;
                     }
                     events.push(v);

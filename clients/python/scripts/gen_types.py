@@ -26,6 +26,9 @@ DEFAULT_OUT = HERE.parent / "src" / "agent_runtime_kit" / "_types.py"
 
 # Definitions that only describe the fixture runtime's script format: hosts pass scripts as plain
 # JSON under runtimeOptions, so these stay out of the client surface.
+# Fields that were required in protocol v1 stay first, so v1 code that passes them positionally
+# (`AgentTask("Fix the test", ...)`, `SessionRef("s-1")`) keeps working now that they are optional.
+POSITIONAL_FIRST = {"AgentTask": "goal", "SessionRef": "resume"}
 SKIP = {"Script", "ScriptResult", "Step", "ToolStep", "ApprovalStep", "FailStep", "EventBody"}
 
 
@@ -165,7 +168,9 @@ class Gen:
             desc = p.get("description") if isinstance(p, dict) else None
             lines_req.append(f"    {py}: {ann}" + (f"  # {desc.splitlines()[0]}" if desc else ""))
             fields.append((py, wire, spec))
-        for wire, p in props.items():
+        first = POSITIONAL_FIRST.get(name)
+        ordered = sorted(props.items(), key=lambda kv: kv[0] != first)
+        for wire, p in ordered:
             if wire in required:
                 continue
             ann, spec, nullable = self.prop(p)

@@ -24,6 +24,7 @@ from agent_runtime_kit import (
     ApprovalResponse,
     Client,
     Event,
+    InputRequestParams,
     Permissions,
     RpcError,
     RunOptions,
@@ -44,7 +45,7 @@ def client(**kw: Any) -> Client:
 
 
 def scripted(goal: str, script: Dict[str, Any], wd: Path, **kw: Any) -> AgentTask:
-    return AgentTask(goal, working_directory=str(wd), runtime_options={"fixture": {"script": script}}, **kw)
+    return AgentTask(goal=goal, working_directory=str(wd), runtime_options={"fixture": {"script": script}}, **kw)
 
 
 def uid() -> str:
@@ -303,6 +304,94 @@ async def test_approval_handler_forms_failures_and_defaults(workdir: Path) -> No
         result = await ark.run(task, runtime="fixture")
         assert result.tool_calls[0].status == "denied"
         assert "no approval handler" in str(result.tool_calls[0].output)
+
+
+@async_test
+async def test_new_decisions_and_updated_input(workdir: Path) -> None:
+    bash = lambda c: {"approval": {"name": "Bash", "input": {"command": c}, "output": "ran"}}
+    script = {"steps": [bash("ls"), bash("ls"), bash("make")], "result": {"output": "done"}}
+    task = scripted("go", script, workdir, permissions=Permissions(approvals="host"))
+    asked: List[str] = []
+
+    def decide(req: ApprovalParams) -> Any:
+        asked.append(req.input["command"])
+        if req.input["command"] == "ls":
+            return "allowForSession"
+        return {"decision": "allow", "updatedInput": {"command": "make -n"}}
+
+    async with client() as ark:
+        result = await ark.run(task, runtime="fixture", on_approval=decide)
+    # The second `ls` was allowed for the session without asking; `make` ran as edited.
+    assert asked == ["ls", "make"]
+    assert [t.status for t in result.tool_calls] == ["ok", "ok", "ok"]
+    assert result.tool_calls[2].input == {"command": "make -n"}
+
+    async with client() as ark:
+        result = await ark.run(task, runtime="fixture", on_approval=lambda req: "abort")
+    assert result.finish_reason == "cancelled"
+
+
+QUESTIONS = {
+    "question": {
+        "questions": [
+            {"id": "color", "text": "Which color?", "options": [{"label": "Red"}, {"label": "Blue"}]},
+            {"id": "sizes", "text": "Sizes?", "multiSelect": True, "options": [{"label": "S"}, {"label": "M"}]},
+        ]
+    }
+}
+
+
+@async_test
+async def test_questions_go_to_the_question_handler(workdir: Path) -> None:
+    script = {"steps": [QUESTIONS], "result": {"output": "{{answers.color}}/{{answers.sizes}}"}}
+    task = scripted("go", script, workdir, permissions=Permissions(approvals="host"))
+    asked: List[InputRequestParams] = []
+
+    async def answer(req: InputRequestParams) -> Any:
+        asked.append(req)
+        return {"color": "Blue", "sizes": ["S", "M"]}
+
+    async with client(on_question=answer) as ark:
+        result = await ark.run(task, runtime="fixture")
+    assert result.output == "Blue/S, M"
+    assert [q.id for q in asked[0].questions] == ["color", "sizes"]
+    assert asked[0].questions[1].multi_select and asked[0].tool_call_id
+
+    # No handler, or a raising one: declined, and the agent is told.
+    def boom(req: InputRequestParams) -> Any:
+        raise RuntimeError("not now")
+
+    async with client() as ark:
+        for kw in ({}, {"on_question": boom}):
+            result = await ark.run(task, runtime="fixture", **kw)
+            assert result.output == "/"
+            assert result.tool_calls[0].status == "denied"
+
+
+@async_test
+async def test_a_withdrawn_question_cancels_its_handler(workdir: Path) -> None:
+    script = {"steps": [QUESTIONS], "result": {"output": "x"}}
+    task = scripted("go", script, workdir, permissions=Permissions(approvals="host"))
+    started = asyncio.Event()
+    cancelled = asyncio.Event()
+
+    async def answer(req: InputRequestParams) -> Any:
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return {}
+
+    async with client() as ark:
+        run = ark.run(
+            task, runtime="fixture", options=RunOptions(approval_timeout_ms=300), on_question=answer
+        )
+        result = await run
+        assert started.is_set()
+        await asyncio.wait_for(cancelled.wait(), 5)
+    assert result.tool_calls[0].status == "denied"
 
 
 @async_test

@@ -60,7 +60,7 @@ def test_task_goes_out_in_camel_case_without_unset_fields():
         "workingDirectory": "/repo",
         "outputSchema": {"type": "object", "properties": {"ok": {"type": "boolean"}}},
         "permissions": {"sandbox": "read-only", "approvals": "deny", "allowedTools": ["Read"]},
-        "session": {"resume": "s-1", "fork": True},
+        "session": {"resume": "s-1", "fork": True, "keepAlive": False},
         "mcpServers": {
             "fs": {"command": "npx", "args": ["-y", "server"], "env": {"K": "v"}},
             "web": {"url": "http://127.0.0.1:1/mcp", "headers": {}},

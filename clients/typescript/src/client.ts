@@ -4,8 +4,9 @@ import { accessSync, constants, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { delimiter, dirname, join } from "node:path";
 
-import { ProtocolError, RpcError, SidecarExitedError, SidecarNotFoundError } from "./errors.js";
+import { ProtocolError, RpcError, SidecarExitedError, SidecarNotFoundError, rpcError } from "./errors.js";
 import { LineSplitter } from "./framing.js";
+import { Session, type SessionClosedListener, type SessionOptions } from "./session.js";
 import {
   ERROR_CODES,
   TERMINAL_EVENT_TYPES,
@@ -18,17 +19,47 @@ import {
   type DiagnoseParams,
   type DiagnoseResult,
   type Diagnosis,
+  type Decision,
   type Event,
+  type InputRequestParams,
+  type InputResponse,
   type RunOptions,
+  type SessionCloseResult,
+  type SessionClosed,
+  type SessionInfo,
+  type SessionListResult,
+  type SessionOpenResult,
+  type SteerResult,
 } from "./types.js";
 
 export const BIN_ENV = "AGENT_RUNTIME_KIT_BIN";
 export const BIN_NAME = "agent-runtime-kit";
 
-/** What an approval handler returns: a response, `true`/`false`, or `"allow"`/`"deny"`. */
-export type ApprovalDecision = ApprovalResponse | boolean | "allow" | "deny";
-/** Called for each `approval/request` (tasks with `permissions.approvals: "host"`). */
-export type ApprovalHandler = (request: ApprovalParams) => ApprovalDecision | Promise<ApprovalDecision>;
+/**
+ * What an approval handler returns: a response (`{ decision, message?, updatedInput? }`),
+ * `true`/`false`, or a decision name (`"allow"`, `"allowForSession"`, `"deny"`, `"abort"`).
+ */
+export type ApprovalDecision = ApprovalResponse | boolean | Decision;
+/**
+ * Called for each `approval/request` (tasks with `permissions.approvals: "host"`). `signal` aborts
+ * when the sidecar withdraws the request (`$/cancelRequest`); the answer is then not sent.
+ */
+export type ApprovalHandler = (
+  request: ApprovalParams,
+  signal: AbortSignal,
+) => ApprovalDecision | Promise<ApprovalDecision>;
+/** What a question handler returns: an InputResponse, or the answers by question id. */
+export type QuestionAnswers = InputResponse | InputResponse["answers"];
+/**
+ * Called for each `input/request` (the agent's questions to the user). Throw to decline them (the
+ * agent is told nobody answered). `signal` aborts when the sidecar withdraws the request.
+ */
+export type QuestionHandler = (
+  request: InputRequestParams,
+  signal: AbortSignal,
+) => QuestionAnswers | Promise<QuestionAnswers>;
+
+const DECISIONS: readonly Decision[] = ["allow", "allowForSession", "deny", "abort"];
 
 export interface ClientOptions {
   /** The sidecar executable (default: `$AGENT_RUNTIME_KIT_BIN`, then `agent-runtime-kit` on PATH). */
@@ -40,10 +71,14 @@ export interface ClientOptions {
   cwd?: string;
   /** The default approval handler (a run can pass its own); without one every approval is denied. */
   onApproval?: ApprovalHandler;
+  /** The default question handler (a run can pass its own); without one questions are declined. */
+  onQuestion?: QuestionHandler;
   /** Called with each stderr line of the sidecar (its logs); exceptions are ignored. */
   onStderr?: (line: string) => void;
   /** How many stderr lines to keep for error reports (default 200). */
   stderrTailLines?: number;
+  /** Called with every `session/closed` notification, of any session; exceptions are ignored. */
+  onSessionClosed?: SessionClosedListener;
 }
 
 export interface RunRequest {
@@ -55,6 +90,7 @@ export interface RunRequest {
   /** Aborting it cancels the task; the run then ends with `finishReason: "cancelled"`. */
   signal?: AbortSignal;
   onApproval?: ApprovalHandler;
+  onQuestion?: QuestionHandler;
 }
 
 /**
@@ -126,7 +162,13 @@ export class Client {
   private child: ChildProcessWithoutNullStreams;
   private nextId = 0;
   private pending = new Map<number, Pending>();
+  /** Host requests being answered, by JSON id: `$/cancelRequest` aborts their handler. */
+  private answering = new Map<string, AbortController>();
   private runs = new Map<string, Run>();
+  private sessions = new Map<string, Session>();
+  // session/closed of ids no Session knows yet (it ended while its first result was on its way):
+  // handed over when one learns the id. Bounded.
+  private earlyClosed = new Map<string, SessionClosed>();
   private stderrLines: string[] = [];
   private exitedError: SidecarExitedError | undefined;
   private closing = false;
@@ -251,7 +293,7 @@ export class Client {
   run(req: RunRequest): Run {
     const task: AgentTask = typeof req.task === "string" ? { goal: req.task } : req.task;
     const taskId = req.taskId ?? randomUUID();
-    const run = new Run(this, taskId, req.runtime, req.onApproval);
+    const run = new Run(this, taskId, req.runtime, req.onApproval, req.onQuestion);
     this.runs.set(taskId, run);
     const params: Record<string, unknown> = { taskId, runtime: req.runtime, task };
     if (req.options) params.options = req.options;
@@ -286,6 +328,107 @@ export class Client {
         if (run.done) return { taskId, state: "finished" };
         await new Promise((r) => setTimeout(r, 20));
       }
+    }
+  }
+
+  /**
+   * Opens a live session of `runtime`: `task` (no goal needed) is the template of every turn.
+   * With prewarm (the runtime's `capabilities.prewarm`, or `opts.prewarm`) the vendor starts now
+   * (`session/open`); otherwise the first `send` opens it. A runtime without live sessions refuses
+   * with RpcError -32012.
+   *
+   * ```ts
+   * await using s = await ark.openSession("claude", { workingDirectory: "." });
+   * await s.send("My name is Ada.").result;
+   * const run = s.send("What is my name?");
+   * ```
+   */
+  async openSession(runtime: string, task: AgentTask = {}, opts: SessionOptions = {}): Promise<Session> {
+    return new Session(this, runtime, task, opts).open();
+  }
+
+  /** `session/list`: the live sessions (`starting`, `idle`, `busy`) of this sidecar. */
+  async listSessions(): Promise<SessionInfo[]> {
+    return ((await this.request("session/list", {})) as SessionListResult).sessions;
+  }
+
+  /**
+   * `session/close`: resolves once the vendor process is gone. An unknown (or already ended) id
+   * rejects with SessionNotFoundError (-32017).
+   */
+  async closeSession(sessionId: string): Promise<SessionCloseResult> {
+    return (await this.request("session/close", { sessionId })) as SessionCloseResult;
+  }
+
+  /**
+   * `session/open` alone: starts the vendor and resolves once it is ready for a first turn. Most
+   * hosts want {@link openSession}, which also runs the turns.
+   */
+  async prewarmSession(runtime: string, task: AgentTask = {}, options?: RunOptions): Promise<SessionOpenResult> {
+    const { goal: _goal, ...rest } = task;
+    const params: Record<string, unknown> = { runtime, task: rest };
+    if (options) params.options = options;
+    return (await this.request("session/open", params)) as SessionOpenResult;
+  }
+
+  /**
+   * Adds `text` to a running task as user input. As for {@link cancel}, "no such task" right after
+   * `run` is retried until the task is admitted or its run has ended.
+   */
+  async steer(taskId: string, text: string, waitAdmittedMs = 5_000): Promise<SteerResult> {
+    const run = this.runs.get(taskId);
+    const giveUp = Date.now() + waitAdmittedMs;
+    for (;;) {
+      try {
+        return (await this.request("steer", { taskId, text })) as SteerResult;
+      } catch (e) {
+        const retry = e instanceof RpcError && e.code === ERROR_CODES.taskNotFound && run && !run.done;
+        if (!retry || Date.now() > giveUp) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+
+  /** @internal */
+  rememberSession(id: string, session: Session): void {
+    this.sessions.set(id, session);
+    const early = this.earlyClosed.get(id);
+    if (early) {
+      this.earlyClosed.delete(id);
+      this.sessions.delete(id);
+      session.ended(early);
+    }
+  }
+
+  /** @internal */
+  forgetSession(id: string, session: Session): void {
+    if (this.sessions.get(id) === session) this.sessions.delete(id);
+  }
+
+  /** @internal A run the client refused itself, before it reached the sidecar. */
+  refusedRun(runtime: string, error: Error): Run {
+    const run = new Run(this, randomUUID(), runtime, undefined);
+    run.fail(error);
+    return run;
+  }
+
+  private onSessionClosed(note: SessionClosed): void {
+    if (!note || typeof note.sessionId !== "string") return;
+    const session = this.sessions.get(note.sessionId);
+    if (session) {
+      this.sessions.delete(note.sessionId);
+      session.ended(note);
+    } else {
+      this.earlyClosed.set(note.sessionId, note);
+      for (const k of this.earlyClosed.keys()) {
+        if (this.earlyClosed.size <= 64) break;
+        this.earlyClosed.delete(k);
+      }
+    }
+    try {
+      this.opts.onSessionClosed?.(note);
+    } catch {
+      // A host callback must not stop the reader.
     }
   }
 
@@ -326,6 +469,11 @@ export class Client {
     if (!msg || typeof msg !== "object") return;
     if (typeof msg.method === "string" && "id" in msg) {
       void this.answer(msg.id, msg.method, msg.params);
+    } else if (msg.method === "$/cancelRequest") {
+      // The sidecar withdrew a request: abort its handler; nothing is sent back.
+      const key = JSON.stringify(msg.params?.id);
+      this.answering.get(key)?.abort();
+      this.answering.delete(key);
     } else if (msg.method === "event") {
       const event = msg.params as Event;
       const run = event && this.runs.get(event.taskId);
@@ -333,33 +481,63 @@ export class Client {
       if (typeof event.type !== "string" || typeof event.seq !== "number") {
         run.fail(new ProtocolError(`malformed event: ${JSON.stringify(event).slice(0, 200)}`));
       } else run.push(event);
+    } else if (msg.method === "session/closed") {
+      this.onSessionClosed(msg.params as SessionClosed);
     } else if (msg.method === undefined) {
       const p = typeof msg.id === "number" ? this.pending.get(msg.id) : undefined;
       if (!p) return;
       this.pending.delete(msg.id);
-      if (msg.error) p.reject(new RpcError(Number(msg.error.code), String(msg.error.message ?? ""), msg.error.data));
+      if (msg.error) p.reject(rpcError(Number(msg.error.code), String(msg.error.message ?? ""), msg.error.data));
       else p.resolve(msg.result);
     }
   }
 
   private async answer(id: unknown, method: string, params: any): Promise<void> {
-    if (method !== "approval/request") {
+    if (method !== "approval/request" && method !== "input/request") {
       this.write({ jsonrpc: "2.0", id, error: { code: -32601, message: `unknown method ${method}` } });
       return;
     }
+    const key = JSON.stringify(id);
+    const controller = new AbortController();
+    this.answering.set(key, controller);
+    let reply: Record<string, unknown>;
+    try {
+      reply =
+        method === "approval/request"
+          ? { result: await this.decide(params, controller.signal) }
+          : await this.answerQuestions(params, controller.signal);
+    } finally {
+      if (this.answering.get(key) === controller) this.answering.delete(key);
+    }
+    if (!this.exitedError && !controller.signal.aborted) this.write({ jsonrpc: "2.0", id, ...reply });
+  }
+
+  private async decide(params: any, signal: AbortSignal): Promise<ApprovalResponse> {
     const run = this.runs.get(params?.taskId);
     const handler = run?.onApproval ?? this.opts.onApproval;
-    let response: ApprovalResponse;
-    if (!handler) response = { decision: "deny", message: "the host has no approval handler" };
-    else {
-      try {
-        response = asResponse(await handler(params as ApprovalParams));
-      } catch (e) {
-        // A failing handler denies; it does not leave the task waiting.
-        response = { decision: "deny", message: `approval handler failed: ${(e as Error)?.message ?? e}` };
-      }
+    if (!handler) return { decision: "deny", message: "the host has no approval handler" };
+    try {
+      return asResponse(await handler(params as ApprovalParams, signal));
+    } catch (e) {
+      // A failing handler denies; it does not leave the task waiting.
+      return { decision: "deny", message: `approval handler failed: ${(e as Error)?.message ?? e}` };
     }
-    if (!this.exitedError) this.write({ jsonrpc: "2.0", id, result: response });
+  }
+
+  private async answerQuestions(params: any, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const run = this.runs.get(params?.taskId);
+    const handler = run?.onQuestion ?? this.opts.onQuestion;
+    const decline = (why: string) => ({
+      error: { code: -32000, message: `the host declined the questions: ${why}` },
+    });
+    if (!handler) return decline("the host has no question handler");
+    try {
+      const a = await handler(params as InputRequestParams, signal);
+      const answers = a && typeof a === "object" && "answers" in a && typeof a.answers === "object" ? a.answers : a;
+      return { result: { answers } };
+    } catch (e) {
+      return decline(String((e as Error)?.message ?? e));
+    }
   }
 
   private onExit(error: SidecarExitedError): void {
@@ -368,14 +546,17 @@ export class Client {
     this.pending.clear();
     for (const run of this.runs.values()) run.fail(error);
     this.runs.clear();
+    for (const session of this.sessions.values()) session.fail(error);
+    this.sessions.clear();
   }
 }
 
 function asResponse(d: ApprovalDecision): ApprovalResponse {
-  if (d === true || d === "allow") return { decision: "allow" };
-  if (d === false || d === "deny") return { decision: "deny" };
-  if (d && typeof d === "object" && (d.decision === "allow" || d.decision === "deny")) return d;
-  throw new TypeError(`an approval handler must return allow or deny, not ${JSON.stringify(d)}`);
+  if (d === true) return { decision: "allow" };
+  if (d === false) return { decision: "deny" };
+  if (typeof d === "string" && DECISIONS.includes(d)) return { decision: d };
+  if (d && typeof d === "object" && DECISIONS.includes(d.decision)) return d;
+  throw new TypeError(`an approval handler must return one of ${DECISIONS.join(", ")}, not ${JSON.stringify(d)}`);
 }
 
 type Waiter = { resolve: (r: IteratorResult<Event>) => void; reject: (e: Error) => void };
@@ -399,6 +580,7 @@ export class Run implements AsyncIterable<Event> {
     readonly taskId: string,
     readonly runtime: string,
     /** @internal */ readonly onApproval: ApprovalHandler | undefined,
+    /** @internal */ readonly onQuestion: QuestionHandler | undefined = undefined,
   ) {
     this.result = new Promise<AgentResult>((resolve, reject) => {
       this.resolveResult = resolve;

@@ -39,7 +39,9 @@ export class ProtocolError extends AgentRuntimeKitError {
   override name = "ProtocolError";
 }
 
-const KIND_BY_CODE = new Map<number, string>(Object.entries(ERROR_CODES).map(([k, c]) => [c, k]));
+// The first kind of a code wins: -32015 without a `data.kind` is the task limit (`busy`).
+const KIND_BY_CODE = new Map<number, string>();
+for (const [k, c] of Object.entries(ERROR_CODES)) if (!KIND_BY_CODE.has(c)) KIND_BY_CODE.set(c, k);
 
 /**
  * A JSON-RPC error reply: the sidecar refused the request before anything started. `code` is the
@@ -67,4 +69,25 @@ export class RpcError extends AgentRuntimeKitError {
     this.kind = kind;
     this.remedy = remedy;
   }
+}
+
+/**
+ * -32015 with `kind: "sessionBusy"`: a turn into a live session whose turn is running
+ * (`data.sessionId`). Wait for the running turn (or cancel it), then send again.
+ */
+export class SessionBusyError extends RpcError {
+  override name = "SessionBusyError";
+}
+
+/** -32017: `session/close` of a session that is not live (`data.sessionId`). */
+export class SessionNotFoundError extends RpcError {
+  override name = "SessionNotFoundError";
+}
+
+/** The RpcError for an error reply, as its most specific class (by `data.kind`). */
+export function rpcError(code: number, message: string, data?: unknown): RpcError {
+  const kind = data && typeof data === "object" ? (data as { kind?: unknown }).kind : undefined;
+  if (kind === "sessionBusy") return new SessionBusyError(code, message, data);
+  if (kind === "sessionNotFound" || code === ERROR_CODES.sessionNotFound) return new SessionNotFoundError(code, message, data);
+  return new RpcError(code, message, data);
 }

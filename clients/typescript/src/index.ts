@@ -12,6 +12,14 @@
  * const result = await run.result;
  * await ark.close();
  * ```
+ *
+ * A conversation (a live session: the vendor process and the conversation stay between turns):
+ *
+ * ```ts
+ * await using s = await ark.openSession("claude", { workingDirectory: "." });
+ * await s.send("My name is Ada.").result;
+ * console.log((await s.send("What is my name?").result).output);
+ * ```
  */
 export * from "./types.js";
 export * from "./errors.js";
@@ -26,5 +34,8 @@ export {
   type ApprovalDecision,
   type ApprovalHandler,
   type ClientOptions,
+  type QuestionAnswers,
+  type QuestionHandler,
   type RunRequest,
 } from "./client.js";
+export { Session, type SessionClosedListener, type SessionOptions, type TurnOverrides } from "./session.js";

@@ -53,7 +53,7 @@ export interface AgentResult {
   vendor?: unknown;
 }
 
-/** A coding task for an agent. Only `goal` is required (by `run`; `session/open` takes none). */
+/** A coding task for an agent. Only `goal` is required (`session/open` accepts a task without it). */
 export interface AgentTask {
   /** Further directories the agent may read and write. */
   additionalDirectories?: string[] | null;
@@ -62,10 +62,10 @@ export interface AgentTask {
   /** Images and files sent with the goal. */
   attachments?: Attachment[] | null;
   /**
-   * The prompt. Never placed on a child's command line. Required by `run` (unless
-   * `attachments` carry the whole request); `session/open` ignores it.
+   * The prompt. Never placed on a child's command line. `session/open` ignores it (and accepts
+   * a task without it); a `run` needs a non-empty goal unless `attachments` carry the request.
    */
-  goal?: string;
+  goal: string;
   /** No vendor output for this long → `finishReason: "timeout"`. */
   idleTimeoutMs?: number | null;
   maxTurns?: number | null;
@@ -332,6 +332,17 @@ export interface QuestionOption {
   label: string;
 }
 
+/**
+ * The agent asks the host (`input/request`), as a tool call named `name`. The call's output is
+ * the host's `{ answers }` (declined: status `denied`, output why); `{{answers.<id>}}` in the
+ * result's `output` is replaced by that answer (a multi-select's labels joined with ", ", an
+ * unanswered or declined question by nothing).
+ */
+export interface QuestionStep {
+  name: string;
+  questions: Question[];
+}
+
 /** The vendor waits before trying the model again. */
 export interface Retry {
   /** 1-based. */
@@ -414,8 +425,8 @@ export interface SessionListResult {
 export interface SessionOpenParams {
   options?: RunOptions | null;
   runtime: string;
-  /** As for `run`; `goal` is not sent. `session.keepAlive` is implied. */
-  task: AgentTask;
+  /** As for `run`; `goal` may be left out (it is not sent). `session.keepAlive` is implied. */
+  task: SessionTask;
 }
 
 export interface SessionOpenResult {
@@ -441,6 +452,42 @@ export interface SessionRef {
 export type SessionSource = "new" | "resumed" | "live";
 
 export type SessionState = "starting" | "idle" | "busy";
+
+/** An AgentTask whose `goal` may be left out (session/open sends nothing to the vendor). */
+export interface SessionTask {
+  /** Further directories the agent may read and write. */
+  additionalDirectories?: string[] | null;
+  /** Appended to the vendor's system prompt. */
+  appendSystemPrompt?: string | null;
+  /** Images and files sent with the goal. */
+  attachments?: Attachment[] | null;
+  /**
+   * The prompt. Never placed on a child's command line. `session/open` ignores it (and accepts
+   * a task without it); a `run` needs a non-empty goal unless `attachments` carry the request.
+   */
+  goal?: string;
+  /** No vendor output for this long → `finishReason: "timeout"`. */
+  idleTimeoutMs?: number | null;
+  maxTurns?: number | null;
+  /** name → server, in the shape Claude, Codex and MCP hosts already use. */
+  mcpServers?: Record<string, McpServer> | null;
+  /** Opaque; echoed back in `agent.task.started` and the result. */
+  metadata?: unknown;
+  model?: string | null;
+  /** A JSON Schema; the result's `structuredOutput` is validated against it. */
+  outputSchema?: unknown;
+  /** Default: `workspace-write` + `deny`. */
+  permissions?: Permissions | null;
+  /** One object per runtime name; only the chosen runtime's entry is read, and unknown keys in it are rejected. */
+  runtimeOptions?: Record<string, unknown> | null;
+  session?: SessionRef | null;
+  /** Replaces the vendor's system prompt. */
+  systemPrompt?: string | null;
+  /** Wall-clock limit; past it the task ends with `finishReason: "timeout"`. */
+  timeoutMs?: number | null;
+  /** Must exist and be a directory. Default: the sidecar's working directory. */
+  workingDirectory?: string | null;
+}
 
 /** A change that alters what the agent can do. */
 export interface Status {

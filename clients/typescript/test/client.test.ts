@@ -11,6 +11,7 @@ import {
   SidecarExitedError,
   SidecarNotFoundError,
   type ApprovalParams,
+  type InputRequestParams,
   type Event,
 } from "../src/index.js";
 import { collect, scripted, sidecarBin, start, uid, workdir } from "./helpers.js";
@@ -224,6 +225,94 @@ test("approvals go to the handler; failures and no handler deny", async () => {
   assert.equal(r.toolCalls[0]!.status, "denied");
   assert.match(String(r.toolCalls[0]!.output), /no approval handler/);
   await bare.close();
+});
+
+test("allowForSession, abort and updatedInput answers", async () => {
+  const wd = workdir();
+  const bash = (command: string) => ({ approval: { name: "Bash", input: { command }, output: "ran" } });
+  const task = scripted("go", { steps: [bash("ls"), bash("ls"), bash("make")] }, wd, {
+    permissions: { approvals: "host" },
+  });
+  const asked: string[] = [];
+  const ark = await start();
+  const result = await ark.run({
+    runtime: "fixture",
+    task,
+    onApproval: (req) => {
+      const command = (req.input as { command: string }).command;
+      asked.push(command);
+      return command === "ls" ? "allowForSession" : { decision: "allow", updatedInput: { command: "make -n" } };
+    },
+  }).result;
+  assert.deepEqual(asked, ["ls", "make"]);
+  assert.deepEqual(result.toolCalls.map((t) => t.status), ["ok", "ok", "ok"]);
+  assert.deepEqual(result.toolCalls[2]!.input, { command: "make -n" });
+  const aborted = await ark.run({ runtime: "fixture", task, onApproval: () => "abort" }).result;
+  assert.equal(aborted.finishReason, "cancelled");
+  await ark.close();
+});
+
+const questions = {
+  question: {
+    questions: [
+      { id: "color", text: "Which color?", options: [{ label: "Red" }, { label: "Blue" }] },
+      { id: "sizes", text: "Sizes?", multiSelect: true, options: [{ label: "S" }, { label: "M" }] },
+    ],
+  },
+};
+
+test("questions go to the question handler; none or a throwing one declines", async () => {
+  const wd = workdir();
+  const task = scripted("go", { steps: [questions], result: { output: "{{answers.color}}/{{answers.sizes}}" } }, wd, {
+    permissions: { approvals: "host" },
+  });
+  const asked: InputRequestParams[] = [];
+  const ark = await start({
+    onQuestion: (req) => {
+      asked.push(req);
+      return { color: "Blue", sizes: ["S", "M"] };
+    },
+  });
+  assert.equal((await ark.run({ runtime: "fixture", task }).result).output, "Blue/S, M");
+  assert.deepEqual(asked[0]!.questions.map((q) => q.id), ["color", "sizes"]);
+  const thrown = await ark.run({
+    runtime: "fixture",
+    task,
+    onQuestion: () => {
+      throw new Error("not now");
+    },
+  }).result;
+  assert.equal(thrown.output, "/");
+  assert.equal(thrown.toolCalls[0]!.status, "denied");
+  await ark.close();
+  const bare = await start();
+  assert.equal((await bare.run({ runtime: "fixture", task }).result).toolCalls[0]!.status, "denied");
+  await bare.close();
+});
+
+test("a withdrawn question aborts its handler's signal", async () => {
+  const wd = workdir();
+  const task = scripted("go", { steps: [questions], result: { output: "x" } }, wd, {
+    permissions: { approvals: "host" },
+  });
+  let aborted!: () => void;
+  const wasAborted = new Promise<void>((r) => (aborted = r));
+  const ark = await start();
+  const result = await ark.run({
+    runtime: "fixture",
+    task,
+    options: { approvalTimeoutMs: 300 },
+    onQuestion: (_req, signal) =>
+      new Promise((_resolve, reject) => {
+        signal.addEventListener("abort", () => {
+          aborted();
+          reject(new Error("withdrawn"));
+        });
+      }),
+  }).result;
+  assert.equal(result.toolCalls[0]!.status, "denied");
+  await wasAborted;
+  await ark.close();
 });
 
 test("a second run starts and finishes while the first streams", async () => {

@@ -10,6 +10,7 @@
 //! - `wire.rs` the messages we write
 //! - `options.rs` `runtimeOptions.claude`
 
+mod answers;
 mod artifacts;
 mod bundled;
 mod command;
@@ -77,6 +78,8 @@ impl Runtime for ClaudeRuntime {
         Capabilities {
             // Images as base64 `image` blocks, files as text blocks (claude/wire.rs).
             attachments: vec!["image".into(), "file".into()],
+            // AskUserQuestion → `input/request` (answers.rs).
+            questions: true,
             ..super::all_capabilities()
         }
     }

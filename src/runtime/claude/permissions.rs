@@ -11,17 +11,19 @@
 //! | `workspace-write` | `acceptEdits` | – | edits outside the working/additional directories, Bash beyond in-workspace edits |
 //! | `full-access` | `bypassPermissions` | – | nothing (approvals are never asked) |
 //!
-//! `AskUserQuestion` is always removed: it needs answers, which `approval/request` cannot carry.
+//! `AskUserQuestion` stays with `approvals: "host"` (its questions go to the host as
+//! `input/request`, answers.rs); with `"deny"` there is nobody to ask, so it is removed and the
+//! model never offers a question it cannot get answered.
 //! `allowedTools` is a whitelist (`--tools` for built-in tools; MCP servers not named in it are
 //! removed); `disallowedTools` is passed through (`--disallowedTools`, Claude rule syntax allowed).
 
 use std::collections::BTreeMap;
 
-use crate::protocol::task::{McpServer, Permissions, SandboxMode};
+use crate::protocol::task::{ApprovalMode, McpServer, Permissions, SandboxMode};
 
 /// Tools that change files; removed in `read-only`.
 pub const WRITE_TOOLS: &[&str] = &["Write", "Edit", "NotebookEdit"];
-/// Tools a headless host cannot answer.
+/// Tools that need a user: removed unless approvals go to the host.
 pub const INTERACTIVE_TOOLS: &[&str] = &["AskUserQuestion"];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -45,7 +47,10 @@ pub fn map(
     perms: &Permissions,
     mcp: Option<&BTreeMap<String, McpServer>>,
 ) -> Result<Mapping, Refusal> {
-    let mut disallowed: Vec<String> = INTERACTIVE_TOOLS.iter().map(|s| s.to_string()).collect();
+    let mut disallowed: Vec<String> = match perms.approvals {
+        ApprovalMode::Host => vec![],
+        ApprovalMode::Deny => INTERACTIVE_TOOLS.iter().map(|s| s.to_string()).collect(),
+    };
     let mode = match perms.sandbox {
         SandboxMode::ReadOnly => {
             disallowed.extend(WRITE_TOOLS.iter().map(|s| s.to_string()));
@@ -108,7 +113,7 @@ pub fn map(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::task::{ApprovalMode, McpHttpServer};
+    use crate::protocol::task::McpHttpServer;
 
     fn perms(sandbox: SandboxMode) -> Permissions {
         Permissions {
@@ -131,6 +136,13 @@ mod tests {
             map(&perms(SandboxMode::FullAccess), None).unwrap().mode,
             "bypassPermissions"
         );
+    }
+
+    #[test]
+    fn ask_user_question_stays_only_when_the_host_answers() {
+        let mut p = perms(SandboxMode::WorkspaceWrite);
+        p.approvals = ApprovalMode::Host;
+        assert!(map(&p, None).unwrap().disallowed.is_empty());
     }
 
     #[test]

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::answers::{self, Decided, Pending};
 use super::command;
 use super::mapping::{self, Action, Mapper};
 use super::options::ClaudeOptions;
@@ -22,7 +23,6 @@ use super::wire;
 use crate::hygiene;
 use crate::process::{StdinLines, Supervised};
 use crate::protocol::event::{EventBody, TextData};
-use crate::protocol::methods::Decision;
 use crate::protocol::result::{AgentResult, CancelMode, FinishReason, TaskError, TaskErrorKind};
 use crate::runtime::jsonl::{JsonLines, VendorLine, DEFAULT_MAX_LINE_BYTES};
 use crate::runtime::RunContext;
@@ -55,14 +55,6 @@ fn parse_line(typed_deltas: bool, line: &str) -> serde_json::Result<Line> {
 enum Interrupt {
     Stop,
     Auth,
-}
-
-struct Decided {
-    request_id: String,
-    tool_use_id: String,
-    input: Value,
-    decision: Decision,
-    message: Option<String>,
 }
 
 pub async fn run(binary: &Path, ctx: RunContext, opts: ClaudeOptions) -> AgentResult {
@@ -141,6 +133,7 @@ async fn drive(
 
     let (decided_tx, mut decided_rx) = mpsc::unbounded_channel::<Decided>();
     let mut approvals = JoinSet::new();
+    let mut pending = Pending::default();
     let mut mapper = Mapper::new(&ctx.task, wd);
     let mut result_line: Option<Value> = None;
     // Replies to unsupported control requests dropped because claude was not reading its stdin.
@@ -168,10 +161,11 @@ async fn drive(
                             break;
                         }
                         "control_request" => {
-                            on_control_request(ctx, &tx, &decided_tx, &mut approvals, &mut dropped, &v);
+                            on_control_request(ctx, &tx, &decided_tx, &mut approvals, &mut pending, &mut dropped, &v);
                         }
+                        "control_cancel_request" => pending.withdraw(&v),
                         // Acks of initialize / interrupt; nothing to do.
-                        "control_response" | "control_cancel_request" => {}
+                        "control_response" => {}
                         _ => {
                             if mapper.on_line(&ctx.events, &v).await == Action::AuthFailed
                                 && interrupt.is_none()
@@ -192,15 +186,13 @@ async fn drive(
                 }
             },
             Some(d) = decided_rx.recv() => {
-                let reply = match d.decision {
-                    Decision::Allow | Decision::AllowForSession => wire::allow(&d.request_id, &d.input),
-                    Decision::Deny | Decision::Abort => {
-                        let message = d.message.unwrap_or_else(|| "denied".into());
-                        mapper.note_denied(&d.tool_use_id, &message);
-                        wire::deny(&d.request_id, &message)
+                // A request the CLI withdrew meanwhile gets no reply.
+                if pending.finish(&d.request_id) {
+                    if let Some(message) = &d.denied {
+                        mapper.note_denied(&d.tool_use_id, message);
                     }
-                };
-                tx.send(&reply).await;
+                    tx.send(&d.reply).await;
+                }
             }
             _ = ctx.stop.stopped(), if interrupt.is_none() => {
                 tx.send(&wire::interrupt("ark-cancel")).await;
@@ -269,6 +261,7 @@ fn on_control_request(
     tx: &StdinLines,
     decided: &mpsc::UnboundedSender<Decided>,
     approvals: &mut JoinSet<()>,
+    pending: &mut Pending,
     dropped: &mut u64,
     v: &Value,
 ) {
@@ -294,15 +287,11 @@ fn on_control_request(
     let broker = ctx.approvals.clone();
     let decided = decided.clone();
     // The host may take minutes to answer: decide in the background, reply through the loop
-    // (which records denials before the tool_result can arrive).
-    approvals.spawn(async move {
-        let answer = broker.decide(&tool_use_id, &name, &input).await;
-        let _ = decided.send(Decided {
-            request_id,
-            tool_use_id,
-            input,
-            decision: answer.decision,
-            message: answer.message,
-        });
+    // (which records denials before the tool_result can arrive). Aborting the task withdraws
+    // the host's request (`control_cancel_request`).
+    let id = request_id.clone();
+    let handle = approvals.spawn(async move {
+        let _ = decided.send(answers::decide(broker, request_id, tool_use_id, name, input).await);
     });
+    pending.insert(id, handle);
 }

@@ -2,11 +2,24 @@
 //!
 //! With `approvals: "deny"` codex runs with `approvalPolicy: never` and should not ask; if it does
 //! anyway, the broker declines. With `"host"` each request becomes an `approval/request` to the host.
+//!
+//! Decisions map natively (codex 0.171.0 `CommandExecutionApprovalDecision` /
+//! `FileChangeApprovalDecision`): allow → `accept`, allowForSession → `acceptForSession`, deny →
+//! `decline` (the agent carries on), abort → `cancel` (codex interrupts the turn; the core also
+//! stops the task). A decision the request's `availableDecisions` does not offer falls back to
+//! `accept` / `decline`. Codex cannot change a command or a patch, so an `updatedInput` is
+//! refused: the call is declined and an `agent.status` warning says why.
+//!
+//! Questions: `item/tool/requestUserInput` and form-mode `mcpServer/elicitation/request` with
+//! simple fields become `input/request` (see [`super::questions`]).
 
 use serde_json::{json, Value};
 
 use super::client::Client;
 use super::mapping::ToolIndex;
+use super::questions;
+use crate::protocol::event::{EventBody, Status, StatusKind};
+use crate::protocol::methods::{ApprovalResponse, Decision};
 use crate::runtime::Approvals;
 
 /// Answers one server request. Runs in its own task: a host may take minutes to decide.
@@ -38,11 +51,7 @@ pub async fn answer(
                 map.insert("reason".into(), json!(reason));
             }
             let d = approvals.decide(&item_id, &name, &input).await;
-            let decision = if d.decision.allows() {
-                "accept"
-            } else {
-                "decline"
-            };
+            let decision = native_decision(&approvals, &d, &params["availableDecisions"]).await;
             client.respond(&id, json!({ "decision": decision })).await;
         }
         "item/permissions/requestApproval" => {
@@ -55,8 +64,13 @@ pub async fn answer(
             } else {
                 json!({})
             };
+            let scope = if d.decision == Decision::AllowForSession {
+                "session"
+            } else {
+                "turn"
+            };
             client
-                .respond(&id, json!({ "permissions": granted, "scope": "turn" }))
+                .respond(&id, json!({ "permissions": granted, "scope": scope }))
                 .await;
         }
         // Deprecated v1 forms, in case codex still sends them.
@@ -70,13 +84,13 @@ pub async fn answer(
             };
             client.respond(&id, json!({ "decision": decision })).await;
         }
-        // An MCP server asking the user for input: we cannot show its form, so decline.
         "mcpServer/elicitation/request" => {
-            client.respond(&id, json!({ "action": "decline" })).await;
+            let reply = questions::elicitation(&approvals, &params).await;
+            client.respond(&id, reply).await;
         }
-        // The model asking the user a question: there is no user in a task; no answers.
         "item/tool/requestUserInput" => {
-            client.respond(&id, json!({ "answers": {} })).await;
+            let reply = questions::user_input(&approvals, &item_id, &params).await;
+            client.respond(&id, reply).await;
         }
         _ => {
             client
@@ -87,5 +101,37 @@ pub async fn answer(
                 )
                 .await;
         }
+    }
+}
+
+/// The codex decision for the host's answer (see the module doc).
+async fn native_decision(
+    approvals: &Approvals,
+    d: &ApprovalResponse,
+    available: &Value,
+) -> &'static str {
+    let offered = |name: &str| {
+        available
+            .as_array()
+            .is_none_or(|list| list.iter().any(|x| x.as_str() == Some(name)))
+    };
+    if d.decision.allows() && d.updated_input.is_some() {
+        approvals
+            .events()
+            .emit(EventBody::Status(Status {
+                kind: StatusKind::Warning,
+                message: "codex cannot change a command or patch before it runs: the call \
+                          answered with updatedInput was declined"
+                    .into(),
+                data: None,
+            }))
+            .await;
+        return "decline";
+    }
+    match d.decision {
+        Decision::AllowForSession if offered("acceptForSession") => "acceptForSession",
+        Decision::Allow | Decision::AllowForSession => "accept",
+        Decision::Abort if offered("cancel") => "cancel",
+        Decision::Deny | Decision::Abort => "decline",
     }
 }

@@ -12,10 +12,10 @@ use super::client;
 use super::options::CodexOptions;
 use super::{command, errors, NAME};
 use crate::process::{run_probe, Supervised, PROBE_OUTPUT_CAP, PROBE_TIMEOUT};
-use crate::protocol::result::TaskErrorKind;
+use crate::protocol::result::{TaskError, TaskErrorKind};
 use crate::protocol::runtime_info::{Diagnosis, DiagnosisStatus};
 use crate::runtime::jsonl::DEFAULT_MAX_LINE_BYTES;
-use crate::runtime::vendor_binary::{binary_info, VendorCli, Version};
+use crate::runtime::vendor_binary::{binary_info, parse_version, VendorCli, Version};
 
 /// The oldest codex whose app-server speaks the v2 thread/turn API as this runtime uses it.
 pub const MIN_VERSION: Version = (0, 171, 0);
@@ -43,22 +43,88 @@ pub async fn binary(configured: Option<&Path>) -> Result<(PathBuf, String), Diag
     checked.await.map_err(|d: Box<Diagnosis>| *d)
 }
 
-/// `codex --version`, cached per binary (it does not change under a running sidecar, and
-/// preflight runs before every task).
-async fn version_of(path: &Path) -> Result<String, Box<Diagnosis>> {
+/// For a task: the binary, and its version when it is already known. The first time, the
+/// `--version` probe is started in the background instead of awaited (the task's own
+/// `initialize` names the version: see [`check_user_agent`]); later tasks find it cached, and a
+/// codex too old is then refused up front.
+pub async fn binary_for_task(
+    configured: Option<&Path>,
+) -> Result<(PathBuf, Option<String>), Diagnosis> {
+    let path = command::native(CLI.locate(configured).map_err(|d| *d)?);
+    match cached_version(&path) {
+        Some(version) => {
+            CLI.require(
+                &path,
+                &version,
+                MIN_VERSION,
+                "npm install -g @openai/codex@latest",
+            )
+            .map_err(|d| *d)?;
+            Ok((path, Some(version)))
+        }
+        None => {
+            // One probe at a time per binary, however many tasks start before it answers.
+            static PROBING: Mutex<Option<std::collections::HashSet<PathBuf>>> = Mutex::new(None);
+            let probing = || PROBING.lock().unwrap_or_else(|e| e.into_inner());
+            if probing()
+                .get_or_insert_with(Default::default)
+                .insert(path.clone())
+            {
+                let probed = path.clone();
+                tokio::spawn(async move {
+                    let _ = version_of(&probed).await;
+                    probing()
+                        .get_or_insert_with(Default::default)
+                        .remove(&probed);
+                });
+            }
+            Ok((path, None))
+        }
+    }
+}
+
+/// Whether the codex that answered `initialize` is recent enough, from its `userAgent`
+/// (`<our client name>/<codex version> (<os>; <arch>) ...`); an unreadable one passes.
+pub fn check_user_agent(user_agent: Option<&str>) -> Option<TaskError> {
+    let version = user_agent_version(user_agent?)?;
+    (version < MIN_VERSION).then(|| {
+        TaskError::new(
+            TaskErrorKind::Process,
+            format!(
+                "codex {}.{}.{} is older than {}.{}.{}, the oldest this runtime supports: \
+                 npm install -g @openai/codex@latest",
+                version.0, version.1, version.2, MIN_VERSION.0, MIN_VERSION.1, MIN_VERSION.2
+            ),
+        )
+    })
+}
+
+fn user_agent_version(user_agent: &str) -> Option<Version> {
+    let product = user_agent.split_whitespace().next()?;
+    parse_version(product.rsplit('/').next()?)
+}
+
+fn version_cache() -> std::sync::MutexGuard<'static, Option<HashMap<PathBuf, String>>> {
     static CACHE: Mutex<Option<HashMap<PathBuf, String>>> = Mutex::new(None);
-    let cached = |cache: &mut Option<HashMap<PathBuf, String>>| {
-        cache.get_or_insert_with(HashMap::new).get(path).cloned()
-    };
-    if let Some(v) = cached(&mut CACHE.lock().unwrap_or_else(|e| e.into_inner())) {
+    CACHE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn cached_version(path: &Path) -> Option<String> {
+    version_cache()
+        .get_or_insert_with(HashMap::new)
+        .get(path)
+        .cloned()
+}
+
+/// `codex --version`, cached per binary (it does not change under a running sidecar).
+async fn version_of(path: &Path) -> Result<String, Box<Diagnosis>> {
+    if let Some(v) = cached_version(path) {
         return Ok(v);
     }
     let v = CLI
         .version(path, &super::env::vendor_env(&CodexOptions::default()))
         .await?;
-    CACHE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+    version_cache()
         .get_or_insert_with(HashMap::new)
         .insert(path.to_path_buf(), v.clone());
     Ok(v)
@@ -67,10 +133,10 @@ async fn version_of(path: &Path) -> Result<String, Box<Diagnosis>> {
 /// Where codex's credentials come from (never their values), or a diagnosis saying none were found.
 pub async fn credentials(
     binary: &Path,
-    version: &str,
+    version: Option<&str>,
     opts: &CodexOptions,
 ) -> Result<String, Box<Diagnosis>> {
-    let info = || binary_info(binary, Some(version.to_string()));
+    let info = || binary_info(binary, version.map(str::to_string));
     let missing = |message: String, remedy: &str| {
         Err(Box::new(CLI.diagnosis(
             DiagnosisStatus::MissingCredentials,
@@ -185,7 +251,7 @@ pub async fn diagnose(configured: Option<&Path>, model: Option<&str>, probe: boo
         Err(d) => return d,
     };
     let opts = CodexOptions::default();
-    let found = match credentials(&path, &version, &opts).await {
+    let found = match credentials(&path, Some(&version), &opts).await {
         Ok(f) => f,
         Err(d) => return *d,
     };
@@ -302,4 +368,27 @@ async fn probe_model(binary: &Path, model: Option<&str>) -> Result<(), (TaskErro
         proc.terminate(Duration::from_secs(2)).await;
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check_user_agent, user_agent_version};
+
+    #[test]
+    fn the_version_comes_from_initializes_user_agent() {
+        // As 0.171.0 answers `initialize` (vendors/codex.md §4.1).
+        let ua =
+            "agent-runtime-kit/0.171.0 (Debian 12.0.0; x86_64) unknown (agent-runtime-kit; 0.1.0)";
+        assert_eq!(user_agent_version(ua), Some((0, 171, 0)));
+        assert!(check_user_agent(Some(ua)).is_none());
+        let old = check_user_agent(Some("agent-runtime-kit/0.170.9 (Linux; x86_64)")).unwrap();
+        assert!(
+            old.message.contains("older than 0.171.0"),
+            "{}",
+            old.message
+        );
+        // Unreadable or absent: the probe's cached answer decides later tasks instead.
+        assert!(check_user_agent(Some("something else")).is_none());
+        assert!(check_user_agent(None).is_none());
+    }
 }

@@ -2,8 +2,9 @@
 //! API the Codex SDKs use) over stdio.
 //!
 //! Files: `command.rs` finds the binary and builds its command line, `options.rs` is
-//! `runtimeOptions.codex`, `client.rs` the app-server JSON-RPC client, `session.rs` one task from
-//! handshake to exit, `mapping.rs` codex notifications → our events, `approvals.rs` codex's requests
+//! `runtimeOptions.codex`, `client.rs` the app-server JSON-RPC client, `session.rs` one process
+//! from handshake to exit and one turn on it, `live.rs` a live session (the process kept between
+//! turns), `mapping.rs` codex notifications → our events, `approvals.rs` codex's requests
 //! to us, `errors.rs` codex errors → our kinds, `artifacts.rs` what changed on disk, `mcp.rs` MCP
 //! servers as codex config, `diagnose.rs` binary/version/credential checks.
 
@@ -16,16 +17,18 @@ mod env;
 mod errors;
 mod events;
 mod input;
+mod live;
 mod mapping;
 mod mcp;
 mod options;
+mod questions;
 mod session;
 
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use super::{RunContext, Runtime};
+use super::{LiveSession, OpenContext, RunContext, Runtime};
 use crate::core::Refusal;
 use crate::protocol::methods::DiagnoseParams;
 use crate::protocol::result::{AgentResult, TaskErrorKind};
@@ -68,6 +71,13 @@ impl Runtime for CodexRuntime {
             usage_cost: false,
             // `image` (data URL) and `text` turn/start input items (codex/input.rs).
             attachments: vec!["image".into(), "file".into()],
+            // requestUserInput and simple MCP elicitation forms (questions.rs).
+            questions: true,
+            // One app-server keeps the thread loaded between turns (`turn/start` per turn,
+            // `turn/interrupt`, `turn/steer`).
+            live_sessions: true,
+            steer: true,
+            prewarm: true,
             ..super::all_capabilities()
         }
     }
@@ -99,12 +109,14 @@ impl Runtime for CodexRuntime {
         Ok(opts)
     }
 
+    /// No process on the first task's critical path when a key is set: the version is learned
+    /// from `initialize` (and probed in the background for the next tasks).
     async fn preflight(&self, opts: &CodexOptions) -> Option<Diagnosis> {
-        let (path, version) = match diagnose::binary(self.configured.as_deref()).await {
+        let (path, version) = match diagnose::binary_for_task(self.configured.as_deref()).await {
             Ok(b) => b,
             Err(d) => return Some(d),
         };
-        diagnose::credentials(&path, &version, opts)
+        diagnose::credentials(&path, version.as_deref(), opts)
             .await
             .err()
             .map(|d| *d)
@@ -114,6 +126,20 @@ impl Runtime for CodexRuntime {
         match command::resolve(self.configured.as_deref()) {
             Some(binary) => session::run(binary, ctx, opts).await,
             None => AgentResult::failed(TaskErrorKind::Process, "the codex binary is gone"),
+        }
+    }
+
+    async fn open(
+        &self,
+        ctx: OpenContext,
+        opts: CodexOptions,
+    ) -> Result<Box<dyn LiveSession>, AgentResult> {
+        match command::resolve(self.configured.as_deref()) {
+            Some(binary) => live::open(binary, ctx, opts).await,
+            None => Err(AgentResult::failed(
+                TaskErrorKind::Process,
+                "the codex binary is gone",
+            )),
         }
     }
 }

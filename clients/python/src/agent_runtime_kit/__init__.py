@@ -20,7 +20,16 @@ runtime) with one protocol::
 
 from ._types import *  # noqa: F401,F403 - the generated protocol types are the public surface
 from ._types import __all__ as _types_all
-from .client import ApprovalDecision, ApprovalHandler, Client, Run, find_binary
+from .client import (
+    ApprovalDecision,
+    ApprovalHandler,
+    Client,
+    QuestionAnswers,
+    QuestionHandler,
+    Run,
+    find_binary,
+)
+from .session import Session, SessionClosedHandler
 from .errors import (
     BUSY,
     DUPLICATE_TASK_ID,
@@ -30,6 +39,8 @@ from .errors import (
     METHOD_NOT_FOUND,
     PARSE_ERROR,
     RUNTIME_UNAVAILABLE,
+    SESSION_BUSY,
+    SESSION_NOT_FOUND,
     SHUTTING_DOWN,
     TASK_NOT_FOUND,
     UNKNOWN_RUNTIME,
@@ -37,6 +48,8 @@ from .errors import (
     AgentRuntimeKitError,
     ProtocolError,
     RpcError,
+    SessionBusy,
+    SessionNotFound,
     SidecarExited,
     SidecarNotFound,
 )
@@ -48,13 +61,19 @@ __all__ = [
     "ApprovalDecision",
     "ApprovalHandler",
     "Client",
+    "QuestionAnswers",
+    "QuestionHandler",
     "Run",
+    "Session",
+    "SessionClosedHandler",
     "find_binary",
     "AgentRuntimeKitError",
     "ProtocolError",
     "RpcError",
     "SidecarExited",
     "SidecarNotFound",
+    "SessionBusy",
+    "SessionNotFound",
     "PARSE_ERROR",
     "INVALID_REQUEST",
     "METHOD_NOT_FOUND",
@@ -67,4 +86,6 @@ __all__ = [
     "DUPLICATE_TASK_ID",
     "BUSY",
     "SHUTTING_DOWN",
+    "SESSION_BUSY",
+    "SESSION_NOT_FOUND",
 ]

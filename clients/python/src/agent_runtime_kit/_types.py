@@ -178,19 +178,20 @@ class Permissions(_Wire):
 
 @dataclass
 class SessionRef(_Wire):
+    resume: Optional[str] = None  # The session id a previous result reported. A live session of this sidecar runs the turn in
     fork: bool = False  # Continue in a new session branched from `resume` instead of appending to it.
     idle_timeout_ms: Optional[int] = None  # A live session with no turn for this long is closed (default 600000).
     keep_alive: bool = False  # Keep the vendor process, and the conversation in it, alive after the turn.
-    resume: Optional[str] = None  # The session id a previous result reported. A live session of this sidecar runs the turn in
 
 
 @dataclass
 class AgentTask(_Wire):
-    """A coding task for an agent. Only `goal` is required (by `run`; `session/open` takes none)."""
+    """A coding task for an agent. Only `goal` is required (`session/open` accepts a task without it)."""
+    goal: str  # The prompt. Never placed on a child's command line. `session/open` ignores it (and accepts
+    _: KW_ONLY
     additional_directories: Optional[List[str]] = None  # Further directories the agent may read and write.
     append_system_prompt: Optional[str] = None  # Appended to the vendor's system prompt.
     attachments: Optional[List[Attachment]] = None  # Images and files sent with the goal.
-    goal: str = ''  # The prompt. Never placed on a child's command line. Required by `run` (unless
     idle_timeout_ms: Optional[int] = None  # No vendor output for this long → `finishReason: "timeout"`.
     max_turns: Optional[int] = None
     mcp_servers: Optional[Dict[str, McpServer]] = None  # name → server, in the shape Claude, Codex and MCP hosts already use.
@@ -383,6 +384,18 @@ class PlanUpdated(_Wire):
 
 
 @dataclass
+class QuestionStep(_Wire):
+    """The agent asks the host (`input/request`), as a tool call named `name`. The call's output is
+    the host's `{ answers }` (declined: status `denied`, output why); `{{answers.<id>}}` in the
+    result's `output` is replaced by that answer (a multi-select's labels joined with ", ", an
+    unanswered or declined question by nothing).
+    """
+    questions: List[Question]
+    _: KW_ONLY
+    name: str = 'AskUserQuestion'
+
+
+@dataclass
 class Retry(_Wire):
     """The vendor waits before trying the model again."""
     attempt: int  # 1-based.
@@ -448,9 +461,30 @@ class SessionListResult(_Wire):
 
 
 @dataclass
+class SessionTask(_Wire):
+    """An AgentTask whose `goal` may be left out (session/open sends nothing to the vendor)."""
+    additional_directories: Optional[List[str]] = None  # Further directories the agent may read and write.
+    append_system_prompt: Optional[str] = None  # Appended to the vendor's system prompt.
+    attachments: Optional[List[Attachment]] = None  # Images and files sent with the goal.
+    goal: Optional[str] = None  # The prompt. Never placed on a child's command line. `session/open` ignores it (and accepts
+    idle_timeout_ms: Optional[int] = None  # No vendor output for this long → `finishReason: "timeout"`.
+    max_turns: Optional[int] = None
+    mcp_servers: Optional[Dict[str, McpServer]] = None  # name → server, in the shape Claude, Codex and MCP hosts already use.
+    metadata: Any = None  # Opaque; echoed back in `agent.task.started` and the result.
+    model: Optional[str] = None
+    output_schema: Any = None  # A JSON Schema; the result's `structuredOutput` is validated against it.
+    permissions: Optional[Permissions] = None  # Default: `workspace-write` + `deny`.
+    runtime_options: Optional[Dict[str, Any]] = None  # One object per runtime name; only the chosen runtime's entry is read, and unknown keys in it are rejected.
+    session: Optional[SessionRef] = None
+    system_prompt: Optional[str] = None  # Replaces the vendor's system prompt.
+    timeout_ms: Optional[int] = None  # Wall-clock limit; past it the task ends with `finishReason: "timeout"`.
+    working_directory: Optional[str] = None  # Must exist and be a directory. Default: the sidecar's working directory.
+
+
+@dataclass
 class SessionOpenParams(_Wire):
     runtime: str
-    task: AgentTask  # As for `run`; `goal` is not sent. `session.keepAlive` is implied.
+    task: SessionTask  # As for `run`; `goal` may be left out (it is not sent). `session.keepAlive` is implied.
     _: KW_ONLY
     options: Optional[RunOptions] = None
 
@@ -681,16 +715,16 @@ _FIELDS: Dict[str, List[Tuple[str, str, Any]]] = {
         ('sandbox', 'sandbox', None),
     ],
     "SessionRef": [
+        ('resume', 'resume', None),
         ('fork', 'fork', None),
         ('idle_timeout_ms', 'idleTimeoutMs', None),
         ('keep_alive', 'keepAlive', None),
-        ('resume', 'resume', None),
     ],
     "AgentTask": [
+        ('goal', 'goal', None),
         ('additional_directories', 'additionalDirectories', None),
         ('append_system_prompt', 'appendSystemPrompt', None),
         ('attachments', 'attachments', ['list', 'Attachment']),
-        ('goal', 'goal', None),
         ('idle_timeout_ms', 'idleTimeoutMs', None),
         ('max_turns', 'maxTurns', None),
         ('mcp_servers', 'mcpServers', ['map', 'McpServer']),
@@ -821,6 +855,10 @@ _FIELDS: Dict[str, List[Tuple[str, str, Any]]] = {
     "PlanUpdated": [
         ('entries', 'entries', ['list', 'PlanEntry']),
     ],
+    "QuestionStep": [
+        ('questions', 'questions', ['list', 'Question']),
+        ('name', 'name', None),
+    ],
     "Retry": [
         ('attempt', 'attempt', None),
         ('reason', 'reason', None),
@@ -863,9 +901,27 @@ _FIELDS: Dict[str, List[Tuple[str, str, Any]]] = {
     "SessionListResult": [
         ('sessions', 'sessions', ['list', 'SessionInfo']),
     ],
+    "SessionTask": [
+        ('additional_directories', 'additionalDirectories', None),
+        ('append_system_prompt', 'appendSystemPrompt', None),
+        ('attachments', 'attachments', ['list', 'Attachment']),
+        ('goal', 'goal', None),
+        ('idle_timeout_ms', 'idleTimeoutMs', None),
+        ('max_turns', 'maxTurns', None),
+        ('mcp_servers', 'mcpServers', ['map', 'McpServer']),
+        ('metadata', 'metadata', None),
+        ('model', 'model', None),
+        ('output_schema', 'outputSchema', None),
+        ('permissions', 'permissions', 'Permissions'),
+        ('runtime_options', 'runtimeOptions', None),
+        ('session', 'session', 'SessionRef'),
+        ('system_prompt', 'systemPrompt', None),
+        ('timeout_ms', 'timeoutMs', None),
+        ('working_directory', 'workingDirectory', None),
+    ],
     "SessionOpenParams": [
         ('runtime', 'runtime', None),
-        ('task', 'task', 'AgentTask'),
+        ('task', 'task', 'SessionTask'),
         ('options', 'options', 'RunOptions'),
     ],
     "SessionOpenResult": [
@@ -1001,6 +1057,7 @@ __all__ = [
     "PlanUpdated",
     "Question",
     "QuestionOption",
+    "QuestionStep",
     "Retry",
     "RetryReason",
     "RunOptions",
@@ -1020,6 +1077,7 @@ __all__ = [
     "SessionRef",
     "SessionSource",
     "SessionState",
+    "SessionTask",
     "Status",
     "StatusKind",
     "StdioTag",

@@ -41,7 +41,15 @@ from ._types import (
     Diagnosis,
     DiagnoseResult,
     Event,
+    InputRequestParams,
+    InputResponse,
     RunOptions,
+    SessionClosed,
+    SessionCloseResult,
+    SessionInfo,
+    SessionListResult,
+    SessionOpenResult,
+    SteerResult,
 )
 from ._wire import to_wire
 from .errors import (
@@ -50,16 +58,32 @@ from .errors import (
     RpcError,
     SidecarExited,
     SidecarNotFound,
+    rpc_error,
 )
+from .session import Session, SessionClosedHandler
 
 BIN_ENV = "AGENT_RUNTIME_KIT_BIN"
 BIN_NAME = "agent-runtime-kit"
 
 ApprovalDecision = Union[ApprovalResponse, bool, str, Mapping[str, Any]]
-"""What an approval handler returns: an ApprovalResponse, True/False, "allow"/"deny", or a dict."""
+"""What an approval handler returns: an ApprovalResponse, True/False, a decision name
+("allow", "allowForSession", "deny", "abort"), or a dict in the wire shape
+(``{"decision": "allow", "updatedInput": {...}}``)."""
 
 ApprovalHandler = Callable[[ApprovalParams], Union[ApprovalDecision, Awaitable[ApprovalDecision]]]
 """Called for each ``approval/request`` (tasks with ``permissions.approvals = "host"``)."""
+
+QuestionAnswers = Union[InputResponse, Mapping[str, Any]]
+"""What a question handler returns: an InputResponse, ``{"answers": {id: answer}}``, or the
+answers themselves (``{id: "label"}``; a multi-select's answer is a list of labels)."""
+
+QuestionHandler = Callable[
+    [InputRequestParams], Union[QuestionAnswers, Awaitable[QuestionAnswers]]
+]
+"""Called for each ``input/request``: the agent's questions to the user. Raise to decline them
+(the agent is told nobody answered)."""
+
+_DECISIONS = ("allow", "allowForSession", "deny", "abort")
 
 _READ_CHUNK = 1 << 16
 _END = object()
@@ -128,8 +152,10 @@ class Client:
         env: Optional[Mapping[str, str]] = None,
         cwd: Optional[Union[str, "os.PathLike[str]"]] = None,
         on_approval: Optional[ApprovalHandler] = None,
+        on_question: Optional[QuestionHandler] = None,
         on_stderr: Optional[Callable[[str], None]] = None,
         stderr_tail_lines: int = 200,
+        on_session_closed: Optional[SessionClosedHandler] = None,
     ):
         """
         binary: the sidecar executable (default: ``$AGENT_RUNTIME_KIT_BIN``, then PATH).
@@ -137,13 +163,18 @@ class Client:
         env: the sidecar's whole environment (default: this process's).
         on_approval: the default approval handler (a run can pass its own); without one every
             approval is denied.
+        on_question: the default handler of the agent's questions (``input/request``; a run can
+            pass its own); without one questions are declined.
         on_stderr: called with each stderr line of the sidecar (its logs); exceptions are ignored.
+        on_session_closed: called with every ``session/closed`` notification, of any session
+            (a :class:`Session` also has its own ``closed`` future and ``on_closed``).
         """
         self._binary = binary
         self._args = list(args)
         self._env = dict(env) if env is not None else None
         self._cwd = os.fspath(cwd) if cwd is not None else None
         self._on_approval = on_approval
+        self._on_question = on_question
         self._on_stderr = on_stderr
         self._stderr: Deque[str] = collections.deque(maxlen=stderr_tail_lines)
         self._proc: Optional[asyncio.subprocess.Process] = None
@@ -153,7 +184,14 @@ class Client:
         self._next_id = 0
         self._pending: Dict[int, asyncio.Future[Any]] = {}
         self._runs: Dict[str, Run] = {}
+        self._on_session_closed = on_session_closed
+        self._sessions: Dict[str, Session] = {}
+        # session/closed of ids no Session object knows yet (e.g. it ended as its first turn's
+        # result was on its way): handed over when one learns the id. Bounded.
+        self._early_closed: "collections.OrderedDict[str, SessionClosed]" = collections.OrderedDict()
         self._handlers: set[asyncio.Task[Any]] = set()
+        # Host requests being answered, by request id: `$/cancelRequest` cancels the handler.
+        self._answering: Dict[str, asyncio.Task[None]] = {}
         self._exited: Optional[SidecarExited] = None
         self._closing = False
 
@@ -255,6 +293,7 @@ class Client:
         task_id: Optional[str] = None,
         options: Optional[RunOptions] = None,
         on_approval: Optional[ApprovalHandler] = None,
+        on_question: Optional[QuestionHandler] = None,
     ) -> "Run":
         """Starts a task and returns its :class:`Run` at once.
 
@@ -269,7 +308,7 @@ class Client:
         params: Dict[str, Any] = {"taskId": task_id, "runtime": runtime, "task": to_wire(task)}
         if options is not None:
             params["options"] = to_wire(options)
-        run = Run(self, task_id, runtime, on_approval)
+        run = Run(self, task_id, runtime, on_approval, on_question)
         self._runs[task_id] = run
         run._start(self._call("run", params))
         return run
@@ -294,6 +333,106 @@ class Client:
                 if run.done():
                     return CancelResult(task_id=task_id, state="finished")
                 await asyncio.sleep(0.02)
+
+    # ---- live sessions ---------------------------------------------------------------------------
+    def session(
+        self,
+        runtime: str,
+        task: Optional[AgentTask] = None,
+        *,
+        prewarm: Optional[bool] = None,
+        idle_timeout_ms: Optional[int] = None,
+        options: Optional[RunOptions] = None,
+        on_approval: Optional[ApprovalHandler] = None,
+        on_closed: Optional[SessionClosedHandler] = None,
+    ) -> Session:
+        """A live session of ``runtime`` (``async with ark.session(...) as s``): ``task`` (no goal
+        needed) is the template of every turn; ``s.send(goal)`` runs a turn, ``s.steer(text)``
+        adds to the running one, ``s.close()`` ends it. ``prewarm`` (default: what the runtime
+        declares) opens it with ``session/open`` so the vendor starts before the first turn."""
+        return Session(
+            self,
+            runtime,
+            task,
+            prewarm=prewarm,
+            idle_timeout_ms=idle_timeout_ms,
+            options=options,
+            on_approval=on_approval,
+            on_closed=on_closed,
+        )
+
+    async def open_session(
+        self, runtime: str, task: Optional[AgentTask] = None, *, options: Optional[RunOptions] = None
+    ) -> SessionOpenResult:
+        """``session/open``: starts the vendor and answers once it is ready for a first turn.
+        Most hosts want :meth:`session` instead, which also runs the turns."""
+        params: Dict[str, Any] = {"runtime": runtime, "task": to_wire(task or AgentTask())}
+        params["task"].pop("goal", None)
+        if options is not None:
+            params["options"] = to_wire(options)
+        return SessionOpenResult.from_wire(await self._call("session/open", params))
+
+    async def close_session(self, session_id: str) -> SessionCloseResult:
+        """``session/close``: answers once the vendor process is gone. Unknown (or already ended)
+        id: :class:`SessionNotFound` (-32017)."""
+        raw = await self._call("session/close", {"sessionId": session_id})
+        return SessionCloseResult.from_wire(raw)
+
+    async def sessions(self) -> List[SessionInfo]:
+        """``session/list``: the live sessions (``starting``, ``idle``, ``busy``) of this sidecar."""
+        return SessionListResult.from_wire(await self._call("session/list", {})).sessions
+
+    async def steer(self, task_id: str, text: str, *, wait_admitted: float = 5.0) -> SteerResult:
+        """Adds ``text`` to a running task as user input. As for :meth:`cancel`, "no such task"
+        right after ``run`` is retried until the task is admitted or its run has ended."""
+        run = self._runs.get(task_id)
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + wait_admitted
+        while True:
+            try:
+                raw = await self._call("steer", {"taskId": task_id, "text": text})
+                return SteerResult.from_wire(raw)
+            except RpcError as e:
+                if e.code != TASK_NOT_FOUND or run is None or run.done() or loop.time() > give_up:
+                    raise
+                await asyncio.sleep(0.02)
+
+    def _remember_session(self, session_id: str, session: Session) -> None:
+        self._sessions[session_id] = session
+        early = self._early_closed.pop(session_id, None)
+        if early is not None:
+            session._ended(early)
+
+    def _forget_session(self, session_id: str, session: Session) -> None:
+        if self._sessions.get(session_id) is session:
+            del self._sessions[session_id]
+
+    def _session_closed(self, raw: Any) -> None:
+        try:
+            note = SessionClosed.from_wire(raw)
+        except ValueError as e:
+            self._stderr.append(f"[client] malformed session/closed: {e}")
+            return
+        session = self._sessions.pop(note.session_id, None)
+        if session is not None:
+            session._ended(note)
+        else:
+            self._early_closed[note.session_id] = note
+            while len(self._early_closed) > 64:
+                self._early_closed.popitem(last=False)
+        if self._on_session_closed is not None:
+            try:
+                answer = self._on_session_closed(note)
+                if inspect.isawaitable(answer):
+                    asyncio.ensure_future(answer)
+            except Exception:  # noqa: BLE001 - a host callback must not stop the reader
+                pass
+
+    def _refused_run(self, runtime: str, error: BaseException) -> "Run":
+        """A Run that failed before reaching the sidecar (refused by the client itself)."""
+        run = Run(self, str(uuid.uuid4()), runtime, None)
+        run._fail(error)
+        return run
 
     # ---- transport -------------------------------------------------------------------------------
     def _check_alive(self) -> None:
@@ -380,6 +519,8 @@ class Client:
         self._pending.clear()
         for run in list(self._runs.values()):
             run._fail(self._exited)
+        for session in list(self._sessions.values()):
+            session._fail(self._exited)
 
     async def _drain_stderr(self) -> None:
         assert self._proc is not None and self._proc.stderr is not None
@@ -431,9 +572,24 @@ class Client:
             return
         method = msg.get("method")
         if method is not None and "id" in msg:
+            rid = msg["id"]
             t = asyncio.ensure_future(self._answer_request(msg))
             self._handlers.add(t)
-            t.add_done_callback(self._handlers.discard)
+            self._answering[_key(rid)] = t
+
+            def forget(t: asyncio.Task[Any], rid: Any = rid) -> None:
+                self._handlers.discard(t)
+                if self._answering.get(_key(rid)) is t:
+                    del self._answering[_key(rid)]
+
+            t.add_done_callback(forget)
+        elif method == "$/cancelRequest":
+            # The sidecar withdrew a request (the agent no longer needs the answer): stop the
+            # handler; nothing is sent back.
+            rid = (msg.get("params") or {}).get("id")
+            pending = self._answering.pop(_key(rid), None)
+            if pending is not None:
+                pending.cancel()
         elif method == "event":
             params = msg.get("params") or {}
             run = self._runs.get(params.get("taskId", ""))
@@ -442,6 +598,8 @@ class Client:
                     run._push(Event.from_wire(params))
                 except ValueError as e:
                     run._fail(ProtocolError(f"malformed event: {e}"))
+        elif method == "session/closed":
+            self._session_closed(msg.get("params") or {})
         elif method is None:
             rid = msg.get("id")
             fut = self._pending.get(rid) if isinstance(rid, int) else None
@@ -450,22 +608,36 @@ class Client:
             if "error" in msg:
                 err = msg["error"] or {}
                 fut.set_exception(
-                    RpcError(int(err.get("code", 0)), str(err.get("message", "")), err.get("data"))
+                    rpc_error(int(err.get("code", 0)), str(err.get("message", "")), err.get("data"))
                 )
             else:
                 fut.set_result(msg.get("result"))
 
     async def _answer_request(self, msg: Dict[str, Any]) -> None:
         rid = msg["id"]
-        if msg.get("method") != "approval/request":
-            reply: Dict[str, Any] = {
-                "jsonrpc": "2.0",
-                "id": rid,
-                "error": {"code": -32601, "message": f"unknown method {msg.get('method')!r}"},
-            }
-        else:
+        method = msg.get("method")
+        reply: Dict[str, Any]
+        if method == "approval/request":
             decision = await self._decide(msg.get("params") or {})
             reply = {"jsonrpc": "2.0", "id": rid, "result": to_wire(decision)}
+        elif method == "input/request":
+            try:
+                answers = await self._answer_questions(msg.get("params") or {})
+                reply = {"jsonrpc": "2.0", "id": rid, "result": to_wire(answers)}
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - declined: the agent is told why
+                reply = {
+                    "jsonrpc": "2.0",
+                    "id": rid,
+                    "error": {"code": -32000, "message": f"the host declined the questions: {e}"},
+                }
+        else:
+            reply = {
+                "jsonrpc": "2.0",
+                "id": rid,
+                "error": {"code": -32601, "message": f"unknown method {method!r}"},
+            }
         try:
             await self._write(reply)
         except Exception:  # noqa: BLE001 - the sidecar is gone; its runs fail on their own
@@ -489,28 +661,57 @@ class Client:
             return ApprovalResponse(decision="deny", message=f"approval handler failed: {e!r}")
 
 
+    async def _answer_questions(self, raw: Dict[str, Any]) -> InputResponse:
+        params = InputRequestParams.from_wire(raw)
+        run = self._runs.get(params.task_id)
+        handler = (run._on_question if run is not None else None) or self._on_question
+        if handler is None:
+            raise RuntimeError("the host has no question handler")
+        answer = handler(params)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        if isinstance(answer, InputResponse):
+            return answer
+        if isinstance(answer, Mapping):
+            answers = answer.get("answers", answer)
+            if isinstance(answers, Mapping):
+                return InputResponse.from_wire({"answers": dict(answers)})
+        raise TypeError(f"a question handler must return answers, not {answer!r}")
+
+
+def _key(rid: Any) -> str:
+    """A request id as a dict key (ids are numbers or strings; JSON keeps them apart)."""
+    return json.dumps(rid)
+
+
 def _as_response(answer: Any) -> ApprovalResponse:
     if isinstance(answer, ApprovalResponse):
         return answer
     if isinstance(answer, bool):
         return ApprovalResponse(decision="allow" if answer else "deny")
-    if answer in ("allow", "deny"):
+    if answer in _DECISIONS:
         return ApprovalResponse(decision=answer)
     if isinstance(answer, Mapping):
         return ApprovalResponse.from_wire(dict(answer))
-    raise TypeError(f"an approval handler must return allow/deny, not {answer!r}")
+    raise TypeError(f"an approval handler must return a decision ({_DECISIONS}), not {answer!r}")
 
 
 class Run:
     """A running task: an async iterator of its events and an awaitable of its result."""
 
     def __init__(
-        self, client: Client, task_id: str, runtime: str, on_approval: Optional[ApprovalHandler]
+        self,
+        client: Client,
+        task_id: str,
+        runtime: str,
+        on_approval: Optional[ApprovalHandler],
+        on_question: Optional[QuestionHandler] = None,
     ):
         self.task_id = task_id
         self.runtime = runtime
         self._client = client
         self._on_approval = on_approval
+        self._on_question = on_question
         self._events: asyncio.Queue[Any] = asyncio.Queue()
         self._result: asyncio.Future[AgentResult] = asyncio.get_running_loop().create_future()
         self._iterating = False

@@ -65,7 +65,29 @@ class RpcError(AgentRuntimeKitError):
         super().__init__(text)
 
 
-_KIND_BY_CODE = {code: kind for kind, code in ERROR_CODES.items()}
+class SessionBusy(RpcError):
+    """-32015 with ``kind: "sessionBusy"``: a turn into a live session whose turn is running
+    (``data["sessionId"]``). Wait for the running turn (or cancel it), then send again."""
+
+
+class SessionNotFound(RpcError):
+    """-32017: ``session/close`` of a session that is not live (``data["sessionId"]``)."""
+
+
+def rpc_error(code: int, message: str, data: Any = None) -> RpcError:
+    """The RpcError for a reply, as its most specific subclass (by ``data.kind``)."""
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if kind == "sessionBusy":
+        return SessionBusy(code, message, data)
+    if kind == "sessionNotFound" or code == ERROR_CODES["sessionNotFound"]:
+        return SessionNotFound(code, message, data)
+    return RpcError(code, message, data)
+
+
+# The first kind of a code wins: -32015 without a `data.kind` is the task limit (`busy`).
+_KIND_BY_CODE: Dict[int, str] = {}
+for _kind, _code in ERROR_CODES.items():
+    _KIND_BY_CODE.setdefault(_code, _kind)
 
 # The codes, by name, for `except RpcError as e: if e.code == UNKNOWN_RUNTIME: ...`.
 PARSE_ERROR = ERROR_CODES["parseError"]
@@ -80,3 +102,5 @@ TASK_NOT_FOUND = ERROR_CODES["taskNotFound"]
 DUPLICATE_TASK_ID = ERROR_CODES["duplicateTaskId"]
 BUSY = ERROR_CODES["busy"]
 SHUTTING_DOWN = ERROR_CODES["shuttingDown"]
+SESSION_BUSY = ERROR_CODES["sessionBusy"]
+SESSION_NOT_FOUND = ERROR_CODES["sessionNotFound"]

@@ -1,0 +1,218 @@
+//! The host's answers through the real pinned Claude Code CLI and a mock Messages API: an
+//! AskUserQuestion answered through `input/request` reaches the model, a declined one tells the
+//! model why, and an approval answered with `updatedInput` changes what runs.
+
+mod support;
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+use support::mock_claude::{MockClaude, Reply};
+use support::Sidecar;
+
+struct World {
+    dir: tempfile::TempDir,
+    mock: MockClaude,
+    claude: PathBuf,
+}
+
+impl World {
+    async fn new(script: Vec<Reply>) -> World {
+        let claude = support::vendor("ARK_TEST_CLAUDE");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("home/.claude")).unwrap();
+        std::fs::create_dir_all(dir.path().join("work")).unwrap();
+        World {
+            dir,
+            mock: MockClaude::start(script).await,
+            claude,
+        }
+    }
+
+    fn work(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    fn sidecar(&self) -> Sidecar {
+        let home = self.dir.path().join("home");
+        let claude = self.claude.display().to_string();
+        Sidecar::spawn_with(&["--claude-path", &claude], |cmd| {
+            for var in [
+                "ANTHROPIC_AUTH_TOKEN",
+                "CLAUDE_CODE_OAUTH_TOKEN",
+                "CLAUDE_CODE_USE_BEDROCK",
+                "CLAUDE_CODE_USE_VERTEX",
+            ] {
+                cmd.env_remove(var);
+            }
+            cmd.env("ANTHROPIC_BASE_URL", &self.mock.url)
+                .env("ANTHROPIC_API_KEY", "dummy-test-key-0123456789")
+                .env("HOME", &home)
+                .env("CLAUDE_CONFIG_DIR", home.join(".claude"))
+                .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+                .env("DISABLE_AUTOUPDATER", "1")
+                .env("DISABLE_TELEMETRY", "1")
+                .env("DISABLE_ERROR_REPORTING", "1")
+                .current_dir(self.work());
+        })
+    }
+
+    fn run_params(&self, task_id: &str, task: Value) -> Value {
+        let mut task = task;
+        task["workingDirectory"] = json!(self.work());
+        json!({ "taskId": task_id, "runtime": "claude", "task": task })
+    }
+
+    /// The `tool_result` blocks the model received, as text.
+    fn tool_results(&self) -> Vec<String> {
+        let mut out = vec![];
+        for r in self.mock.requests() {
+            for m in r.body["messages"].as_array().into_iter().flatten() {
+                for b in m["content"].as_array().into_iter().flatten() {
+                    if b["type"] == "tool_result" {
+                        out.push(b["content"].to_string());
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn color_question() -> Value {
+    json!({"questions": [{
+        "question": "Which color should the button be?",
+        "header": "Color",
+        "multiSelect": false,
+        "options": [
+            {"label": "Red", "description": "warm"},
+            {"label": "Blue", "description": "cold"}
+        ]
+    }]})
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn a_question_answered_by_the_host_reaches_the_model() {
+    let w = World::new(vec![
+        Reply::tool("AskUserQuestion", color_question()),
+        Reply::text("Blue it is."),
+    ])
+    .await;
+    let mut s = w.sidecar();
+    let mut asked = vec![];
+    let out = s
+        .run_answering(
+            w.run_params(
+                "ask",
+                json!({"goal": "pick a color", "permissions": {"approvals": "host"}}),
+            ),
+            |req| panic!("no approval expected: {req}"),
+            |req| {
+                asked.push(req.clone());
+                Some(json!({"answers": {"0": "Blue"}}))
+            },
+        )
+        .await;
+    let r = &out.response["result"];
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["output"], "Blue it is.");
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    let q = &asked[0]["questions"][0];
+    assert_eq!(q["id"], "0");
+    assert_eq!(q["text"], "Which color should the button be?");
+    assert_eq!(q["header"], "Color");
+    assert_eq!(
+        q["options"][1],
+        json!({"label": "Blue", "description": "cold"})
+    );
+    assert!(asked[0]["toolCallId"]
+        .as_str()
+        .unwrap()
+        .starts_with("toolu_"));
+    // The model was offered the tool, and got the host's answer as the tool's result.
+    assert!(w.mock.requests()[0]
+        .tool_names()
+        .contains(&"AskUserQuestion".to_string()));
+    let results = w.tool_results();
+    eprintln!("tool results the model saw: {results:?}");
+    assert!(
+        results
+            .iter()
+            .any(|t| t.contains("Which color should the button be?") && t.contains("Blue")),
+        "{results:?}"
+    );
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn an_unanswered_question_tells_the_model_and_deny_mode_removes_the_tool() {
+    let w = World::new(vec![
+        Reply::tool("AskUserQuestion", color_question()),
+        Reply::text("No answer; going with red."),
+        Reply::text("Nobody to ask."),
+    ])
+    .await;
+    let mut s = w.sidecar();
+    let out = s
+        .run_answering(
+            json!({"taskId": "late", "runtime": "claude",
+                   "task": {"goal": "pick", "workingDirectory": w.work(),
+                            "permissions": {"approvals": "host"}},
+                   "options": {"approvalTimeoutMs": 300}}),
+            |req| panic!("no approval expected: {req}"),
+            |_| None,
+        )
+        .await;
+    assert_eq!(out.response["result"]["finishReason"], "completed");
+    let results = w.tool_results();
+    assert!(
+        results.iter().any(|t| t.contains("did not answer")),
+        "{results:?}"
+    );
+    let tools_before = w.mock.requests().len();
+
+    // approvals: "deny": the model is never offered a question nobody can answer.
+    let out = s.run(w.run_params("deny", json!({"goal": "pick"}))).await;
+    assert_eq!(out.response["result"]["finishReason"], "completed");
+    let req = &w.mock.requests()[tools_before];
+    assert!(!req.tool_names().contains(&"AskUserQuestion".to_string()));
+    assert!(req.tool_names().contains(&"Bash".to_string()));
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn an_approval_answered_with_updated_input_runs_the_new_input() {
+    let w = World::new(vec![
+        Reply::tool(
+            "Bash",
+            json!({"command": "echo original > out.txt", "description": "write"}),
+        ),
+        Reply::text("Written."),
+    ])
+    .await;
+    let mut s = w.sidecar();
+    let mut asked = vec![];
+    let out = s
+        .run_with(
+            w.run_params(
+                "upd",
+                json!({"goal": "write a file",
+                       "permissions": {"sandbox": "read-only", "approvals": "host"}}),
+            ),
+            |req| {
+                asked.push(req["input"]["command"].clone());
+                Some(json!({"decision": "allow",
+                            "updatedInput": {"command": "echo changed > out.txt",
+                                             "description": "write"}}))
+            },
+        )
+        .await;
+    assert_eq!(out.response["result"]["finishReason"], "completed");
+    assert_eq!(asked, [json!("echo original > out.txt")]);
+    assert_eq!(
+        std::fs::read_to_string(w.work().join("out.txt")).unwrap(),
+        "changed\n"
+    );
+}
