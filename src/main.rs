@@ -32,7 +32,12 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let code = rt.block_on(async_main(args));
+    let code = rt.block_on(async {
+        let code = async_main(args).await;
+        // Vendors answered early and still winding down (flushing their session files).
+        process::background::finish(std::time::Duration::from_secs(8)).await;
+        code
+    });
     rt.shutdown_timeout(std::time::Duration::from_secs(1));
     std::process::exit(code);
 }

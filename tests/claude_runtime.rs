@@ -167,7 +167,8 @@ async fn plain_answer_streams_deltas_and_keeps_large_inputs_off_argv() {
     assert_eq!(r["usage"]["inputTokens"], 100);
     assert_eq!(r["usage"]["outputTokens"], 12);
     assert!(r["usage"]["costUsd"].as_f64().unwrap() > 0.0);
-    assert_eq!(r["exit"]["code"], 0);
+    // Answered as soon as the result is in: the CLI exits (and is reaped) afterwards.
+    assert!(r.get("exit").is_none(), "{r}");
 
     let reqs = w.mock.requests();
     assert_eq!(reqs.len(), 1, "one model turn, one request");
@@ -602,7 +603,6 @@ async fn server_error_and_max_turns() {
     assert_eq!(r["error"]["kind"], "vendor", "{r}");
     assert_eq!(r["error"]["vendorCode"]["apiErrorStatus"], 500);
     assert!(r["error"]["message"].as_str().unwrap().contains("500"));
-    assert_eq!(r["exit"]["code"], 1);
     // The error text is not passed off as the answer.
     assert_eq!(r["output"], "");
     assert!(out.of_type("agent.message").is_empty());
@@ -885,5 +885,525 @@ async fn diagnose_and_refusals_without_a_model() {
         d["result"]["runtimes"][0]["status"], "unsupportedVersion",
         "{d}"
     );
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+// ---- Live sessions (issue 16): the runtime's `open` / `LiveSession` against the real CLI ----
+
+mod live {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use agent_runtime_kit::protocol::task::{AgentTask, ApprovalMode, RunOptions};
+    use agent_runtime_kit::runtime::claude::ClaudeRuntime;
+    use agent_runtime_kit::runtime::{
+        Approvals, EventOutput, EventSink, LiveSession, OpenContext, RunContext, Runtime, Steering,
+        Stop, StopReason,
+    };
+    use async_trait::async_trait;
+    use serde_json::{json, Value};
+
+    use super::World;
+    use crate::support::mock_claude::{Block, Reply};
+
+    #[derive(Default)]
+    pub struct Recorder(pub Mutex<Vec<Value>>);
+
+    #[async_trait]
+    impl EventOutput for Recorder {
+        async fn send(&self, event: Value) {
+            self.0.lock().unwrap().push(event);
+        }
+    }
+
+    impl Recorder {
+        pub fn deltas(&self) -> String {
+            let events = self.0.lock().unwrap();
+            events
+                .iter()
+                .filter(|e| e["type"] == "agent.output.delta")
+                .map(|e| e["data"]["text"].as_str().unwrap().to_string())
+                .collect()
+        }
+    }
+
+    impl World {
+        /// The runtime as the sidecar would build it, with the CLI's environment in
+        /// `runtimeOptions.claude.env` (the test process's own is not the CLI's).
+        pub fn runtime(&self) -> (ClaudeRuntime, Value) {
+            let home = self.dir.path().join("home");
+            let opts = json!({"env": {
+                "ANTHROPIC_BASE_URL": self.mock.url,
+                "ANTHROPIC_API_KEY": "dummy-test-key-0123456789",
+                "HOME": home,
+                "CLAUDE_CONFIG_DIR": home.join(".claude"),
+                "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+                "DISABLE_AUTOUPDATER": "1",
+                "DISABLE_TELEMETRY": "1",
+                "DISABLE_ERROR_REPORTING": "1",
+                "CLAUDE_CODE_MAX_RETRIES": "0",
+            }});
+            (ClaudeRuntime::new(Some(self.claude.clone())), opts)
+        }
+
+        pub async fn open(&self, task: Value) -> Box<dyn LiveSession> {
+            let (rt, opts) = self.runtime();
+            let task: AgentTask = serde_json::from_value(task).unwrap();
+            let plan = rt
+                .plan(&task, &self.work(), serde_json::from_value(opts).unwrap())
+                .unwrap_or_else(|r| panic!("refused: {r:?}"));
+            let ctx = OpenContext {
+                task,
+                options: RunOptions::default(),
+                working_directory: self.work(),
+                stop: Stop::default(),
+            };
+            match rt.open(ctx, plan).await {
+                Ok(s) => s,
+                Err(r) => panic!("open failed: {}", serde_json::to_string(&r).unwrap()),
+            }
+        }
+    }
+
+    /// One turn's context; the recorder sees its events, the stop and steering sender drive it.
+    pub struct Turn {
+        pub ctx: RunContext,
+        pub events: Arc<Recorder>,
+        pub stop: Stop,
+        pub steer: tokio::sync::mpsc::Sender<String>,
+    }
+
+    pub fn turn(w: &World, goal: &str, extra: Value) -> Turn {
+        let mut task = json!({"goal": goal, "workingDirectory": w.work()});
+        for (k, v) in extra.as_object().unwrap() {
+            task[k] = v.clone();
+        }
+        let task: AgentTask = serde_json::from_value(task).unwrap();
+        let events = Arc::new(Recorder::default());
+        let options = RunOptions::default();
+        let sink = EventSink::new("t".into(), events.clone(), &options);
+        let stop = Stop::default();
+        let approvals = Approvals::new(
+            ApprovalMode::Deny,
+            None,
+            Duration::from_secs(5),
+            sink.clone(),
+            stop.clone(),
+        );
+        let (steer, steering) = Steering::channel();
+        Turn {
+            ctx: RunContext {
+                task_id: "t".into(),
+                task,
+                options,
+                working_directory: w.work(),
+                events: sink,
+                stop: stop.clone(),
+                approvals,
+                steer: steering,
+            },
+            events,
+            stop,
+            steer,
+        }
+    }
+
+    /// Pids of live claude CLIs of this session (its id is on their command line).
+    pub fn cli_pids(session_id: &str) -> Vec<i32> {
+        let mut pids = vec![];
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                continue;
+            };
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // Zombies (state Z) are gone but for their reaping.
+            let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+            if state.starts_with('Z') {
+                continue;
+            }
+            if String::from_utf8_lossy(&cmdline).contains(session_id) {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+
+    async fn gone(session_id: &str) -> bool {
+        for _ in 0..100 {
+            if cli_pids(session_id).is_empty() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
+    fn json_of(r: &impl serde::Serialize) -> Value {
+        serde_json::to_value(r).unwrap()
+    }
+
+    #[tokio::test]
+    #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+    async fn prewarmed_session_takes_turns_in_one_process_and_the_model_sees_them() {
+        let w = World::new(vec![
+            Reply::text("First answer."),
+            Reply::text("Second answer."),
+        ])
+        .await;
+        let mut s = w
+            .open(json!({"goal": "", "workingDirectory": w.work()}))
+            .await;
+        let id = s.session_id();
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+        // Ready (prewarmed) with no model call yet.
+        assert!(w.mock.requests().is_empty());
+        let pids = cli_pids(&id);
+        assert_eq!(pids.len(), 1, "{pids:?}");
+
+        let t = turn(&w, "FIRST-TURN hello", json!({}));
+        let events = t.events.clone();
+        let r = json_of(&s.turn(t.ctx).await);
+        assert_eq!(r["finishReason"], "completed", "{r}");
+        assert_eq!(r["output"], "First answer.");
+        assert_eq!(r["sessionId"], id.as_str());
+        assert_eq!(events.deltas(), "First answer.");
+
+        let t = turn(&w, "SECOND-TURN again", json!({}));
+        let r = json_of(&s.turn(t.ctx).await);
+        assert_eq!(r["finishReason"], "completed", "{r}");
+        assert_eq!(r["output"], "Second answer.");
+        assert_eq!(cli_pids(&id), pids, "the follow-up ran in the same process");
+        let reqs = w.mock.turn_requests();
+        assert_eq!(reqs.len(), 2);
+        let seen = reqs[1].all_text();
+        assert!(
+            seen.contains("FIRST-TURN") && seen.contains("First answer."),
+            "{seen}"
+        );
+        assert!(seen.contains("SECOND-TURN"));
+        assert!(!s.ended().is_cancelled());
+
+        s.close().await;
+        assert!(gone(&id).await, "close leaves no process");
+    }
+
+    #[tokio::test]
+    #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+    async fn an_interrupted_turn_keeps_the_session_and_the_model_changes_per_turn() {
+        let w = World::new(vec![Reply::Stall {
+            deltas: vec!["partial ".into()],
+        }])
+        .await;
+        let mut s = w
+            .open(json!({"goal": "", "workingDirectory": w.work()}))
+            .await;
+        let id = s.session_id();
+        let pids = cli_pids(&id);
+
+        let t = turn(&w, "stall please", json!({}));
+        let (events, stop) = (t.events.clone(), t.stop.clone());
+        let running = tokio::spawn(async move {
+            let r = s.turn(t.ctx).await;
+            (s, r)
+        });
+        for _ in 0..400 {
+            if !events.deltas().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert_eq!(events.deltas(), "partial ");
+        stop.stop(StopReason::Cancelled);
+        let (mut s, r) = running.await.unwrap();
+        let r = json_of(&r);
+        assert_eq!(r["finishReason"], "cancelled", "{r}");
+        assert_eq!(r["cancel"], "soft", "{r}");
+        assert!(!s.ended().is_cancelled());
+
+        // The next turn, on another model, in the same process.
+        w.mock.push(vec![Reply::text("After the interrupt.")]);
+        let t = turn(&w, "go on", json!({"model": "claude-other-model"}));
+        let r = json_of(&s.turn(t.ctx).await);
+        assert_eq!(r["finishReason"], "completed", "{r}");
+        assert_eq!(r["output"], "After the interrupt.");
+        assert_eq!(cli_pids(&id), pids);
+        let last = w.mock.turn_requests().pop().unwrap();
+        assert_eq!(last.body["model"], "claude-other-model");
+
+        // What the process cannot change is refused, naming the field.
+        let refused = s
+            .check_turn(&serde_json::from_value(json!({"goal": "x", "maxTurns": 3})).unwrap())
+            .unwrap_err();
+        assert!(
+            format!("{refused:?}").contains("task.maxTurns"),
+            "{refused:?}"
+        );
+        s.close().await;
+        assert!(gone(&id).await);
+    }
+
+    #[tokio::test]
+    #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+    async fn steering_text_reaches_the_model_within_the_turn() {
+        std::fs::create_dir_all(std::env::temp_dir()).unwrap();
+        let slow = |blocks: Vec<Block>, stop: &str| Reply::Message {
+            blocks,
+            stop_reason: stop.into(),
+            delay: Duration::from_millis(250),
+        };
+        let w = World::new(vec![]).await;
+        std::fs::write(w.work().join("notes.txt"), "some notes").unwrap();
+        w.mock.push(vec![
+            // The turn reads a file (a second model call follows the tool result)...
+            slow(
+                vec![
+                    Block::Text(vec!["Reading ".into(), "the ".into(), "file.".into()]),
+                    Block::ToolUse {
+                        id: "toolu_steer1".into(),
+                        name: "Read".into(),
+                        input: json!({"file_path": w.work().join("notes.txt")}),
+                    },
+                ],
+                "tool_use",
+            ),
+            Reply::text("Done, with the steer."),
+            // ...and one that is only text (no second call): the steer runs right after it.
+            slow(
+                vec![Block::Text(
+                    ["one ", "two ", "three ", "four ", "five "]
+                        .map(String::from)
+                        .to_vec(),
+                )],
+                "end_turn",
+            ),
+            Reply::text("Answer to the late steer."),
+        ]);
+        let mut s = w
+            .open(json!({"goal": "", "workingDirectory": w.work()}))
+            .await;
+
+        for (goal, steer_text, output, calls) in [
+            (
+                "read notes.txt",
+                "STEER-ONE also count words",
+                "Done, with the steer.",
+                2,
+            ),
+            (
+                "count to five",
+                "STEER-TWO then stop",
+                "Answer to the late steer.",
+                4,
+            ),
+        ] {
+            let t = turn(&w, goal, json!({}));
+            let (events, steer) = (t.events.clone(), t.steer.clone());
+            let running = tokio::spawn(async move {
+                let r = s.turn(t.ctx).await;
+                (s, r)
+            });
+            for _ in 0..400 {
+                if !events.deltas().is_empty() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            steer.send(steer_text.into()).await.unwrap();
+            let (back, r) = running.await.unwrap();
+            s = back;
+            let r = json_of(&r);
+            assert_eq!(r["finishReason"], "completed", "{r}");
+            assert_eq!(r["output"], output, "{r}");
+            let reqs = w.mock.turn_requests();
+            assert_eq!(reqs.len(), calls, "{goal}");
+            assert!(reqs[calls - 1].all_text().contains(steer_text), "{goal}");
+        }
+        s.close().await;
+    }
+
+    #[tokio::test]
+    #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+    async fn a_killed_cli_ends_the_session() {
+        let w = World::new(vec![Reply::text("hi")]).await;
+        let mut s = w
+            .open(json!({"goal": "", "workingDirectory": w.work()}))
+            .await;
+        let id = s.session_id();
+        let r = json_of(&s.turn(turn(&w, "hello", json!({})).ctx).await);
+        assert_eq!(r["finishReason"], "completed", "{r}");
+        let ended = s.ended();
+        for pid in cli_pids(&id) {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        tokio::time::timeout(Duration::from_secs(10), ended.cancelled())
+            .await
+            .expect("ended() fires when the CLI dies between turns");
+        let r = json_of(&s.turn(turn(&w, "again", json!({})).ctx).await);
+        assert_eq!(r["finishReason"], "error", "{r}");
+        s.close().await;
+        assert!(gone(&id).await);
+    }
+}
+
+// ---- Live sessions through the sidecar's stdio ----
+
+/// Waits for the `session/closed` notification, keeping nothing else.
+async fn session_closed(s: &mut Sidecar) -> Value {
+    loop {
+        let v = s.next().await.expect("sidecar running");
+        if v["method"] == "session/closed" {
+            return v["params"].clone();
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn keep_alive_follow_ups_run_in_the_same_cli_and_a_killed_cli_resumes_cold() {
+    let w = World::new(vec![
+        Reply::text("Nice to meet you, Ada."),
+        Reply::text("Your name is Ada."),
+        Reply::text("Still Ada."),
+    ])
+    .await;
+    let mut s = w.sidecar();
+    let caps = s.call("capabilities", json!({})).await;
+    let claude = caps["result"]["runtimes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "claude")
+        .unwrap()
+        .clone();
+    for cap in ["liveSessions", "prewarm", "steer"] {
+        assert_eq!(claude["capabilities"][cap], true, "{cap}: {claude}");
+    }
+
+    let first = s
+        .run(w.run_params(
+            "k1",
+            json!({"goal": "NAME-TURN my name is Ada", "session": {"keepAlive": true}}),
+        ))
+        .await;
+    assert_well_formed(&first.events);
+    let r = first.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["sessionSource"], "new");
+    assert_eq!(r["sessionLive"], true);
+    let id = r["sessionId"].as_str().unwrap().to_string();
+    let pids = live::cli_pids(&id);
+    assert_eq!(pids.len(), 1, "one CLI for the session: {pids:?}");
+
+    let second = s
+        .run(w.run_params(
+            "k2",
+            json!({"goal": "what is my name?", "session": {"resume": id}}),
+        ))
+        .await;
+    assert_well_formed(&second.events);
+    let r = second.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["sessionSource"], "live", "{r}");
+    assert_eq!(r["output"], "Your name is Ada.");
+    assert_eq!(live::cli_pids(&id), pids, "no new CLI for the follow-up");
+    let seen = w.mock.turn_requests()[1].all_text();
+    assert!(
+        seen.contains("NAME-TURN") && seen.contains("Nice to meet you"),
+        "{seen}"
+    );
+
+    // The CLI dies between turns: the session ends, and the next resume is a cold one.
+    for pid in &pids {
+        unsafe { libc::kill(*pid, libc::SIGKILL) };
+    }
+    let closed = session_closed(&mut s).await;
+    assert_eq!(closed["sessionId"], id.as_str());
+    assert_eq!(closed["reason"], "exited", "{closed}");
+    let third = s
+        .run(w.run_params("k3", json!({"goal": "and now?", "session": {"resume": id}})))
+        .await;
+    let r = third.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["sessionSource"], "resumed", "{r}");
+    assert_eq!(r["sessionLive"], false);
+    assert!(w.mock.turn_requests()[2].all_text().contains("NAME-TURN"));
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn prewarmed_session_open_run_steer_close() {
+    let w = World::new(vec![]).await;
+    std::fs::write(w.work().join("notes.txt"), "some notes").unwrap();
+    w.mock.push(vec![
+        Reply::Message {
+            blocks: vec![
+                Block::Text(vec!["Reading ".into(), "the ".into(), "notes.".into()]),
+                Block::ToolUse {
+                    id: "toolu_e2e_steer".into(),
+                    name: "Read".into(),
+                    input: json!({"file_path": w.work().join("notes.txt")}),
+                },
+            ],
+            stop_reason: "tool_use".into(),
+            delay: Duration::from_millis(300),
+        },
+        Reply::text("Read them, as steered."),
+    ]);
+    let mut s = w.sidecar();
+    let opened = s
+        .call(
+            "session/open",
+            json!({"runtime": "claude", "task": {"workingDirectory": w.work()}}),
+        )
+        .await;
+    let id = opened["result"]["sessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{opened}"))
+        .to_string();
+    assert!(w.mock.requests().is_empty(), "prewarm calls no model");
+    assert_eq!(live::cli_pids(&id).len(), 1);
+
+    // A run on it, steered while it runs.
+    let run_id = s
+        .request(
+            "run",
+            w.run_params(
+                "p1",
+                json!({"goal": "read notes.txt", "session": {"resume": id}}),
+            ),
+        )
+        .await;
+    loop {
+        let v = s.next().await.expect("sidecar running");
+        if v["method"] == "event" && v["params"]["type"] == "agent.output.delta" {
+            break;
+        }
+    }
+    let steered = s
+        .call(
+            "steer",
+            json!({"taskId": "p1", "text": "E2E-STEER mind the dates"}),
+        )
+        .await;
+    assert_eq!(steered["result"]["accepted"], true, "{steered}");
+    let resp = s.response(&run_id).await;
+    let r = &resp["result"];
+    assert_eq!(r["finishReason"], "completed", "{resp}");
+    assert_eq!(r["sessionSource"], "live", "{r}");
+    assert_eq!(r["output"], "Read them, as steered.");
+    let reqs = w.mock.turn_requests();
+    assert_eq!(reqs.len(), 2);
+    assert!(
+        reqs[1].all_text().contains("E2E-STEER"),
+        "the steer joined the turn"
+    );
+
+    let closed = s.call("session/close", json!({"sessionId": id})).await;
+    assert_eq!(closed["result"]["closed"], true, "{closed}");
+    assert!(live::cli_pids(&id).is_empty(), "close leaves no process");
     assert_eq!(s.wait_exit().await, Some(0));
 }

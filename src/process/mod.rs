@@ -32,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::framing::LineFrames;
 
+pub mod background;
 mod guardian;
 mod probe;
 mod stderr;
@@ -171,6 +172,11 @@ impl Supervised {
 
     pub fn pid(&self) -> i32 {
         self.pid
+    }
+
+    /// Cancelled once the process has exited and been reaped.
+    pub fn exited(&self) -> CancellationToken {
+        self.exited.clone()
     }
 
     pub fn take_stdin(&mut self) -> Option<ChildStdin> {

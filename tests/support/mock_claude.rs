@@ -240,6 +240,12 @@ async fn count_tokens(State(state): State<Arc<MockState>>, req: Request) -> Resp
 
 async fn messages(State(state): State<Arc<MockState>>, req: Request) -> Response {
     let recorded = record(&state, req).await;
+    if recorded.body["stream"] != true {
+        if let Some(error) = scripted_error(&state) {
+            return error;
+        }
+        return non_streaming(&recorded);
+    }
     let for_subagent = recorded.system_text().contains("cc_is_subagent=true");
     let subagent_reply = state.subagent.lock().unwrap().clone();
     let reply = if let (true, Some(r)) = (for_subagent, subagent_reply) {
@@ -340,4 +346,62 @@ fn stream(
         }
     });
     Sse::new(ReceiverStream::new(rx)).into_response()
+}
+
+/// The scripted error a non-streaming request meets (the CLI falls back to one after a failed
+/// stream): the next reply if it is an error, or the last one repeating. Anything else is left
+/// for the model turns.
+fn scripted_error(state: &MockState) -> Option<Response> {
+    let mut script = state.script.lock().unwrap();
+    let mut last = state.last.lock().unwrap();
+    let error = match script.front() {
+        Some(Reply::Error { .. }) => {
+            let e = script.pop_front();
+            *last = e.clone();
+            e
+        }
+        None => last.clone().filter(|r| matches!(r, Reply::Error { .. })),
+        Some(_) => None,
+    }?;
+    let Reply::Error {
+        status,
+        error_type,
+        message,
+    } = error
+    else {
+        return None;
+    };
+    Some(
+        (
+            StatusCode::from_u16(status).unwrap(),
+            [("request-id", "req_mock")],
+            Json(json!({"type": "error", "error": {"type": error_type, "message": message}})),
+        )
+            .into_response(),
+    )
+}
+
+/// A non-streaming request that meets no scripted error (the CLI's `set_model` checks the model
+/// with one): answered at once with a short message, off the script.
+fn non_streaming(recorded: &Recorded) -> Response {
+    let model = recorded.body["model"].as_str().unwrap_or("claude-mock");
+    Json(json!({
+        "id": format!("msg_{}", uuid::Uuid::new_v4().simple()), "type": "message",
+        "role": "assistant", "model": model,
+        "content": [{"type": "text", "text": "ok"}],
+        "stop_reason": "end_turn", "stop_sequence": null,
+        "usage": {"input_tokens": 10, "output_tokens": 1, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+    }))
+    .into_response()
+}
+
+impl MockClaude {
+    /// The streaming `POST /v1/messages` requests so far: the model turns (not the CLI's
+    /// non-streaming checks, such as `set_model`'s).
+    pub fn turn_requests(&self) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.body["stream"] == true)
+            .collect()
+    }
 }

@@ -78,6 +78,7 @@ pub fn build(
     mapping: &Mapping,
     working_directory: &Path,
     private_tmp: &Path,
+    new_session_id: Option<&str>,
 ) -> std::io::Result<Launch> {
     let mut args: Vec<String> = [
         "-p",
@@ -91,6 +92,9 @@ pub fn build(
         "--permission-prompt-tool",
         "stdio",
         "--include-partial-messages",
+        // Echoes each user message as the CLI takes it: how a turn knows that steering text
+        // joined it (turn.rs).
+        "--replay-user-messages",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -145,6 +149,11 @@ pub fn build(
         if task.fork() {
             args.push("--fork-session".into());
         }
+    }
+    // Ours to choose for a new (or forked) live session, so its id is known before any turn.
+    if let Some(id) = new_session_id.filter(|_| task.resume().is_none() || task.fork()) {
+        args.push("--session-id".into());
+        args.push(id.to_string());
     }
     if let Some(servers) = task.mcp_servers.as_ref().filter(|s| !s.is_empty()) {
         let path = private_tmp.join("mcp.json");

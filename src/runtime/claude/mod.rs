@@ -3,7 +3,9 @@
 //!
 //! - `command.rs` argv / env / the `initialize` request (large inputs off argv)
 //! - `permissions.rs` our permissions → permission mode and tool rules
-//! - `session.rs` the process: stdin writer, stdout loop, approvals, cancel, wind-down
+//! - `session.rs` one run's process: spawn, one turn, answer, wind down in the background
+//! - `live.rs` a live session: one process, a turn per user message, per-turn model/mode
+//! - `turn.rs` one turn: stdout loop, approvals, steering, interrupt
 //! - `mapping.rs` stdout lines → events, the `result` line → AgentResult
 //! - `artifacts.rs` files changed by the file tools
 //! - `diagnose.rs` binary / version / credentials checks
@@ -17,10 +19,12 @@ mod command;
 mod diagnose;
 mod env;
 mod events;
+mod live;
 mod mapping;
 mod options;
 mod permissions;
 mod session;
+mod turn;
 mod wire;
 
 use std::collections::BTreeMap;
@@ -31,7 +35,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{model_probe, RunContext, Runtime};
+use super::{model_probe, LiveSession, OpenContext, RunContext, Runtime};
 use crate::core::Refusal;
 use crate::protocol::methods::DiagnoseParams;
 use crate::protocol::result::{AgentResult, TaskErrorKind};
@@ -41,8 +45,19 @@ use options::ClaudeOptions;
 
 pub const NAME: &str = "claude";
 
-/// How long a passed preflight (version + `auth status`, ~0.5 s of CLI start-ups) is reused.
+/// How long a passed `auth status` check (~0.2 s of CLI start-up) is reused.
 const PREFLIGHT_TTL: Duration = Duration::from_secs(300);
+
+/// Variables that give the CLI credentials by themselves: with one set (non-blank) the run needs
+/// no `claude auth status` first; a wrong value fails the run with a clear auth error.
+const CREDENTIAL_VARS: &[&str] = &[
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    "CLAUDE_CODE_USE_BEDROCK",
+    "CLAUDE_CODE_USE_VERTEX",
+    "CLAUDE_CODE_USE_FOUNDRY",
+];
 
 pub struct ClaudeRuntime {
     /// `--claude-path` / AGENT_RUNTIME_KIT_CLAUDE_PATH; else `claude` on PATH.
@@ -80,6 +95,10 @@ impl Runtime for ClaudeRuntime {
             attachments: vec!["image".into(), "file".into()],
             // AskUserQuestion → `input/request` (answers.rs).
             questions: true,
+            live_sessions: true,
+            prewarm: true,
+            // Text written during a turn reaches the model within it (turn.rs).
+            steer: true,
             ..super::all_capabilities()
         }
     }
@@ -133,14 +152,25 @@ impl Runtime for ClaudeRuntime {
         Ok(opts)
     }
 
+    /// No CLI start-up on the critical path: the binary is looked up (no spawn), and credentials
+    /// in the environment are taken as they are (the run reports a rejected key precisely, see
+    /// mapping.rs). The version comes from the run itself (`system/init`). Only without such a
+    /// variable is `claude auth status` asked (a login in the config dir or keychain), cached.
     async fn preflight(&self, opts: &ClaudeOptions) -> Option<Diagnosis> {
+        if let Err(d) = diagnose::locate(self.configured.as_deref()) {
+            return Some(*d);
+        }
+        let venv = env::vendor_env(opts);
+        if CREDENTIAL_VARS.iter().any(|v| venv.value(v).is_some()) {
+            return None;
+        }
         {
             let ok = self.preflight_ok.lock().unwrap_or_else(|e| e.into_inner());
             if matches!(&*ok, Some((at, env)) if at.elapsed() < PREFLIGHT_TTL && *env == opts.env) {
                 return None;
             }
         }
-        let d = diagnose::check(self.configured.as_deref(), &env::vendor_env(opts)).await;
+        let d = diagnose::check(self.configured.as_deref(), &venv).await;
         if d.status != DiagnosisStatus::Ready {
             return Some(d);
         }
@@ -153,6 +183,17 @@ impl Runtime for ClaudeRuntime {
         match diagnose::locate(self.configured.as_deref()) {
             Ok(binary) => session::run(&binary, ctx, opts).await,
             Err(d) => AgentResult::failed(TaskErrorKind::Process, d.message),
+        }
+    }
+
+    async fn open(
+        &self,
+        ctx: OpenContext,
+        opts: ClaudeOptions,
+    ) -> Result<Box<dyn LiveSession>, AgentResult> {
+        match diagnose::locate(self.configured.as_deref()) {
+            Ok(binary) => live::open(&binary, ctx, opts).await,
+            Err(d) => Err(AgentResult::failed(TaskErrorKind::Process, d.message)),
         }
     }
 }
