@@ -61,10 +61,10 @@ async fn the_fixture_echoes_what_it_received() {
             { "type": "file", "bytes": 8, "path": "notes.md" },
         ])
     );
-    // A goal is not needed when attachments carry the request.
+    // The goal may be empty when attachments carry the request.
     let out = s
         .run(json!({ "runtime": "fixture", "task": {
-            "workingDirectory": wd, "attachments": [{ "type": "file", "path": "notes.md" }] } }))
+            "goal": "", "workingDirectory": wd, "attachments": [{ "type": "file", "path": "notes.md" }] } }))
         .await;
     assert_eq!(out.result()["finishReason"], "completed");
 }
