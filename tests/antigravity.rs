@@ -712,3 +712,379 @@ async fn max_turns_stops_after_that_many_model_calls() {
         "{tools:?}"
     );
 }
+
+// ------------------------------------------------------------------------------------------
+// Live sessions: the SDK conversation stays open in one bridge between turns.
+// ------------------------------------------------------------------------------------------
+
+impl World {
+    /// The bridge processes of this world (one per live session or running task).
+    fn bridges(&self) -> Vec<i32> {
+        let mut p = pids_matching_env("agy_bridge", &self.marker());
+        p.sort();
+        p
+    }
+
+    fn harnesses(&self) -> Vec<i32> {
+        let mut p = pids_matching_env("localharness", &self.marker());
+        p.sort();
+        p
+    }
+
+    /// A turn into `session` (a live one, or cold when it is not live).
+    async fn turn(&mut self, session: &str, goal: &str) -> RunOutcome {
+        self.run(json!({"goal": goal, "session": {"resume": session}}))
+            .await
+    }
+
+    /// The next `session/closed` notification, skipping anything else.
+    async fn session_closed(&mut self) -> Value {
+        loop {
+            let v = self.sidecar.next().await.expect("sidecar still running");
+            if v["method"] == "session/closed" {
+                return v["params"].clone();
+            }
+        }
+    }
+
+    async fn wait_model_called(&self, times: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.mock.requests().len() < times {
+            assert!(
+                Instant::now() < deadline,
+                "the model was not called in time"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn live_session_takes_follow_ups_in_the_same_bridge() {
+    let mut w = World::start(vec![Reply::CountUserTurns]).await;
+    let began = Instant::now();
+    let first = w
+        .run(json!({"goal": "Remember PELICAN", "session": {"keepAlive": true}}))
+        .await;
+    let first_ms = began.elapsed().as_millis();
+    let r = first.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["output"], "user turns: 1", "{r}");
+    assert_eq!(r["sessionSource"], "new", "{r}");
+    assert_eq!(r["sessionLive"], true, "{r}");
+    let session = r["sessionId"].as_str().unwrap().to_string();
+    let bridges = w.bridges();
+    let harnesses = w.harnesses();
+    assert_eq!(
+        bridges.len(),
+        1,
+        "one bridge holds the session: {bridges:?}"
+    );
+    assert_eq!(harnesses.len(), 1, "{harnesses:?}");
+
+    for n in 2..=3 {
+        let began = Instant::now();
+        let out = w.turn(&session, "What was the word?").await;
+        eprintln!(
+            "first turn (new bridge) {first_ms} ms; live follow-up {} ms",
+            began.elapsed().as_millis()
+        );
+        let r = out.result();
+        assert_eq!(r["finishReason"], "completed", "{r}");
+        assert_eq!(r["sessionSource"], "live", "{r}");
+        assert_eq!(r["sessionLive"], true, "{r}");
+        assert_eq!(r["sessionId"], session.as_str());
+        // The model saw every earlier turn.
+        assert_eq!(r["output"], format!("user turns: {n}"), "{r}");
+        assert_eq!(r["usage"]["inputTokens"], 11, "per-turn usage: {r}");
+        assert_eq!(out.events[0]["params"]["seq"], 0);
+        assert_eq!(
+            out.events[0]["params"]["data"]["sessionId"],
+            session.as_str()
+        );
+        // No new process: the same bridge and harness.
+        assert_eq!(w.bridges(), bridges, "turn {n} started a new bridge");
+        assert_eq!(w.harnesses(), harnesses, "turn {n} started a new harness");
+    }
+    let history = w.mock.requests()[2].texts();
+    assert!(history.contains("Remember PELICAN"), "{history}");
+
+    let list = w.sidecar.call("session/list", json!({})).await;
+    let s = &list["result"]["sessions"][0];
+    assert_eq!(s["sessionId"], session.as_str(), "{list}");
+    assert_eq!(s["state"], "idle");
+    assert_eq!(s["turns"], 3);
+
+    let closed = w
+        .sidecar
+        .call("session/close", json!({"sessionId": session}))
+        .await;
+    assert_eq!(closed["result"]["closed"], true, "{closed}");
+    // Answered once the bridge is gone; its harness follows it.
+    assert!(w.bridges().is_empty(), "bridge left after close");
+    let left = support::wait_gone_env("localharness", &w.marker(), 5).await;
+    assert!(left.is_empty(), "harness left after close: {left:?}");
+    let n = w.session_closed().await;
+    assert_eq!(n["reason"], "closed", "{n}");
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn cancel_interrupts_the_turn_and_the_session_goes_on() {
+    let mut w = World::start(vec![
+        Reply::Hang(
+            Duration::from_secs(60),
+            Box::new(Reply::text(&["too late"])),
+        ),
+        Reply::CountUserTurns,
+    ])
+    .await;
+    let p = w.params(json!({"goal": "Take your time", "session": {"keepAlive": true}}));
+    let task_id = p["taskId"].as_str().unwrap().to_string();
+    let id = w.sidecar.request("run", p).await;
+    w.wait_model_called(1).await;
+    let bridges = w.bridges();
+    assert_eq!(bridges.len(), 1);
+    let began = Instant::now();
+    let c = w.sidecar.call("cancel", json!({"taskId": task_id})).await;
+    assert_eq!(c["result"]["state"], "cancelling", "{c}");
+    let resp = w.sidecar.response(&id).await;
+    let r = &resp["result"];
+    assert_eq!(r["finishReason"], "cancelled", "{r}");
+    assert_eq!(r["cancel"], "soft", "{r}");
+    assert_eq!(r["sessionLive"], true, "{r}");
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        began.elapsed()
+    );
+    let session = r["sessionId"].as_str().unwrap().to_string();
+
+    let out = w.turn(&session, "Now answer").await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["sessionSource"], "live", "{r}");
+    assert_eq!(
+        w.bridges(),
+        bridges,
+        "the interrupted session kept its bridge"
+    );
+    // The interrupted request is in the conversation too.
+    assert_eq!(r["output"], "user turns: 2", "{r}");
+    assert!(w.mock.requests()[1].texts().contains("Take your time"));
+
+    // EOF with the session open: the sidecar closes it and leaves nothing behind.
+    assert_eq!(w.sidecar.wait_exit().await, Some(0));
+    let left = support::wait_gone_env("agy_bridge", &w.marker(), 5).await;
+    assert!(left.is_empty(), "bridge outlived the sidecar: {left:?}");
+    let left = support::wait_gone_env("localharness", &w.marker(), 5).await;
+    assert!(left.is_empty(), "harness outlived the sidecar: {left:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn a_bridge_killed_between_turns_resumes_cold() {
+    let mut w = World::start(vec![Reply::CountUserTurns]).await;
+    let first = w
+        .run(json!({"goal": "Remember PELICAN", "session": {"keepAlive": true}}))
+        .await;
+    let session = first.result()["sessionId"].as_str().unwrap().to_string();
+    let bridges = w.bridges();
+    assert_eq!(bridges.len(), 1);
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &bridges[0].to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let n = w.session_closed().await;
+    assert_eq!(n["sessionId"], session.as_str(), "{n}");
+    assert_eq!(n["reason"], "exited", "{n}");
+    // The harness notices its parent is gone.
+    let left = support::wait_gone_env("localharness", &w.marker(), 10).await;
+    assert!(left.is_empty(), "harness outlived its bridge: {left:?}");
+
+    let began = Instant::now();
+    let out = w.turn(&session, "What was the word?").await;
+    eprintln!("cold resume {} ms", began.elapsed().as_millis());
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["sessionSource"], "resumed", "{r}");
+    assert_eq!(r["sessionLive"], false, "{r}");
+    assert_eq!(r["sessionId"], session.as_str());
+    assert_eq!(r["output"], "user turns: 2", "the saved conversation: {r}");
+    let left = support::wait_gone_env("agy_bridge", &w.marker(), 5).await;
+    assert!(left.is_empty(), "a cold run keeps no bridge: {left:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn session_open_prewarms_the_conversation() {
+    let mut w = World::start(vec![Reply::CountUserTurns]).await;
+    // maxTurns: the SDK's budget would count across turns, so a live session refuses it.
+    let refused = w
+        .sidecar
+        .call(
+            "run",
+            w.params(json!({"goal": "x", "maxTurns": 2, "session": {"keepAlive": true}})),
+        )
+        .await;
+    assert_eq!(refused["error"]["code"], -32012, "{refused}");
+    assert_eq!(refused["error"]["data"]["field"], "task.maxTurns");
+    let refused = w
+        .sidecar
+        .call(
+            "session/open",
+            json!({"runtime": "antigravity", "task": {"maxTurns": 2, "model": MODEL}}),
+        )
+        .await;
+    assert_eq!(refused["error"]["code"], -32012, "{refused}");
+    assert_eq!(refused["error"]["data"]["field"], "task.maxTurns");
+    assert!(w.bridges().is_empty());
+    let task = json!({
+        "workingDirectory": w.work().display().to_string(),
+        "model": MODEL,
+        "permissions": {"sandbox": "read-only"},
+    });
+    let began = Instant::now();
+    let opened = w
+        .sidecar
+        .call(
+            "session/open",
+            json!({"runtime": "antigravity", "task": task}),
+        )
+        .await;
+    let open_ms = began.elapsed().as_millis();
+    let session = opened["result"]["sessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{opened}"))
+        .to_string();
+    assert_eq!(opened["result"]["runtime"], "antigravity");
+    // Ready: the bridge and its harness run, and no model call was made.
+    assert_eq!(w.bridges().len(), 1);
+    assert_eq!(w.harnesses().len(), 1);
+    assert!(w.mock.requests().is_empty());
+    let list = w.sidecar.call("session/list", json!({})).await;
+    assert_eq!(list["result"]["sessions"][0]["state"], "idle", "{list}");
+
+    // What the SDK fixes at open cannot change per turn.
+    for (field, task) in [
+        ("task.model", json!({"goal": "x", "model": "gemini-other"})),
+        (
+            "task.permissions.sandbox",
+            json!({"goal": "x", "permissions": {"sandbox": "full-access"}}),
+        ),
+        ("task.maxTurns", json!({"goal": "x", "maxTurns": 3})),
+        (
+            "task.outputSchema",
+            json!({"goal": "x", "outputSchema": {"type": "object"}}),
+        ),
+    ] {
+        let mut p = w.params(task);
+        p["task"]["session"] = json!({"resume": session});
+        let refused = w.sidecar.call("run", p).await;
+        assert_eq!(refused["error"]["code"], -32012, "{refused}");
+        assert_eq!(refused["error"]["data"]["field"], field, "{refused}");
+    }
+
+    let began = Instant::now();
+    let out = w.turn(&session, "Hello").await;
+    let turn_ms = began.elapsed().as_millis();
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["sessionSource"], "live", "{r}");
+    assert_eq!(r["output"], "user turns: 1", "{r}");
+    // The read-only tool set chosen at open applies.
+    assert!(!w.mock.requests()[0]
+        .tool_names()
+        .iter()
+        .any(|t| t == "write_to_file"));
+    eprintln!("session/open took {open_ms} ms; the first turn on it {turn_ms} ms");
+
+    let closed = w
+        .sidecar
+        .call("session/close", json!({"sessionId": session}))
+        .await;
+    assert_eq!(closed["result"]["closed"], true, "{closed}");
+    let again = w
+        .sidecar
+        .call("session/close", json!({"sessionId": session}))
+        .await;
+    assert_eq!(again["error"]["code"], -32017, "{again}");
+    assert!(w.bridges().is_empty());
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn a_failed_turn_ends_the_session_and_the_next_resume_is_cold() {
+    let mut w = World::start(vec![
+        Reply::CountUserTurns,
+        Reply::error(404, "NOT_FOUND", "models/gemini-mock-flash is not found"),
+        Reply::CountUserTurns,
+    ])
+    .await;
+    let first = w
+        .run(json!({"goal": "Remember PELICAN", "session": {"keepAlive": true}}))
+        .await;
+    let session = first.result()["sessionId"].as_str().unwrap().to_string();
+    let out = w.turn(&session, "And now?").await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "error", "{r}");
+    assert_eq!(r["error"]["kind"], "model", "{r}");
+    assert_eq!(r["sessionSource"], "live", "{r}");
+    assert_eq!(
+        r["sessionLive"], false,
+        "the failed turn ended the session: {r}"
+    );
+    let n = w.session_closed().await;
+    assert_eq!(n["reason"], "exited", "{n}");
+    let left = support::wait_gone_env("agy_bridge", &w.marker(), 5).await;
+    assert!(left.is_empty(), "bridge left: {left:?}");
+
+    let out = w.turn(&session, "What was the word?").await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["sessionSource"], "resumed", "{r}");
+    assert!(w.mock.requests()[2].texts().contains("Remember PELICAN"));
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn an_idle_session_closes_after_its_timeout_and_takes_the_bridge() {
+    let mut w = World::start(vec![Reply::CountUserTurns]).await;
+    let first = w
+        .run(json!({"goal": "Hi", "session": {"keepAlive": true, "idleTimeoutMs": 300}}))
+        .await;
+    let session = first.result()["sessionId"].as_str().unwrap().to_string();
+    let n = w.session_closed().await;
+    assert_eq!(n["sessionId"], session.as_str(), "{n}");
+    assert_eq!(n["reason"], "idle", "{n}");
+    assert!(w.bridges().is_empty(), "closed means the bridge is gone");
+    let left = support::wait_gone_env("localharness", &w.marker(), 5).await;
+    assert!(left.is_empty(), "harness left: {left:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn a_live_turn_reports_only_its_own_structured_output() {
+    let schema = json!({"type": "object", "properties": {"answer": {"type": "integer"}},
+                        "required": ["answer"]});
+    let mut w = World::start(vec![
+        Reply::call("finish", json!({"answer": 4})),
+        Reply::text(&["four"]),
+    ])
+    .await;
+    let first = w
+        .run(json!({"goal": "2+2?", "outputSchema": schema, "session": {"keepAlive": true}}))
+        .await;
+    let r = first.result();
+    assert_eq!(r["structuredOutput"], json!({"answer": 4}), "{r}");
+    let session = r["sessionId"].as_str().unwrap().to_string();
+    // The schema applies as opened; this turn's answer is plain text, so it has none (the first
+    // turn's FINISH is in the conversation, not in this turn).
+    let out = w.turn(&session, "Again?").await;
+    let r = out.result();
+    assert_eq!(r["sessionSource"], "live", "{r}");
+    assert!(r.get("structuredOutput").is_none(), "{r}");
+    assert_eq!(r["output"], "four", "{r}");
+}

@@ -60,7 +60,10 @@ impl Core {
                 "this runtime cannot open a live session ahead of a turn",
             ));
         }
-        let task = params.task.0;
+        // What `session/open` opens is kept alive by definition: a runtime's `plan` sees it so
+        // (and refuses what it cannot hold across turns, as for a keepAlive run).
+        let mut task = params.task.0;
+        task.session.get_or_insert_with(Default::default).keep_alive = true;
         let wd = check_task(&info, &task, &self.cwd)?;
         let planned = runtime.plan(&task, &wd)?;
         if let Some(diagnosis) = planned.preflight().await {

@@ -26,6 +26,11 @@ impl TextStream {
         Some(ready)
     }
 
+    /// How many bytes are held back.
+    pub fn held_len(&self) -> usize {
+        self.held.len()
+    }
+
     /// The end of the stream: what was held back, redacted (`None`: nothing).
     pub fn flush(&mut self, r: &Redactor) -> Option<String> {
         if self.held.is_empty() {

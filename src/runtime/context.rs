@@ -150,7 +150,16 @@ pub struct EventSink {
 struct Ordered {
     seq: u64,
     text: TextStream,
+    /// Counts pieces of output text, so a delayed flush knows whether more came meanwhile.
+    pieces: u64,
 }
+
+/// A short tail held back (the start of a word that could begin a credential, such as "s", "ak"
+/// or "Bea") goes out after this long without a next piece or event: ordinary text must not wait
+/// for a model that pauses. Four characters say nothing of a secret (every `sk-a…` key starts so);
+/// a longer held tail waits for the next piece or event.
+const SHORT_HOLD_FLUSH: Duration = Duration::from_millis(150);
+const SHORT_HOLD_MAX: usize = 4;
 
 struct SinkInner {
     task_id: String,
@@ -260,8 +269,28 @@ impl EventSink {
             return;
         }
         let r = hygiene::current();
+        ordered.pieces += 1;
         if let Some(ready) = ordered.text.push(&r, text) {
             self.send_delta(&mut ordered, ready, rest).await;
+        }
+        let held = ordered.text.held_len();
+        if held > 0 && held <= SHORT_HOLD_MAX {
+            let (sink, piece) = (self.clone(), ordered.pieces);
+            tokio::spawn(async move {
+                tokio::time::sleep(SHORT_HOLD_FLUSH).await;
+                sink.flush_if_still(piece).await;
+            });
+        }
+    }
+
+    /// Sends the text still held back if no piece came after `piece`.
+    async fn flush_if_still(&self, piece: u64) {
+        let mut ordered = self.inner.ordered.lock().await;
+        if ordered.pieces != piece || self.inner.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        if let Some(held) = ordered.text.flush(&hygiene::current()) {
+            self.send_delta(&mut ordered, held, None).await;
         }
     }
 

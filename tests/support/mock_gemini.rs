@@ -30,6 +30,9 @@ pub enum Reply {
     },
     /// No answer for this long (for cancel and timeout tests), then the given reply.
     Hang(Duration, Box<Reply>),
+    /// A text answer saying how many user turns the request carried ("user turns: N"): a
+    /// follow-up that sees the earlier turns says a larger N (see [`user_turns`]).
+    CountUserTurns,
 }
 
 impl Reply {
@@ -186,6 +189,13 @@ async fn generate(
             .clone()
             .unwrap_or_else(|| Reply::text(&["(the mock has no script)"])),
     };
+    let reply = match reply {
+        Reply::CountUserTurns => {
+            let n = user_turns(&inner.requests.lock().unwrap().last().unwrap().body);
+            Reply::text(&[&format!("user turns: {n}")])
+        }
+        other => other,
+    };
     respond(reply).await
 }
 
@@ -242,6 +252,24 @@ async fn respond(mut reply: Reply) -> Response {
                 .body(Body::from_stream(stream))
                 .unwrap()
         }
-        Reply::Hang(..) => unreachable!(),
+        Reply::Hang(..) | Reply::CountUserTurns => unreachable!(),
     }
+}
+
+/// How many user messages (`contents` of role `user` with a text part, not tool results) a
+/// request carries: what the model saw of the conversation.
+pub fn user_turns(body: &Value) -> usize {
+    body["contents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["role"] == "user")
+        .filter(|c| {
+            c["parts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p.get("text").is_some())
+        })
+        .count()
 }

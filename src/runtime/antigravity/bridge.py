@@ -7,6 +7,12 @@ sidecar runs it with a Python that has the SDK installed, one process per task:
          {"type": "approval", "id": ..., "decision": "allow"|"deny", "message": ...}
          {"type": "cancel"}
          EOF means the sidecar is gone: the turn is cancelled and the bridge exits.
+         A live session (the task has "live": true, its goal is not sent) keeps the SDK
+         conversation open after "started" and takes its turns as
+         {"type": "turn", "goal": ...}, each answered by the turn's events and then
+         {"type": "turnDone", "last": bool} (last: the session ends, the bridge exits);
+         {"type": "cancel"} cancels the running turn only (the
+         conversation stays); {"type": "close"} or EOF ends the session.
   stdout (bridge -> sidecar): one JSON object per line, nothing else (see `emit`). The bridge's
          own logs and the SDK's go to stderr.
 
@@ -142,6 +148,12 @@ class Bridge:
         self.next_approval = 0
         self.cancel_requested = asyncio.Event()
         self.stdin_closed = False
+        # Live sessions: the turns to run, in order; None = close the session.
+        self.turns = asyncio.Queue()
+        # The running turn's FINISH structured output.
+        self.finish_output = None
+        # A cancelled turn whose steps never stopped: a live session cannot go on.
+        self.turn_stuck = False
 
     async def read_inbox(self):
         while True:
@@ -150,6 +162,7 @@ class Bridge:
                 # The sidecar is gone (or closed our stdin): stop the turn, deny what waits.
                 self.stdin_closed = True
                 self.cancel_requested.set()
+                self.turns.put_nowait(None)
                 for fut in self.approvals.values():
                     if not fut.done():
                         fut.set_result({"decision": "deny", "message": "the sidecar went away"})
@@ -161,6 +174,10 @@ class Bridge:
                     fut.set_result(msg)
             elif kind == "cancel":
                 self.cancel_requested.set()
+            elif kind == "turn":
+                self.turns.put_nowait(msg)
+            elif kind == "close":
+                self.turns.put_nowait(None)
             else:
                 log(f"ignoring stdin message of type {kind!r}")
 
@@ -353,7 +370,9 @@ class Bridge:
                         "sandboxAvailable": getattr(agent.sandbox_status, "available", None),
                     }
                 )
-                return await self.turn(conv, types)
+                if self.task.get("live"):
+                    return await self.serve(conv, types)
+                return await self.turn(conv, types, self.task["goal"])
         except types.AntigravityCancelledError:
             log("the turn was cancelled before it started")
             emit({"type": "cancelled"})
@@ -364,17 +383,42 @@ class Bridge:
         finally:
             reader.cancel()
 
-    async def turn(self, conv, types):
+    # ----------------------------------------------------------------------------------------
+    # Live sessions: the run/session loop (kept apart from the ask handler above).
+    # ----------------------------------------------------------------------------------------
+
+    async def serve(self, conv, types):
+        """A live session: the same conversation takes turn after turn until close or EOF.
+        Every turn ends with "turnDone"; a turn that failed, or that a cancel did not stop, ends
+        the session (the harness may be unusable after it; the conversation is saved, so the
+        sidecar resumes it cold)."""
+        while True:
+            msg = await self.turns.get()
+            if msg is None or self.stdin_closed:
+                return 0
+            # A cancel that came after the previous turn had ended is not this turn's.
+            self.cancel_requested.clear()
+            code = await self.turn(conv, types, str(msg.get("goal") or ""))
+            last = code != 0 or self.turn_stuck
+            emit({"type": "turnDone", "last": last})
+            if last:
+                return code
+
+    async def turn(self, conv, types, goal):
         if self.cancel_requested.is_set():
             emit({"type": "cancelled"})
             return 0
-        await conv.send(self.task["goal"])
+        # This turn's structured output only (a live conversation holds earlier turns' too).
+        self.finish_output = None
+        await conv.send(goal)
 
         async def pump():
             # Returns instead of raising: the SDK's AntigravityCancelledError subclasses
             # asyncio.CancelledError, which would mark this task itself as cancelled.
             try:
                 async for step in conv.receive_steps():
+                    if step.type == types.StepType.FINISH:
+                        self.finish_output = step.structured_output
                     emit({"type": "step", "step": step_json(step)})
             except types.AntigravityCancelledError:
                 return "cancelled"
@@ -398,6 +442,9 @@ class Bridge:
                 log("the turn did not stop within 5 s of the cancel")
             except Exception as e:
                 log(f"error while cancelling: {e!r}")
+            if not pumping.done():
+                # Still reading this turn's steps: the conversation cannot take another.
+                self.turn_stuck = True
         if isinstance(outcome, BaseException):
             emit(self.turn_end(conv, types))
             emit(classify(outcome, types))
@@ -424,7 +471,7 @@ class Bridge:
             "usage": usage_json(conv.last_turn_usage),
             "totalUsage": usage_json(conv.total_usage),
             "stopReason": stop,
-            "structuredOutput": conv.get_last_structured_output(),
+            "structuredOutput": self.finish_output,
             "turnCount": conv.turn_count,
         }
 

@@ -6,12 +6,14 @@
 //! public API; its internal harness protocol is not ours to drive.
 //!
 //! Files: `command.rs` (Python, bridge install, environment and state dirs), `wire.rs` (bridge
-//! messages), `mapping.rs` (SDK steps → our events, errors, artifacts), `run.rs` (one task),
+//! messages), `mapping.rs` (SDK steps → our events, errors, artifacts), `run.rs` (one task, and
+//! the turn loop live sessions share), `live.rs` (a live session: one bridge, many turns),
 //! `diagnose.rs` (installation and credential checks), `options.rs` (`runtimeOptions.antigravity`).
 
 mod command;
 mod diagnose;
 mod env;
+mod live;
 mod mapping;
 mod options;
 mod run;
@@ -23,7 +25,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{model_probe, RunContext, Runtime};
+use super::{model_probe, LiveSession, OpenContext, RunContext, Runtime};
 use crate::core::Refusal;
 use crate::protocol::methods::DiagnoseParams;
 use crate::protocol::result::{AgentResult, TaskErrorKind};
@@ -131,6 +133,13 @@ impl Runtime for AntigravityRuntime {
             tool_filters: false,
             fork: false,
             usage_cost: false,
+            // The bridge keeps the SDK conversation open between turns, and opens it ahead of
+            // the first (`session/open`).
+            live_sessions: true,
+            prewarm: true,
+            // `Conversation.send` during a turn first waits for the turn to end: the SDK has no
+            // way to add input to a running turn.
+            steer: false,
             ..super::all_capabilities()
         }
     }
@@ -165,6 +174,14 @@ impl Runtime for AntigravityRuntime {
                 NAME,
                 "task.runtimeOptions.antigravity.baseUrl",
                 "a base URL applies to the Gemini API, not to Vertex AI",
+            ));
+        }
+        // A keepAlive run, or `session/open` (the core marks its task keepAlive).
+        if task.keep_alive() && task.max_turns.is_some() {
+            return Err(Refusal::unsupported(
+                NAME,
+                "task.maxTurns",
+                live::MAX_TURNS_IN_A_LIVE_SESSION,
             ));
         }
         if let Some(resume) = task.resume() {
@@ -214,6 +231,17 @@ impl Runtime for AntigravityRuntime {
         match self.installation().await {
             Ok((python, _)) => run::run(python, ctx, opts).await,
             Err(d) => AgentResult::failed(TaskErrorKind::Process, d.message),
+        }
+    }
+
+    async fn open(
+        &self,
+        ctx: OpenContext,
+        opts: AntigravityOptions,
+    ) -> Result<Box<dyn LiveSession>, AgentResult> {
+        match self.installation().await {
+            Ok((python, _)) => live::open(python, ctx, opts).await,
+            Err(d) => Err(AgentResult::failed(TaskErrorKind::Process, d.message)),
         }
     }
 }

@@ -7,24 +7,27 @@ use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 use serde_json::{json, Value};
+use tokio::sync::mpsc;
 
 use super::command::{self, StateDirs};
 use super::mapping::{self, Mapper};
 use super::options::{AntigravityOptions, DEFAULT_API_RETRIES, DEFAULT_RETRY_INITIAL_DELAY_MS};
 use super::wire::{ApprovalReply, BridgeEvent, BridgeMcpServer, BridgeTask, Started, TurnEnd};
 use super::NAME;
-use crate::process::Supervised;
+use crate::process::{StdinLines, Supervised, VendorStdout};
 use crate::protocol::event::{EventBody, TaskStarted, VendorTurn};
 use crate::protocol::methods::{ApprovalResponse, Decision};
-use crate::protocol::result::{AgentResult, CancelMode, FinishReason, TaskError, TaskErrorKind};
-use crate::protocol::task::{McpServer, SandboxMode};
+use crate::protocol::result::{
+    AgentResult, CancelMode, ExitInfo, FinishReason, TaskError, TaskErrorKind,
+};
+use crate::protocol::task::{AgentTask, McpServer, SandboxMode};
 use crate::runtime::jsonl::{JsonLines, VendorLine, DEFAULT_MAX_LINE_BYTES};
 use crate::runtime::RunContext;
 
 /// After a cancel, how long the bridge gets to stop the turn itself before it is killed.
-const SOFT_CANCEL_GRACE: Duration = Duration::from_secs(6);
+pub(super) const SOFT_CANCEL_GRACE: Duration = Duration::from_secs(6);
 /// After the bridge's last event, how long it gets to shut its harness down and exit.
-const EXIT_GRACE: Duration = Duration::from_secs(5);
+pub(super) const EXIT_GRACE: Duration = Duration::from_secs(5);
 
 type Decided = (String, String, Value, ApprovalResponse);
 
@@ -64,7 +67,14 @@ pub async fn run(python: PathBuf, ctx: RunContext, opts: AntigravityOptions) -> 
             )
         }
     };
-    let task = bridge_task(&ctx, &opts, &dirs, &session_id, resume);
+    let task = bridge_task(
+        &ctx.task,
+        &ctx.working_directory,
+        &opts,
+        &dirs,
+        &session_id,
+        resume,
+    );
     let result = drive(
         &python,
         &bridge,
@@ -79,16 +89,15 @@ pub async fn run(python: PathBuf, ctx: RunContext, opts: AntigravityOptions) -> 
     result
 }
 
-fn bridge_task(
-    ctx: &RunContext,
+pub(super) fn bridge_task(
+    t: &AgentTask,
+    cwd: &Path,
     opts: &AntigravityOptions,
     dirs: &StateDirs,
     session_id: &str,
     resume: bool,
 ) -> BridgeTask {
-    let t = &ctx.task;
     let perms = t.permissions();
-    let cwd = &ctx.working_directory;
     let mcp_servers = t
         .mcp_servers
         .iter()
@@ -138,6 +147,7 @@ fn bridge_task(
         max_model_calls: t.max_turns,
         base_url: opts.base_url.clone(),
         vertex: opts.vertex.clone(),
+        live: false,
     }
 }
 
@@ -183,102 +193,13 @@ async fn drive(
     else {
         return AgentResult::failed(TaskErrorKind::Process, "the bridge has no stdout");
     };
-    let mut lines = JsonLines::new(stdout, DEFAULT_MAX_LINE_BYTES);
+    let mut lines = Lines::Stdout(JsonLines::new(stdout, DEFAULT_MAX_LINE_BYTES));
     // The task goes on stdin, never on a command line. Stdin then stays open: closing it tells
     // the bridge the sidecar is gone.
     stdin.send(&task).await;
 
-    let mut mapper = Mapper::new(ctx.working_directory.clone());
-    let mut out = Outcome::default();
-    let mut pending: FuturesUnordered<BoxFuture<'static, Decided>> = FuturesUnordered::new();
-    let mut cancel_deadline: Option<tokio::time::Instant> = None;
-    let mut forced = false;
-
-    loop {
-        tokio::select! {
-            line = lines.next() => {
-                let Some(line) = line else { break };
-                ctx.events.touch();
-                let raw = match line {
-                    VendorLine::Json(v) => v,
-                    VendorLine::Text(t) => {
-                        tracing::warn!("non-JSON line from the Antigravity bridge: {}", crate::hygiene::redact(&t));
-                        continue;
-                    }
-                    VendorLine::TooLong => {
-                        tracing::warn!("skipped an over-long line from the Antigravity bridge");
-                        continue;
-                    }
-                };
-                ctx.events.vendor_event(&raw).await;
-                let event = match serde_json::from_value::<BridgeEvent>(raw) {
-                    Ok(e) => e,
-                    Err(e) => {
-                        tracing::warn!("unexpected message from the Antigravity bridge: {e}");
-                        continue;
-                    }
-                };
-                match event {
-                    BridgeEvent::Started(s) => out.started = Some(s),
-                    BridgeEvent::Step { step } => {
-                        for ev in mapper.step(&step) {
-                            match ev.parent {
-                                None => ctx.events.emit(ev.body).await,
-                                Some(p) => ctx.events.emit_within(Some(&p), ev.body).await,
-                            }
-                        }
-                    }
-                    BridgeEvent::Approval(ask) => {
-                        let name = mapping::tool_name(&ask.name, ask.server_name.as_deref());
-                        ctx.events.emit(mapper.approval_requested(&ask.id, &name, &ask.args)).await;
-                        let approvals = ctx.approvals.clone();
-                        pending.push(async move {
-                            let r = approvals.decide(&ask.id, &name, &ask.args).await;
-                            (ask.id, name, ask.args, r)
-                        }.boxed());
-                    }
-                    BridgeEvent::TurnEnd(t) => out.turn_end = Some(t),
-                    BridgeEvent::Cancelled => out.cancelled = true,
-                    BridgeEvent::Error(e) => {
-                        if let Some(tb) = &e.traceback {
-                            tracing::debug!("Antigravity bridge traceback: {}", crate::hygiene::redact(tb));
-                        }
-                        out.error = Some(mapping::task_error(
-                            &e.kind,
-                            e.exception.as_deref(),
-                            &e.message,
-                            mapper.last_api_error.as_ref(),
-                        ));
-                    }
-                }
-            }
-            Some((id, name, input, answer)) = pending.next(), if !pending.is_empty() => {
-                let allowed = answer.decision == Decision::Allow;
-                let message = answer.message.clone().unwrap_or_else(|| {
-                    if allowed { String::new() } else { "denied".into() }
-                });
-                if let Some(ev) = mapper.approval_decided(&id, &name, &input, allowed, &message) {
-                    ctx.events.emit(ev).await;
-                }
-                stdin.send(&ApprovalReply {
-                    kind: "approval",
-                    id: &id,
-                    decision: if allowed { "allow" } else { "deny" },
-                    message: answer.message.as_deref(),
-                }).await;
-            }
-            _ = ctx.stop.stopped(), if cancel_deadline.is_none() => {
-                // Soft first: the bridge asks the harness to halt the turn.
-                stdin.send(&json!({"type": "cancel"})).await;
-                cancel_deadline = Some(tokio::time::Instant::now() + SOFT_CANCEL_GRACE);
-            }
-            _ = sleep_until(cancel_deadline), if cancel_deadline.is_some() => {
-                tracing::debug!("the Antigravity bridge did not stop in time; killing it");
-                forced = true;
-                break;
-            }
-        }
-    }
+    let mut turn = Turn::new(ctx, None);
+    let forced = turn.pump(ctx, &mut lines, &stdin).await == LoopEnd::Forced;
 
     // Forced: the bridge already had its grace. Otherwise its output ended with the turn: stdin
     // EOF (the sidecar is done with it) and EXIT_GRACE to shut its harness down.
@@ -288,129 +209,293 @@ async fn drive(
         (EXIT_GRACE, Duration::from_secs(1))
     };
     let (exit, _) = child.wind_down(Some(&stdin), exit_grace, term_grace).await;
+    turn.finish(ctx, Some(exit), forced, &session_id, &dirs.save_dir)
+        .await
+}
 
-    let stopped = ctx.stop.is_stopped() || out.cancelled;
-    for ev in mapper.close_open(if stopped {
-        "cancelled"
-    } else {
-        "the turn ended before the tool finished"
-    }) {
-        ctx.events.emit(ev).await;
+/// Where a turn reads the bridge's lines: its stdout (one task per bridge), or the reader task of
+/// a live session (the bridge outlives the turn).
+pub(super) enum Lines {
+    Stdout(JsonLines<VendorStdout>),
+    Live(mpsc::Receiver<VendorLine>),
+}
+
+impl Lines {
+    /// The next line; `None` once the bridge's stdout has ended. Cancel-safe.
+    pub(super) async fn next(&mut self) -> Option<VendorLine> {
+        match self {
+            Lines::Stdout(l) => l.next().await,
+            Lines::Live(rx) => rx.recv().await,
+        }
     }
-    let turn_end_seen = out.turn_end.is_some();
-    let turn_end = out.turn_end.take().unwrap_or_default();
-    let usage = mapping::usage(turn_end.usage.as_ref());
-    if mapper.turns() > 0 {
-        ctx.events
-            .emit(EventBody::VendorTurn(VendorTurn {
-                turn: mapper.turns(),
-                usage: usage.clone(),
-                vendor_turn_id: None,
-                vendor: turn_end
-                    .stop_reason
-                    .as_ref()
-                    .map(|s| json!({ "stopReason": s })),
-            }))
-            .await;
+}
+
+/// Why a turn's loop stopped reading.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum LoopEnd {
+    /// The bridge's stdout ended (one-shot: the task is over; live: the bridge is gone).
+    Eof,
+    /// A live session's bridge finished the turn; it waits for the next unless `last`.
+    TurnDone { last: bool },
+    /// A cancel was not honoured within [`SOFT_CANCEL_GRACE`]: the bridge must be killed.
+    Forced,
+}
+
+/// One turn's state: the mapping of the bridge's events, and what it said about the ending.
+pub(super) struct Turn {
+    mapper: Mapper,
+    out: Outcome,
+}
+
+impl Turn {
+    /// `started`: a live session's bridge announced itself once, at open.
+    pub(super) fn new(ctx: &RunContext, started: Option<Started>) -> Turn {
+        Turn {
+            mapper: Mapper::new(ctx.working_directory.clone()),
+            out: Outcome {
+                started,
+                ..Default::default()
+            },
+        }
     }
 
-    let mut result = AgentResult {
-        output: mapper.last_message.clone().unwrap_or_default(),
-        structured_output: turn_end
-            .structured_output
-            .clone()
-            .or(mapper.structured_output.clone()),
-        // The conversation id the SDK reports (the one we chose, unless it changed it).
-        session_id: out.started.as_ref().map(|s| s.session_id.clone()),
-        session_changed: out
-            .started
-            .as_ref()
-            .is_some_and(|s| s.session_id != session_id),
-        usage,
-        turns: mapper.turns(),
-        artifacts: std::mem::take(&mut mapper.artifacts),
-        tool_calls: std::mem::take(&mut mapper.tool_calls),
-        vendor: Some(json!({
-            "sdkVersion": out.started.as_ref().and_then(|s| s.sdk_version.clone()),
-            "sandboxAvailable": out.started.as_ref().and_then(|s| s.sandbox_available),
-            "stopReason": turn_end.stop_reason,
-            "usage": turn_end.usage,
-            "saveDir": dirs.save_dir.display().to_string(),
-        })),
-        exit: Some(exit.clone()),
-        ..Default::default()
-    };
-    if stopped {
-        result.finish_reason = FinishReason::Cancelled;
-        // Soft: the bridge stopped the turn and exited by itself; forced: it had to be killed.
-        result.cancel = Some(if forced {
-            CancelMode::Forced
-        } else {
-            CancelMode::Soft
-        });
-        result.structured_output = None;
-        return result;
-    }
-    if let Some(err) = out.error {
-        result.finish_reason = FinishReason::Error;
-        result.error = Some(err);
-        return result;
-    }
-    match turn_end.stop_reason.as_deref() {
-        Some("MAX_MODEL_CALLS_EXCEEDED") => {
-            result.finish_reason = FinishReason::MaxTurns;
-            result.error = Some(TaskError::new(
-                TaskErrorKind::MaxTurns,
-                format!(
-                    "the turn stopped after maxTurns ({}) model calls",
-                    ctx.task.max_turns.unwrap_or(0)
-                ),
-            ));
-            return result;
-        }
-        Some("QUOTA_EXHAUSTED") => {
-            result.finish_reason = FinishReason::Error;
-            result.error = Some(TaskError::new(
-                TaskErrorKind::RateLimit,
-                "the model API quota is exhausted",
-            ));
-            return result;
-        }
-        Some(s) if s.starts_with("MAX_") => {
-            result.finish_reason = FinishReason::Budget;
-            result.error = Some(TaskError::new(
-                TaskErrorKind::Budget,
-                format!("the SDK stopped the turn: {s}"),
-            ));
-            return result;
-        }
-        _ => {}
-    }
-    if out.started.is_none() || !turn_end_seen {
-        let tail = exit
-            .stderr_tail
-            .iter()
-            .rev()
-            .take(5)
-            .rev()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" | ");
-        result.finish_reason = FinishReason::Error;
-        result.error = Some(TaskError {
-            kind: TaskErrorKind::Process,
-            message: format!(
-                "the Antigravity bridge exited ({}) before the turn ended: {tail}",
-                match (exit.code, exit.signal) {
-                    (Some(code), _) => format!("status {code}"),
-                    (None, Some(signal)) => format!("signal {signal}"),
-                    (None, None) => "status unknown".to_string(),
+    /// Maps the bridge's events and answers its approvals until the turn is over (stdout EOF
+    /// or `turnDone`); `ctx.stop` asks the bridge to cancel the turn, softly first.
+    pub(super) async fn pump(
+        &mut self,
+        ctx: &RunContext,
+        lines: &mut Lines,
+        stdin: &StdinLines,
+    ) -> LoopEnd {
+        let Turn { mapper, out } = self;
+        let mut pending: FuturesUnordered<BoxFuture<'static, Decided>> = FuturesUnordered::new();
+        let mut cancel_deadline: Option<tokio::time::Instant> = None;
+        loop {
+            tokio::select! {
+                line = lines.next() => {
+                    let Some(line) = line else { return LoopEnd::Eof };
+                    ctx.events.touch();
+                    let raw = match line {
+                        VendorLine::Json(v) => v,
+                        VendorLine::Text(t) => {
+                            tracing::warn!("non-JSON line from the Antigravity bridge: {}", crate::hygiene::redact(&t));
+                            continue;
+                        }
+                        VendorLine::TooLong => {
+                            tracing::warn!("skipped an over-long line from the Antigravity bridge");
+                            continue;
+                        }
+                    };
+                    ctx.events.vendor_event(&raw).await;
+                    let event = match serde_json::from_value::<BridgeEvent>(raw) {
+                        Ok(e) => e,
+                        Err(e) => {
+                            tracing::warn!("unexpected message from the Antigravity bridge: {e}");
+                            continue;
+                        }
+                    };
+                    match event {
+                        BridgeEvent::Started(s) => out.started = Some(s),
+                        BridgeEvent::Step { step } => {
+                            for ev in mapper.step(&step) {
+                                match ev.parent {
+                                    None => ctx.events.emit(ev.body).await,
+                                    Some(p) => ctx.events.emit_within(Some(&p), ev.body).await,
+                                }
+                            }
+                        }
+                        BridgeEvent::Approval(ask) => {
+                            let name = mapping::tool_name(&ask.name, ask.server_name.as_deref());
+                            ctx.events.emit(mapper.approval_requested(&ask.id, &name, &ask.args)).await;
+                            let approvals = ctx.approvals.clone();
+                            pending.push(async move {
+                                let r = approvals.decide(&ask.id, &name, &ask.args).await;
+                                (ask.id, name, ask.args, r)
+                            }.boxed());
+                        }
+                        BridgeEvent::TurnEnd(t) => out.turn_end = Some(t),
+                        BridgeEvent::Cancelled => out.cancelled = true,
+                        BridgeEvent::Error(e) => {
+                            if let Some(tb) = &e.traceback {
+                                tracing::debug!("Antigravity bridge traceback: {}", crate::hygiene::redact(tb));
+                            }
+                            out.error = Some(mapping::task_error(
+                                &e.kind,
+                                e.exception.as_deref(),
+                                &e.message,
+                                mapper.last_api_error.as_ref(),
+                            ));
+                        }
+                        BridgeEvent::TurnDone { last } => return LoopEnd::TurnDone { last },
+                    }
                 }
-            ),
-            vendor_code: exit.code.map(|c| json!(c)),
-        });
+                Some((id, name, input, answer)) = pending.next(), if !pending.is_empty() => {
+                    let allowed = answer.decision == Decision::Allow;
+                    let message = answer.message.clone().unwrap_or_else(|| {
+                        if allowed { String::new() } else { "denied".into() }
+                    });
+                    if let Some(ev) = mapper.approval_decided(&id, &name, &input, allowed, &message) {
+                        ctx.events.emit(ev).await;
+                    }
+                    stdin.send(&ApprovalReply {
+                        kind: "approval",
+                        id: &id,
+                        decision: if allowed { "allow" } else { "deny" },
+                        message: answer.message.as_deref(),
+                    }).await;
+                }
+                _ = ctx.stop.stopped(), if cancel_deadline.is_none() => {
+                    // Soft first: the bridge asks the harness to halt the turn.
+                    stdin.send(&json!({"type": "cancel"})).await;
+                    cancel_deadline = Some(tokio::time::Instant::now() + SOFT_CANCEL_GRACE);
+                }
+                _ = sleep_until(cancel_deadline), if cancel_deadline.is_some() => {
+                    tracing::debug!("the Antigravity bridge did not stop the turn in time");
+                    return LoopEnd::Forced;
+                }
+            }
+        }
     }
-    result
+
+    /// The turn's result. `exit`: the bridge's, when it ended with the turn (always for a
+    /// one-shot task; for a live session only when it died); `forced`: it had to be killed.
+    /// `session_id`: the conversation id asked for; `save_dir`: where the SDK keeps it.
+    pub(super) async fn finish(
+        self,
+        ctx: &RunContext,
+        exit: Option<ExitInfo>,
+        forced: bool,
+        session_id: &str,
+        save_dir: &Path,
+    ) -> AgentResult {
+        let Turn {
+            mut mapper,
+            mut out,
+        } = self;
+        let stopped = ctx.stop.is_stopped() || out.cancelled;
+        for ev in mapper.close_open(if stopped {
+            "cancelled"
+        } else {
+            "the turn ended before the tool finished"
+        }) {
+            ctx.events.emit(ev).await;
+        }
+        let turn_end_seen = out.turn_end.is_some();
+        let turn_end = out.turn_end.take().unwrap_or_default();
+        let usage = mapping::usage(turn_end.usage.as_ref());
+        if mapper.turns() > 0 {
+            ctx.events
+                .emit(EventBody::VendorTurn(VendorTurn {
+                    turn: mapper.turns(),
+                    usage: usage.clone(),
+                    vendor_turn_id: None,
+                    vendor: turn_end
+                        .stop_reason
+                        .as_ref()
+                        .map(|s| json!({ "stopReason": s })),
+                }))
+                .await;
+        }
+
+        let mut result = AgentResult {
+            output: mapper.last_message.clone().unwrap_or_default(),
+            structured_output: turn_end
+                .structured_output
+                .clone()
+                .or(mapper.structured_output.clone()),
+            // The conversation id the SDK reports (the one we chose, unless it changed it).
+            session_id: out.started.as_ref().map(|s| s.session_id.clone()),
+            session_changed: out
+                .started
+                .as_ref()
+                .is_some_and(|s| s.session_id != session_id),
+            usage,
+            turns: mapper.turns(),
+            artifacts: std::mem::take(&mut mapper.artifacts),
+            tool_calls: std::mem::take(&mut mapper.tool_calls),
+            vendor: Some(json!({
+                "sdkVersion": out.started.as_ref().and_then(|s| s.sdk_version.clone()),
+                "sandboxAvailable": out.started.as_ref().and_then(|s| s.sandbox_available),
+                "stopReason": turn_end.stop_reason,
+                "usage": turn_end.usage,
+                "saveDir": save_dir.display().to_string(),
+            })),
+            exit: exit.clone(),
+            ..Default::default()
+        };
+        if stopped {
+            result.finish_reason = FinishReason::Cancelled;
+            // Soft: the bridge stopped the turn by itself; forced: it had to be killed.
+            result.cancel = Some(if forced {
+                CancelMode::Forced
+            } else {
+                CancelMode::Soft
+            });
+            result.structured_output = None;
+            return result;
+        }
+        if let Some(err) = out.error {
+            result.finish_reason = FinishReason::Error;
+            result.error = Some(err);
+            return result;
+        }
+        match turn_end.stop_reason.as_deref() {
+            Some("MAX_MODEL_CALLS_EXCEEDED") => {
+                result.finish_reason = FinishReason::MaxTurns;
+                result.error = Some(TaskError::new(
+                    TaskErrorKind::MaxTurns,
+                    format!(
+                        "the turn stopped after maxTurns ({}) model calls",
+                        ctx.task.max_turns.unwrap_or(0)
+                    ),
+                ));
+                return result;
+            }
+            Some("QUOTA_EXHAUSTED") => {
+                result.finish_reason = FinishReason::Error;
+                result.error = Some(TaskError::new(
+                    TaskErrorKind::RateLimit,
+                    "the model API quota is exhausted",
+                ));
+                return result;
+            }
+            Some(s) if s.starts_with("MAX_") => {
+                result.finish_reason = FinishReason::Budget;
+                result.error = Some(TaskError::new(
+                    TaskErrorKind::Budget,
+                    format!("the SDK stopped the turn: {s}"),
+                ));
+                return result;
+            }
+            _ => {}
+        }
+        if out.started.is_none() || !turn_end_seen {
+            let exit = exit.unwrap_or_default();
+            let tail = exit
+                .stderr_tail
+                .iter()
+                .rev()
+                .take(5)
+                .rev()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" | ");
+            result.finish_reason = FinishReason::Error;
+            result.error = Some(TaskError {
+                kind: TaskErrorKind::Process,
+                message: format!(
+                    "the Antigravity bridge exited ({}) before the turn ended: {tail}",
+                    match (exit.code, exit.signal) {
+                        (Some(code), _) => format!("status {code}"),
+                        (None, Some(signal)) => format!("signal {signal}"),
+                        (None, None) => "status unknown".to_string(),
+                    }
+                ),
+                vendor_code: exit.code.map(|c| json!(c)),
+            });
+        }
+        result
+    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

@@ -40,6 +40,18 @@ pub struct BridgeTask {
     pub base_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vertex: Option<VertexSettings>,
+    /// A live session: the SDK conversation stays open and takes [`BridgeTurn`]s; `goal` is
+    /// not sent.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub live: bool,
+}
+
+/// A live session's next turn, on the bridge's stdin.
+#[derive(Debug, Clone, Serialize)]
+pub struct BridgeTurn<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub goal: &'a str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -76,11 +88,19 @@ pub struct VertexSettings {
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum BridgeEvent {
     Started(Started),
-    Step { step: Step },
+    Step {
+        step: Step,
+    },
     Approval(ApprovalAsk),
     TurnEnd(TurnEnd),
     Cancelled,
     Error(BridgeError),
+    /// A live session's turn is over (after its `turnEnd`, `cancelled` or `error`). `last`:
+    /// the bridge ends the session now (the turn failed, or a cancel did not stop it).
+    TurnDone {
+        #[serde(default)]
+        last: bool,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize)]
