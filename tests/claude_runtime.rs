@@ -1001,6 +1001,7 @@ mod live {
                 stop: stop.clone(),
                 approvals,
                 steer: steering,
+                attachments: Default::default(),
             },
             events,
             stop,

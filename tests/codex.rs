@@ -1030,6 +1030,7 @@ mod live {
             stop: stop.clone(),
             approvals,
             steer,
+            attachments: Default::default(),
         };
         (ctx, events, stop, steer_tx)
     }

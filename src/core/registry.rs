@@ -29,6 +29,8 @@ pub(crate) trait AnyRuntime: Send + Sync {
     /// Parses the task's options and asks the runtime for its plan.
     fn plan(&self, task: &AgentTask, working_directory: &Path)
         -> Result<Box<dyn Planned>, Refusal>;
+    /// [`Runtime::WATCHES_WORKSPACE`].
+    fn watches_workspace(&self) -> bool;
 }
 
 /// A checked task, ready to start: the runtime's typed plan, erased.
@@ -74,6 +76,10 @@ impl<R: Runtime> AnyRuntime for Registered<R> {
             runtime: self.runtime.clone(),
             plan,
         }))
+    }
+
+    fn watches_workspace(&self) -> bool {
+        R::WATCHES_WORKSPACE
     }
 }
 

@@ -21,7 +21,9 @@ use crate::protocol::methods::RunParams;
 use crate::protocol::result::{
     AgentResult, CancelMode, FinishReason, SessionSource, TaskError, TaskErrorKind,
 };
-use crate::protocol::task::AgentTask;
+use crate::protocol::task::{AgentTask, SandboxMode};
+use crate::runtime::attachments::{self, Loaded};
+use crate::runtime::workspace::{self, Snapshot};
 use crate::runtime::{
     ApprovalHost, Approvals, EventOutput, EventSink, LiveSession, OpenContext, RunContext,
     SessionGrants, Steering, Stop, StopReason,
@@ -44,6 +46,10 @@ pub struct Admitted<'a> {
     /// The runtime declares sessions: results carry `sessionSource` and `sessionLive`.
     has_sessions: bool,
     steering: Steering,
+    /// `task.attachments`, read and checked at admission.
+    attachments: Arc<[Loaded]>,
+    /// The working directory is listed around the turn (`runtime::workspace`).
+    watch_workspace: bool,
     /// The task's secrets are redacted from everything while it lives, and forgotten after.
     _secrets: hygiene::SecretLease,
 }
@@ -90,13 +96,14 @@ impl Core {
         let (params, planned) = {
             let (runtime, wd) = (runtime.clone(), wd.clone());
             tokio::task::spawn_blocking(move || {
-                let planned = runtime.plan(&params.task, &wd);
+                let planned = attachments::load(&params.task, &wd)
+                    .and_then(|a| Ok((a, runtime.plan(&params.task, &wd)?)));
                 (params, planned)
             })
             .await
             .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
         };
-        let planned = planned?;
+        let (attachments, planned) = planned?;
         if let Some(diagnosis) = planned.preflight().await {
             return Err(Refusal::Unavailable {
                 runtime: params.runtime.clone(),
@@ -108,7 +115,7 @@ impl Core {
         } else {
             Mode::Run(Some(planned))
         };
-        self.admitted(params, wd, mode, Stop::default())
+        self.admitted(params, wd, mode, Stop::default(), attachments)
     }
 
     /// A run into a live session: planned like any run (for its checks), with the fields a live
@@ -138,6 +145,8 @@ impl Core {
                 "a live session keeps the working directory it was opened in",
             ));
         }
+        // Read here, once, like a new run's (bounded by the attachment limits).
+        let attachments = attachments::load(&params.task, &wd)?;
         // The plan is only checked: the live session already holds what it needs.
         runtime.plan(&params.task, &wd)?;
         let stop = Stop::default();
@@ -146,7 +155,7 @@ impl Core {
             .begin_turn(&entry, &stop, &params.task, |live| {
                 live.check_turn(&params.task)
             })?;
-        self.admitted(params, wd, Mode::Turn(entry, Some(live)), stop)
+        self.admitted(params, wd, Mode::Turn(entry, Some(live)), stop, attachments)
     }
 
     fn admitted(
@@ -155,9 +164,13 @@ impl Core {
         working_directory: PathBuf,
         mode: Mode,
         stop: Stop,
+        attachments: Arc<[Loaded]>,
     ) -> Result<Admitted<'_>, Refusal> {
         let info = self.registry.info(&params.runtime)?;
         let caps = &info.capabilities;
+        // A read-only task changes nothing there; listing it would only cost.
+        let watch_workspace = self.registry.get(&params.runtime)?.watches_workspace()
+            && params.task.permissions().sandbox != SandboxMode::ReadOnly;
         let task_id = params
             .task_id
             .clone()
@@ -192,6 +205,8 @@ impl Core {
             stop,
             has_sessions: caps.resume || caps.live_sessions,
             steering,
+            attachments,
+            watch_workspace,
             _secrets: secrets,
         })
     }
@@ -442,6 +457,7 @@ impl Admitted<'_> {
             stop: stop.clone(),
             steer: std::mem::take(&mut self.steering),
             approvals,
+            attachments: self.attachments.clone(),
         };
         let watchdog = tokio::spawn(watch(
             task.timeout_ms,
@@ -449,6 +465,16 @@ impl Admitted<'_> {
             events.clone(),
             stop.clone(),
         ));
+        // Listed before the vendor starts, off the reactor (bounded: `runtime::workspace`).
+        let snapshot = if self.watch_workspace {
+            let wd = wd.clone();
+            tokio::task::spawn_blocking(move || Snapshot::take(&wd))
+                .await
+                .ok()
+                .flatten()
+        } else {
+            None
+        };
         let slot = Arc::new(Mutex::new(None));
         let work = self.work(ctx, grants, slot.clone());
         let (params, stop, task_id) = (&self.params, &self.stop, &self.task_id);
@@ -492,6 +518,9 @@ impl Admitted<'_> {
                 None,
             )
         });
+        if let Some(before) = snapshot {
+            report_workspace_changes(&mut result, before, &wd, &events).await;
+        }
         // The session's fate after the turn: kept idle, or closed (vendor gone, shutdown).
         let entry = lock(&slot).take();
         let session_live = match &entry {
@@ -553,6 +582,31 @@ impl Admitted<'_> {
         events.emit(terminal).await;
         value
     }
+}
+
+/// Lists the working directory again: what changed becomes the result's artifacts (with what
+/// the runtime's tools reported where the listing did not look) and an `agent.file.changed` for
+/// each change no event reported yet, before the terminal event.
+async fn report_workspace_changes(
+    result: &mut AgentResult,
+    before: Snapshot,
+    wd: &std::path::Path,
+    events: &EventSink,
+) {
+    let (before, listed) = tokio::task::spawn_blocking(move || {
+        let listed = before.changes();
+        (before, listed)
+    })
+    .await
+    .expect("the listing does not panic");
+    for change in listed.iter().flatten() {
+        let event = workspace::event(wd, change);
+        if !events.file_announced(&event.path) {
+            events.emit(EventBody::FileChanged(event)).await;
+        }
+    }
+    let reported = std::mem::take(&mut result.artifacts);
+    result.artifacts = workspace::merge(wd, Some(&before), listed.as_deref(), reported);
 }
 
 type Work = futures::future::BoxFuture<'static, (AgentResult, Option<Box<dyn LiveSession>>)>;

@@ -208,6 +208,8 @@ struct SinkInner {
     started_sent: AtomicBool,
     started: Instant,
     last_activity_ms: AtomicU64,
+    /// Paths already sent in `agent.file.changed` (so the end-of-turn listing does not repeat them).
+    files_announced: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl EventSink {
@@ -223,12 +225,22 @@ impl EventSink {
                 started_sent: AtomicBool::new(false),
                 started: Instant::now(),
                 last_activity_ms: AtomicU64::new(0),
+                files_announced: Default::default(),
             }),
         }
     }
 
     pub fn task_id(&self) -> &str {
         &self.inner.task_id
+    }
+
+    /// Whether an `agent.file.changed` for `path` went out in this task already.
+    pub fn file_announced(&self, path: &str) -> bool {
+        self.inner
+            .files_announced
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(path)
     }
 
     /// Emits one event. Ignored once the task's terminal event is out (a late background emitter
@@ -274,6 +286,13 @@ impl EventSink {
             }
             other => other,
         };
+        if let EventBody::FileChanged(f) = &body {
+            self.inner
+                .files_announced
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(f.path.clone());
+        }
         let v = serde_json::to_value(&body).expect("events serialize");
         let Value::Object(mut map) = v else {
             unreachable!("an adjacently tagged enum serializes to an object")
@@ -669,6 +688,8 @@ pub struct RunContext {
     pub approvals: Approvals,
     /// Text the host adds to the running turn (`steer`); empty unless the runtime declares it.
     pub steer: super::live::Steering,
+    /// `task.attachments`, read and checked at admission (empty when none).
+    pub attachments: std::sync::Arc<[super::attachments::Loaded]>,
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use crate::protocol::result::{
 };
 use crate::protocol::runtime_info::{Capabilities, Diagnosis, DiagnosisStatus};
 use crate::protocol::task::AgentTask;
+use crate::runtime::attachments::Loaded;
 use crate::runtime::tool_calls;
 
 mod live;
@@ -274,6 +275,8 @@ pub struct FixtureRuntime;
 impl Runtime for FixtureRuntime {
     type Options = FixtureOptions;
     type Plan = FixturePlan;
+    // Scripts say what changed; listing the host's directory around a replay would only cost.
+    const WATCHES_WORKSPACE: bool = false;
 
     fn name(&self) -> &'static str {
         NAME
@@ -289,6 +292,8 @@ impl Runtime for FixtureRuntime {
             live_sessions: true,
             steer: true,
             prewarm: true,
+            // Echoed back (`vendor.attachments` in the result) so hosts can test theirs.
+            attachments: vec!["image".into(), "file".into()],
             // `question` steps.
             questions: true,
             ..super::all_capabilities()
@@ -532,6 +537,8 @@ pub(crate) struct Player {
     session: Option<String>,
     /// What the host added with `steer` during this turn.
     pub(crate) steered: Vec<String>,
+    /// The task's attachments as received, echoed in the result's `vendor.attachments`.
+    attachments: Option<Value>,
     /// The host's answers to `question` steps, by question id.
     answers: std::collections::BTreeMap<String, String>,
 }
@@ -546,6 +553,7 @@ impl Player {
             disallowed: perms.disallowed_tools.unwrap_or_default(),
             session,
             steered: vec![],
+            attachments: echo_attachments(&ctx.attachments),
             answers: Default::default(),
         }
     }
@@ -776,7 +784,14 @@ impl Player {
                 .unwrap_or_else(|| std::mem::take(&mut self.tool_calls)),
             usage: r.usage,
             turns: r.turns.unwrap_or(1),
-            vendor: r.vendor,
+            vendor: match (r.vendor, self.attachments.take()) {
+                (v, None) => v,
+                (Some(Value::Object(mut v)), Some(a)) => {
+                    v.insert("attachments".into(), a);
+                    Some(Value::Object(v))
+                }
+                (_, Some(a)) => Some(json!({ "attachments": a })),
+            },
             ..Default::default()
         }
     }
@@ -790,6 +805,30 @@ impl Player {
         out.error = None;
         out
     }
+}
+
+/// What the fixture received, so a host can check its attachments arrived as it meant them:
+/// type, media type, size in bytes, and the name it gave.
+fn echo_attachments(attachments: &[Loaded]) -> Option<Value> {
+    if attachments.is_empty() {
+        return None;
+    }
+    let list = attachments
+        .iter()
+        .map(|a| match a {
+            Loaded::Image {
+                media_type,
+                base64,
+                name,
+            } => json!({ "type": "image", "mediaType": media_type,
+                         "bytes": base64.len() / 4 * 3 - base64.bytes().rev().take_while(|b| *b == b'=').count(),
+                         "path": name }),
+            Loaded::File { name, text } => {
+                json!({ "type": "file", "bytes": text.len(), "path": name })
+            }
+        })
+        .collect();
+    Some(Value::Array(list))
 }
 
 /// `{{answers.<id>}}` → the answer (nothing when there is none).

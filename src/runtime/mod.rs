@@ -8,6 +8,7 @@
 
 pub mod antigravity;
 pub(crate) mod artifacts;
+pub mod attachments;
 pub mod claude;
 pub mod codex;
 pub(crate) mod context;
@@ -21,6 +22,7 @@ pub(crate) mod tool_calls;
 mod transcript_replay;
 pub(crate) mod vendor_binary;
 pub mod vendor_env;
+pub mod workspace;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -50,6 +52,11 @@ pub trait Runtime: Send + Sync + 'static {
     /// What [`plan`](Self::plan) works out for [`run`](Self::run), so nothing is worked out
     /// twice (often just the options; the fixture's parsed script).
     type Plan: Send + Sync + 'static;
+
+    /// Whether the core lists the working directory before and after each turn
+    /// ([`workspace`]) for `artifacts` and `agent.file.changed`: on for runtimes whose agent
+    /// touches disk; off for one that never does (the fixture, whose scripts say what changed).
+    const WATCHES_WORKSPACE: bool = true;
 
     /// The name hosts use (`task.runtime`); also the key of its `runtimeOptions` entry.
     fn name(&self) -> &'static str;

@@ -44,6 +44,7 @@ pub fn context(task: AgentTask, working_directory: &Path) -> (RunContext, Stop) 
         stop: stop.clone(),
         approvals,
         steer: Default::default(),
+        attachments: Default::default(),
     };
     (ctx, stop)
 }

@@ -1,7 +1,7 @@
 //! Artifacts: the files Claude's file tools (Write, Edit, NotebookEdit) changed.
 //!
-//! Bash can change files too, but what a shell command touched is not knowable from its output;
-//! only the file tools are reported (documented in docs/providers/claude.md).
+//! Bash can change files too, but what a shell command touched is not knowable from its output:
+//! the core lists the working directory around every turn (`runtime::workspace`) and adds those.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

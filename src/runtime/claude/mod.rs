@@ -91,6 +91,8 @@ impl Runtime for ClaudeRuntime {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
+            // Images as base64 `image` blocks, files as text blocks (claude/wire.rs).
+            attachments: vec!["image".into(), "file".into()],
             // AskUserQuestion → `input/request` (answers.rs).
             questions: true,
             live_sessions: true,

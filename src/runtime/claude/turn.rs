@@ -84,7 +84,9 @@ pub async fn drive(
     prompt: &str,
     wd: PathBuf,
 ) -> TurnEnd {
-    tx.send(&wire::user_message(prompt)).await;
+    // The task's attachments go with the prompt (read and checked at admission).
+    tx.send(&wire::user_message_with(prompt, &ctx.attachments))
+        .await;
     // User messages written in this turn, and how many of them the CLI has taken (echoed).
     let mut written = 1usize;
     let mut taken = 0usize;

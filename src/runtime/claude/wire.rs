@@ -12,6 +12,8 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::runtime::attachments::Loaded;
+
 /// The first user message: the prompt, on stdin (never on the command line).
 pub fn user_message(text: &str) -> Value {
     json!({
@@ -20,6 +22,27 @@ pub fn user_message(text: &str) -> Value {
         "parent_tool_use_id": null,
         "message": { "role": "user", "content": [{ "type": "text", "text": text }] },
     })
+}
+
+/// The first user message with the task's attachments before the goal (Anthropic's advice:
+/// images first): an image as a base64 `image` block, a file as a text block naming it.
+pub fn user_message_with(text: &str, attachments: &[Loaded]) -> Value {
+    let mut content: Vec<Value> = attachments
+        .iter()
+        .map(|a| match a {
+            Loaded::Image {
+                media_type, base64, ..
+            } => json!({ "type": "image",
+                         "source": { "type": "base64", "media_type": media_type, "data": base64 } }),
+            Loaded::File { .. } => json!({ "type": "text", "text": a.file_text() }),
+        })
+        .collect();
+    if !text.is_empty() || content.is_empty() {
+        content.push(json!({ "type": "text", "text": text }));
+    }
+    let mut msg = user_message(text);
+    msg["message"]["content"] = Value::Array(content);
+    msg
 }
 
 /// `initialize`: carries the large inputs (system prompt, JSON schema) so they stay off argv.

@@ -13,7 +13,6 @@ use async_trait::async_trait;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::artifacts::Snapshot;
 use super::client::Incoming;
 use super::options::CodexOptions;
 use super::session::{self, Conn, Ending, Turn, TurnSettings};
@@ -186,14 +185,9 @@ impl LiveSession for CodexLive {
             return r;
         }
         let wd = ctx.working_directory.clone();
-        let before = {
-            let wd = wd.clone();
-            tokio::task::spawn_blocking(move || Snapshot::take(&wd))
-        };
         let steer = std::mem::take(&mut ctx.steer);
         let mut turn = Turn::new(&mut conn, &ctx, &self.opts, steer, true);
         turn.emit_started().await;
-        let before = before.await.ok().flatten();
         let params = turn.params(Some(&self.settings));
         let ending = match turn.start(params).await {
             Ok(()) => turn.turn_loop().await,
@@ -213,7 +207,7 @@ impl LiveSession for CodexLive {
             let (exit, killed) = turn.conn.wind_down().await;
             (Some(exit), killed)
         };
-        let artifacts = session::changed_files(&wd, before, &turn.st.patched).await;
+        let artifacts = session::changed_files(&wd, &turn.st.patched);
         let mut r = turn.finish(ending, exit, killed, artifacts);
         r.session_source = Some(if self.turns == 0 {
             self.source

@@ -16,6 +16,7 @@ mod diagnose;
 mod env;
 mod errors;
 mod events;
+mod input;
 mod live;
 mod mapping;
 mod mcp;
@@ -68,6 +69,8 @@ impl Runtime for CodexRuntime {
             // Codex has no per-tool allow/deny list for its built-in tools.
             tool_filters: false,
             usage_cost: false,
+            // `image` (data URL) and `text` turn/start input items (codex/input.rs).
+            attachments: vec!["image".into(), "file".into()],
             // requestUserInput and simple MCP elicitation forms (questions.rs).
             questions: true,
             // One app-server keeps the thread loaded between turns (`turn/start` per turn,

@@ -10,10 +10,10 @@ use serde_json::{json, Value};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::artifacts::{self, Snapshot};
 use super::client::{self, CallError, Client, Inbox, Incoming};
 use super::mapping::{AgentDelta, Flow, TurnState};
 use super::options::{CodexOptions, HostApprovalPolicy};
+use super::{artifacts, input};
 use super::{command, errors, NAME};
 use crate::hygiene::redact;
 use crate::process::Supervised;
@@ -62,31 +62,24 @@ pub(super) enum Ending {
 /// nothing left to do but exit; a sidecar that shuts down meanwhile kills it on drop).
 pub async fn run(binary: PathBuf, mut ctx: RunContext, opts: CodexOptions) -> AgentResult {
     let wd = ctx.working_directory.clone();
-    // The listing runs while codex starts; it is awaited before the turn can touch anything.
-    let before = {
-        let wd = wd.clone();
-        tokio::task::spawn_blocking(move || Snapshot::take(&wd))
-    };
     let mut conn = match Conn::spawn(&binary, &opts, &wd, Some(ctx.events.clone())) {
         Ok(c) => c,
         Err(r) => return *r,
     };
     let steer = std::mem::take(&mut ctx.steer);
     let mut turn = Turn::new(&mut conn, &ctx, &opts, steer, false);
-    let mut before = Some(before);
     let ending = async {
         if let Err(e) = turn.open().await {
-            return (e, None);
+            return e;
         }
         turn.emit_started().await;
-        let before = before.take().expect("once").await.ok().flatten();
         let params = turn.params(None);
         if let Err(e) = turn.start(params).await {
-            return (e, before);
+            return e;
         }
-        (turn.turn_loop().await, before)
+        turn.turn_loop().await
     };
-    let (ending, before) = ending.await;
+    let ending = ending.await;
 
     // Shut codex down: close stdin (app-server then ends its tool processes and exits), SIGTERM,
     // SIGKILL; tool processes it started in their own session are killed too (see `wind_down`).
@@ -103,7 +96,7 @@ pub async fn run(binary: PathBuf, mut ctx: RunContext, opts: CodexOptions) -> Ag
             .await;
         (Some(exit), killed)
     };
-    let artifacts = changed_files(&wd, before, &turn.st.patched).await;
+    let artifacts = changed_files(&wd, &turn.st.patched);
     let resumed = ctx.task.resume().is_some();
     let mut r = turn.finish(ending, exit, killed, artifacts);
     r.session_source = Some(if resumed {
@@ -122,24 +115,13 @@ pub async fn run(binary: PathBuf, mut ctx: RunContext, opts: CodexOptions) -> Ag
     r
 }
 
-/// What changed on disk during the turn: the listing before against one now, and what codex's
-/// fileChange items reported.
-pub(super) async fn changed_files(
+/// What codex's fileChange items reported; the core adds what its listing of the working
+/// directory saw around the turn (a shell command's writes included: `runtime::workspace`).
+pub(super) fn changed_files(
     wd: &Path,
-    before: Option<Snapshot>,
     patched: &[(PathBuf, crate::protocol::result::ArtifactChange)],
 ) -> Vec<Artifact> {
-    let listed = match before {
-        Some(before) => {
-            let root = before.root().to_path_buf();
-            tokio::task::spawn_blocking(move || Snapshot::take(&root).map(|a| before.diff(&a)))
-                .await
-                .ok()
-                .flatten()
-        }
-        None => None,
-    };
-    artifacts::merge(wd, listed, patched)
+    artifacts::merge(wd, patched)
 }
 
 /// One `codex app-server` process, initialized, with its thread once [`Conn::open`] succeeded.
@@ -429,7 +411,7 @@ impl<'a> Turn<'a> {
         let perms = task.permissions();
         let mut turn = json!({
             "threadId": self.conn.thread_id,
-            "input": [{ "type": "text", "text": task.goal }],
+            "input": input::items(&task.goal, &ctx.attachments),
         });
         let t = turn.as_object_mut().expect("object");
         if let Some(schema) = &task.output_schema {
