@@ -1477,6 +1477,35 @@ async fn prewarm_interrupt_then_continue_and_a_killed_codex_resumes_cold() {
     assert_eq!(codex_gone(&env).await, Vec::<i32>::new());
 }
 
+/// A SIGKILL of the sidecar (no chance to clean up) with an idle live session and a prewarmed
+/// one open: the parent-death signal takes both app-servers down.
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn a_killed_sidecar_leaves_no_app_server_of_its_live_sessions() {
+    let env = Env::new();
+    let mock = MockResponses::start(vec![Reply::CountUsers]).await;
+    let mut s = env.sidecar();
+    let first = s
+        .run(env.run(
+            "k1",
+            &mock,
+            json!({ "goal": "FIRST question", "session": { "keepAlive": true } }),
+        ))
+        .await;
+    assert_eq!(first.result()["sessionLive"], true, "{}", first.response);
+    let mut open = env.run("unused", &mock, json!({ "goal": "" }));
+    let task = open["task"].take();
+    let opened = s
+        .call("session/open", json!({ "runtime": "codex", "task": task }))
+        .await;
+    assert!(opened["result"]["sessionId"].is_string(), "{opened}");
+    assert_eq!(codex_pids(&env).len(), 2, "two live app-servers");
+
+    s.child.start_kill().unwrap();
+    let _ = s.child.wait().await;
+    assert_eq!(codex_gone(&env).await, Vec::<i32>::new());
+}
+
 // ---- No cold-start tax: nothing waits for `codex --version` before the first task.
 
 /// A fake codex whose `--version` takes `version_delay` seconds and whose app-server names
