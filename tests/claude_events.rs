@@ -96,8 +96,16 @@ async fn thinking_a_retried_429_and_a_background_sub_agent() {
         Reply::text("main agent done"),
     ])
     .await;
-    w.mock
-        .answer_subagents(Reply::text("SUBAGENT-ANSWER three files"));
+    // A slow sub-agent: the main turn's `result` comes first (the CLI runs `Agent` in the
+    // background), and the turn must not end there.
+    w.mock.answer_subagents(Reply::Message {
+        blocks: vec![Block::Text(vec![
+            "SUBAGENT-ANSWER ".into(),
+            "three files".into(),
+        ])],
+        stop_reason: "end_turn".into(),
+        delay: Duration::from_millis(1500),
+    });
     let mut s = w.sidecar(&[("CLAUDE_CODE_MAX_RETRIES", "2")]);
     let out = s.run(w.run_params("rich", "use a sub-agent")).await;
     assert_well_formed(&out.events);
@@ -141,6 +149,12 @@ async fn thinking_a_retried_429_and_a_background_sub_agent() {
         "{r}"
     );
     assert!(!streamed.contains("SUBAGENT-ANSWER"));
+    // The turn ends when its sub-agent does: the background Agent's completion is inside it,
+    // and the CLI is not killed for it.
+    let completed = with_parent(&out.events, "agent.subagent.completed");
+    assert_eq!(completed.len(), 1, "{:?}", out.types());
+    assert_eq!(completed[0].1["parentToolCallId"], "toolu_agent1");
+    assert!(r.get("exit").is_none_or(|e| e["signal"].is_null()), "{r}");
     assert_eq!(s.wait_exit().await, Some(0));
 }
 

@@ -103,10 +103,7 @@ impl Mapper {
 
     /// The sub-agents (by the tool call that started them) that have not ended yet. Claude Code
     /// runs its `Agent` tool in the background: the main `result` can come before them, and the
-    /// turn is not over until this is empty.
-    // The run loop (session.rs, on the claude-live branch) reads this to keep reading after the
-    // first `result`; until that lands only the tests call it.
-    #[allow(dead_code)]
+    /// turn is not over until this is empty (the turn loop, turn.rs, reads on after a `result`).
     pub fn pending_subagents(&self) -> Vec<String> {
         self.subagents.pending()
     }

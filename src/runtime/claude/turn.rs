@@ -33,6 +33,9 @@ use crate::runtime::{RunContext, Steering};
 
 /// How long an interrupted turn may take to end with its own `result`.
 pub const INTERRUPT_DEADLINE: Duration = Duration::from_secs(4);
+/// After the last background sub-agent ends, how long to wait for the follow-up `result` the CLI
+/// starts by itself (2.1.332: ~0.1 s) before the held one ends the turn.
+const SUBAGENT_SETTLE: Duration = Duration::from_secs(5);
 
 pub type Lines = JsonLines<VendorStdout>;
 
@@ -101,6 +104,11 @@ pub async fn drive(
     let mut dropped = 0u64;
     let mut interrupt: Option<(Interrupt, Instant)> = None;
     let mut eof = false;
+    // A `result` that came while background sub-agents (the `Agent` tool) still ran: the turn
+    // ends when they do, with the CLI's follow-up `result` (vendors/claude.md; testdata
+    // 11_subagent_after_result). `settle`: when to give up waiting for that follow-up.
+    let mut held_result: Option<Value> = None;
+    let mut settle: Option<Instant> = None;
     let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
     // Text deltas skip the `Value` tree unless the host wants every raw vendor message.
     let typed_deltas = !ctx.events.includes_vendor_events();
@@ -111,6 +119,7 @@ pub async fn drive(
             line = lines.next_with(|l| parse_line(typed_deltas, l)) => match line {
                 None => {
                     eof = true;
+                    result_line = held_result.take();
                     break;
                 }
                 Some(VendorLine::Json(Line::TextDelta(text))) => {
@@ -126,6 +135,14 @@ pub async fn drive(
                             // turn, right away: it is part of ours (not after an interrupt).
                             if written > 1 && taken < written && interrupt.is_none() {
                                 add_usage(&mut earlier_usage, &v["usage"]);
+                                continue;
+                            }
+                            if let Some(earlier) = held_result.take() {
+                                add_usage(&mut earlier_usage, &earlier["usage"]);
+                            }
+                            if interrupt.is_none() && !mapper.pending_subagents().is_empty() {
+                                held_result = Some(v);
+                                settle = None;
                                 continue;
                             }
                             result_line = Some(v);
@@ -144,6 +161,12 @@ pub async fn drive(
                             {
                                 tx.send(&wire::interrupt("ark-auth")).await;
                                 interrupt = Some((Interrupt::Auth, Instant::now() + INTERRUPT_DEADLINE));
+                            }
+                            if held_result.is_some()
+                                && settle.is_none()
+                                && mapper.pending_subagents().is_empty()
+                            {
+                                settle = Some(Instant::now() + SUBAGENT_SETTLE);
                             }
                         }
                     }
@@ -175,6 +198,10 @@ pub async fn drive(
                 interrupt = Some((Interrupt::Stop, Instant::now() + INTERRUPT_DEADLINE));
             }
             _ = tokio::time::sleep_until(deadline), if interrupt.is_some() => break,
+            _ = tokio::time::sleep_until(settle.unwrap_or(far)), if settle.is_some() => {
+                result_line = held_result.take();
+                break;
+            }
         }
     }
     approvals.abort_all();
