@@ -36,6 +36,7 @@ from agent_runtime_kit import (  # noqa: E402
     UNKNOWN_RUNTIME,
     AgentResult,
     AgentTask,
+    SessionTask,
     Client,
     RpcError,
     Run,
@@ -83,7 +84,7 @@ async def converse(
     if why is not None:
         print(f"skipped {runtime}: {why}")
         return None
-    task = AgentTask(working_directory=str(workdir), model=model, timeout_ms=5 * 60 * 1000)
+    task = SessionTask(working_directory=str(workdir), model=model, timeout_ms=5 * 60 * 1000)
     (info,) = (await ark.capabilities(runtime)).runtimes
     results: List[AgentResult] = []
     if info.capabilities.live_sessions and not cold:

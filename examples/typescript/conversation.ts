@@ -16,7 +16,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-import { Client, ERROR_CODES, RpcError, type AgentResult, type AgentTask, type Run } from "agent-runtime-kit";
+import { Client, ERROR_CODES, RpcError, type AgentResult, type Run, type SessionTask } from "agent-runtime-kit";
 
 // Compiled to examples/typescript/dist/: the examples folder is two levels up.
 const EXAMPLES = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -59,7 +59,7 @@ async function converse(ark: Client, runtime: string, workingDirectory: string, 
     console.log(`skipped ${runtime}: ${skipped}`);
     return undefined;
   }
-  const task: AgentTask = { workingDirectory, model, timeoutMs: 5 * 60 * 1000 };
+  const task: SessionTask = { workingDirectory, model, timeoutMs: 5 * 60 * 1000 };
   const [info] = (await ark.capabilities(runtime)).runtimes;
   const results: AgentResult[] = [];
   if (info!.capabilities.liveSessions && !cold) {

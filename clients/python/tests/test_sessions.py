@@ -13,7 +13,7 @@ from agent_runtime_kit import (
     SESSION_BUSY,
     TASK_NOT_FOUND,
     UNSUPPORTED_TASK_INPUT,
-    AgentTask,
+    SessionTask,
     Client,
     RpcError,
     SessionBusy,
@@ -41,7 +41,7 @@ def slow_turns(ms: int, n: int) -> Dict[str, Any]:
 @async_test
 async def test_two_turns_where_the_second_sees_the_first(workdir: Path) -> None:
     async with client() as ark:
-        async with ark.session("fixture", AgentTask(working_directory=str(workdir))) as s:
+        async with ark.session("fixture", SessionTask(working_directory=str(workdir))) as s:
             # The fixture declares prewarm: the session is open (and listed) before any turn.
             assert s.prewarmed and s.session_id
             listed = await ark.sessions()
@@ -73,7 +73,7 @@ async def test_two_turns_where_the_second_sees_the_first(workdir: Path) -> None:
 async def test_without_prewarm_the_first_send_keeps_the_session_alive(workdir: Path) -> None:
     async with client() as ark:
         async with ark.session(
-            "fixture", AgentTask(working_directory=str(workdir)), prewarm=False
+            "fixture", SessionTask(working_directory=str(workdir)), prewarm=False
         ) as s:
             assert not s.prewarmed and s.session_id is None
             first = await s.send("remember 42")
@@ -88,7 +88,7 @@ async def test_without_prewarm_the_first_send_keeps_the_session_alive(workdir: P
 @async_test
 async def test_a_second_turn_while_one_runs_is_a_typed_busy_error(workdir: Path) -> None:
     async with client() as ark:
-        task = AgentTask(working_directory=str(workdir), runtime_options=slow_turns(1500, 1))
+        task = SessionTask(working_directory=str(workdir), runtime_options=slow_turns(1500, 1))
         async with ark.session("fixture", task) as s:
             running = s.send("take your time")
             with pytest.raises(SessionBusy) as e:
@@ -111,7 +111,7 @@ async def test_a_second_turn_while_one_runs_is_a_typed_busy_error(workdir: Path)
 @async_test
 async def test_steer_joins_the_running_turn_and_the_conversation(workdir: Path) -> None:
     async with client() as ark:
-        task = AgentTask(working_directory=str(workdir), runtime_options=slow_turns(1500, 1))
+        task = SessionTask(working_directory=str(workdir), runtime_options=slow_turns(1500, 1))
         async with ark.session("fixture", task) as s:
             with pytest.raises(RpcError) as nothing:
                 await s.steer("no turn yet")
@@ -133,7 +133,7 @@ async def test_steer_joins_the_running_turn_and_the_conversation(workdir: Path) 
 @async_test
 async def test_cancel_interrupts_a_turn_and_keeps_the_session(workdir: Path) -> None:
     async with client() as ark:
-        task = AgentTask(working_directory=str(workdir), runtime_options=slow_turns(5000, 1))
+        task = SessionTask(working_directory=str(workdir), runtime_options=slow_turns(5000, 1))
         async with ark.session("fixture", task) as s:
             run = s.send("a long one")
             await run.cancel()
@@ -151,7 +151,7 @@ async def test_an_idle_session_closes_with_a_notification_and_the_next_send_resu
     seen: List[SessionClosed] = []
     async with client(on_session_closed=seen.append) as ark:
         mine: List[SessionClosed] = []
-        task = AgentTask(working_directory=str(workdir))
+        task = SessionTask(working_directory=str(workdir))
         async with ark.session("fixture", task, idle_timeout_ms=300, on_closed=mine.append) as s:
             sid = s.session_id
             await s.send("hello")
@@ -169,7 +169,7 @@ async def test_an_idle_session_closes_with_a_notification_and_the_next_send_resu
 @async_test
 async def test_per_turn_fields_apply_and_fixed_ones_are_refused(workdir: Path, tmp_path: Path) -> None:
     async with client() as ark:
-        async with ark.session("fixture", AgentTask(working_directory=str(workdir))) as s:
+        async with ark.session("fixture", SessionTask(working_directory=str(workdir))) as s:
             r = await s.send("first", max_turns=3, metadata={"turn": 1})
             assert r.metadata == {"turn": 1}
             other = tmp_path / "elsewhere"
@@ -188,7 +188,7 @@ async def test_a_runtime_without_live_sessions_refuses() -> None:
     async with client(args=env_args) as ark:
         caps = (await ark.capabilities("claude")).runtimes[0].capabilities
         with pytest.raises(RpcError) as e:
-            async with ark.session("claude", AgentTask(working_directory=".")) as s:
+            async with ark.session("claude", SessionTask(working_directory=".")) as s:
                 await s.send("hi")
         if not caps.live_sessions:
             assert e.value.code == UNSUPPORTED_TASK_INPUT, e.value

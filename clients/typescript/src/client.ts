@@ -12,6 +12,7 @@ import {
   TERMINAL_EVENT_TYPES,
   type AgentResult,
   type AgentTask,
+  type SessionTask,
   type ApprovalParams,
   type ApprovalResponse,
   type CancelResult,
@@ -343,7 +344,7 @@ export class Client {
    * const run = s.send("What is my name?");
    * ```
    */
-  async openSession(runtime: string, task: AgentTask = {}, opts: SessionOptions = {}): Promise<Session> {
+  async openSession(runtime: string, task: SessionTask = {}, opts: SessionOptions = {}): Promise<Session> {
     return new Session(this, runtime, task, opts).open();
   }
 
@@ -364,7 +365,7 @@ export class Client {
    * `session/open` alone: starts the vendor and resolves once it is ready for a first turn. Most
    * hosts want {@link openSession}, which also runs the turns.
    */
-  async prewarmSession(runtime: string, task: AgentTask = {}, options?: RunOptions): Promise<SessionOpenResult> {
+  async prewarmSession(runtime: string, task: SessionTask = {}, options?: RunOptions): Promise<SessionOpenResult> {
     const { goal: _goal, ...rest } = task;
     const params: Record<string, unknown> = { runtime, task: rest };
     if (options) params.options = options;

@@ -10,6 +10,7 @@ import {
   ERROR_CODES,
   type AgentResult,
   type AgentTask,
+  type SessionTask,
   type RunOptions,
   type SessionClosed,
   type SteerResult,
@@ -47,7 +48,7 @@ export class Session implements AsyncDisposable {
   prewarmed = false;
   private id: string | undefined;
   private turn: Run | undefined;
-  private readonly template: AgentTask;
+  private readonly template: Omit<AgentTask, "goal" | "session">;
   private readonly idleTimeoutMs: number | undefined;
   private listeners = new Set<SessionClosedListener>();
   private closedPromise!: Promise<SessionClosed>;
@@ -57,7 +58,7 @@ export class Session implements AsyncDisposable {
   constructor(
     private readonly client: Client,
     readonly runtime: string,
-    task: AgentTask,
+    task: SessionTask,
     private readonly opts: SessionOptions,
   ) {
     const { goal: _goal, session, ...rest } = task;
@@ -100,7 +101,7 @@ export class Session implements AsyncDisposable {
       prewarm = caps.runtimes.find((r) => r.name === this.runtime)?.capabilities.prewarm ?? false;
     }
     if (prewarm) {
-      const task: AgentTask = { ...this.template };
+      const task: SessionTask = { ...this.template };
       if (this.idleTimeoutMs !== undefined) task.session = { idleTimeoutMs: this.idleTimeoutMs };
       const opened = await this.client.prewarmSession(this.runtime, task, this.opts.options);
       this.learnId(opened.sessionId);

@@ -49,6 +49,7 @@ from ._types import (
     SessionInfo,
     SessionListResult,
     SessionOpenResult,
+    SessionTask,
     SteerResult,
 )
 from ._wire import to_wire
@@ -338,7 +339,7 @@ class Client:
     def session(
         self,
         runtime: str,
-        task: Optional[AgentTask] = None,
+        task: Union[AgentTask, SessionTask, None] = None,
         *,
         prewarm: Optional[bool] = None,
         idle_timeout_ms: Optional[int] = None,
@@ -362,11 +363,15 @@ class Client:
         )
 
     async def open_session(
-        self, runtime: str, task: Optional[AgentTask] = None, *, options: Optional[RunOptions] = None
+        self,
+        runtime: str,
+        task: Union[AgentTask, SessionTask, None] = None,
+        *,
+        options: Optional[RunOptions] = None,
     ) -> SessionOpenResult:
         """``session/open``: starts the vendor and answers once it is ready for a first turn.
         Most hosts want :meth:`session` instead, which also runs the turns."""
-        params: Dict[str, Any] = {"runtime": runtime, "task": to_wire(task or AgentTask())}
+        params: Dict[str, Any] = {"runtime": runtime, "task": to_wire(task or SessionTask())}
         params["task"].pop("goal", None)
         if options is not None:
             params["options"] = to_wire(options)

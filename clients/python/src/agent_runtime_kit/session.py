@@ -2,7 +2,7 @@
 
 ::
 
-    async with ark.session("claude", AgentTask(working_directory=".")) as s:
+    async with ark.session("claude", SessionTask(working_directory=".")) as s:
         first = await s.send("My name is Ada.")
         run = s.send("What is my name?")       # a Run, like Client.run: events, then the result
         async for event in run: ...
@@ -23,7 +23,15 @@ import dataclasses
 import inspect
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Union
 
-from ._types import AgentResult, AgentTask, RunOptions, SessionClosed, SessionRef, SteerResult
+from ._types import (
+    AgentResult,
+    AgentTask,
+    RunOptions,
+    SessionClosed,
+    SessionRef,
+    SessionTask,
+    SteerResult,
+)
 from .errors import TASK_NOT_FOUND, RpcError, SessionBusy
 
 if TYPE_CHECKING:
@@ -41,7 +49,7 @@ class Session:
         self,
         client: "Client",
         runtime: str,
-        task: Optional[AgentTask],
+        task: Union[AgentTask, SessionTask, None],
         *,
         prewarm: Optional[bool],
         idle_timeout_ms: Optional[int],
@@ -52,7 +60,8 @@ class Session:
         self.runtime = runtime
         self._client = client
         # The template of every turn, without a goal or a session reference of its own.
-        base = dataclasses.replace(task) if task is not None else AgentTask()
+        # A SessionTask (no goal needed) or an AgentTask, as the template of every turn.
+        base = AgentTask.from_wire({**task.to_wire(), "goal": ""}) if task is not None else AgentTask(goal="")
         if base.session is not None and idle_timeout_ms is None:
             idle_timeout_ms = base.session.idle_timeout_ms
         base.goal = ""
