@@ -138,7 +138,6 @@ impl Subagents {
     }
 
     /// The tool calls of sub-agents still running, sorted.
-    #[allow(dead_code)]
     pub fn pending(&self) -> Vec<String> {
         let mut ids: Vec<String> = self.running.keys().cloned().collect();
         ids.sort();
