@@ -30,9 +30,11 @@ pub struct Literals {
     literals: AhoCorasick,
     /// Every form, sorted: the forms that start with a given text are a contiguous run.
     sorted: Vec<Box<str>>,
-    /// The first 4 bytes of every form of 4 bytes or more: most positions of a text start no
-    /// form, and one hash lookup says so before any binary search.
-    heads: HashSet<[u8; 4]>,
+    /// The first 4 bytes of every form of 4 bytes or more, sorted: most positions of a text
+    /// start no form, and a search of these few keys says so before the search of `sorted`
+    /// (a sorted slice, not a hash set: hashing every position of every streamed delta showed
+    /// up in the relay's profile, and the keys are few).
+    heads: Vec<[u8; 4]>,
     longest: usize,
 }
 
@@ -136,10 +138,12 @@ impl Literals {
             .match_kind(MatchKind::LeftmostLongest)
             .build(&all)
             .ok()?;
-        let heads = all
+        let mut heads: Vec<[u8; 4]> = all
             .iter()
             .filter_map(|f| f.as_bytes().get(..4)?.try_into().ok())
             .collect();
+        heads.sort_unstable();
+        heads.dedup();
         let longest = all.iter().map(String::len).max().unwrap_or(0);
         Some(Literals {
             secrets,
@@ -160,10 +164,8 @@ impl Literals {
                     return false;
                 }
                 if let Some(head) = b.get(i..i + 4) {
-                    if !self
-                        .heads
-                        .contains(<&[u8; 4]>::try_from(head).expect("4 bytes"))
-                    {
+                    let head = <&[u8; 4]>::try_from(head).expect("4 bytes");
+                    if self.heads.binary_search(head).is_err() {
                         return false;
                     }
                 }
