@@ -242,5 +242,13 @@ mod tests {
         assert!(core.steer("steerable", "x".into()).unwrap().accepted);
         let missing = RpcError::from(core.steer("nope", "x".into()).unwrap_err());
         assert_eq!(missing.code, -32013);
+
+        // Once the task is being stopped its runtime reads no more steering: refused, not lost.
+        let (tx, _steering) = crate::runtime::Steering::channel();
+        let stopping = running(Some(tx));
+        stopping.stop.stop(crate::runtime::StopReason::Cancelled);
+        core.register("stopping", stopping).unwrap();
+        let late = RpcError::from(core.steer("stopping", "x".into()).unwrap_err());
+        assert_eq!(late.code, -32013);
     }
 }

@@ -20,7 +20,10 @@ impl Core {
     /// `steer`: adds text to a running turn.
     pub fn steer(&self, task_id: &str, text: String) -> Result<SteerResult, Refusal> {
         let running = lock(&self.running);
-        let Some(task) = running.get(task_id) else {
+        // A task that is being stopped (cancelled, timed out) takes no more input: its runtime
+        // has interrupted the vendor and no longer reads steering text, so accepting it would
+        // lose it silently.
+        let Some(task) = running.get(task_id).filter(|t| !t.stop.is_stopped()) else {
             return Err(Refusal::TaskNotFound {
                 task_id: task_id.to_string(),
             });
