@@ -177,3 +177,42 @@ async fn a_manual_compaction_is_reported() {
     assert!(compacted[0]["preTokens"].as_u64().unwrap() > 0);
     assert_eq!(s.wait_exit().await, Some(0));
 }
+
+/// Claude Code 2.1.332 disables TodoWrite in `-p` mode; its plan tool is ExitPlanMode (deferred
+/// behind ToolSearch, callable by name). The plan the model states becomes `agent.plan.updated`.
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn a_plan_from_exit_plan_mode() {
+    let plan = "## Plan\n1. Read the failing test\n2. Fix the parser\n";
+    let w = World::new(vec![
+        Reply::tool("ExitPlanMode", json!({ "plan": plan })),
+        Reply::text("planned"),
+    ])
+    .await;
+    let mut s = w.sidecar(&[]);
+    let out = s.run(w.run_params("plan", "make a plan")).await;
+    assert_well_formed(&out.events);
+    assert_eq!(
+        out.result()["finishReason"],
+        "completed",
+        "{}",
+        out.response
+    );
+    let plans = out.of_type("agent.plan.updated");
+    assert_eq!(plans.len(), 1, "{:?}", out.types());
+    assert_eq!(
+        plans[0]["entries"],
+        json!([
+            { "text": "Read the failing test", "status": "pending" },
+            { "text": "Fix the parser", "status": "pending" },
+        ])
+    );
+    // The tool call itself is reported too, and the plan comes right after it.
+    let types = out.types();
+    let at = types
+        .iter()
+        .position(|t| t == "agent.plan.updated")
+        .unwrap();
+    assert_eq!(types[at - 1], "agent.tool.requested");
+    assert_eq!(s.wait_exit().await, Some(0));
+}

@@ -304,11 +304,58 @@ pub fn compacted(meta: &Value) -> ContextCompacted {
     }
 }
 
-/// A TodoWrite call's `todos` → the whole plan.
+/// The plan a tool call states: TodoWrite's `todos`, or the `plan` of ExitPlanMode, which is
+/// what Claude Code 2.1.332 offers in `-p` mode (TodoWrite is disabled there; EnterPlanMode and
+/// ExitPlanMode are deferred tools the model finds through ToolSearch).
 pub fn plan_of(tool: &str, input: &Value) -> Option<PlanUpdated> {
-    if tool != "TodoWrite" {
-        return None;
+    match tool {
+        "TodoWrite" => todos(input),
+        "ExitPlanMode" => input["plan"].as_str().map(markdown_plan),
+        _ => None,
     }
+}
+
+/// A markdown plan → one entry per list item (`- [x]` is completed, any other item pending), or
+/// one entry with the whole text when it has no list.
+fn markdown_plan(plan: &str) -> PlanUpdated {
+    let entries: Vec<PlanEntry> = plan.lines().filter_map(list_item).collect();
+    let entries = if entries.is_empty() && !plan.trim().is_empty() {
+        vec![PlanEntry {
+            text: plan.trim().to_string(),
+            status: PlanStatus::Pending,
+        }]
+    } else {
+        entries
+    };
+    PlanUpdated { entries }
+}
+
+/// A markdown list item (`-`, `*`, `+` or `1.` / `1)`, with an optional task box) as an entry.
+fn list_item(line: &str) -> Option<PlanEntry> {
+    let line = line.trim_start();
+    let rest = if let Some(r) = line.strip_prefix(['-', '*', '+']) {
+        r
+    } else {
+        let digits = line.len() - line.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let r = line[digits..].strip_prefix(['.', ')']);
+        r.filter(|_| digits > 0)?
+    };
+    let rest = rest.strip_prefix(' ')?.trim();
+    let (status, text) = if let Some(t) = rest.strip_prefix("[x] ").or(rest.strip_prefix("[X] ")) {
+        (PlanStatus::Completed, t)
+    } else {
+        (
+            PlanStatus::Pending,
+            rest.strip_prefix("[ ] ").unwrap_or(rest),
+        )
+    };
+    (!text.is_empty()).then(|| PlanEntry {
+        text: text.trim().to_string(),
+        status,
+    })
+}
+
+fn todos(input: &Value) -> Option<PlanUpdated> {
     let entries = input["todos"]
         .as_array()?
         .iter()
@@ -329,4 +376,51 @@ pub fn now_secs() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn plan(tool: &str, input: Value) -> Vec<(String, PlanStatus)> {
+        plan_of(tool, &input)
+            .map(|p| p.entries.into_iter().map(|e| (e.text, e.status)).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn exit_plan_mode_list_items_are_entries() {
+        let md = "## Plan\n\n1. Read `src/lib.rs`\n2) Fix the bug\n- [x] Reproduce it\n* [ ] Add a test\n\nThen ship.";
+        assert_eq!(
+            plan("ExitPlanMode", json!({ "plan": md })),
+            vec![
+                ("Read `src/lib.rs`".into(), PlanStatus::Pending),
+                ("Fix the bug".into(), PlanStatus::Pending),
+                ("Reproduce it".into(), PlanStatus::Completed),
+                ("Add a test".into(), PlanStatus::Pending),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_plan_without_a_list_is_one_entry_and_other_tools_are_none() {
+        assert_eq!(
+            plan("ExitPlanMode", json!({ "plan": "  Just rewrite it.\n" })),
+            vec![("Just rewrite it.".into(), PlanStatus::Pending)]
+        );
+        // "-1" or "2024." are not list items.
+        assert_eq!(
+            plan("ExitPlanMode", json!({ "plan": "-1 degrees\n2024.\n" })),
+            vec![("-1 degrees\n2024.".into(), PlanStatus::Pending)]
+        );
+        assert!(plan_of("Bash", &json!({ "plan": "- x" })).is_none());
+        assert_eq!(
+            plan(
+                "TodoWrite",
+                json!({ "todos": [{ "content": "a", "status": "in_progress" }] })
+            ),
+            vec![("a".into(), PlanStatus::InProgress)]
+        );
+    }
 }
