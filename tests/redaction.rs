@@ -259,6 +259,54 @@ async fn escaped_encoded_and_keyed_forms_are_redacted() {
     }
 }
 
+/// With `includeVendorEvents`, each raw vendor line goes out too, and it cannot be held back: a
+/// secret split across two lines must not go out in halves there either, nor may the raw lines
+/// release the output stream's held-back end early.
+#[tokio::test]
+async fn raw_vendor_events_never_carry_a_split_secret() {
+    let f = Fakes::new();
+    let mut s = f.sidecar_with(&[], |c| {
+        c.env("ARK_PLANTED_API_KEY", ENV_SECRET);
+    });
+    let e = ENV_SECRET;
+    let pieces = [
+        "The key is ".to_string(),
+        e[..11].to_string(),
+        e[11..20].to_string(),
+        format!("{} and {ORDINARY}", &e[20..]),
+    ];
+    let mut params = f.run_env(
+        "claude",
+        "raw",
+        json!({"FAKE_MODE": "split", "FAKE_PIECES": serde_json::to_string(&pieces).unwrap()}),
+        json!({}),
+    );
+    params["options"] = json!({"includeVendorEvents": true});
+    let out = s.run(params).await;
+    assert_eq!(
+        out.result()["finishReason"],
+        "completed",
+        "{}",
+        out.response
+    );
+    let text: String = out
+        .of_type("agent.output.delta")
+        .iter()
+        .map(|d| d["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(text, format!("The key is [redacted] and {ORDINARY}"));
+    let raw = out.of_type("agent.vendor.event");
+    assert!(raw.len() >= 4, "{:?}", out.types());
+    // Ordinary text in a raw line is untouched.
+    assert!(raw.iter().any(|r| r.to_string().contains("Jane Doe")));
+    s.close_stdin();
+    assert_eq!(s.wait_exit().await, Some(0));
+    let stdout = s.stdout_text();
+    for part in [&e[..8], &e[11..19], &e[e.len() - 8..]] {
+        assert!(!stdout.contains(part), "{part:?} went out: {stdout}");
+    }
+}
+
 #[tokio::test]
 async fn vendor_stderr_is_redacted_before_its_lines_are_cut() {
     let f = Fakes::new();

@@ -79,6 +79,15 @@ impl Hygiene {
         self.clean_with(&current(), value);
     }
 
+    /// [`clean`](Self::clean) for a raw vendor message, where each string may hold one piece of
+    /// a streamed text that no hold-back keeps whole: pieces of a known secret at a string's
+    /// edges are hidden too ([`Redactor::redact_fragments`]).
+    pub fn clean_raw(&self, value: &mut Value) {
+        let r = current();
+        hide_fragments(&r, value);
+        self.clean_with(&r, value);
+    }
+
     /// Cleans the string of a `{"text": ...}` object: what [`clean`](Self::clean) does to that
     /// object's `text`, whose `textTruncated` marker it returns.
     pub fn clean_text(&self, text: &mut String) -> Option<Truncated> {
@@ -183,6 +192,20 @@ impl std::io::Write for RedactingStderr {
 
     fn flush(&mut self) -> std::io::Result<()> {
         std::io::stderr().flush()
+    }
+}
+
+/// Every string value in `value` with the known secrets' pieces at its edges hidden.
+fn hide_fragments(r: &Redactor, value: &mut Value) {
+    match value {
+        Value::String(s) => {
+            if let Cow::Owned(t) = r.redact_fragments(s) {
+                *s = t;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| hide_fragments(r, v)),
+        Value::Object(map) => map.values_mut().for_each(|v| hide_fragments(r, v)),
+        _ => {}
     }
 }
 

@@ -18,6 +18,9 @@ use super::patterns;
 
 pub const REDACTED: &str = "[redacted]";
 
+/// The shortest piece of a known secret that [`Redactor::redact_fragments`] hides.
+pub const FRAGMENT_MIN: usize = 4;
+
 #[derive(Default, Clone)]
 pub struct Redactor {
     sets: Vec<Arc<Literals>>,
@@ -92,6 +95,44 @@ impl Redactor {
             }
         }
         merged
+    }
+
+    /// `s` redacted as [`redact_cow`](Self::redact_cow) does, and also any piece of a known
+    /// secret of [`FRAGMENT_MIN`] bytes or more at its start, at its end, or as the whole of it.
+    /// For text that cannot be held back (a raw vendor line carries one piece of a streamed
+    /// answer): a secret split across two such lines would otherwise go out in halves. Only known
+    /// values count here, not credential shapes, so ordinary text is touched only where it
+    /// shares four bytes with an edge of a configured secret.
+    pub fn redact_fragments<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        let whole = self.redact_cow(s);
+        let t: &str = &whole;
+        if t.len() >= FRAGMENT_MIN && self.sets.iter().any(|set| set.contains_piece(t)) {
+            return Cow::Owned(REDACTED.to_string());
+        }
+        let head = self
+            .sets
+            .iter()
+            .map(|set| set.ends_a_form(t))
+            .max()
+            .unwrap_or(0);
+        let tail = self
+            .sets
+            .iter()
+            .map(|set| set.starts_a_form_from(t, head))
+            .min()
+            .unwrap_or(t.len());
+        if head == 0 && tail == t.len() {
+            return whole;
+        }
+        let mut out = String::with_capacity(t.len());
+        if head > 0 {
+            out.push_str(REDACTED);
+        }
+        out.push_str(&t[head..tail]);
+        if tail < t.len() {
+            out.push_str(REDACTED);
+        }
+        Cow::Owned(out)
     }
 
     /// For a text stream: how much of `buf` can go out now, redacted, and where the rest (held
@@ -174,6 +215,46 @@ impl Literals {
             .unwrap_or(n)
     }
 
+    /// Whether `t` is a piece of the inside of some form.
+    fn contains_piece(&self, t: &str) -> bool {
+        self.sorted
+            .iter()
+            .any(|f| f.len() > t.len() && f.contains(t))
+    }
+
+    /// The length of the longest start of `t` (at least [`FRAGMENT_MIN`] bytes, shorter than
+    /// the form) that is the end of some form; 0 when none is.
+    fn ends_a_form(&self, t: &str) -> usize {
+        let longest = t.len().min(self.longest.saturating_sub(1));
+        (FRAGMENT_MIN..=longest)
+            .rev()
+            .filter(|&k| t.is_char_boundary(k))
+            .find(|&k| {
+                self.sorted
+                    .iter()
+                    .any(|f| f.len() > k && f.ends_with(&t[..k]))
+            })
+            .unwrap_or(0)
+    }
+
+    /// Where the longest end of `t` (from `from` on, at least [`FRAGMENT_MIN`] bytes, shorter
+    /// than the form) that is the start of some form begins; `t.len()` when none is.
+    fn starts_a_form_from(&self, t: &str, from: usize) -> usize {
+        let n = t.len();
+        let lo = from.max(n.saturating_sub(self.longest.saturating_sub(1)));
+        (lo..=n.saturating_sub(FRAGMENT_MIN))
+            .filter(|&i| n >= FRAGMENT_MIN && t.is_char_boundary(i))
+            .find(|&i| {
+                let end = &t[i..];
+                let at = self.sorted.partition_point(|f| &**f < end);
+                self.sorted[at..]
+                    .iter()
+                    .take_while(|f| f.starts_with(end))
+                    .any(|f| f.len() > end.len())
+            })
+            .unwrap_or(n)
+    }
+
     /// Whether some form starts with `t`.
     fn starts_a_form(&self, t: &str) -> bool {
         let at = self.sorted.partition_point(|f| &**f < t);
@@ -197,6 +278,23 @@ fn replace(s: &str, spans: &[Range<usize>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fragments_of_a_known_secret_at_the_edges_are_hidden() {
+        let secret = "s3cret-Value-0123456789";
+        let r = Redactor::new([secret.to_string()]);
+        let f = |s: &str| r.redact_fragments(s).into_owned();
+        // Split across two raw lines, each half is hidden; so is a middle piece.
+        assert_eq!(f("the key is s3cret-Va"), "the key is [redacted]");
+        assert_eq!(f("lue-0123456789 and more"), "[redacted] and more");
+        assert_eq!(f("ue-01234"), "[redacted]");
+        assert_eq!(f(&format!("x {secret} y")), "x [redacted] y");
+        // Ordinary text, and pieces shorter than four bytes, are left alone.
+        assert_eq!(f("token 12 s3c"), "token 12 s3c");
+        assert_eq!(f("89 is a number"), "89 is a number");
+        assert_eq!(f("nothing here"), "nothing here");
+        assert!(matches!(r.redact_fragments("plain"), Cow::Borrowed(_)));
+    }
 
     #[test]
     fn known_values_and_patterns_are_redacted() {

@@ -442,12 +442,31 @@ impl EventSink {
     }
 
     /// Emits `agent.vendor.event` with the raw vendor message, when the host asked for them.
+    ///
+    /// A raw line is a side channel next to the events mapped from it: it does not end the text
+    /// streams (that would send their held-back ends, perhaps the first half of a secret whose
+    /// second half is in the next line), and as it cannot be held back itself, pieces of known
+    /// secrets at the edges of its strings are hidden ([`Hygiene::clean_raw`]). So a raw event
+    /// may come before the end of a delta held back from the line before it.
     pub async fn vendor_event(&self, raw: &Value) {
         self.touch();
-        if self.inner.include_vendor_events {
-            self.emit(EventBody::VendorEvent(VendorEvent { raw: raw.clone() }))
-                .await;
+        if !self.inner.include_vendor_events {
+            return;
         }
+        let mut raw = raw.clone();
+        self.inner.hygiene.clean_raw(&mut raw);
+        let data = serde_json::to_value(VendorEvent { raw }).expect("events serialize");
+        let mut ordered = self.inner.ordered.lock().await;
+        if self.inner.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        self.send_ordered(
+            &mut ordered,
+            "agent.vendor.event",
+            EventData::Value(data),
+            None,
+        )
+        .await
     }
 
     /// Whether the host asked for `agent.vendor.event` (every raw vendor message).

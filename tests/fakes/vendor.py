@@ -7,7 +7,7 @@ Linked as `fake-claude` / `fake-codex` (the name picks the protocol). Used by te
 `runtimeOptions.<runtime>.env`), so one sidecar can run a misbehaving task beside a healthy one.
 
 Environment:
-  FAKE_MODE   ok | crash | noresult | hang | silent | garbage | hugeline | stderrflood |
+  FAKE_MODE   ok | crash | noresult | hang | silent | garbage | hugeline | stderrflood | split |
               grandkids | grandkids_crash | grandkids_hang | nostdin | stream | leak | argv |
               ctlflood
   FAKE_STATE  a directory; the fake writes `<pid>.pids` there: its own pid, then any grandchild's
@@ -17,6 +17,7 @@ Environment:
   FAKE_SECRET a credential the `leak` mode prints everywhere it can
   FAKE_STDERR_PAD  characters the `leak` mode writes before the credential on its stderr lines
   FAKE_COUNT  how many deltas the `stream` mode writes (default 2000)
+  FAKE_PIECES a JSON list of texts the `split` mode streams as one delta each
 """
 
 import json
@@ -203,6 +204,13 @@ def claude():
                 "type": "content_block_delta", "index": 0,
                 "delta": {"type": "text_delta", "text": "d%05d " % i}}})
         claude_result("streamed %d" % n)
+    elif MODE == "split":
+        # Streams the pieces in FAKE_PIECES (a JSON list) as text deltas, one line each.
+        for piece in json.loads(os.environ["FAKE_PIECES"]):
+            emit({"type": "stream_event", "parent_tool_use_id": None, "event": {
+                "type": "content_block_delta", "index": 0,
+                "delta": {"type": "text_delta", "text": piece}}})
+        claude_result("split")
     elif MODE == "leak":
         # The task's MCP configuration (its env values may be secrets) echoed back as model output.
         if "--mcp-config" in sys.argv:
