@@ -436,15 +436,12 @@ impl Mapper {
 
     /// Records the file a write tool changed; its `agent.file.changed`.
     fn artifact(&mut self, call: &SdkToolCall) -> Option<FileChanged> {
-        let Some(path) = call
+        let path = call
             .args
             .get("file_path")
             .and_then(Value::as_str)
             .map(str::to_string)
-            .or_else(|| call.canonical_path.clone())
-        else {
-            return None;
-        };
+            .or_else(|| call.canonical_path.clone())?;
         let path = PathBuf::from(path.strip_prefix("file://").unwrap_or(&path));
         let change = if !path.exists() {
             ArtifactChange::Deleted
