@@ -171,14 +171,15 @@ async fn bad_attachments_are_refused_before_anything_starts() {
         "{r}"
     );
 
-    // Antigravity declares no attachment types: -32012 naming the field, before its Python is
-    // even looked for.
+    // Antigravity's SDK takes no GIF: -32012 naming the field, before its Python is even
+    // looked for.
+    std::fs::write(wd.join("anim.gif"), b"GIF89a\x01\0\x01\0\0\0\0;").unwrap();
     let r = s
         .call(
             "run",
             json!({ "runtime": "antigravity", "task": {
                 "goal": "look", "workingDirectory": wd,
-                "attachments": [{ "type": "image", "path": "pic.png" }] } }),
+                "attachments": [{ "type": "image", "path": "anim.gif" }] } }),
         )
         .await;
     let (code, data) = error_of(&r);

@@ -5,7 +5,12 @@ sidecar runs it with a Python that has the SDK installed, one process per task:
 
   stdin  (sidecar -> bridge): one JSON line with the task, then zero or more of
          {"type": "approval", "id": ..., "decision": "allow"|"deny", "message": ...}
+         {"type": "answers", "id": ..., "responses": [{"selectedOptionIds": [...],
+          "freeformResponse": ..., "skipped": bool}, ...]} or
+         {"type": "answers", "id": ..., "declined": "<why, for the model>"}
          {"type": "cancel"}
+         The task (and a live turn) may carry "images": [{"mediaType": ..., "data": <base64>}],
+         sent to the model with the goal.
          EOF means the sidecar is gone: the turn is cancelled and the bridge exits.
          A live session (the task has "live": true, its goal is not sent) keeps the SDK
          conversation open after "started" and takes its turns as
@@ -14,7 +19,10 @@ sidecar runs it with a Python that has the SDK installed, one process per task:
          {"type": "cancel"} cancels the running turn only (the
          conversation stays); {"type": "close"} or EOF ends the session.
   stdout (bridge -> sidecar): one JSON object per line, nothing else (see `emit`). The bridge's
-         own logs and the SDK's go to stderr.
+         own logs and the SDK's go to stderr. The agent's questions (the ask_question tool, on
+         when the task has "questions": true) come as
+         {"type": "question", "id": ..., "questions": [{"question", "options": [{"id", "text"}],
+          "isMultiSelect"}]} and wait for the matching "answers".
 
 `--check` prints one JSON line describing the installation (no SDK import, no model call).
 
@@ -23,6 +31,7 @@ it forwards the SDK's Step objects as JSON and the Rust side maps them.
 """
 
 import asyncio
+import base64
 import importlib.metadata
 import json
 import logging
@@ -146,6 +155,9 @@ class Bridge:
         self.inbox = inbox
         self.approvals = {}
         self.next_approval = 0
+        # The agent's questions waiting for the sidecar's answers, by id.
+        self.questions = {}
+        self.next_question = 0
         self.cancel_requested = asyncio.Event()
         self.stdin_closed = False
         # Live sessions: the turns to run, in order; None = close the session.
@@ -166,10 +178,17 @@ class Bridge:
                 for fut in self.approvals.values():
                     if not fut.done():
                         fut.set_result({"decision": "deny", "message": "the sidecar went away"})
+                for fut in self.questions.values():
+                    if not fut.done():
+                        fut.set_result({"declined": "nobody is there to answer"})
                 return
             kind = msg.get("type")
             if kind == "approval":
                 fut = self.approvals.pop(str(msg.get("id")), None)
+                if fut is not None and not fut.done():
+                    fut.set_result(msg)
+            elif kind == "answers":
+                fut = self.questions.pop(str(msg.get("id")), None)
                 if fut is not None and not fut.done():
                     fut.set_result(msg)
             elif kind == "cancel":
@@ -203,6 +222,49 @@ class Bridge:
         answer = await fut
         return answer.get("decision") == "allow"
 
+    async def ask_questions(self, spec):
+        """The on_interaction hook: the agent's ask_question, answered by the sidecar (which
+        asks the host, or declines). A decline is a written answer to every question saying
+        why, so the model can tell it from a choice (the SDK's own "skipped" reads as
+        "User Skipped", and its `cancelled` flag is ignored by the SDK)."""
+        from google.antigravity import types
+
+        self.next_question += 1
+        qid = f"question-{self.next_question}"
+        questions = [
+            {
+                "question": q.question,
+                "options": [{"id": o.id, "text": o.text} for o in q.options],
+                "isMultiSelect": bool(q.is_multi_select),
+            }
+            for q in spec.questions
+        ]
+        fut = asyncio.get_running_loop().create_future()
+        self.questions[qid] = fut
+        emit({"type": "question", "id": qid, "questions": questions})
+        if self.stdin_closed:
+            self.questions.pop(qid, None)
+            answer = {"declined": "nobody is there to answer"}
+        else:
+            answer = await fut
+        declined = answer.get("declined")
+        if declined is not None:
+            text = f"No answer: {declined}"
+            responses = [types.QuestionResponse(freeform_response=text) for _ in questions]
+        else:
+            given = list(answer.get("responses") or [])
+            responses = []
+            for i in range(len(questions)):
+                r = given[i] if i < len(given) else {"skipped": True}
+                responses.append(
+                    types.QuestionResponse(
+                        selected_option_ids=r.get("selectedOptionIds") or None,
+                        freeform_response=r.get("freeformResponse") or "",
+                        skipped=bool(r.get("skipped")),
+                    )
+                )
+        return types.QuestionHookResult(responses=responses)
+
     def build_config(self):
         from google.antigravity import (  # noqa: F401  (imported here: the import is slow)
             BuiltinTools,
@@ -217,7 +279,8 @@ class Bridge:
             SystemInstructionSection,
             TemplatedSystemInstructions,
         )
-        from google.antigravity import types
+        from google.antigravity import AgentBehavior, types
+        from google.antigravity.hooks import hooks as sdk_hooks
         from google.antigravity.hooks import policy
 
         t = self.task
@@ -258,6 +321,20 @@ class Bridge:
             tools = None
             policies = [policy.allow_all()]
         caps = {}
+        if t.get("questions"):
+            # Someone can answer: the ask_question tool is offered, and its questions go to the
+            # sidecar through the interaction hook. The harness only takes the hook's answers
+            # in INTERACTIVE mode (otherwise the model reads "user cancelled ask_question").
+            if tools is None:
+                tools = BuiltinTools.default()
+            tools = list(tools) + [BuiltinTools.ASK_QUESTION]
+            policies = [policy.allow(BuiltinTools.ASK_QUESTION.value, name="questions")] + policies
+            caps["agent_behavior"] = AgentBehavior.INTERACTIVE
+
+            async def on_interaction(spec):
+                return await self.ask_questions(spec)
+
+            kw["hooks"] = [sdk_hooks.on_interaction(on_interaction)]
         if tools is not None:
             caps["enabled_tools"] = tools
         kw["capabilities"] = CapabilitiesConfig(**caps)
@@ -372,7 +449,7 @@ class Bridge:
                 )
                 if self.task.get("live"):
                     return await self.serve(conv, types)
-                return await self.turn(conv, types, self.task["goal"])
+                return await self.turn(conv, types, self.task["goal"], self.task.get("images"))
         except types.AntigravityCancelledError:
             log("the turn was cancelled before it started")
             emit({"type": "cancelled"})
@@ -398,19 +475,19 @@ class Bridge:
                 return 0
             # A cancel that came after the previous turn had ended is not this turn's.
             self.cancel_requested.clear()
-            code = await self.turn(conv, types, str(msg.get("goal") or ""))
+            code = await self.turn(conv, types, str(msg.get("goal") or ""), msg.get("images"))
             last = code != 0 or self.turn_stuck
             emit({"type": "turnDone", "last": last})
             if last:
                 return code
 
-    async def turn(self, conv, types, goal):
+    async def turn(self, conv, types, goal, images=None):
         if self.cancel_requested.is_set():
             emit({"type": "cancelled"})
             return 0
         # This turn's structured output only (a live conversation holds earlier turns' too).
         self.finish_output = None
-        await conv.send(goal)
+        await conv.send(prompt_of(types, goal, images))
 
         async def pump():
             # Returns instead of raising: the SDK's AntigravityCancelledError subclasses
@@ -474,6 +551,16 @@ class Bridge:
             "structuredOutput": self.finish_output,
             "turnCount": conv.turn_count,
         }
+
+
+def prompt_of(types, goal, images):
+    """The goal, and the task's images as the SDK's content parts (the sidecar checked them)."""
+    if not images:
+        return goal
+    parts = [goal] if goal else []
+    for img in images:
+        parts.append(types.Image(data=base64.b64decode(img["data"]), mime_type=img["mediaType"]))
+    return parts
 
 
 def classify(exc, types):

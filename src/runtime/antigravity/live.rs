@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::command::{self, StateDirs};
 use super::mapping;
 use super::options::AntigravityOptions;
-use super::run::{bridge_task, Lines, LoopEnd, Turn, EXIT_GRACE};
+use super::run::{bridge_task, prompt, Lines, LoopEnd, Turn, EXIT_GRACE};
 use super::wire::{BridgeEvent, BridgeTurn, Started};
 use super::NAME;
 use crate::core::Refusal;
@@ -271,9 +271,11 @@ impl LiveSession for AgySession {
                 tracing::debug!("a line from the Antigravity bridge between turns: {line:?}");
             }
         }
+        let (text, images) = prompt(&ctx.task.goal, &ctx.attachments);
         let goal = BridgeTurn {
             kind: "turn",
-            goal: &ctx.task.goal,
+            goal: &text,
+            images,
         };
         if self.ended.is_cancelled() || !self.stdin.send(&goal).await {
             return AgentResult::failed(

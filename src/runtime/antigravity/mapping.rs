@@ -21,8 +21,8 @@ use serde_json::{json, Value};
 
 use super::wire::{SdkToolCall, SdkUsage, Step};
 use crate::protocol::event::{
-    CompactionTrigger, ContextCompacted, EventBody, Retry, RetryReason, Subagent, TextData,
-    ToolRequested,
+    CompactionTrigger, ContextCompacted, EventBody, FileChange, FileChanged, Retry, RetryReason,
+    Subagent, TextData, ToolRequested,
 };
 use crate::protocol::result::{
     Artifact, ArtifactChange, TaskError, TaskErrorKind, ToolCallRecord, ToolStatus, Usage,
@@ -132,6 +132,9 @@ impl Mapper {
             ("TEXT_RESPONSE", "MODEL") if step.status == "ERROR" => {
                 self.denied_step(step, &mut bodies)
             }
+            // A tool the harness runs as a text step (ask_question waits for the user so): its
+            // text is the tool's summary, not an answer.
+            ("TEXT_RESPONSE", "MODEL") if step.target == "TARGET_ENVIRONMENT" => {}
             ("TEXT_RESPONSE", "MODEL") => {
                 let top = parent.is_none();
                 // A sub-agent's text is not streamed as output: its complete message is enough.
@@ -348,9 +351,9 @@ impl Mapper {
         } else {
             call.args.clone()
         };
-        if status == ToolStatus::Ok && FILE_WRITE_TOOLS.contains(&call.name.as_str()) {
-            self.artifact(call);
-        }
+        let changed = (status == ToolStatus::Ok && FILE_WRITE_TOOLS.contains(&call.name.as_str()))
+            .then(|| self.artifact(call))
+            .flatten();
         let duration_ms = open.began.elapsed().as_millis() as u64;
         let id = open.id.clone();
         out.push(EventBody::ToolCompleted(tool_calls::complete(
@@ -359,6 +362,11 @@ impl Mapper {
             (status, output),
             duration_ms,
         )));
+        // The file tool is done: the host hears of the change now, not at the end of the turn
+        // (whose listing skips a path already announced).
+        if let Some(changed) = changed {
+            out.push(EventBody::FileChanged(changed));
+        }
         Some((id, status == ToolStatus::Ok))
     }
 
@@ -426,16 +434,14 @@ impl Mapper {
         )))
     }
 
-    fn artifact(&mut self, call: &SdkToolCall) {
-        let Some(path) = call
+    /// Records the file a write tool changed; its `agent.file.changed`.
+    fn artifact(&mut self, call: &SdkToolCall) -> Option<FileChanged> {
+        let path = call
             .args
             .get("file_path")
             .and_then(Value::as_str)
             .map(str::to_string)
-            .or_else(|| call.canonical_path.clone())
-        else {
-            return;
-        };
+            .or_else(|| call.canonical_path.clone())?;
         let path = PathBuf::from(path.strip_prefix("file://").unwrap_or(&path));
         let change = if !path.exists() {
             ArtifactChange::Deleted
@@ -451,10 +457,19 @@ impl Mapper {
                 if a.change == ArtifactChange::Created && change == ArtifactChange::Modified => {}
             Some(a) => a.change = change,
             None => self.artifacts.push(Artifact {
-                path: shown,
+                path: shown.clone(),
                 change,
             }),
         }
+        Some(FileChanged {
+            diff: diff_of(&shown, change, call.args.get("diff_block")),
+            path: shown,
+            change: match change {
+                ArtifactChange::Created => FileChange::Added,
+                ArtifactChange::Modified => FileChange::Modified,
+                ArtifactChange::Deleted => FileChange::Deleted,
+            },
+        })
     }
 
     /// Unfinished tool calls when the turn ends (cancel, error): completed as errors.
@@ -491,6 +506,52 @@ fn retry_of(attempt: u32, code: u16, message: &str) -> Retry {
         reason,
         message: message.to_string(),
     }
+}
+
+/// The tool's `diff_block` (the harness's own record of the edit: hunks of lines marked
+/// INSERT, DELETE or NONE) as a unified diff; `None` when it has none. Hunk positions are the
+/// harness's `start_line` (0-based), so a host can show it, if not always `patch` it.
+fn diff_of(path: &str, change: ArtifactChange, diff: Option<&Value>) -> Option<String> {
+    let blocks = diff?.as_array().filter(|b| !b.is_empty())?;
+    let (old, new) = match change {
+        ArtifactChange::Created => ("/dev/null".to_string(), format!("b/{path}")),
+        ArtifactChange::Deleted => (format!("a/{path}"), "/dev/null".to_string()),
+        ArtifactChange::Modified => (format!("a/{path}"), format!("b/{path}")),
+    };
+    let mut out = format!("--- {old}\n+++ {new}\n");
+    for b in blocks {
+        let mut body = String::new();
+        let (mut removed, mut added) = (0u64, 0u64);
+        for l in b["lines"].as_array().into_iter().flatten() {
+            let text = l["text"].as_str().unwrap_or_default();
+            let mark = match l["action"].as_str() {
+                Some("LINE_ACTION_INSERT") => {
+                    added += 1;
+                    '+'
+                }
+                Some("LINE_ACTION_DELETE") => {
+                    removed += 1;
+                    '-'
+                }
+                _ => {
+                    added += 1;
+                    removed += 1;
+                    ' '
+                }
+            };
+            body.push(mark);
+            body.push_str(text);
+            body.push('\n');
+        }
+        let start = b["start_line"].as_u64().unwrap_or(0);
+        let at = |n: u64| if n == 0 { start } else { start + 1 };
+        out.push_str(&format!(
+            "@@ -{},{removed} +{},{added} @@\n{body}",
+            at(removed),
+            at(added)
+        ));
+    }
+    Some(out)
 }
 
 /// A diff that only inserts lines at the top of an empty file: the file was created.
@@ -664,9 +725,17 @@ mod tests {
             evs.extend(m.step(&s).into_iter().map(|e| e.body));
         }
         let v = serde_json::to_value(&evs).unwrap();
-        assert_eq!(evs.len(), 2, "{v}");
+        assert_eq!(evs.len(), 3, "{v}");
         assert_eq!(v[0]["type"], "agent.tool.requested");
         assert_eq!(v[1]["data"]["status"], "ok");
+        // The change is announced as the tool completes, with the harness's diff.
+        assert_eq!(v[2]["type"], "agent.file.changed");
+        assert_eq!(v[2]["data"]["path"], "hello.txt");
+        assert_eq!(v[2]["data"]["change"], "added");
+        assert_eq!(
+            v[2]["data"]["diff"],
+            "--- /dev/null\n+++ b/hello.txt\n@@ -0,0 +1,1 @@\n+hi\n"
+        );
         assert_eq!(
             m.artifacts,
             vec![Artifact {

@@ -16,6 +16,7 @@ mod env;
 mod live;
 mod mapping;
 mod options;
+mod questions;
 mod run;
 mod wire;
 
@@ -30,7 +31,7 @@ use crate::core::Refusal;
 use crate::protocol::methods::DiagnoseParams;
 use crate::protocol::result::{AgentResult, TaskErrorKind};
 use crate::protocol::runtime_info::{Capabilities, Diagnosis, DiagnosisStatus};
-use crate::protocol::task::{AgentTask, Permissions, SandboxMode};
+use crate::protocol::task::{AgentTask, Attachment, AttachmentKind, Permissions, SandboxMode};
 use options::AntigravityOptions;
 
 pub const NAME: &str = "antigravity";
@@ -114,6 +115,46 @@ impl AntigravityRuntime {
     }
 }
 
+/// A GIF image attachment (by its declared type, or its first bytes: the attachment was read
+/// and checked already, so this only looks at the magic number).
+fn is_gif(a: &Attachment, wd: &Path) -> bool {
+    use base64::Engine as _;
+    use std::io::Read as _;
+    if a.kind != AttachmentKind::Image {
+        return false;
+    }
+    if a.media_type
+        .as_deref()
+        .is_some_and(|m| m.eq_ignore_ascii_case("image/gif"))
+    {
+        return true;
+    }
+    let mut head = [0u8; 6];
+    let read = match (&a.data, &a.path) {
+        (Some(data), _) => {
+            let start: String = data
+                .split_ascii_whitespace()
+                .collect::<String>()
+                .chars()
+                .take(8)
+                .collect();
+            base64::engine::general_purpose::STANDARD
+                .decode(start)
+                .ok()
+                .map(|b| {
+                    let n = b.len().min(6);
+                    head[..n].copy_from_slice(&b[..n]);
+                    n
+                })
+        }
+        (None, Some(path)) => std::fs::File::open(wd.join(path))
+            .and_then(|mut f| f.read(&mut head))
+            .ok(),
+        _ => None,
+    };
+    read == Some(6) && (&head == b"GIF87a" || &head == b"GIF89a")
+}
+
 #[async_trait]
 impl Runtime for AntigravityRuntime {
     type Options = AntigravityOptions;
@@ -140,6 +181,11 @@ impl Runtime for AntigravityRuntime {
             // `Conversation.send` during a turn first waits for the turn to end: the SDK has no
             // way to add input to a running turn.
             steer: false,
+            // Images as the SDK's content parts (PNG, JPEG, WebP: the SDK refuses GIF); text
+            // files in the prompt.
+            attachments: vec!["image".into(), "file".into()],
+            // The ask_question tool, answered through the SDK's interaction hook.
+            questions: true,
             ..super::all_capabilities()
         }
     }
@@ -164,7 +210,7 @@ impl Runtime for AntigravityRuntime {
     fn plan(
         &self,
         task: &AgentTask,
-        _working_directory: &Path,
+        working_directory: &Path,
         opts: AntigravityOptions,
     ) -> Result<AntigravityOptions, Refusal> {
         crate::runtime::vendor_env::check_names(&opts.pass_env)
@@ -194,6 +240,15 @@ impl Runtime for AntigravityRuntime {
                 return Err(Refusal::invalid(
                     "task.session.resume",
                     "not an Antigravity session id (at least 32 characters of [A-Za-z0-9-])",
+                ));
+            }
+        }
+        for (i, a) in task.attachments.iter().flatten().enumerate() {
+            if is_gif(a, working_directory) {
+                return Err(Refusal::unsupported(
+                    NAME,
+                    format!("task.attachments[{i}]"),
+                    "the Antigravity SDK takes PNG, JPEG and WebP images, not GIF",
                 ));
             }
         }

@@ -12,24 +12,41 @@ use tokio::sync::mpsc;
 use super::command::{self, StateDirs};
 use super::mapping::{self, Mapper};
 use super::options::{AntigravityOptions, DEFAULT_API_RETRIES, DEFAULT_RETRY_INITIAL_DELAY_MS};
-use super::wire::{ApprovalReply, BridgeEvent, BridgeMcpServer, BridgeTask, Started, TurnEnd};
+use super::questions;
+use super::wire::{
+    AnswersReply, ApprovalReply, BridgeEvent, BridgeImage, BridgeMcpServer, BridgeTask,
+    SdkQuestion, Started, TurnEnd,
+};
 use super::NAME;
 use crate::process::{StdinLines, Supervised, VendorStdout};
 use crate::protocol::event::{EventBody, TaskStarted, VendorTurn};
-use crate::protocol::methods::{ApprovalResponse, Decision};
+use crate::protocol::methods::{ApprovalResponse, Decision, InputResponse};
 use crate::protocol::result::{
-    AgentResult, CancelMode, ExitInfo, FinishReason, TaskError, TaskErrorKind,
+    AgentResult, CancelMode, ExitInfo, FinishReason, TaskError, TaskErrorKind, ToolStatus,
 };
-use crate::protocol::task::{AgentTask, McpServer, SandboxMode};
+use crate::protocol::task::{AgentTask, ApprovalMode, McpServer, SandboxMode};
+use crate::runtime::attachments::Loaded;
 use crate::runtime::jsonl::{JsonLines, VendorLine, DEFAULT_MAX_LINE_BYTES};
-use crate::runtime::RunContext;
+use crate::runtime::{tool_calls, RunContext};
 
 /// After a cancel, how long the bridge gets to stop the turn itself before it is killed.
 pub(super) const SOFT_CANCEL_GRACE: Duration = Duration::from_secs(6);
 /// After the bridge's last event, how long it gets to shut its harness down and exit.
 pub(super) const EXIT_GRACE: Duration = Duration::from_secs(5);
 
-type Decided = (String, String, Value, ApprovalResponse);
+/// A request of the bridge that got its answer.
+enum Settled {
+    /// A tool approval: (our id, tool name, input, the decision).
+    Approval(String, String, Value, ApprovalResponse),
+    /// The agent's questions: (the bridge's id, the questions, when asked, the host's answers
+    /// or why there are none).
+    Answers(
+        String,
+        Vec<SdkQuestion>,
+        std::time::Instant,
+        Result<InputResponse, String>,
+    ),
+}
 
 pub async fn run(python: PathBuf, ctx: RunContext, opts: AntigravityOptions) -> AgentResult {
     let (session_id, resume) = match ctx.task.resume() {
@@ -67,7 +84,7 @@ pub async fn run(python: PathBuf, ctx: RunContext, opts: AntigravityOptions) -> 
             )
         }
     };
-    let task = bridge_task(
+    let mut task = bridge_task(
         &ctx.task,
         &ctx.working_directory,
         &opts,
@@ -75,6 +92,7 @@ pub async fn run(python: PathBuf, ctx: RunContext, opts: AntigravityOptions) -> 
         &session_id,
         resume,
     );
+    (task.goal, task.images) = prompt(&ctx.task.goal, &ctx.attachments);
     let result = drive(
         &python,
         &bridge,
@@ -148,7 +166,36 @@ pub(super) fn bridge_task(
         base_url: opts.base_url.clone(),
         vertex: opts.vertex.clone(),
         live: false,
+        // Someone can answer: the agent gets the ask_question tool. (A live session fixes it
+        // when it opens; a later turn under "deny" declines its questions.)
+        questions: perms.approvals == ApprovalMode::Host,
+        images: vec![],
     }
+}
+
+/// The goal and the task's attachments as the bridge sends them: images as the SDK's content
+/// parts; text files before the goal, fenced with their names (as for the other runtimes).
+pub(super) fn prompt(goal: &str, attachments: &[Loaded]) -> (String, Vec<BridgeImage>) {
+    let mut texts: Vec<String> = attachments.iter().filter_map(Loaded::file_text).collect();
+    let images = attachments
+        .iter()
+        .filter_map(|a| match a {
+            Loaded::Image {
+                media_type, base64, ..
+            } => Some(BridgeImage {
+                media_type: media_type.to_string(),
+                data: base64.clone(),
+            }),
+            Loaded::File { .. } => None,
+        })
+        .collect();
+    if texts.is_empty() {
+        return (goal.to_string(), images);
+    }
+    if !goal.is_empty() {
+        texts.push(goal.to_string());
+    }
+    (texts.join("\n\n"), images)
 }
 
 fn absolute(cwd: &Path, d: &str) -> String {
@@ -268,7 +315,9 @@ impl Turn {
         stdin: &StdinLines,
     ) -> LoopEnd {
         let Turn { mapper, out } = self;
-        let mut pending: FuturesUnordered<BoxFuture<'static, Decided>> = FuturesUnordered::new();
+        // Dropped with the turn: a question still waiting for the host is withdrawn then
+        // (`$/cancelRequest`), and a late answer is ignored.
+        let mut pending: FuturesUnordered<BoxFuture<'static, Settled>> = FuturesUnordered::new();
         let mut cancel_deadline: Option<tokio::time::Instant> = None;
         loop {
             tokio::select! {
@@ -310,7 +359,22 @@ impl Turn {
                             let approvals = ctx.approvals.clone();
                             pending.push(async move {
                                 let r = approvals.decide(&ask.id, &name, &ask.args).await;
-                                (ask.id, name, ask.args, r)
+                                Settled::Approval(ask.id, name, ask.args, r)
+                            }.boxed());
+                        }
+                        BridgeEvent::Question(ask) => {
+                            ctx.events.emit(EventBody::ToolRequested(crate::protocol::event::ToolRequested {
+                                tool_call_id: ask.id.clone(),
+                                name: questions::ASK_QUESTION.into(),
+                                input: questions::tool_input(&ask.questions),
+                                vendor: None,
+                            })).await;
+                            let approvals = ctx.approvals.clone();
+                            let asked = questions::to_ours(&ask.questions);
+                            pending.push(async move {
+                                let began = std::time::Instant::now();
+                                let r = approvals.ask_questions(Some(&ask.id), asked).await;
+                                Settled::Answers(ask.id, ask.questions, began, r)
                             }.boxed());
                         }
                         BridgeEvent::TurnEnd(t) => out.turn_end = Some(t),
@@ -329,21 +393,56 @@ impl Turn {
                         BridgeEvent::TurnDone { last } => return LoopEnd::TurnDone { last },
                     }
                 }
-                Some((id, name, input, answer)) = pending.next(), if !pending.is_empty() => {
-                    let allowed = answer.decision == Decision::Allow;
-                    let message = answer.message.clone().unwrap_or_else(|| {
-                        if allowed { String::new() } else { "denied".into() }
-                    });
-                    if let Some(ev) = mapper.approval_decided(&id, &name, &input, allowed, &message) {
-                        ctx.events.emit(ev).await;
+                Some(settled) = pending.next(), if !pending.is_empty() => match settled {
+                    Settled::Approval(id, name, input, answer) => {
+                        let (allowed, message) = approval_outcome(&answer);
+                        if let Some(ev) = mapper.approval_decided(&id, &name, &input, allowed, &message) {
+                            ctx.events.emit(ev).await;
+                        }
+                        stdin.send(&ApprovalReply {
+                            kind: "approval",
+                            id: &id,
+                            decision: if allowed { "allow" } else { "deny" },
+                            message: (!message.is_empty()).then_some(message.as_str()),
+                        }).await;
                     }
-                    stdin.send(&ApprovalReply {
-                        kind: "approval",
-                        id: &id,
-                        decision: if allowed { "allow" } else { "deny" },
-                        message: answer.message.as_deref(),
-                    }).await;
-                }
+                    Settled::Answers(id, asked, began, answer) => {
+                        let input = questions::tool_input(&asked);
+                        let (reply, status, output) = match answer {
+                            Ok(r) => (
+                                AnswersReply {
+                                    kind: "answers",
+                                    id: &id,
+                                    responses: Some(questions::responses(&asked, &r.answers)),
+                                    declined: None,
+                                },
+                                ToolStatus::Ok,
+                                questions::answered_output(&asked, &r.answers),
+                            ),
+                            Err(why) => {
+                                let message = questions::declined_message(&why);
+                                (
+                                    AnswersReply {
+                                        kind: "answers",
+                                        id: &id,
+                                        responses: None,
+                                        declined: Some(message.clone()),
+                                    },
+                                    ToolStatus::Denied,
+                                    json!(message),
+                                )
+                            }
+                        };
+                        let done = tool_calls::complete(
+                            &mut mapper.tool_calls,
+                            (id.clone(), questions::ASK_QUESTION.into(), input),
+                            (status, output),
+                            began.elapsed().as_millis() as u64,
+                        );
+                        ctx.events.emit(EventBody::ToolCompleted(done)).await;
+                        stdin.send(&reply).await;
+                    }
+                },
                 _ = ctx.stop.stopped(), if cancel_deadline.is_none() => {
                     // Soft first: the bridge asks the harness to halt the turn.
                     stdin.send(&json!({"type": "cancel"})).await;
@@ -495,6 +594,26 @@ impl Turn {
             });
         }
         result
+    }
+}
+
+/// Whether the bridge runs the call, and the message for it. `allowForSession` allows (the core
+/// remembers the grant); `abort` denies (the core stops the task). The SDK's approval callback can
+/// only allow or deny, so an answer that changes the input is refused with a denied call that
+/// says so, rather than running the original input.
+fn approval_outcome(answer: &ApprovalResponse) -> (bool, String) {
+    match answer.decision {
+        Decision::Allow | Decision::AllowForSession if answer.updated_input.is_some() => (
+            false,
+            "denied: the Antigravity SDK cannot change a tool call's input (updatedInput)".into(),
+        ),
+        Decision::Allow | Decision::AllowForSession => {
+            (true, answer.message.clone().unwrap_or_default())
+        }
+        Decision::Deny | Decision::Abort => (
+            false,
+            answer.message.clone().unwrap_or_else(|| "denied".into()),
+        ),
     }
 }
 

@@ -44,6 +44,21 @@ pub struct BridgeTask {
     /// not sent.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub live: bool,
+    /// Offer the agent the ask_question tool; its questions come as [`QuestionAsk`].
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub questions: bool,
+    /// Images sent with the goal.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<BridgeImage>,
+}
+
+/// An image for the SDK's `types.Image` content part.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BridgeImage {
+    pub media_type: String,
+    /// Standard base64.
+    pub data: String,
 }
 
 /// A live session's next turn, on the bridge's stdin.
@@ -52,6 +67,8 @@ pub struct BridgeTurn<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub goal: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<BridgeImage>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -92,6 +109,7 @@ pub enum BridgeEvent {
         step: Step,
     },
     Approval(ApprovalAsk),
+    Question(QuestionAsk),
     TurnEnd(TurnEnd),
     Cancelled,
     Error(BridgeError),
@@ -178,6 +196,57 @@ pub struct ApprovalReply<'a> {
     pub decision: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<&'a str>,
+}
+
+/// The agent's ask_question, from the SDK's interaction hook.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuestionAsk {
+    pub id: String,
+    #[serde(default)]
+    pub questions: Vec<SdkQuestion>,
+}
+
+/// The SDK's `AskQuestionEntry` (option ids are "1", "2", …).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SdkQuestion {
+    pub question: String,
+    pub options: Vec<SdkOption>,
+    pub is_multi_select: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SdkOption {
+    pub id: String,
+    pub text: String,
+}
+
+/// The sidecar's answer to a [`QuestionAsk`]: one response per question, or a decline.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnswersReply<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responses: Option<Vec<QuestionResponse>>,
+    /// Why nobody answered (the model is told).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declined: Option<String>,
+}
+
+/// The SDK's `QuestionResponse`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuestionResponse {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub selected_option_ids: Vec<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub freeform_response: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -1,0 +1,356 @@
+//! The antigravity runtime's richer turns, end to end: the real binary over stdio, the pinned
+//! google-antigravity SDK (and its localharness) and a mock Gemini API on 127.0.0.1. The agent's
+//! ask_question reaches the host as `input/request` and the answer reaches the model; a question
+//! nobody can answer is declined and the model is told; images reach the model's request; a file
+//! tool's change is announced when the tool completes, once.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+use support::mock_gemini::{MockGemini, Recorded, Reply};
+use support::sidecar::{assert_well_formed, RunOutcome};
+use support::{vendor, Sidecar};
+
+const MODEL: &str = "gemini-mock-flash";
+/// A 1×1 PNG.
+const PNG_B64: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+
+struct World {
+    sidecar: Sidecar,
+    mock: MockGemini,
+    dir: tempfile::TempDir,
+    n: u32,
+}
+
+impl World {
+    async fn start(script: impl FnOnce(&Path) -> Vec<Reply>) -> World {
+        let python = vendor("ARK_TEST_ANTIGRAVITY_PYTHON");
+        let dir = tempfile::tempdir().unwrap();
+        let work = dir.path().join("work");
+        std::fs::create_dir_all(&work).unwrap();
+        let mock = MockGemini::start(script(&work.canonicalize().unwrap())).await;
+        let root = dir.path().to_path_buf();
+        let url = mock.url.clone();
+        let sidecar = Sidecar::spawn_with(&[], |cmd| {
+            cmd.env("AGENT_RUNTIME_KIT_ANTIGRAVITY_PYTHON", &python)
+                .env("GEMINI_API_KEY", "dummy-test-key-0123456789")
+                .env("GOOGLE_GEMINI_BASE_URL", &url)
+                .env("XDG_STATE_HOME", root.join("state"))
+                .env("XDG_CACHE_HOME", root.join("cache"))
+                .current_dir(root.join("work"));
+            for var in [
+                "GOOGLE_API_KEY",
+                "GOOGLE_GENAI_USE_VERTEXAI",
+                "GOOGLE_GENAI_USE_ENTERPRISE",
+                "GOOGLE_CLOUD_PROJECT",
+                "GOOGLE_CLOUD_LOCATION",
+                "ANTIGRAVITY_HARNESS_PATH",
+            ] {
+                cmd.env_remove(var);
+            }
+        });
+        World {
+            sidecar,
+            mock,
+            dir,
+            n: 0,
+        }
+    }
+
+    fn work(&self) -> PathBuf {
+        self.dir.path().join("work").canonicalize().unwrap()
+    }
+
+    /// Run params; `extra` goes beside `task` (e.g. `options`).
+    fn params(&mut self, task: Value, extra: Value) -> Value {
+        let mut task = task;
+        let t = task.as_object_mut().unwrap();
+        t.entry("workingDirectory")
+            .or_insert(json!(self.work().display().to_string()));
+        t.entry("model").or_insert(json!(MODEL));
+        self.n += 1;
+        let mut p = json!({"taskId": format!("agy-ans-{}", self.n), "runtime": "antigravity",
+                           "task": task});
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            p[k] = v.clone();
+        }
+        p
+    }
+
+    /// Runs a task answering every `input/request` with `answer` (`None`: left unanswered).
+    async fn run(
+        &mut self,
+        task: Value,
+        extra: Value,
+        answer: impl FnMut(&Value) -> Option<Value>,
+    ) -> RunOutcome {
+        let p = self.params(task, extra);
+        let out = self
+            .sidecar
+            .run_answering(p, |_| Some(json!({"decision": "deny"})), answer)
+            .await;
+        let events: Vec<Value> = out
+            .events
+            .iter()
+            .filter(|e| e["method"] == "event")
+            .cloned()
+            .collect();
+        assert_well_formed(&events);
+        out
+    }
+}
+
+fn ask_question_call() -> Reply {
+    Reply::call(
+        "ask_question",
+        json!({"questions": [
+                  {"question": "Which color?", "options": ["Red", "Blue"]},
+                  {"question": "Which name?", "options": ["Ada", "Bob"]}],
+               "toolSummary": "Color question", "toolAction": "Asking"}),
+    )
+}
+
+/// What the model got back for its ask_question call.
+fn ask_question_result(req: &Recorded) -> String {
+    let contents = req.body["contents"].as_array().unwrap();
+    contents
+        .iter()
+        .flat_map(|c| c["parts"].as_array().cloned().unwrap_or_default())
+        .filter(|p| p["functionResponse"]["name"] == "ask_question")
+        .map(|p| p["functionResponse"]["response"].to_string())
+        .collect()
+}
+
+fn input_requests(out: &RunOutcome) -> Vec<&Value> {
+    out.events
+        .iter()
+        .filter(|e| e["method"] == "input/request")
+        .map(|e| &e["params"])
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn a_question_answered_by_the_host_reaches_the_model() {
+    let mut w = World::start(|_| vec![ask_question_call(), Reply::text(&["Blue it is."])]).await;
+    let out = w
+        .run(
+            json!({"goal": "Paint it", "permissions": {"approvals": "host"}}),
+            json!({}),
+            |_| Some(json!({"answers": {"0": "Blue", "1": "Grace"}})),
+        )
+        .await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    // The tool's summary text is not the answer.
+    assert_eq!(r["output"], "Blue it is.", "{r}");
+
+    let asked = input_requests(&out);
+    assert_eq!(asked.len(), 1, "{:?}", out.types());
+    let q = &asked[0]["questions"];
+    assert_eq!(q[0]["id"], "0");
+    assert_eq!(q[0]["text"], "Which color?");
+    assert_eq!(q[0]["options"][1]["label"], "Blue");
+    assert_eq!(q[1]["text"], "Which name?");
+    // The question is a tool call the host saw start, and it completes with the answers.
+    let requested = out.of_type("agent.tool.requested");
+    let ask = requested
+        .iter()
+        .find(|t| t["name"] == "ask_question")
+        .unwrap();
+    assert_eq!(asked[0]["toolCallId"], ask["toolCallId"]);
+    let done = out.of_type("agent.tool.completed");
+    let done = done.iter().find(|t| t["name"] == "ask_question").unwrap();
+    assert_eq!(done["status"], "ok");
+    assert_eq!(done["output"]["answers"]["Which color?"], "Blue");
+
+    // The option the host picked, and its own words for the other question, reached the model.
+    let reqs = w.mock.requests();
+    assert_eq!(reqs.len(), 2);
+    assert!(reqs[0].tool_names().contains(&"ask_question".to_string()));
+    let seen = ask_question_result(&reqs[1]);
+    assert!(seen.contains("A1: Blue"), "{seen}");
+    assert!(seen.contains("A2: Grace"), "{seen}");
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn an_unanswered_question_tells_the_model_and_deny_mode_offers_no_tool() {
+    let mut w = World::start(|_| {
+        vec![
+            ask_question_call(),
+            Reply::text(&["Going with red."]),
+            Reply::text(&["Nobody to ask."]),
+        ]
+    })
+    .await;
+    let out = w
+        .run(
+            json!({"goal": "Paint it", "permissions": {"approvals": "host"}}),
+            json!({"options": {"approvalTimeoutMs": 500}}),
+            |_| None,
+        )
+        .await;
+    assert_eq!(out.result()["finishReason"], "completed");
+    assert_eq!(input_requests(&out).len(), 1);
+    let seen = ask_question_result(&w.mock.requests()[1]);
+    assert!(seen.contains("did not answer"), "{seen}");
+    assert!(seen.contains("in time"), "{seen}");
+    assert!(!seen.contains("User Skipped"), "{seen}");
+    let done = out.of_type("agent.tool.completed");
+    assert_eq!(done[0]["name"], "ask_question");
+    assert_eq!(done[0]["status"], "denied");
+
+    // approvals "deny": nobody can answer, so the model is not offered the tool.
+    let out = w
+        .run(json!({"goal": "Paint it"}), json!({}), |_| None)
+        .await;
+    assert_eq!(out.result()["finishReason"], "completed");
+    let tools = w.mock.requests()[2].tool_names();
+    assert!(!tools.contains(&"ask_question".to_string()), "{tools:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn a_live_turn_under_deny_declines_the_question_and_the_model_is_told() {
+    let mut w = World::start(|_| {
+        vec![
+            Reply::text(&["Ready."]),
+            ask_question_call(),
+            Reply::text(&["Going with red."]),
+        ]
+    })
+    .await;
+    // Opened by a host that answers: the conversation has the ask_question tool.
+    let first = w
+        .run(
+            json!({"goal": "Hello", "session": {"keepAlive": true},
+                   "permissions": {"approvals": "host"}}),
+            json!({}),
+            |_| panic!("no question in the first turn"),
+        )
+        .await;
+    let session = first.result()["sessionId"].as_str().unwrap().to_string();
+    // This turn has nobody to answer: the question is declined without asking the host.
+    let out = w
+        .run(
+            json!({"goal": "Paint it", "session": {"resume": session},
+                   "permissions": {"approvals": "deny"}}),
+            json!({}),
+            |q| panic!("the host was asked under deny: {q}"),
+        )
+        .await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["sessionSource"], "live", "{r}");
+    assert!(input_requests(&out).is_empty());
+    let seen = ask_question_result(&w.mock.requests()[2]);
+    assert!(
+        seen.contains(
+            "A1: No answer: the user did not answer (declined by policy (approvals: deny)"
+        ),
+        "{seen}"
+    );
+    let done = out.of_type("agent.tool.completed");
+    assert_eq!(done[0]["status"], "denied", "{done:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn an_image_attachment_reaches_the_model_and_gif_is_refused() {
+    let mut w = World::start(|_| vec![Reply::text(&["A red pixel."])]).await;
+    std::fs::write(w.work().join("notes.md"), "NOTES-MARKER-7").unwrap();
+    let out = w
+        .run(
+            json!({"goal": "What is this?", "attachments": [
+                {"type": "image", "data": PNG_B64},
+                {"type": "file", "path": "notes.md"}]}),
+            json!({}),
+            |_| None,
+        )
+        .await;
+    assert_eq!(
+        out.result()["finishReason"],
+        "completed",
+        "{}",
+        out.result()
+    );
+    let req = &w.mock.requests()[0];
+    let parts: Vec<Value> = req.body["contents"][0]["parts"].as_array().unwrap().clone();
+    let image = parts
+        .iter()
+        .find(|p| p.get("inlineData").is_some())
+        .unwrap_or_else(|| panic!("no image part: {parts:?}"));
+    assert_eq!(image["inlineData"]["mimeType"], "image/png");
+    assert_eq!(image["inlineData"]["data"], PNG_B64);
+    let text = req.texts();
+    assert!(text.contains("What is this?"), "{text}");
+    assert!(text.contains("NOTES-MARKER-7"), "{text}");
+
+    // GIF: the SDK takes PNG, JPEG and WebP only; refused before anything starts.
+    let gif = "R0lGODlhAQABAAAAACw=";
+    let p = w.params(
+        json!({"goal": "x", "attachments": [{"type": "image", "data": gif}]}),
+        json!({}),
+    );
+    let id = w.sidecar.request("run", p).await;
+    let resp = w.sidecar.response(&id).await;
+    assert_eq!(resp["error"]["code"], -32012, "{resp}");
+    assert_eq!(
+        resp["error"]["data"]["field"], "task.attachments[0]",
+        "{resp}"
+    );
+    assert_eq!(w.mock.requests().len(), 1);
+}
+
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn a_file_tool_change_is_announced_when_the_tool_completes_once() {
+    let mut w = World::start(|work| {
+        vec![
+            Reply::call(
+                "write_to_file",
+                json!({"TargetFile": work.join("hello.txt").display().to_string(), "Overwrite": true,
+                       "CodeContent": "hi from mock\n", "Description": "create hello",
+                       "toolSummary": "File creation", "toolAction": "Creating file"}),
+            ),
+            Reply::text(&["Wrote it."]),
+        ]
+    })
+    .await;
+    let out = w
+        .run(json!({"goal": "Write hello.txt"}), json!({}), |_| None)
+        .await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    let types = out.types();
+    let changed: Vec<usize> = types
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| *t == "agent.file.changed")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(changed.len(), 1, "announced once: {types:?}");
+    let tool_done = types
+        .iter()
+        .position(|t| t == "agent.tool.completed")
+        .unwrap();
+    let message = types.iter().position(|t| t == "agent.message").unwrap();
+    // Right after its tool, before the model's next answer (not from the end-of-turn listing).
+    assert_eq!(changed[0], tool_done + 1, "{types:?}");
+    assert!(changed[0] < message, "{types:?}");
+    let ev = out.of_type("agent.file.changed")[0];
+    assert_eq!(ev["path"], "hello.txt");
+    assert_eq!(ev["change"], "added");
+    assert!(
+        ev["diff"].as_str().unwrap().contains("+hi from mock"),
+        "{ev}"
+    );
+    assert_eq!(
+        r["artifacts"],
+        json!([{"path": "hello.txt", "change": "created"}])
+    );
+}
