@@ -354,3 +354,117 @@ async fn a_file_tool_change_is_announced_when_the_tool_completes_once() {
         json!([{"path": "hello.txt", "change": "created"}])
     );
 }
+
+/// A run_command call writing `file` in the working directory (appending a line).
+fn run_command_call(work: &Path, file: &str) -> Reply {
+    Reply::call(
+        "run_command",
+        json!({"CommandLine": format!("echo ran >> {}/{file}", work.display()),
+               "Cwd": work.display().to_string(), "WaitMsBeforeAsync": 5000,
+               "toolSummary": "Run", "toolAction": "Running"}),
+    )
+}
+
+/// Runs a task answering each `approval/request` with the next of `decisions`, and returns the
+/// outcome and the requests the host saw.
+async fn run_deciding(
+    w: &mut World,
+    goal: &str,
+    decisions: Vec<Value>,
+) -> (RunOutcome, Vec<Value>) {
+    let p = w.params(
+        json!({"goal": goal, "permissions": {"approvals": "host"}}),
+        json!({}),
+    );
+    let mut asked = vec![];
+    let mut decisions = decisions.into_iter();
+    let out = w
+        .sidecar
+        .run_answering(
+            p,
+            |req| {
+                asked.push(req.clone());
+                decisions.next()
+            },
+            |_| None,
+        )
+        .await;
+    (out, asked)
+}
+
+/// `allowForSession` covers the same command for the rest of the session: the second identical
+/// call runs without asking the host.
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn allow_for_session_covers_the_same_command_again() {
+    let mut w = World::start(|work| {
+        vec![
+            run_command_call(work, "twice.txt"),
+            run_command_call(work, "twice.txt"),
+            Reply::text(&["Done."]),
+        ]
+    })
+    .await;
+    let (out, asked) = run_deciding(
+        &mut w,
+        "Run it twice",
+        vec![json!({"decision": "allowForSession"})],
+    )
+    .await;
+    assert_eq!(
+        out.result()["finishReason"],
+        "completed",
+        "{}",
+        out.response
+    );
+    assert_eq!(asked.len(), 1, "asked once: {asked:?}");
+    assert_eq!(
+        std::fs::read_to_string(w.work().join("twice.txt")).unwrap(),
+        "ran\nran\n"
+    );
+    let done = out.of_type("agent.tool.completed");
+    assert_eq!(done.len(), 2, "{:?}", out.types());
+    assert!(done.iter().all(|d| d["status"] == "ok"), "{done:?}");
+}
+
+/// `updatedInput` cannot be given to the SDK's approval callback: the call is denied with a
+/// message that says so (nothing runs); `abort` denies and ends the task as cancelled.
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn updated_input_is_refused_and_abort_cancels() {
+    let mut w = World::start(|work| {
+        vec![
+            run_command_call(work, "edited.txt"),
+            Reply::text(&["Understood."]),
+            run_command_call(work, "aborted.txt"),
+            Reply::text(&["Never reached."]),
+        ]
+    })
+    .await;
+    let changed = json!({"decision": "allow",
+                         "updatedInput": {"CommandLine": "echo other > other.txt"}});
+    let (out, asked) = run_deciding(&mut w, "Run it", vec![changed]).await;
+    assert_eq!(asked.len(), 1);
+    assert_eq!(
+        out.result()["finishReason"],
+        "completed",
+        "{}",
+        out.response
+    );
+    let done = out.of_type("agent.tool.completed");
+    assert_eq!(done[0]["status"], "denied", "{done:?}");
+    assert!(!w.work().join("edited.txt").exists());
+    assert!(!w.work().join("other.txt").exists());
+    let told = w.mock.requests()[1].texts();
+    assert!(told.to_lowercase().contains("denied"), "{told}");
+
+    let (out, asked) = run_deciding(&mut w, "Run it", vec![json!({"decision": "abort"})]).await;
+    assert_eq!(asked.len(), 1);
+    assert_eq!(
+        out.result()["finishReason"],
+        "cancelled",
+        "{}",
+        out.response
+    );
+    assert!(!w.work().join("aborted.txt").exists());
+}
