@@ -21,6 +21,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::args::{DiagnoseArgs, ListRuntimesArgs, RunTaskArgs};
+use super::elicit::{self, ElicitHost};
 use super::policy::Policy;
 use super::progress::ProgressOutput;
 use super::results;
@@ -30,7 +31,7 @@ use crate::protocol::methods::{CapabilitiesResult, DiagnoseResult};
 use crate::protocol::result::AgentResult;
 use crate::protocol::task::ApprovalMode;
 use crate::protocol::{ErrorCode, RpcError};
-use crate::runtime::EventOutput;
+use crate::runtime::{ApprovalHost, EventOutput};
 
 pub const RUN_TASK: &str = "run_task";
 pub const LIST_RUNTIMES: &str = "list_runtimes";
@@ -116,18 +117,30 @@ impl McpServer {
         let cwd = std::env::current_dir()
             .map_err(|e| RpcError::internal(format!("no working directory: {e}")))?;
         self.policy.admit(&mut params, &cwd)?;
-        if params.task.permissions().approvals == ApprovalMode::Host {
-            return Err(RpcError::new(
-                ErrorCode::UnsupportedTaskInput,
-                "permissions.approvals \"host\" is not available in MCP mode: there is no channel \
-                 to ask the host for approvals. Use \"deny\" (the default) and allowedTools / the \
-                 sandbox to grant what the agent needs",
-                serde_json::json!({
-                    "field": "permissions.approvals",
-                    "reason": "no host approval channel in MCP mode",
-                }),
-            ));
-        }
+        // Approvals and questions go to the client's user as elicitation forms, where the
+        // client can show them; elsewhere "host" is refused rather than turned into deny.
+        let host: Option<Arc<dyn ApprovalHost>> =
+            if params.task.permissions().approvals == ApprovalMode::Host {
+                let capabilities = context.client_capabilities();
+                let version = context.protocol_version();
+                if let Some(why) = elicit::unavailable(capabilities.as_ref(), version.as_ref()) {
+                    return Err(RpcError::new(
+                        ErrorCode::UnsupportedTaskInput,
+                        format!(
+                            "permissions.approvals \"host\" is not available on this connection: \
+                             {why}. Use \"deny\" (the default) and allowedTools / the sandbox to \
+                             grant what the agent needs"
+                        ),
+                        serde_json::json!({
+                            "field": "permissions.approvals",
+                            "reason": why,
+                        }),
+                    ));
+                }
+                Some(Arc::new(ElicitHost::new(context.peer.clone())))
+            } else {
+                None
+            };
         let progress = Arc::new(ProgressOutput::new(
             context.peer.clone(),
             context.meta.get_progress_token(),
@@ -136,7 +149,7 @@ impl McpServer {
         let cancelled = context.ct.clone();
         let run = async {
             self.core
-                .run(params, out, None)
+                .run(params, out, host)
                 .await
                 .map_err(RpcError::from)
         };
@@ -237,7 +250,10 @@ impl ServerHandler for McpServer {
             },
             DIAGNOSE => {
                 let outcome = match parse_args::<DiagnoseArgs>(request.arguments) {
-                    Ok(a) => self.core.diagnose(&a).await.map_err(RpcError::from),
+                    Ok(a) => match self.policy.admit_diagnose(&a) {
+                        Ok(()) => self.core.diagnose(&a).await.map_err(RpcError::from),
+                        Err(e) => Err(e),
+                    },
                     Err(e) => Err(e),
                 };
                 match outcome {

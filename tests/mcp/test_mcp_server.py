@@ -250,3 +250,162 @@ async def test_list_runtimes_and_diagnose():
     [d] = diag.structured_content["runtimes"]
     assert (d["runtime"], d["status"]) == ("fixture", "ready")
     assert diag.content[0].text.startswith("fixture: ready")
+
+
+# Approvals and questions through elicitation: only over the initialize handshake (protocol 2026-07-28
+# forbids server-to-client requests), only for a client with an elicitation callback, only when the
+# operator allows approvals "host".
+
+
+def approval_task(*steps, **result):
+    return {
+        "runtime": "fixture",
+        "goal": "ask first",
+        "permissions": {"approvals": "host"},
+        "runtimeOptions": script(*steps, **result),
+    }
+
+
+WRITE = {"approval": {"name": "Write", "input": {"path": "notes.txt"}, "output": "written"}}
+
+
+def answering(seen, action="accept", content=None, wait=None):
+    """An elicitation callback that records each form and answers it."""
+    from mcp import types
+
+    async def callback(context, params):
+        seen.append(params)
+        if wait is not None:
+            try:
+                await anyio.sleep(30)
+            except anyio.get_cancelled_exc_class():
+                wait.set()
+                raise
+        return types.ElicitResult(action=action, content=content)
+
+    return callback
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "decision, finish, status, output",
+    [
+        ("allow", "completed", "ok", "written"),
+        ("allowForSession", "completed", "ok", "written"),
+        ("deny", "completed", "denied", "nope, use docs/"),
+        ("abort", "cancelled", "denied", "nope, use docs/"),
+    ],
+)
+async def test_an_approval_is_answered_through_elicitation(decision, finish, status, output):
+    seen = []
+    callback = answering(seen, content={"decision": decision, "message": "nope, use docs/"})
+    async with Client(server("--allow-host-approvals"), mode="legacy", elicitation_callback=callback) as client:
+        result = await client.call_tool("run_task", approval_task(WRITE, {"delayMs": 10}, output="done"))
+    r = result.structured_content
+    assert r["finishReason"] == finish
+    assert result.is_error is (finish != "completed")
+    [call] = r["toolCalls"]
+    assert (call["name"], call["status"], call["output"]) == ("Write", status, output)
+    # What the user saw: the tool, its input, and the four decisions.
+    [form] = seen
+    assert "Write" in form.message and "notes.txt" in form.message
+    schema = form.requested_schema
+    assert schema["required"] == ["decision"]
+    assert [o["const"] for o in schema["properties"]["decision"]["oneOf"]] == ["allow", "allowForSession", "deny", "abort"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("action", ["decline", "cancel"])
+async def test_a_declined_approval_is_a_deny(action):
+    seen = []
+    async with Client(
+        server("--allow-host-approvals"), mode="legacy", elicitation_callback=answering(seen, action=action)
+    ) as client:
+        result = await client.call_tool("run_task", approval_task(WRITE, output="done"))
+    r = result.structured_content
+    assert r["finishReason"] == "completed"
+    assert r["toolCalls"][0]["status"] == "denied"
+    assert len(seen) == 1
+
+
+@pytest.mark.anyio
+async def test_questions_are_answered_through_elicitation():
+    questions = [
+        {"id": "color", "text": "Which color?", "options": [{"label": "red"}, {"label": "blue"}]},
+        {"id": "sizes", "text": "Which sizes?", "options": [{"label": "S"}, {"label": "M"}], "multiSelect": True},
+        {"id": "name", "text": "Your name?"},
+    ]
+    seen = []
+    callback = answering(seen, content={"color": "blue", "sizes": ["S", "M"], "name": "Ada"})
+    task = approval_task(
+        {"question": {"questions": questions}},
+        output="color={{answers.color}} sizes={{answers.sizes}} name={{answers.name}}",
+    )
+    async with Client(server("--allow-host-approvals"), mode="legacy", elicitation_callback=callback) as client:
+        result = await client.call_tool("run_task", task)
+    assert result.is_error is False, result.content[0].text
+    assert result.structured_content["output"] == "color=blue sizes=S, M name=Ada"
+    [form] = seen
+    props = form.requested_schema["properties"]
+    assert props["color"]["enum"] == ["red", "blue"]
+    assert props["sizes"]["type"] == "array" and props["sizes"]["items"]["enum"] == ["S", "M"]
+    assert props["name"]["type"] == "string"
+    assert sorted(form.requested_schema["required"]) == ["color", "name", "sizes"]
+
+    # Declined: the agent is told, and nothing reaches the output.
+    async with Client(
+        server("--allow-host-approvals"), mode="legacy", elicitation_callback=answering([], action="decline")
+    ) as client:
+        result = await client.call_tool("run_task", task)
+    r = result.structured_content
+    assert r["output"] == "color= sizes= name="
+    assert r["toolCalls"][0]["status"] == "denied"
+    assert "declined" in r["toolCalls"][0]["output"]
+
+
+@pytest.mark.anyio
+async def test_a_pending_elicitation_is_withdrawn_when_the_task_ends():
+    withdrawn = anyio.Event()
+    callback = answering([], content={"decision": "allow"}, wait=withdrawn)
+    task = approval_task(WRITE, output="done")
+    task["timeoutMs"] = 500
+    async with Client(server("--allow-host-approvals"), mode="legacy", elicitation_callback=callback) as client:
+        result = await client.call_tool("run_task", task)
+        assert result.structured_content["finishReason"] == "timeout"
+        assert result.structured_content["toolCalls"][0]["status"] == "denied"
+        # notifications/cancelled for the elicitation: the SDK cancels its callback.
+        with anyio.fail_after(5):
+            await withdrawn.wait()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_host_approvals_are_refused_without_a_channel(mode):
+    task = approval_task(WRITE, output="done")
+    # No elicitation callback: the client declares no elicitation capability.
+    async with Client(server("--allow-host-approvals"), mode=mode) as client:
+        e = refusal(await client.call_tool("run_task", task))
+    assert (e["code"], e["data"]["field"]) == (-32012, "permissions.approvals")
+    assert "elicitation" in e["data"]["reason"]
+
+    # The operator did not allow it: refused whatever the client can do.
+    callback = answering([], content={"decision": "allow"})
+    async with Client(server(), mode="legacy", elicitation_callback=callback) as client:
+        e = refusal(await client.call_tool("run_task", task))
+    assert (e["code"], e["data"]["field"], e["data"]["flag"]) == (-32012, "permissions.approvals", "--allow-host-approvals")
+
+    # Protocol 2026-07-28 has no server-to-client requests: refused, never silently denied.
+    async with Client(server("--allow-host-approvals"), mode="auto", elicitation_callback=callback) as client:
+        e = refusal(await client.call_tool("run_task", task))
+    assert (e["code"], e["data"]["field"]) == (-32012, "permissions.approvals")
+    assert "2026-07-28" in e["data"]["reason"]
+
+
+@pytest.mark.anyio
+async def test_diagnose_probes_need_the_operator():
+    async with Client(server()) as client:
+        e = refusal(await client.call_tool("diagnose", {"runtime": "fixture", "probe": True}))
+    assert (e["code"], e["data"]["field"], e["data"]["flag"]) == (-32012, "probe", "--allow-probes")
+    async with Client(server("--allow-probes")) as client:
+        diag = await client.call_tool("diagnose", {"runtime": "fixture", "probe": True})
+    assert diag.is_error is False
