@@ -7,9 +7,9 @@
 //! abort: ending the task is only what the user picks explicitly); of questions, a declined
 //! answer that the agent is told about.
 //!
-//! Only for clients that declared the `elicitation` capability (form mode), on a protocol before
-//! 2026-07-28: that version forbids server-to-client requests (elicitation there is an
-//! input-required round trip that ends the tool call, which a running agent cannot wait on).
+//! Only for clients that declared the `elicitation` capability (form mode). Before protocol
+//! 2026-07-28 each form is an `elicitation/create` request; from 2026-07-28 on, which forbids
+//! server-to-client requests, it is an input request of the tool call (`rounds.rs`).
 
 use async_trait::async_trait;
 use rmcp::model::{
@@ -31,62 +31,80 @@ pub const DECISION_FIELD: &str = "decision";
 pub const MESSAGE_FIELD: &str = "message";
 
 /// Why a call with `approvals: "host"` cannot be served over this connection, if it cannot.
-pub fn unavailable(
-    capabilities: Option<&ClientCapabilities>,
-    version: Option<&ProtocolVersion>,
-) -> Option<&'static str> {
+pub fn unavailable(capabilities: Option<&ClientCapabilities>) -> Option<&'static str> {
     let form = capabilities
         .and_then(|c| c.elicitation.as_ref())
         // A capability naming neither mode means form (the 2025-06-18 shape).
         .is_some_and(|e| e.form.is_some() || e.url.is_none());
-    if !form {
-        return Some(
-            "the MCP client did not declare the elicitation capability (form mode), so there is \
-             no channel to ask its user for approvals",
-        );
-    }
-    if version.is_some_and(|v| *v >= ProtocolVersion::V_2026_07_28) {
-        return Some(
-            "protocol 2026-07-28 forbids server-to-client requests, so approvals cannot be \
-             elicited while the task runs; connect with the initialize handshake (protocol \
-             2025-11-25 or earlier) to answer approvals through elicitation",
-        );
-    }
-    None
+    (!form).then_some(
+        "the MCP client did not declare the elicitation capability (form mode), so there is no \
+         channel to ask its user for approvals",
+    )
+}
+
+/// Whether elicitations on this connection are input-required round trips (protocol 2026-07-28
+/// and later forbid server-to-client requests) rather than `elicitation/create` requests.
+pub fn by_rounds(version: Option<&ProtocolVersion>) -> bool {
+    version.is_some_and(|v| *v >= ProtocolVersion::V_2026_07_28)
+}
+
+/// One form for the client, and where its answer goes (protocol 2026-07-28: the server answers
+/// the tool call with it as an input request, and the client's retry carries the answer). A
+/// dropped `reply` receiver means the request was withdrawn.
+pub struct Ask {
+    pub form: ElicitRequestParams,
+    pub reply: tokio::sync::oneshot::Sender<ElicitResult>,
 }
 
 /// Asks the MCP client's user, through form elicitation, for the approvals and answers of one
 /// tool call's task.
-pub struct ElicitHost {
-    peer: Peer<RoleServer>,
+pub enum ElicitHost {
+    /// `elicitation/create` requests to the client (protocols before 2026-07-28).
+    Request(Peer<RoleServer>),
+    /// Input-required round trips of the tool call (`rounds.rs`).
+    Rounds(tokio::sync::mpsc::Sender<Ask>),
 }
 
 impl ElicitHost {
-    pub fn new(peer: Peer<RoleServer>) -> Self {
-        ElicitHost { peer }
-    }
-
-    /// Sends one form and waits for the answer. Dropping the future withdraws the request with
-    /// `notifications/cancelled` (the core drops it when the task stops or the vendor withdraws
-    /// the approval); a late answer then finds no one waiting and is ignored by rmcp.
-    async fn elicit(&self, params: ElicitRequestParams) -> Result<ElicitResult, String> {
-        let request = ServerRequest::ElicitRequest(ElicitRequest::new(params));
-        let handle = self
-            .peer
-            .send_cancellable_request(request, PeerRequestOptions::no_options())
-            .await
-            .map_err(|e| format!("elicitation not sent: {e}"))?;
-        let mut pending = Withdraw {
-            peer: self.peer.clone(),
-            id: Some(handle.id.clone()),
-        };
-        let answer = handle.await_response().await;
-        pending.id = None;
-        match answer {
-            Ok(ClientResult::ElicitResult(r)) => Ok(r),
-            Ok(_) => Err("the client answered the elicitation with another result".into()),
-            Err(e) => Err(format!("elicitation failed: {e}")),
+    async fn elicit(&self, form: ElicitRequestParams) -> Result<ElicitResult, String> {
+        match self {
+            ElicitHost::Request(peer) => request(peer, form).await,
+            ElicitHost::Rounds(asks) => {
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                asks.send(Ask { form, reply })
+                    .await
+                    .map_err(|_| "the tool call is no longer driven".to_string())?;
+                // Dropping this future drops `answer`: the server sees the ask withdrawn.
+                answer
+                    .await
+                    .map_err(|_| "the client did not answer (the call was abandoned)".into())
+            }
         }
+    }
+}
+
+/// Sends one form and waits for the answer. Dropping the future withdraws the request with
+/// `notifications/cancelled` (the core drops it when the task stops or the vendor withdraws the
+/// approval); a late answer then finds no one waiting and is ignored by rmcp.
+async fn request(
+    peer: &Peer<RoleServer>,
+    params: ElicitRequestParams,
+) -> Result<ElicitResult, String> {
+    let request = ServerRequest::ElicitRequest(ElicitRequest::new(params));
+    let handle = peer
+        .send_cancellable_request(request, PeerRequestOptions::no_options())
+        .await
+        .map_err(|e| format!("elicitation not sent: {e}"))?;
+    let mut pending = Withdraw {
+        peer: peer.clone(),
+        id: Some(handle.id.clone()),
+    };
+    let answer = handle.await_response().await;
+    pending.id = None;
+    match answer {
+        Ok(ClientResult::ElicitResult(r)) => Ok(r),
+        Ok(_) => Err("the client answered the elicitation with another result".into()),
+        Err(e) => Err(format!("elicitation failed: {e}")),
     }
 }
 

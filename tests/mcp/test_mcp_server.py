@@ -252,9 +252,10 @@ async def test_list_runtimes_and_diagnose():
     assert diag.content[0].text.startswith("fixture: ready")
 
 
-# Approvals and questions through elicitation: only over the initialize handshake (protocol 2026-07-28
-# forbids server-to-client requests), only for a client with an elicitation callback, only when the
-# operator allows approvals "host".
+# Approvals and questions through elicitation: only for a client with an elicitation callback, only
+# when the operator allows approvals "host". Over the initialize handshake ("legacy") each form is an
+# elicitation/create request; under 2026-07-28 ("auto"), which forbids server-to-client requests, the
+# call answers with input_required and the SDK retries it with the answers, the task running on.
 
 
 def approval_task(*steps, **result):
@@ -287,6 +288,7 @@ def answering(seen, action="accept", content=None, wait=None):
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(
     "decision, finish, status, output",
     [
@@ -296,10 +298,10 @@ def answering(seen, action="accept", content=None, wait=None):
         ("abort", "cancelled", "denied", "nope, use docs/"),
     ],
 )
-async def test_an_approval_is_answered_through_elicitation(decision, finish, status, output):
+async def test_an_approval_is_answered_through_elicitation(mode, decision, finish, status, output):
     seen = []
     callback = answering(seen, content={"decision": decision, "message": "nope, use docs/"})
-    async with Client(server("--allow-host-approvals"), mode="legacy", elicitation_callback=callback) as client:
+    async with Client(server("--allow-host-approvals"), mode=mode, elicitation_callback=callback) as client:
         result = await client.call_tool("run_task", approval_task(WRITE, {"delayMs": 10}, output="done"))
     r = result.structured_content
     assert r["finishReason"] == finish
@@ -315,11 +317,12 @@ async def test_an_approval_is_answered_through_elicitation(decision, finish, sta
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("action", ["decline", "cancel"])
-async def test_a_declined_approval_is_a_deny(action):
+async def test_a_declined_approval_is_a_deny(mode, action):
     seen = []
     async with Client(
-        server("--allow-host-approvals"), mode="legacy", elicitation_callback=answering(seen, action=action)
+        server("--allow-host-approvals"), mode=mode, elicitation_callback=answering(seen, action=action)
     ) as client:
         result = await client.call_tool("run_task", approval_task(WRITE, output="done"))
     r = result.structured_content
@@ -329,7 +332,8 @@ async def test_a_declined_approval_is_a_deny(action):
 
 
 @pytest.mark.anyio
-async def test_questions_are_answered_through_elicitation():
+@pytest.mark.parametrize("mode", MODES)
+async def test_questions_are_answered_through_elicitation(mode):
     questions = [
         {"id": "color", "text": "Which color?", "options": [{"label": "red"}, {"label": "blue"}]},
         {"id": "sizes", "text": "Which sizes?", "options": [{"label": "S"}, {"label": "M"}], "multiSelect": True},
@@ -341,7 +345,7 @@ async def test_questions_are_answered_through_elicitation():
         {"question": {"questions": questions}},
         output="color={{answers.color}} sizes={{answers.sizes}} name={{answers.name}}",
     )
-    async with Client(server("--allow-host-approvals"), mode="legacy", elicitation_callback=callback) as client:
+    async with Client(server("--allow-host-approvals"), mode=mode, elicitation_callback=callback) as client:
         result = await client.call_tool("run_task", task)
     assert result.is_error is False, result.content[0].text
     assert result.structured_content["output"] == "color=blue sizes=S, M name=Ada"
@@ -354,7 +358,7 @@ async def test_questions_are_answered_through_elicitation():
 
     # Declined: the agent is told, and nothing reaches the output.
     async with Client(
-        server("--allow-host-approvals"), mode="legacy", elicitation_callback=answering([], action="decline")
+        server("--allow-host-approvals"), mode=mode, elicitation_callback=answering([], action="decline")
     ) as client:
         result = await client.call_tool("run_task", task)
     r = result.structured_content
@@ -390,15 +394,33 @@ async def test_host_approvals_are_refused_without_a_channel(mode):
 
     # The operator did not allow it: refused whatever the client can do.
     callback = answering([], content={"decision": "allow"})
-    async with Client(server(), mode="legacy", elicitation_callback=callback) as client:
+    async with Client(server(), mode=mode, elicitation_callback=callback) as client:
         e = refusal(await client.call_tool("run_task", task))
     assert (e["code"], e["data"]["field"], e["data"]["flag"]) == (-32012, "permissions.approvals", "--allow-host-approvals")
 
-    # Protocol 2026-07-28 has no server-to-client requests: refused, never silently denied.
+
+@pytest.mark.anyio
+async def test_several_approvals_and_progress_across_rounds():
+    """Under 2026-07-28 each approval is one input_required round; the task runs on between them,
+    and the retries' progress tokens carry its events."""
+    seen = []
+    progress = []
+
+    async def on_progress(value, total, message):
+        progress.append((value, message))
+
+    steps = [WRITE, {"approval": {"name": "Bash", "input": {"command": "make"}, "output": "built"}}, WRITE]
+    callback = answering(seen, content={"decision": "allow"})
     async with Client(server("--allow-host-approvals"), mode="auto", elicitation_callback=callback) as client:
-        e = refusal(await client.call_tool("run_task", task))
-    assert (e["code"], e["data"]["field"]) == (-32012, "permissions.approvals")
-    assert "2026-07-28" in e["data"]["reason"]
+        result = await client.call_tool("run_task", approval_task(*steps, output="done"), progress_callback=on_progress)
+    r = result.structured_content
+    assert r["finishReason"] == "completed", result.content[0].text
+    assert [(c["name"], c["status"]) for c in r["toolCalls"]] == [("Write", "ok"), ("Bash", "ok"), ("Write", "ok")]
+    assert len(seen) == 3
+    messages = [m for _, m in progress]
+    assert messages[-1] == "completed"
+    values = [v for v, _ in progress]
+    assert values == sorted(set(values)), "progress must increase"
 
 
 @pytest.mark.anyio
@@ -409,3 +431,41 @@ async def test_diagnose_probes_need_the_operator():
     async with Client(server("--allow-probes")) as client:
         diag = await client.call_tool("diagnose", {"runtime": "fixture", "probe": True})
     assert diag.is_error is False
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_cancelling_a_call_with_host_approvals_cancels_the_task(mode):
+    """The 2026-07-28 path runs the task apart from the call: a cancelled call still stops it."""
+    records = tempfile.mkdtemp(prefix="ark-mcp-rec-")
+    started = anyio.Event()
+
+    async def on_progress(value, total, message):
+        if message.startswith("started"):
+            started.set()
+
+    task = approval_task({"delayMs": 60_000}, WRITE, output="never")
+    callback = answering([], content={"decision": "allow"})
+    args = ("--allow-host-approvals", "--record", records)
+    async with Client(server(*args), mode=mode, elicitation_callback=callback) as client:
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+
+                async def call():
+                    await client.call_tool("run_task", task, progress_callback=on_progress)
+                    pytest.fail("the call should have been cancelled")
+
+                tg.start_soon(call)
+                await started.wait()
+                tg.cancel_scope.cancel()
+        recorded = None
+        with anyio.fail_after(10):
+            while recorded is None:
+                files = glob.glob(os.path.join(records, "*.json"))
+                if files:
+                    recorded = json.load(open(files[0]))
+                else:
+                    await anyio.sleep(0.05)
+        assert recorded["result"]["finishReason"] == "cancelled"
+        again = await client.call_tool("list_runtimes", {"runtime": "fixture"})
+        assert again.is_error is False
