@@ -237,3 +237,36 @@ async fn a_root_that_is_not_a_directory_is_a_usage_error() {
     let mut s = Sidecar::spawn(&["mcp", "--root", file.to_str().unwrap()]);
     assert_eq!(s.wait_exit().await, Some(2));
 }
+
+/// Approvals "host" (answered through elicitation) and diagnose probes (a paid model call) are
+/// the operator's to allow. Allowed, approvals still need a client that can be asked: this one
+/// declared no elicitation capability, so the call is refused for that, with no flag to name.
+#[tokio::test]
+async fn host_approvals_and_probes_need_their_flags() {
+    let w = World::new();
+    let host = json!({ "permissions": { "approvals": "host" } });
+    let mut s = w.server(&[]).await;
+    let r = run_task(&mut s, task(host.clone())).await;
+    assert_refused(&r, "--allow-host-approvals", "permissions.approvals");
+    let probe = json!({ "name": "diagnose", "arguments": { "runtime": "fixture", "probe": true } });
+    let r = s.call("tools/call", probe.clone()).await["result"].clone();
+    assert_refused(&r, "--allow-probes", "probe");
+
+    let mut s = w
+        .server(&["--allow-host-approvals", "--allow-probes"])
+        .await;
+    let r = run_task(&mut s, task(host)).await;
+    let e = &r["structuredContent"]["error"];
+    assert_eq!(e["code"], -32012, "{r}");
+    assert_eq!(e["data"]["field"], "permissions.approvals", "{r}");
+    assert!(e["data"].get("flag").is_none(), "{r}");
+    assert!(
+        e["data"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("elicitation"),
+        "{r}"
+    );
+    let r = s.call("tools/call", probe).await["result"].clone();
+    assert_eq!(r["isError"], false, "{r}");
+}

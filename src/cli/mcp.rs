@@ -32,5 +32,7 @@ pub fn mcp_policy(args: &McpArgs) -> Result<Policy, CliError> {
     policy.allow_mcp_servers = args.allow_mcp_servers;
     policy.allow_env_overrides = args.allow_env_overrides;
     policy.allow_provider_changes = args.allow_provider_changes;
+    policy.allow_host_approvals = args.allow_host_approvals;
+    policy.allow_probes = args.allow_probes;
     Ok(policy)
 }

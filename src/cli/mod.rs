@@ -163,6 +163,14 @@ pub struct McpArgs {
     /// `vertex`, `*_BASE_URL` in `env`).
     #[arg(long)]
     pub allow_provider_changes: bool,
+    /// Allow `permissions.approvals: "host"`: approvals and questions go to the MCP client as
+    /// elicitation forms (only clients that declare elicitation). An approval can grant more
+    /// than the sandbox does.
+    #[arg(long)]
+    pub allow_host_approvals: bool,
+    /// Allow `diagnose` with `probe: true` (a real model call, paid by the operator).
+    #[arg(long)]
+    pub allow_probes: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]

@@ -33,7 +33,8 @@ pub struct RunTaskArgs {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// Sandbox and tool restrictions. Default: workspace-write, approvals deny. `approvals: "host"`
-    /// is refused in MCP mode (there is no channel to ask the host).
+    /// asks the client's user through elicitation forms (needs the elicitation capability and the
+    /// server's --allow-host-approvals).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Permissions>,
     /// A JSON Schema; the agent's final answer is returned as `structuredOutput` matching it.

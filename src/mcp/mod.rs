@@ -5,14 +5,18 @@
 //! - `server.rs` the tools (`run_task`, `list_runtimes`, `diagnose`) over the shared core;
 //! - `args.rs` their argument types (the tools' input schemas are generated from them);
 //! - `progress.rs` task events → `notifications/progress`;
+//! - `elicit.rs` approvals and questions → form elicitations to the client;
+//! - `rounds.rs` the same as input-required round trips (protocol 2026-07-28);
 //! - `results.rs` results and refusals → `CallToolResult`.
 //!
 //! The protocol is rmcp's business; this module only maps. Logs go to stderr, as for `serve`.
 
 pub mod args;
+pub mod elicit;
 pub mod policy;
 pub mod progress;
 pub mod results;
+pub mod rounds;
 pub mod server;
 
 use std::sync::Arc;

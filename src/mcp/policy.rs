@@ -14,7 +14,14 @@
 //! - `--allow-env-overrides`: `env`, `passEnv`, codex `config`, claude `settingSources`, and the
 //!   antigravity state paths (`stateDir`, `saveDir`, `useUserHome`);
 //! - `--allow-provider-changes`: codex `provider`, antigravity `baseUrl` / `vertex`, and `env`
-//!   entries that move the endpoint (`*_BASE_URL`, `CLAUDE_CODE_USE_*`).
+//!   entries that move the endpoint (`*_BASE_URL`, `CLAUDE_CODE_USE_*`);
+//! - `--allow-host-approvals`: `permissions.approvals: "host"` (approvals and questions answered
+//!   by the MCP client through elicitation). An approval can grant more than the sandbox does
+//!   (codex `hostApprovalPolicy: "on-request"` escalates past it; claude runs what the approver
+//!   allows), and the client's elicitation handler may be a program, not a person; so the
+//!   operator opts in;
+//! - `--allow-probes`: `diagnose` with `probe: true` (a probe is a real model call that spends
+//!   the operator's tokens).
 //!
 //! The JSON-RPC front end does not apply this: its host is the program that embeds the sidecar
 //! and is trusted with the user's authority (docs/security.md).
@@ -23,8 +30,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::protocol::methods::RunParams;
-use crate::protocol::task::SandboxMode;
+use crate::protocol::methods::{DiagnoseParams, RunParams};
+use crate::protocol::task::{ApprovalMode, SandboxMode};
 use crate::protocol::{ErrorCode, RpcError};
 
 /// The operator's ceiling for `run_task`.
@@ -38,6 +45,8 @@ pub struct Policy {
     pub allow_mcp_servers: bool,
     pub allow_env_overrides: bool,
     pub allow_provider_changes: bool,
+    pub allow_host_approvals: bool,
+    pub allow_probes: bool,
 }
 
 impl Policy {
@@ -51,6 +60,8 @@ impl Policy {
             allow_mcp_servers: false,
             allow_env_overrides: false,
             allow_provider_changes: false,
+            allow_host_approvals: false,
+            allow_probes: false,
         })
     }
 
@@ -71,6 +82,14 @@ impl Policy {
             }
         }
         let task = &mut params.task;
+        if !self.allow_host_approvals && task.permissions().approvals == ApprovalMode::Host {
+            return Err(beyond(
+                "task.permissions.approvals",
+                "approvals \"host\" (answered by the MCP client through elicitation) are not \
+                 allowed by this server",
+                "--allow-host-approvals",
+            ));
+        }
         let sandbox = task.permissions().sandbox;
         if rank(sandbox) > rank(self.max_sandbox) {
             return Err(beyond(
@@ -183,6 +202,19 @@ impl Policy {
                 let resolved = self.inside_root(&format!("{base}.path"), &wd.join(p))?;
                 map.insert("path".into(), json!(resolved.display().to_string()));
             }
+        }
+        Ok(())
+    }
+
+    /// `diagnose` under the ceiling: a probe calls the real model.
+    pub fn admit_diagnose(&self, args: &DiagnoseParams) -> Result<(), RpcError> {
+        if args.probe && !self.allow_probes {
+            return Err(beyond(
+                "probe",
+                "diagnose probes (a real model call, paid by the operator) are not allowed by \
+                 this server",
+                "--allow-probes",
+            ));
         }
         Ok(())
     }

@@ -22,7 +22,9 @@ const MESSAGE_CHARS: usize = 200;
 
 pub struct ProgressOutput {
     peer: Peer<RoleServer>,
-    token: Option<ProgressToken>,
+    /// The token of the `tools/call` now waiting for the task: under protocol 2026-07-28 a task
+    /// that asks its client something spans several calls (`rounds.rs`), each with its own.
+    token: std::sync::Mutex<Option<ProgressToken>>,
     count: AtomicU64,
     /// Set once the host cancelled the call: it no longer expects notifications for it.
     muted: AtomicBool,
@@ -32,10 +34,15 @@ impl ProgressOutput {
     pub fn new(peer: Peer<RoleServer>, token: Option<ProgressToken>) -> Self {
         ProgressOutput {
             peer,
-            token,
+            token: std::sync::Mutex::new(token),
             count: AtomicU64::new(0),
             muted: AtomicBool::new(false),
         }
+    }
+
+    /// The call now waiting for the task (`None`: none, between two rounds).
+    pub fn set_token(&self, token: Option<ProgressToken>) {
+        *self.token.lock().unwrap_or_else(|e| e.into_inner()) = token;
     }
 
     pub fn mute(&self) {
@@ -46,7 +53,8 @@ impl ProgressOutput {
 #[async_trait]
 impl EventOutput for ProgressOutput {
     async fn send(&self, event: Value) {
-        let Some(token) = &self.token else { return };
+        let token = self.token.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let Some(token) = token else { return };
         if self.muted.load(Ordering::SeqCst) {
             return;
         }
@@ -54,7 +62,7 @@ impl EventOutput for ProgressOutput {
         let mut meta = NotificationMetaObject::new();
         let message = summary(&event);
         meta.0 .0.insert(EVENT_META_KEY.into(), event);
-        let mut param = ProgressNotificationParam::new(token.clone(), n as f64);
+        let mut param = ProgressNotificationParam::new(token, n as f64);
         param.message = Some(message);
         param.meta = Some(meta);
         if let Err(e) = self.peer.notify_progress(param).await {

@@ -11,26 +11,29 @@ use std::time::Duration;
 
 use rmcp::handler::server::tool::{schema_for_input, schema_for_output};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, JsonObject,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
-    ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, InputRequiredResult,
+    InputResponses, JsonObject, ListToolsResult, PaginatedRequestParams, ServerCapabilities,
+    ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
 use super::args::{DiagnoseArgs, ListRuntimesArgs, RunTaskArgs};
+use super::elicit::{self, ElicitHost};
 use super::policy::Policy;
 use super::progress::ProgressOutput;
 use super::results;
+use super::rounds::{Parked, Run};
 use crate::core::{parse_at, Core};
 use crate::protocol::methods::CapabilitiesParams;
 use crate::protocol::methods::{CapabilitiesResult, DiagnoseResult};
 use crate::protocol::result::AgentResult;
-use crate::protocol::task::ApprovalMode;
+use crate::protocol::task::{ApprovalMode, RunOptions};
 use crate::protocol::{ErrorCode, RpcError};
-use crate::runtime::EventOutput;
+use crate::runtime::{ApprovalHost, EventOutput};
 
 pub const RUN_TASK: &str = "run_task";
 pub const LIST_RUNTIMES: &str = "list_runtimes";
@@ -47,6 +50,8 @@ pub struct McpServer {
     policy: Arc<Policy>,
     /// Tool calls not yet answered: shutdown waits for them, not only for the tasks.
     calls: tokio_util::task::TaskTracker,
+    /// Tasks waiting for their client's answers between two calls (protocol 2026-07-28).
+    parked: Parked,
 }
 
 impl McpServer {
@@ -56,6 +61,7 @@ impl McpServer {
             default_runtime,
             policy: Arc::new(policy),
             calls: tokio_util::task::TaskTracker::new(),
+            parked: Parked::default(),
         }
     }
 
@@ -109,40 +115,64 @@ impl McpServer {
         &self,
         args: RunTaskArgs,
         context: RequestContext<RoleServer>,
-    ) -> Result<Value, RpcError> {
+    ) -> Result<Outcome, RpcError> {
         let task_id = format!("mcp-{}", uuid::Uuid::new_v4());
         let mut params = args.into_run_params(task_id.clone(), self.default_runtime.as_deref())?;
         // The ceiling before anything else: nothing of a call beyond it reaches the core.
         let cwd = std::env::current_dir()
             .map_err(|e| RpcError::internal(format!("no working directory: {e}")))?;
         self.policy.admit(&mut params, &cwd)?;
-        if params.task.permissions().approvals == ApprovalMode::Host {
-            return Err(RpcError::new(
-                ErrorCode::UnsupportedTaskInput,
-                "permissions.approvals \"host\" is not available in MCP mode: there is no channel \
-                 to ask the host for approvals. Use \"deny\" (the default) and allowedTools / the \
-                 sandbox to grant what the agent needs",
-                serde_json::json!({
-                    "field": "permissions.approvals",
-                    "reason": "no host approval channel in MCP mode",
-                }),
-            ));
-        }
         let progress = Arc::new(ProgressOutput::new(
             context.peer.clone(),
             context.meta.get_progress_token(),
         ));
         let out: Arc<dyn EventOutput> = progress.clone();
+        // Approvals and questions go to the client's user as elicitation forms, where the
+        // client can show them; elsewhere "host" is refused rather than turned into deny.
+        let host: Option<Arc<dyn ApprovalHost>> =
+            if params.task.permissions().approvals == ApprovalMode::Host {
+                if let Some(why) = elicit::unavailable(context.client_capabilities().as_ref()) {
+                    return Err(RpcError::new(
+                        ErrorCode::UnsupportedTaskInput,
+                        format!(
+                            "permissions.approvals \"host\" is not available on this connection: \
+                             {why}. Use \"deny\" (the default) and allowedTools / the sandbox to \
+                             grant what the agent needs"
+                        ),
+                        serde_json::json!({
+                            "field": "permissions.approvals",
+                            "reason": why,
+                        }),
+                    ));
+                }
+                if elicit::by_rounds(context.protocol_version().as_ref()) {
+                    // The task outlives this call: it runs on, and the calls that follow (the
+                    // client's retries with its answers) wait for it.
+                    let (asks, asked) = tokio::sync::mpsc::channel(8);
+                    let host: Arc<dyn ApprovalHost> = Arc::new(ElicitHost::Rounds(asks));
+                    let core = self.core.clone();
+                    let result = self.calls.spawn(async move {
+                        core.run(params, out, Some(host))
+                            .await
+                            .map_err(RpcError::from)
+                    });
+                    let run = Run::new(task_id, result, asked, progress);
+                    return self.drive(run, context.ct).await;
+                }
+                Some(Arc::new(ElicitHost::Request(context.peer.clone())))
+            } else {
+                None
+            };
         let cancelled = context.ct.clone();
         let run = async {
             self.core
-                .run(params, out, None)
+                .run(params, out, host)
                 .await
                 .map_err(RpcError::from)
         };
         tokio::pin!(run);
         tokio::select! {
-            r = &mut run => return r,
+            r = &mut run => return r.map(Outcome::Done),
             _ = cancelled.cancelled() => {}
         }
         // `notifications/cancelled`: stop the task. Its result is not sent (the host no longer
@@ -152,14 +182,74 @@ impl McpServer {
         loop {
             // Not yet admitted (still in preflight): retry until it is, or until it ends.
             if self.core.cancel(&task_id).is_ok() {
-                return run.await;
+                return run.await.map(Outcome::Done);
             }
             tokio::select! {
-                r = &mut run => return r,
+                r = &mut run => return r.map(Outcome::Done),
                 _ = tokio::time::sleep(CANCEL_RETRY) => {}
             }
         }
     }
+
+    /// A retry of `run_task` under protocol 2026-07-28: the client's answers for the task parked
+    /// under `state`, then the wait for its result or next question.
+    async fn resume_task(
+        &self,
+        state: &str,
+        responses: Option<InputResponses>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Outcome, RpcError> {
+        let Some(mut run) = self.parked.take(state) else {
+            return Err(RpcError::invalid_params(
+                "requestState",
+                "no task waits under this requestState: it ended, or its answers came after the \
+                 approval timeout",
+            ));
+        };
+        run.answer(responses);
+        run.progress.set_token(context.meta.get_progress_token());
+        self.drive(run, context.ct).await
+    }
+
+    /// Waits for a task that runs apart from the call: its result, or its next ask (the call
+    /// then answers with the forms, and the task is parked until the client's retry).
+    async fn drive(&self, mut run: Run, cancelled: CancellationToken) -> Result<Outcome, RpcError> {
+        let ask = tokio::select! {
+            r = &mut run.result => return joined(r).map(Outcome::Done),
+            Some(ask) = run.asks.recv() => ask,
+            _ = cancelled.cancelled() => {
+                tracing::info!(task_id = %run.task_id, "the host cancelled the call; cancelling the task");
+                run.progress.mute();
+                loop {
+                    if self.core.cancel(&run.task_id).is_ok() {
+                        return joined((&mut run.result).await).map(Outcome::Done);
+                    }
+                    tokio::select! {
+                        r = &mut run.result => return joined(r).map(Outcome::Done),
+                        _ = tokio::time::sleep(CANCEL_RETRY) => {}
+                    }
+                }
+            }
+        };
+        let requests = run.input_requests(ask);
+        let core = self.core.clone();
+        let patience = Duration::from_millis(RunOptions::DEFAULT_APPROVAL_TIMEOUT_MS);
+        let answer = self.parked.park(run, requests, patience, move |run| {
+            // Abandoned: the task must not wait for answers that will not come.
+            let _ = core.cancel(&run.task_id);
+        });
+        Ok(Outcome::InputRequired(answer))
+    }
+}
+
+/// What a `run_task` call answers: the task's result, or forms for the client (2026-07-28).
+enum Outcome {
+    Done(Value),
+    InputRequired(InputRequiredResult),
+}
+
+fn joined(r: Result<Result<Value, RpcError>, tokio::task::JoinError>) -> Result<Value, RpcError> {
+    r.unwrap_or_else(|e| Err(RpcError::internal(format!("the task failed: {e}"))))
 }
 
 fn input_schema<T: schemars::JsonSchema + 'static>() -> std::sync::Arc<JsonObject> {
@@ -211,12 +301,19 @@ impl ServerHandler for McpServer {
             .map(crate::hygiene::learn_secrets_in_map);
         let result: CallToolResult = match request.name.as_ref() {
             RUN_TASK => {
-                let outcome = match parse_args::<RunTaskArgs>(request.arguments) {
-                    Ok(args) => self.run_task(args, context).await,
-                    Err(e) => Err(e),
+                let outcome = match request.request_state.as_deref() {
+                    Some(state) => {
+                        self.resume_task(state, request.input_responses, context)
+                            .await
+                    }
+                    None => match parse_args::<RunTaskArgs>(request.arguments) {
+                        Ok(args) => self.run_task(args, context).await,
+                        Err(e) => Err(e),
+                    },
                 };
                 match outcome {
-                    Ok(v) => results::task_result(v),
+                    Ok(Outcome::Done(v)) => results::task_result(v),
+                    Ok(Outcome::InputRequired(r)) => return Ok(CallToolResponse::InputRequired(r)),
                     Err(e) => results::refusal(e),
                 }
             }
@@ -237,7 +334,10 @@ impl ServerHandler for McpServer {
             },
             DIAGNOSE => {
                 let outcome = match parse_args::<DiagnoseArgs>(request.arguments) {
-                    Ok(a) => self.core.diagnose(&a).await.map_err(RpcError::from),
+                    Ok(a) => match self.policy.admit_diagnose(&a) {
+                        Ok(()) => self.core.diagnose(&a).await.map_err(RpcError::from),
+                        Err(e) => Err(e),
+                    },
                     Err(e) => Err(e),
                 };
                 match outcome {
