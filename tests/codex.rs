@@ -424,6 +424,34 @@ async fn host_approves_then_declines_a_file_change() {
     );
     let artifacts = r["artifacts"].to_string();
     assert!(artifacts.contains("patched.txt"), "{r}");
+    // The item's change is announced when it completes, with codex's diff, and the end-of-turn
+    // listing does not repeat it.
+    let changed: Vec<&Value> = out
+        .events
+        .iter()
+        .map(|e| &e["params"])
+        .filter(|p| p["type"] == "agent.file.changed")
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0]["data"]["path"], "patched.txt", "{changed:?}");
+    assert_eq!(changed[0]["data"]["change"], "added");
+    assert!(
+        changed[0]["data"]["diff"]
+            .as_str()
+            .unwrap()
+            .contains("patched"),
+        "{changed:?}"
+    );
+    let at = |pred: &dyn Fn(&Value) -> bool| out.events.iter().position(|e| pred(&e["params"]));
+    let announced = at(&|p| p["type"] == "agent.file.changed").unwrap();
+    let item_done =
+        at(&|p| p["type"] == "agent.tool.completed" && p["data"]["name"] == "fileChange").unwrap();
+    let next_message = at(&|p| p["type"] == "agent.message").unwrap();
+    assert!(
+        announced < item_done && item_done < next_message,
+        "{:?}",
+        out.types()
+    );
 
     let out = s
         .run_with(env.run("decline", &mock, host), |_| {
