@@ -216,3 +216,48 @@ async fn an_approval_answered_with_updated_input_runs_the_new_input() {
         "changed\n"
     );
 }
+
+/// `allowForSession` on the first of two identical Bash calls: asked once, both run. `abort` on
+/// the next task's call: denied, nothing written, the task ends as cancelled without the model
+/// being asked again.
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn allow_for_session_covers_the_second_call_and_abort_cancels_the_task() {
+    let bash = |cmd: &str| Reply::tool("Bash", json!({"command": cmd, "description": "write"}));
+    let w = World::new(vec![
+        bash("echo one >> a.txt"),
+        bash("echo one >> a.txt"),
+        Reply::text("done twice"),
+        bash("echo no > b.txt"),
+        Reply::text("SHOULD-NOT-BE-ASKED"),
+    ])
+    .await;
+    let mut s = w.sidecar();
+    let task = |goal: &str| json!({"goal": goal, "permissions": {"sandbox": "read-only", "approvals": "host"}});
+    let mut asked = 0;
+    let out = s
+        .run_with(w.run_params("afs", task("append twice")), |_| {
+            asked += 1;
+            Some(json!({"decision": "allowForSession"}))
+        })
+        .await;
+    assert_eq!(out.response["result"]["finishReason"], "completed");
+    assert_eq!(asked, 1);
+    assert_eq!(
+        std::fs::read_to_string(w.work().join("a.txt")).unwrap(),
+        "one\none\n"
+    );
+
+    let before = w.mock.requests().len();
+    let out = s
+        .run_with(w.run_params("abort", task("write b")), |_| {
+            Some(json!({"decision": "abort", "message": "stop everything"}))
+        })
+        .await;
+    let r = &out.response["result"];
+    assert_eq!(r["finishReason"], "cancelled", "{r}");
+    assert_eq!(out.of_type("agent.tool.completed")[0]["status"], "denied");
+    assert!(!w.work().join("b.txt").exists());
+    // The model got no further call after the aborted tool.
+    assert_eq!(w.mock.requests().len(), before + 1);
+}

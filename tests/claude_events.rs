@@ -216,3 +216,115 @@ async fn a_plan_from_exit_plan_mode() {
     assert_eq!(types[at - 1], "agent.tool.requested");
     assert_eq!(s.wait_exit().await, Some(0));
 }
+
+fn position(events: &[Value], pred: impl Fn(&Value) -> bool) -> usize {
+    events
+        .iter()
+        .position(|e| pred(&e["params"]))
+        .unwrap_or_else(|| panic!("no such event in {events:?}"))
+}
+
+/// A Write's `agent.file.changed` goes out as soon as its result is in (before the tool's
+/// completion and the turn's end, with a diff); a sub-agent's Write carries the sub-agent's
+/// parent; the end-of-turn listing repeats neither path and adds only what a shell command wrote.
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn file_changes_are_announced_when_a_tool_reports_them_and_not_repeated() {
+    let w = World::new(vec![
+        Reply::tool(
+            "Write",
+            json!({"file_path": "notes.txt", "content": "alpha\nbeta\n"}),
+        ),
+        Reply::Message {
+            blocks: vec![Block::ToolUse {
+                id: "toolu_sub1".into(),
+                name: "Agent".into(),
+                input: json!({"description": "write a file", "prompt": "Write sub.txt",
+                              "subagent_type": "general-purpose"}),
+            }],
+            stop_reason: "tool_use".into(),
+            delay: Duration::ZERO,
+        },
+        Reply::tool(
+            "Bash",
+            json!({"command": "printf 'by shell\\n' > shell.txt", "description": "write"}),
+        ),
+        Reply::text("all done"),
+    ])
+    .await;
+    w.mock.script_subagents(vec![
+        Reply::tool(
+            "Write",
+            json!({"file_path": "sub.txt", "content": "from sub\n"}),
+        ),
+        Reply::text("SUB DONE"),
+    ]);
+    w.mock.answer_subagents(Reply::text("SUB DONE"));
+    let mut s = w.sidecar(&[]);
+    let mut params = w.run_params("files", "write files");
+    params["task"]["permissions"] = json!({ "approvals": "host" });
+    let out = s
+        .run_with(params, |_| Some(json!({"decision": "allow"})))
+        .await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    let work = w.dir.path().join("work");
+    assert_eq!(
+        std::fs::read_to_string(work.join("sub.txt")).unwrap(),
+        "from sub\n"
+    );
+
+    let changed = with_parent(&out.events, "agent.file.changed");
+    let of = |path: &str| -> Vec<(Option<&str>, &Value)> {
+        changed
+            .iter()
+            .filter(|(_, d)| d["path"] == path)
+            .cloned()
+            .collect()
+    };
+    let notes = of("notes.txt");
+    assert_eq!(notes.len(), 1, "{changed:?}");
+    assert_eq!(notes[0].0, None);
+    assert_eq!(notes[0].1["change"], "added");
+    assert_eq!(
+        notes[0].1["diff"],
+        "--- /dev/null\n+++ b/notes.txt\n@@ -0,0 +1,2 @@\n+alpha\n+beta\n"
+    );
+    // Announced with the tool's result: before its completion, long before the turn's end.
+    let write_id = out
+        .of_type("agent.tool.requested")
+        .iter()
+        .find(|t| t["name"] == "Write" && t["input"]["file_path"] == "notes.txt")
+        .map(|t| t["toolCallId"].clone())
+        .unwrap();
+    let announced = position(&out.events, |p| {
+        p["type"] == "agent.file.changed" && p["data"]["path"] == "notes.txt"
+    });
+    let write_done = position(&out.events, |p| {
+        p["type"] == "agent.tool.completed" && p["data"]["toolCallId"] == write_id
+    });
+    let bash_asked = position(&out.events, |p| {
+        p["type"] == "agent.tool.requested" && p["data"]["name"] == "Bash"
+    });
+    assert!(announced < write_done && write_done < bash_asked);
+
+    let sub = of("sub.txt");
+    assert_eq!(sub.len(), 1, "{changed:?}");
+    assert_eq!(sub[0].0, Some("toolu_sub1"), "{changed:?}");
+    assert_eq!(sub[0].1["change"], "added");
+
+    // Only the listing knew of the shell's file; it comes once, as the turn ends.
+    let shell = of("shell.txt");
+    assert_eq!(shell.len(), 1, "{changed:?}");
+    assert!(shell[0].1["diff"].as_str().unwrap().contains("+by shell"));
+    assert_eq!(changed.len(), 3, "{changed:?}");
+    let arts = r["artifacts"].as_array().unwrap();
+    for path in ["notes.txt", "sub.txt", "shell.txt"] {
+        assert!(
+            arts.contains(&json!({"path": path, "change": "created"})),
+            "{r}"
+        );
+    }
+    assert_eq!(s.wait_exit().await, Some(0));
+}

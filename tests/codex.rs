@@ -424,6 +424,34 @@ async fn host_approves_then_declines_a_file_change() {
     );
     let artifacts = r["artifacts"].to_string();
     assert!(artifacts.contains("patched.txt"), "{r}");
+    // The item's change is announced when it completes, with codex's diff, and the end-of-turn
+    // listing does not repeat it.
+    let changed: Vec<&Value> = out
+        .events
+        .iter()
+        .map(|e| &e["params"])
+        .filter(|p| p["type"] == "agent.file.changed")
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0]["data"]["path"], "patched.txt", "{changed:?}");
+    assert_eq!(changed[0]["data"]["change"], "added");
+    assert!(
+        changed[0]["data"]["diff"]
+            .as_str()
+            .unwrap()
+            .contains("patched"),
+        "{changed:?}"
+    );
+    let at = |pred: &dyn Fn(&Value) -> bool| out.events.iter().position(|e| pred(&e["params"]));
+    let announced = at(&|p| p["type"] == "agent.file.changed").unwrap();
+    let item_done =
+        at(&|p| p["type"] == "agent.tool.completed" && p["data"]["name"] == "fileChange").unwrap();
+    let next_message = at(&|p| p["type"] == "agent.message").unwrap();
+    assert!(
+        announced < item_done && item_done < next_message,
+        "{:?}",
+        out.types()
+    );
 
     let out = s
         .run_with(env.run("decline", &mock, host), |_| {
@@ -1587,5 +1615,44 @@ async fn the_first_run_does_not_wait_for_the_version_probe_and_initialize_names_
     };
     assert_eq!(again["error"]["code"], -32011, "{again}");
     assert_eq!(again["error"]["data"]["status"], "unsupportedVersion");
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+/// Codex 0.171.0 does not retry a 429 (one request, then "exceeded retry limit", even with
+/// `requestMaxRetries: 2`; tests/codex.rs http_errors_* covers the error), so its retry path is
+/// driven by a stream cut short: codex reconnects (`error {willRetry: true}`), the wait is an
+/// `agent.retry`, and the task completes with the answer of the second attempt.
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn a_retried_stream_then_success_is_an_agent_retry() {
+    let env = Env::new();
+    let mock = MockResponses::start(vec![
+        Reply::Status(
+            429,
+            json!({ "error": { "message": "Rate limit reached", "type": "rate_limit_error" } }),
+        ),
+        Reply::Truncate,
+        Reply::text("answered after the retry"),
+    ])
+    .await;
+    let mut s = env.sidecar();
+    let retries = json!({ "runtimeOptions": { "codex": { "provider": {
+        "requestMaxRetries": 2, "streamMaxRetries": 2 } } } });
+    let out = s.run(env.run("r429", &mock, retries.clone())).await;
+    assert_eq!(out.result()["error"]["kind"], "rateLimit");
+    assert_eq!(mock.requests().len(), 1, "codex retried the 429 after all");
+
+    let out = s.run(env.run("cut", &mock, retries)).await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["output"], "answered after the retry");
+    let retry = out.of_type("agent.retry");
+    assert_eq!(retry.len(), 1, "{:?}", out.types());
+    assert_eq!(retry[0]["attempt"], 1);
+    assert_eq!(retry[0]["reason"], "network", "{retry:?}");
+    let types = out.types();
+    let at = |t: &str| types.iter().position(|x| x == t).unwrap();
+    assert!(at("agent.retry") < at("agent.message"), "{types:?}");
     assert_eq!(s.wait_exit().await, Some(0));
 }

@@ -174,3 +174,34 @@ async fn decisions_map_to_codex_and_updated_input_is_refused() {
     );
     assert_eq!(s.wait_exit().await, Some(0));
 }
+
+/// `abort`: codex is told to cancel the command, nothing runs, and the task ends as cancelled
+/// with no further model request.
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn abort_cancels_the_command_and_the_task() {
+    let env = Env::new();
+    let mock = MockResponses::start(vec![
+        Reply::Shell("echo no > c.txt".into()),
+        Reply::text("SHOULD-NOT-BE-ASKED"),
+    ])
+    .await;
+    let mut s = env.sidecar();
+    let out = s
+        .run_with(env.run("abort", &mock), |_| {
+            Some(json!({"decision": "abort", "message": "stop everything"}))
+        })
+        .await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "cancelled", "{r}");
+    assert!(!env.work.join("c.txt").exists());
+    assert_eq!(out.of_type("agent.approval.requested").len(), 1);
+    assert!(
+        !out.of_type("agent.message")
+            .iter()
+            .any(|m| m["text"].as_str().unwrap().contains("SHOULD-NOT")),
+        "{:?}",
+        out.types()
+    );
+    assert_eq!(s.wait_exit().await, Some(0));
+}

@@ -140,6 +140,8 @@ struct MockState {
     /// The answer to every request a sub-agent makes (its system text says `cc_is_subagent=true`),
     /// so that the main agent's script does not depend on who asks first.
     subagent: Mutex<Option<Reply>>,
+    /// Sub-agents' replies in order, before `subagent` (a sub-agent that calls a tool, then ends).
+    subagent_script: Mutex<std::collections::VecDeque<Reply>>,
     last: Mutex<Option<Reply>>,
     requests: Mutex<Vec<Recorded>>,
 }
@@ -161,6 +163,7 @@ impl MockClaude {
         let state = Arc::new(MockState {
             script: Mutex::new(script.into()),
             subagent: Mutex::new(None),
+            subagent_script: Mutex::new(Default::default()),
             last: Mutex::new(None),
             requests: Mutex::new(vec![]),
         });
@@ -192,6 +195,12 @@ impl MockClaude {
     /// Answers sub-agents' requests with `reply`, outside the script.
     pub fn answer_subagents(&self, reply: Reply) {
         *self.state.subagent.lock().unwrap() = Some(reply);
+    }
+
+    /// Answers sub-agents' requests with `replies` in order, then with
+    /// [`answer_subagents`](Self::answer_subagents)'s reply (or the main script's).
+    pub fn script_subagents(&self, replies: Vec<Reply>) {
+        self.state.subagent_script.lock().unwrap().extend(replies);
     }
 
     /// Appends replies to the script.
@@ -247,7 +256,10 @@ async fn messages(State(state): State<Arc<MockState>>, req: Request) -> Response
         return non_streaming(&recorded);
     }
     let for_subagent = recorded.system_text().contains("cc_is_subagent=true");
-    let subagent_reply = state.subagent.lock().unwrap().clone();
+    let scripted = for_subagent
+        .then(|| state.subagent_script.lock().unwrap().pop_front())
+        .flatten();
+    let subagent_reply = scripted.or_else(|| state.subagent.lock().unwrap().clone());
     let reply = if let (true, Some(r)) = (for_subagent, subagent_reply) {
         r
     } else {

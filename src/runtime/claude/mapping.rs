@@ -469,8 +469,14 @@ impl Mapper {
             };
             if status == ToolStatus::Ok {
                 if let Some((file, existed)) = pending.as_ref().and_then(|p| p.file.as_ref()) {
-                    self.artifacts
-                        .record(&self.wd, file, *existed, &v["tool_use_result"]);
+                    let result = &v["tool_use_result"];
+                    let change = self.artifacts.record(&self.wd, file, *existed, result);
+                    // As soon as known, before the tool's completion (the end-of-turn listing
+                    // then skips the path); a sub-agent's write carries its parent.
+                    let event = artifacts::file_event(&self.wd, file, change, result);
+                    events
+                        .emit_within(parent.as_deref(), EventBody::FileChanged(event))
+                        .await;
                 }
             }
             let duration_ms = began.map(|b| b.elapsed().as_millis() as u64).unwrap_or(0);

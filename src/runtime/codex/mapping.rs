@@ -9,6 +9,7 @@ use std::time::Instant;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::artifacts;
 use super::events::{self as richer, Collab};
 use crate::protocol::event::{
     CompactionTrigger, ContextCompacted, EventBody, TextData, ToolOutputDelta, ToolRequested,
@@ -75,6 +76,8 @@ impl Tokens {
 
 pub struct TurnState {
     events: EventSink,
+    /// The working directory: `agent.file.changed` paths are relative to it.
+    wd: PathBuf,
     pub turn_id: Option<String>,
     /// The last complete assistant message.
     pub last_message: Option<String>,
@@ -104,9 +107,10 @@ pub struct TurnState {
 }
 
 impl TurnState {
-    pub fn new(events: EventSink, max_turns: Option<u32>) -> Self {
+    pub fn new(events: EventSink, wd: PathBuf, max_turns: Option<u32>) -> Self {
         TurnState {
             events,
+            wd,
             turn_id: None,
             last_message: None,
             tool_calls: vec![],
@@ -411,6 +415,13 @@ impl TurnState {
                 if let Some(body) = body {
                     self.events.emit_within(within, body).await;
                 }
+                if item["type"] == "fileChange" && outcome_of(item).0 == ToolStatus::Ok {
+                    self.patched.extend(changes_of(item));
+                    for f in artifacts::file_events(&self.wd, item) {
+                        let body = EventBody::FileChanged(f);
+                        self.events.emit_within(within, body).await;
+                    }
+                }
             }
             "item/reasoning/summaryTextDelta" | "item/reasoning/textDelta" => {
                 if let Some(d) = params["delta"].as_str() {
@@ -505,6 +516,10 @@ impl TurnState {
         let (status, output) = outcome_of(item);
         if item["type"] == "fileChange" && status == ToolStatus::Ok {
             self.patched.extend(changes_of(item));
+            // As soon as known, not at the end of the turn (the listing then skips these paths).
+            for f in artifacts::file_events(&self.wd, item) {
+                self.events.emit(EventBody::FileChanged(f)).await;
+            }
         }
         let duration_ms = item["durationMs"]
             .as_u64()

@@ -3,6 +3,7 @@
 //! design docs' vendors/codex.md). Each test replays one session as `session.rs` would and checks
 //! the events, the running totals a result is built from, and how the turn ended.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -28,7 +29,7 @@ struct Replayed {
 /// completes. Codex's requests to us go to the approval handler, which reads the tool index.
 async fn replay(transcript: &str, max_turns: Option<u32>) -> Replayed {
     let (events, out) = sink();
-    let mut st = TurnState::new(events, max_turns);
+    let mut st = TurnState::new(events, PathBuf::from("/w"), max_turns);
     let lines = lines(transcript);
     let turn_start = lines
         .iter()
@@ -281,7 +282,7 @@ async fn a_resumed_thread_counts_only_this_tasks_usage() {
 /// them, for the items the mock Responses API cannot make codex produce.
 async fn feed(notifications: &[(&str, Value)]) -> (TurnState, Arc<Collected>, Vec<Flow>) {
     let (events, out) = sink();
-    let mut st = TurnState::new(events, None);
+    let mut st = TurnState::new(events, PathBuf::from("/w"), None);
     st.turn_id = Some("turn-1".into());
     let mut flows = vec![];
     for (method, params) in notifications {

@@ -349,7 +349,11 @@ impl<'a> Turn<'a> {
         live: bool,
     ) -> Self {
         Turn {
-            st: TurnState::new(ctx.events.clone(), ctx.task.max_turns),
+            st: TurnState::new(
+                ctx.events.clone(),
+                ctx.working_directory.clone(),
+                ctx.task.max_turns,
+            ),
             conn,
             ctx,
             opts,
