@@ -26,6 +26,11 @@ pub enum Reply {
     Shell(String),
     /// A call of any tool by name, with these arguments.
     Call(String, Value),
+    /// A call of a tool inside a namespace (codex's `collaboration` tools: `spawn_agent`, …),
+    /// with these arguments.
+    NamespacedCall(String, String, Value),
+    /// This reply, after a pause (a slow model: a sub-agent still working when the main one is done).
+    Delayed(std::time::Duration, Box<Reply>),
     /// An HTTP error status with a JSON error body.
     Status(u16, Value),
     /// Starts the stream, then never sends another byte.
@@ -48,6 +53,8 @@ impl Reply {
 pub struct Recorded {
     pub body: Value,
     pub authorization: Option<String>,
+    /// Whether a sub-agent's thread sent it (it named a parent thread).
+    pub subagent: bool,
 }
 
 #[derive(Default)]
@@ -55,6 +62,8 @@ struct Inner {
     script: VecDeque<Reply>,
     requests: Vec<Recorded>,
     next: u64,
+    /// Replies for requests of sub-agent threads, when set.
+    subagent_script: Option<VecDeque<Reply>>,
 }
 
 #[derive(Clone)]
@@ -94,6 +103,15 @@ impl MockResponses {
         self.inner.lock().unwrap().script.extend(replies);
     }
 
+    /// Answers the requests of codex's collab sub-agents (threads of their own, whose requests
+    /// carry `x-codex-parent-thread-id`) from `replies`, apart from the main script.
+    pub fn answer_subagents(&self, replies: Vec<Reply>) {
+        let mut i = self.inner.lock().unwrap();
+        i.subagent_script
+            .get_or_insert_with(VecDeque::new)
+            .extend(replies);
+    }
+
     pub fn requests(&self) -> Vec<Recorded> {
         self.inner.lock().unwrap().requests.clone()
     }
@@ -123,20 +141,35 @@ async fn respond(
     Json(body): Json<Value>,
 ) -> Response {
     let (reply, n) = {
-        let mut i = inner.lock().unwrap();
+        let mut guard = inner.lock().unwrap();
+        let i = &mut *guard;
+        // codex names a sub-agent's parent thread on each of its requests (0.171.0 also sends
+        // `x-openai-subagent: collab_spawn`); `prompt_cache_key` is the root thread's for both.
+        let subagent = headers.contains_key("x-codex-parent-thread-id");
         i.requests.push(Recorded {
             body,
             authorization: headers
                 .get("authorization")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
+            subagent,
         });
         i.next += 1;
-        let reply = i
-            .script
+        let script = match i.subagent_script.as_mut() {
+            Some(sub) if subagent => sub,
+            _ => &mut i.script,
+        };
+        let reply = script
             .pop_front()
             .unwrap_or_else(|| Reply::text("(the mock's script is exhausted)"));
         (reply, i.next)
+    };
+    let reply = match reply {
+        Reply::Delayed(pause, reply) => {
+            tokio::time::sleep(pause).await;
+            *reply
+        }
+        reply => reply,
     };
     let rid = format!("resp_{n}");
     let created = sse(json!({ "type": "response.created", "response": { "id": rid } }));
@@ -161,6 +194,7 @@ async fn respond(
                 .unwrap();
         }
         Reply::Truncate => vec![created],
+        Reply::Delayed(..) => unreachable!("unwrapped above"),
         Reply::Reasoned(summary, parts) => {
             let rs = format!("rs_{rid}");
             let text: String = summary.concat();
@@ -253,6 +287,16 @@ async fn respond(
             sse(json!({
                 "type": "response.output_item.done", "output_index": 0,
                 "item": { "type": "function_call", "name": name,
+                          "arguments": args.to_string(),
+                          "call_id": format!("call_{rid}") },
+            })),
+            completed,
+        ],
+        Reply::NamespacedCall(namespace, name, args) => vec![
+            created,
+            sse(json!({
+                "type": "response.output_item.done", "output_index": 0,
+                "item": { "type": "function_call", "namespace": namespace, "name": name,
                           "arguments": args.to_string(),
                           "call_id": format!("call_{rid}") },
             })),

@@ -19,7 +19,12 @@
 //!   fully used, once per level.
 //! - `collabAgentToolCall {tool: spawnAgent|wait|closeAgent|…, prompt, receiverThreadIds,
 //!   agentsStates: {threadId: {status}}}`: a spawn starts a sub-agent in its own thread; a later
-//!   call's `agentsStates` tells when it ended.
+//!   call's `agentsStates` tells when it ended (multi_agent v1).
+//! - `subAgentActivity {id, kind: started|interacted|interrupted|completed, agentThreadId,
+//!   agentPath, model?, reasoningEffort?}` on the parent's thread (multi_agent_v2, seen from the
+//!   real 0.171.0): `started`'s id is the `collaboration.spawn_agent` call's; `completed` (id
+//!   `subagent-completed-<child turn>`) comes when the child's turn ends, also after the parent's
+//!   own turn has completed (codex does not wait for its sub-agents).
 
 use std::collections::{HashMap, HashSet};
 
@@ -28,6 +33,7 @@ use serde_json::{json, Value};
 use crate::protocol::event::{
     PlanEntry, PlanStatus, PlanUpdated, Retry, RetryReason, Status, StatusKind, Subagent,
 };
+use crate::protocol::result::Usage;
 
 /// A reasoning item's text: its summary, or its raw content when there is no summary.
 pub fn reasoning_text(item: &Value) -> Option<String> {
@@ -163,11 +169,20 @@ pub fn rate_limit_status(limits: &Value, level: u8) -> Status {
     }
 }
 
+/// What a `subAgentActivity` item means for the bracket.
+#[derive(Debug)]
+pub enum Activity {
+    Started(Subagent),
+    Ended(Subagent),
+}
+
 /// Collab sub-agents: child thread → the spawning tool call.
 #[derive(Debug, Default)]
 pub struct Collab {
     children: HashMap<String, String>,
     ended: HashSet<String>,
+    /// Each child thread's latest `thread/tokenUsage/updated` total (its own requests).
+    usage: HashMap<String, Usage>,
 }
 
 /// Statuses of a collab agent that mean it is over.
@@ -225,6 +240,57 @@ impl Collab {
             }
         }
         (started, ended)
+    }
+
+    /// A `subAgentActivity` item (multi_agent_v2): a sub-agent started (by the `spawn_agent`
+    /// call whose id the item has), ended, or set to work again by a follow-up after it ended
+    /// (then started anew, so every `started` has its `completed`).
+    pub fn on_activity(&mut self, item: &Value) -> Option<Activity> {
+        let thread = item["agentThreadId"].as_str()?;
+        let subagent = |parent: &str, status: Option<&str>| Subagent {
+            subagent_id: thread.to_string(),
+            parent_tool_call_id: parent.to_string(),
+            description: item["agentPath"].as_str().map(str::to_string),
+            status: status.map(str::to_string),
+            usage: None,
+        };
+        match item["kind"].as_str()? {
+            "started" if !self.children.contains_key(thread) => {
+                let call_id = item["id"].as_str()?;
+                self.children
+                    .insert(thread.to_string(), call_id.to_string());
+                Some(Activity::Started(subagent(call_id, None)))
+            }
+            "interacted" if self.ended.remove(thread) => {
+                let parent = self.children.get(thread)?;
+                Some(Activity::Started(subagent(parent, None)))
+            }
+            kind @ ("completed" | "interrupted") => {
+                let parent = self.children.get(thread)?;
+                let mut s = subagent(parent, Some(kind));
+                s.description = None;
+                s.usage = self.usage.get(thread).cloned();
+                self.ended
+                    .insert(thread.to_string())
+                    .then_some(Activity::Ended(s))
+            }
+            _ => None,
+        }
+    }
+
+    /// A child thread's `thread/tokenUsage/updated`: what it has used so far.
+    pub fn on_usage(&mut self, thread: &str, token_usage: &Value) {
+        let total = &token_usage["total"];
+        let n = |k: &str| total[k].as_u64().unwrap_or(0);
+        self.usage.insert(
+            thread.to_string(),
+            Usage {
+                input_tokens: n("inputTokens"),
+                output_tokens: n("outputTokens"),
+                cached_input_tokens: n("cachedInputTokens"),
+                cost_usd: None,
+            },
+        );
     }
 
     /// Sub-agents started and not seen to end, by the tool call that started them.

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::artifacts;
-use super::events::{self as richer, Collab};
+use super::events::{self as richer, Activity, Collab};
 use crate::protocol::event::{
     CompactionTrigger, ContextCompacted, EventBody, TextData, ToolOutputDelta, ToolRequested,
     VendorTurn,
@@ -131,8 +131,8 @@ impl TurnState {
         }
     }
 
-    /// The collab sub-agents (by the tool call that spawned them) not seen to end.
-    #[allow(dead_code)]
+    /// The collab sub-agents (by the tool call that spawned them) not seen to end: codex ends
+    /// the parent's turn without waiting for them, so the turn loop does.
     pub fn pending_subagents(&self) -> Vec<String> {
         self.collab.pending()
     }
@@ -186,6 +186,16 @@ impl TurnState {
             .map(str::to_string)
         {
             self.on_subagent_notification(method, params, &parent).await;
+            return Flow::Continue;
+        }
+        // A sub-agent's end is reported on the parent's thread, in whatever turn it is then
+        // (after the turn we started has completed, when the parent did not wait for it).
+        let item = &params["item"];
+        if matches!(method, "item/started" | "item/completed")
+            && item["type"] == "subAgentActivity"
+            && item["kind"] != "started"
+        {
+            self.on_activity(item).await;
             return Flow::Continue;
         }
         match method {
@@ -271,6 +281,9 @@ impl TurnState {
                 if let Some((id, name, input)) = tool_of(item) {
                     self.tools_since_response += 1;
                     self.request_tool(&id, &name, &input, item).await;
+                    if item["type"] == "subAgentActivity" {
+                        self.on_activity(item).await;
+                    }
                     if self.over_max_turns(self.responses) {
                         return Flow::MaxTurnsReached;
                     }
@@ -370,6 +383,22 @@ impl TurnState {
         }
     }
 
+    /// A `subAgentActivity` item: `agent.subagent.started` inside the spawning call, or
+    /// `agent.subagent.completed`.
+    async fn on_activity(&mut self, item: &Value) {
+        let (parent, body) = match self.collab.on_activity(item) {
+            Some(Activity::Started(s)) => {
+                (s.parent_tool_call_id.clone(), EventBody::SubagentStarted(s))
+            }
+            Some(Activity::Ended(s)) => (
+                s.parent_tool_call_id.clone(),
+                EventBody::SubagentCompleted(s),
+            ),
+            None => return,
+        };
+        self.events.emit_within(Some(&parent), body).await;
+    }
+
     /// A notification of a collab sub-agent's thread: its messages, reasoning and tools, each
     /// marked with `parent`; never the main output, never the main turn's tool records.
     async fn on_subagent_notification(&mut self, method: &str, params: &Value, parent: &str) {
@@ -439,6 +468,13 @@ impl TurnState {
                         text: d.to_string(),
                     });
                     self.events.emit_within(within, body).await;
+                }
+            }
+            // The sub-agent's own tokens: its `agent.subagent.completed` usage (the task's usage
+            // stays the thread we started).
+            "thread/tokenUsage/updated" => {
+                if let Some(thread) = params["threadId"].as_str() {
+                    self.collab.on_usage(thread, &params["tokenUsage"]);
                 }
             }
             _ => {}
@@ -512,6 +548,9 @@ impl TurnState {
         if !self.open.contains_key(&id) {
             self.request_tool(&id, &name, &input, item).await;
         }
+        if item["type"] == "subAgentActivity" {
+            self.on_activity(item).await;
+        }
         let began = self.open.remove(&id);
         let (status, output) = outcome_of(item);
         if item["type"] == "fileChange" && status == ToolStatus::Ok {
@@ -582,6 +621,12 @@ fn tool_of(item: &Value) -> Option<(String, String, Value)> {
             "webSearch".to_string(),
             json!({ "query": item["query"], "action": item["action"] }),
         ),
+        // multi_agent_v2's `collaboration.spawn_agent`, named as v1's spawn so hosts match both.
+        "subAgentActivity" if item["kind"] == "started" => (
+            "collab.spawnAgent".to_string(),
+            json!({ "agentPath": item["agentPath"], "model": item["model"],
+                    "reasoningEffort": item["reasoningEffort"] }),
+        ),
         "collabAgentToolCall" => (
             format!("collab.{}", item["tool"].as_str().unwrap_or("agent")),
             json!({ "prompt": item["prompt"], "receiverThreadIds": item["receiverThreadIds"],
@@ -640,6 +685,10 @@ fn outcome_of(item: &Value) -> (ToolStatus, Value) {
             }
             (ToolStatus::Ok, out)
         }
+        "subAgentActivity" => (
+            ToolStatus::Ok,
+            json!({ "agentThreadId": item["agentThreadId"], "agentPath": item["agentPath"] }),
+        ),
         "collabAgentToolCall" => {
             let s = match status {
                 "completed" => ToolStatus::Ok,

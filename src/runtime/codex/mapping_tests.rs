@@ -500,3 +500,72 @@ async fn a_collab_sub_agent_is_bracketed_and_its_thread_marked() {
     let names: Vec<&str> = st.tool_calls.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, vec!["collab.spawnAgent", "collab.wait"]);
 }
+
+/// multi_agent_v2: the spawn is a `subAgentActivity {kind: started}` item whose id is the
+/// `spawn_agent` call; its end comes as `kind: completed` on the parent's thread, in the turn
+/// that already completed; a follow-up after the end opens a new bracket.
+#[tokio::test]
+async fn a_v2_sub_agent_activity_brackets_its_thread() {
+    let started = json!({"type": "subAgentActivity", "id": "call_spawn", "kind": "started",
+        "agentPath": "/root/counter", "agentThreadId": "thread-child", "model": "gpt-5.5", "reasoningEffort": "medium"});
+    let ended = |id: &str| {
+        json!({"type": "subAgentActivity", "id": id, "kind": "completed",
+        "agentPath": "/root/counter", "agentThreadId": "thread-child", "model": null})
+    };
+    let (mut st, out, _) = feed(&[
+        (
+            "item/started",
+            json!({"threadId": T, "turnId": "turn-1", "item": started.clone()}),
+        ),
+        (
+            "item/completed",
+            json!({"threadId": T, "turnId": "turn-1", "item": started}),
+        ),
+        (
+            "thread/tokenUsage/updated",
+            json!({"threadId": "thread-child", "turnId": "child-turn", "tokenUsage": {
+                "total": {"inputTokens": 100, "cachedInputTokens": 10, "outputTokens": 5, "totalTokens": 105},
+                "last": {"inputTokens": 100, "cachedInputTokens": 10, "outputTokens": 5, "totalTokens": 105}}}),
+        ),
+    ])
+    .await;
+    assert_eq!(st.pending_subagents(), vec!["call_spawn".to_string()]);
+    // The end, in the parent's turn that is already over (and said twice: started, completed).
+    for m in ["item/started", "item/completed"] {
+        st.on_notification(
+            m,
+            &json!({"threadId": T, "turnId": "turn-old", "item": ended("subagent-completed-1")}),
+        )
+        .await;
+    }
+    assert!(st.pending_subagents().is_empty());
+    // A follow-up sets it to work again: a new bracket.
+    let interacted = json!({"type": "subAgentActivity", "id": "call_follow", "kind": "interacted",
+        "agentPath": "/root/counter", "agentThreadId": "thread-child"});
+    st.on_notification(
+        "item/completed",
+        &json!({"threadId": T, "turnId": "turn-1", "item": interacted}),
+    )
+    .await;
+    assert_eq!(st.pending_subagents(), vec!["call_spawn".to_string()]);
+
+    let names: Vec<&str> = st.tool_calls.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, vec!["collab.spawnAgent"]);
+    let starts = within(&out, "agent.subagent.started");
+    assert_eq!(starts.len(), 2, "{starts:?}");
+    assert_eq!(
+        starts[0],
+        (
+            Some("call_spawn".into()),
+            json!({"subagentId": "thread-child", "parentToolCallId": "call_spawn", "description": "/root/counter"})
+        )
+    );
+    assert_eq!(
+        within(&out, "agent.subagent.completed"),
+        vec![(
+            Some("call_spawn".into()),
+            json!({"subagentId": "thread-child", "parentToolCallId": "call_spawn", "status": "completed",
+                   "usage": {"inputTokens": 100, "outputTokens": 5, "cachedInputTokens": 10}})
+        )]
+    );
+}

@@ -338,6 +338,9 @@ pub(super) struct Turn<'a> {
     /// (the session's reader outlives any one task's sink), and a stop never abandons
     /// `turn/start` (the turn is interrupted instead, keeping the session).
     live: bool,
+    /// Our `turn/completed`, held while sub-agents it spawned still run (codex ends the parent's
+    /// turn without waiting for them; their work is part of the task).
+    held_turn: Option<Value>,
 }
 
 impl<'a> Turn<'a> {
@@ -360,6 +363,7 @@ impl<'a> Turn<'a> {
             steer,
             turn_started: false,
             live,
+            held_turn: None,
         }
     }
 
@@ -513,6 +517,11 @@ impl<'a> Turn<'a> {
                     }
                 }
                 _ = self.ctx.stop.stopped(), if interrupting.is_none() => {
+                    // Our turn is over and only sub-agents run: nothing to interrupt in it; the
+                    // process (and its sub-agents) goes.
+                    if self.held_turn.is_some() {
+                        return Ending::Interrupted { why: Why::Stop, soft: false };
+                    }
                     interrupting = Some((Why::Stop, self.interrupt()));
                 }
                 text = self.steer.next(), if interrupting.is_none() => self.steer_with(text),
@@ -558,10 +567,20 @@ impl<'a> Turn<'a> {
                 None
             }
             Incoming::Notification(n) => match self.on_notification(n).await {
-                Flow::Continue => None,
+                Flow::Continue => {
+                    if self.held_turn.is_some() && self.st.pending_subagents().is_empty() {
+                        return self.held_turn.take().map(Ending::Turn);
+                    }
+                    None
+                }
                 Flow::TurnCompleted(turn) => Some(match (*interrupting, turn["status"].as_str()) {
                     (Some((why, _)), Some("interrupted")) => {
                         Ending::Interrupted { why, soft: true }
+                    }
+                    _ if !self.st.pending_subagents().is_empty() => {
+                        tracing::debug!("codex turn completed; waiting for its sub-agents");
+                        self.held_turn = Some(turn);
+                        return None;
                     }
                     _ => Ending::Turn(turn),
                 }),

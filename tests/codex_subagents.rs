@@ -1,0 +1,266 @@
+//! Codex collab sub-agents through the real pinned `codex app-server` and a mock Responses API.
+//! Codex 0.171.0 offers no sub-agent tool by default: `[features] multi_agent_v2 = true` in
+//! `CODEX_HOME/config.toml` (the sidecar refuses host `features.*` overrides) makes it offer the
+//! namespaced `collaboration` tools. A `collaboration.spawn_agent` call starts the sub-agent in a
+//! thread of its own; its model requests carry `x-codex-parent-thread-id`, so the mock answers
+//! them from a script of their own.
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::mock_codex::{MockResponses, Reply, INPUT_TOKENS};
+use support::sidecar::{assert_well_formed, RunOutcome};
+use support::Sidecar;
+
+struct Env {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    work: PathBuf,
+    codex: PathBuf,
+}
+
+impl Env {
+    fn new() -> Env {
+        let codex = support::vendor("ARK_TEST_CODEX");
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        for d in ["home", "codex-home", "work"] {
+            std::fs::create_dir(root.join(d)).unwrap();
+        }
+        std::fs::write(
+            root.join("codex-home/config.toml"),
+            "[features]\nmulti_agent_v2 = true\n",
+        )
+        .unwrap();
+        Env {
+            work: root.join("work"),
+            root,
+            _dir: dir,
+            codex,
+        }
+    }
+
+    fn sidecar(&self) -> Sidecar {
+        let root = self.root.clone();
+        Sidecar::spawn_with(
+            &["--codex-path", self.codex.to_str().unwrap()],
+            move |cmd| {
+                cmd.env("CODEX_HOME", root.join("codex-home"))
+                    .env("HOME", root.join("home"))
+                    .env("OPENAI_API_KEY", "dummy")
+                    .env_remove("CODEX_API_KEY")
+                    .env_remove("AGENT_RUNTIME_KIT_CODEX_PATH");
+            },
+        )
+    }
+
+    fn run(&self, id: &str, mock: &MockResponses) -> Value {
+        json!({ "taskId": id, "runtime": "codex", "task": {
+            "goal": "use a sub-agent to count the files",
+            "workingDirectory": self.work,
+            "model": "gpt-5.5",
+            "timeoutMs": 60000,
+            "permissions": { "sandbox": "workspace-write", "approvals": "deny" },
+            "runtimeOptions": { "codex": { "provider": {
+                "id": "mock",
+                "baseUrl": mock.base_url,
+                "envKey": "OPENAI_API_KEY",
+                "requestMaxRetries": 0,
+                "streamMaxRetries": 0,
+            } } },
+        } })
+    }
+}
+
+fn spawn_agent() -> Reply {
+    Reply::NamespacedCall(
+        "collaboration".into(),
+        "spawn_agent".into(),
+        json!({"task_name": "counter", "message": "count the files"}),
+    )
+}
+
+/// (type, parentToolCallId, data) of every event.
+fn events(out: &RunOutcome) -> Vec<(String, Option<String>, Value)> {
+    out.events
+        .iter()
+        .map(|e| &e["params"])
+        .map(|p| {
+            (
+                p["type"].as_str().unwrap_or_default().to_string(),
+                p["parentToolCallId"].as_str().map(str::to_string),
+                p["data"].clone(),
+            )
+        })
+        .collect()
+}
+
+fn position(evs: &[(String, Option<String>, Value)], kind: &str) -> usize {
+    evs.iter()
+        .position(|(t, _, _)| t == kind)
+        .unwrap_or_else(|| panic!("no {kind}: {evs:?}"))
+}
+
+/// The parent answers and its turn completes while the sub-agent is still working (codex does
+/// not wait for it): the task waits, and everything the sub-agent does is marked with the
+/// `spawn_agent` call, bracketed by `agent.subagent.started/completed`, and kept out of `output`.
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn a_sub_agent_that_outlives_the_parent_turn_is_waited_for_and_marked() {
+    let env = Env::new();
+    let mock = MockResponses::start(vec![spawn_agent(), Reply::text("MAIN-DONE")]).await;
+    mock.answer_subagents(vec![
+        Reply::Shell("echo sub > sub.txt".into()),
+        Reply::Delayed(
+            Duration::from_millis(1500),
+            Box::new(Reply::text("SUBAGENT-ANSWER three files")),
+        ),
+    ]);
+    let mut s = env.sidecar();
+    let out = s.run(env.run("sub", &mock)).await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["output"], "MAIN-DONE", "{r}");
+
+    let evs = events(&out);
+    // The spawn is a tool call of the parent's own.
+    let spawn: Vec<_> = evs
+        .iter()
+        .filter(|(t, _, d)| t == "agent.tool.requested" && d["name"] == "collab.spawnAgent")
+        .collect();
+    assert_eq!(spawn.len(), 1, "{evs:?}");
+    assert_eq!(spawn[0].1, None);
+    let call = spawn[0].2["toolCallId"].as_str().unwrap().to_string();
+    assert_eq!(spawn[0].2["input"]["agentPath"], "/root/counter");
+
+    let started = position(&evs, "agent.subagent.started");
+    let (_, parent, data) = &evs[started];
+    assert_eq!(parent.as_deref(), Some(call.as_str()));
+    assert_eq!(data["parentToolCallId"], call.as_str());
+    assert_eq!(data["description"], "/root/counter");
+    let thread = data["subagentId"].as_str().unwrap().to_string();
+    assert!(!thread.is_empty());
+
+    let completed = position(&evs, "agent.subagent.completed");
+    let (_, parent, data) = &evs[completed];
+    assert_eq!(parent.as_deref(), Some(call.as_str()));
+    assert_eq!(data["subagentId"], thread.as_str());
+    assert_eq!(data["status"], "completed");
+    // Its two model requests, not the parent's.
+    assert_eq!(data["usage"]["inputTokens"], 2 * INPUT_TOKENS, "{data}");
+    assert!(started < completed);
+
+    // Inside the bracket: the sub-agent's command and answer, each with the spawning call.
+    let inside: Vec<_> = evs
+        .iter()
+        .filter(|(_, p, _)| p.as_deref() == Some(call.as_str()))
+        .map(|(t, _, d)| (t.as_str(), d))
+        .collect();
+    let command: Vec<_> = inside
+        .iter()
+        .filter(|(t, d)| *t == "agent.tool.completed" && d["name"] == "commandExecution")
+        .collect();
+    assert_eq!(command.len(), 1, "{inside:?}");
+    assert_eq!(command[0].1["status"], "ok");
+    let said = position(&evs, "agent.message");
+    let messages: Vec<_> = evs
+        .iter()
+        .enumerate()
+        .filter(|(_, (t, _, _))| t == "agent.message")
+        .collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    for (i, (_, parent, m)) in &messages {
+        let sub = m["text"].as_str().unwrap().contains("SUBAGENT-ANSWER");
+        assert_eq!(parent.is_some(), sub, "{m}");
+        if sub {
+            assert!(
+                *i < completed,
+                "the sub-agent's answer comes inside its bracket"
+            );
+        }
+    }
+    assert!(said < completed);
+    // Nothing of the sub-agent in the streamed main output or the result.
+    let streamed: String = out
+        .of_type("agent.output.delta")
+        .iter()
+        .filter_map(|d| d["text"].as_str())
+        .collect();
+    assert!(!streamed.contains("SUBAGENT"), "{streamed}");
+    assert!(!r["output"].as_str().unwrap().contains("SUBAGENT"));
+    // The parent's records hold its own call only.
+    let names: Vec<&str> = r["toolCalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["collab.spawnAgent"], "{r}");
+
+    // The task ended after the sub-agent's work, not with the parent's turn.
+    assert_eq!(
+        std::fs::read_to_string(env.work.join("sub.txt")).unwrap(),
+        "sub\n"
+    );
+    let reqs = mock.requests();
+    assert_eq!(reqs.iter().filter(|r| r.subagent).count(), 2);
+    assert_eq!(reqs.iter().filter(|r| !r.subagent).count(), 2);
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+/// The parent waits (`collaboration.wait_agent`): the sub-agent ends inside the parent's turn,
+/// its final answer goes to the parent's model, and still only as a sub-agent message to the host.
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn a_parent_that_waits_gets_the_answer_and_the_host_sees_the_bracket() {
+    let env = Env::new();
+    let mock = MockResponses::start(vec![
+        spawn_agent(),
+        Reply::NamespacedCall(
+            "collaboration".into(),
+            "wait_agent".into(),
+            json!({"timeout_ms": 30000}),
+        ),
+        Reply::text("MAIN-DONE"),
+    ])
+    .await;
+    mock.answer_subagents(vec![Reply::text("SUBAGENT-ANSWER three files")]);
+    let mut s = env.sidecar();
+    let out = s.run(env.run("wait", &mock)).await;
+    assert_well_formed(&out.events);
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["output"], "MAIN-DONE", "{r}");
+
+    let evs = events(&out);
+    let completed = position(&evs, "agent.subagent.completed");
+    let wait_done = evs
+        .iter()
+        .position(|(t, _, d)| t == "agent.tool.completed" && d["name"] == "collab.wait")
+        .unwrap_or_else(|| panic!("{evs:?}"));
+    assert!(completed < wait_done, "{evs:?}");
+    let sub: Vec<_> = evs
+        .iter()
+        .filter(|(t, _, d)| {
+            t == "agent.message" && d["text"].as_str().unwrap().contains("SUBAGENT-ANSWER")
+        })
+        .collect();
+    assert_eq!(sub.len(), 1, "{evs:?}");
+    assert_eq!(sub[0].1, evs[completed].1);
+    // The parent's model got the sub-agent's final answer.
+    let last = mock
+        .requests()
+        .into_iter()
+        .filter(|r| !r.subagent)
+        .last()
+        .unwrap();
+    assert!(
+        last.body["input"].to_string().contains("SUBAGENT-ANSWER"),
+        "the parent's last request lacks the answer"
+    );
+    assert_eq!(s.wait_exit().await, Some(0));
+}
