@@ -84,6 +84,8 @@ pub struct Recorded {
     pub model: String,
     pub api_key: Option<String>,
     pub body: Value,
+    /// Whether a sub-agent sent it (see [`is_subagent`]).
+    pub subagent: bool,
 }
 
 impl Recorded {
@@ -119,6 +121,8 @@ struct Inner {
     script: Mutex<VecDeque<Reply>>,
     last: Mutex<Option<Reply>>,
     requests: Mutex<Vec<Recorded>>,
+    /// Replies for sub-agents' requests, when set.
+    subagent_script: Mutex<Option<VecDeque<Reply>>>,
 }
 
 pub struct MockGemini {
@@ -142,6 +146,17 @@ impl MockGemini {
             axum::serve(listener, app).await.unwrap();
         });
         MockGemini { url, inner, server }
+    }
+
+    /// Answers the requests of sub-agents (child trajectories run by `invoke_subagent`) from
+    /// `replies`, apart from the main script (once spent, a sub-agent gets a plain answer).
+    pub fn answer_subagents(&self, replies: Vec<Reply>) {
+        self.inner
+            .subagent_script
+            .lock()
+            .unwrap()
+            .get_or_insert_with(VecDeque::new)
+            .extend(replies);
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -168,14 +183,27 @@ async fn generate(
         )
             .into_response();
     };
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let subagent = is_subagent(&body);
     inner.requests.lock().unwrap().push(Recorded {
         model: model.to_string(),
         api_key: headers
             .get("x-goog-api-key")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
-        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        body,
+        subagent,
     });
+    let sub_reply = match inner.subagent_script.lock().unwrap().as_mut() {
+        Some(sub) if subagent => Some(
+            sub.pop_front()
+                .unwrap_or_else(|| Reply::text(&["(the sub-agent script is spent)"])),
+        ),
+        _ => None,
+    };
+    if let Some(reply) = sub_reply {
+        return respond(reply).await;
+    }
     let next = inner.script.lock().unwrap().pop_front();
     let reply = match next {
         Some(r) => {
@@ -254,6 +282,13 @@ async fn respond(mut reply: Reply) -> Response {
         }
         Reply::Hang(..) | Reply::CountUserTurns => unreachable!(),
     }
+}
+
+/// Whether a request is a sub-agent's: the harness opens the main conversation with the user's
+/// `<USER_REQUEST>`, a sub-agent's with the message its parent sent it (google-antigravity 0.1.22).
+pub fn is_subagent(body: &Value) -> bool {
+    let first = &body["contents"][0];
+    first.is_object() && !first.to_string().contains("<USER_REQUEST>")
 }
 
 /// How many user messages (`contents` of role `user` with a text part, not tool results) a

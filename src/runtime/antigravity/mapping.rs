@@ -9,9 +9,15 @@
 //! A SYSTEM error step whose text says "Encountered retryable error" is a retry the harness is
 //! about to make (`agent.retry`); the others are the failure itself. Steps of a child trajectory
 //! (`parent_trajectory_id` set: a sub-agent run by the `invoke_subagent` tool) are marked with
-//! that tool call (the oldest open `invoke_subagent` when the child first shows up: steps name
-//! their parent trajectory, not the call), bracketed by `agent.subagent.started` / `completed`,
-//! and their text is never the main output.
+//! that tool call, bracketed by `agent.subagent.started` / `completed`, and their text is never
+//! the main output. In the pinned SDK (0.1.22) `invoke_subagent` returns at once and the sub-agent
+//! runs in the background: its first step comes after the call is done, and steps name their
+//! parent trajectory, not the call, so a child belongs to the oldest `invoke_subagent` of its
+//! parent trajectory no child has claimed (the latest one once all are claimed: one call can
+//! start several). It is over at its complete response (`is_complete_response` on a DONE model
+//! step), or when the harness tells the parent "Subagent <id> has gone idle", or when its call
+//! fails. The harness itself keeps the parent's turn open until then (it wakes the parent with
+//! that message), so the turn needs no waiting of ours.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
@@ -60,6 +66,28 @@ pub struct Emitted {
 /// The SDK tool that runs a sub-agent in a child trajectory.
 const SUBAGENT_TOOL: &str = "invoke_subagent";
 
+/// What an invoke_subagent call asked for: `Subagents[0].Role` / `Prompt` (the pinned SDK's
+/// schema), or an older `task` / `prompt`. The pinned SDK's steps leave the arguments out.
+fn subagent_description(args: &Value) -> Option<String> {
+    let first = &args["Subagents"][0];
+    ["Role", "Prompt"]
+        .iter()
+        .find_map(|k| first[k].as_str())
+        .or_else(|| {
+            ["task", "prompt", "description", "name"]
+                .iter()
+                .find_map(|k| args[k].as_str())
+        })
+        .map(str::to_string)
+}
+
+/// The child trajectory in the harness's "… content=Subagent <id> has gone idle. …" message.
+fn idle_subagent(text: &str) -> Option<&str> {
+    let before = &text[..text.find(" has gone idle")?];
+    let id = &before[before.rfind("Subagent ")? + "Subagent ".len()..];
+    (!id.is_empty() && !id.contains(char::is_whitespace)).then_some(id)
+}
+
 /// Turns one task's steps into events, and remembers what the result needs.
 pub struct Mapper {
     working_directory: PathBuf,
@@ -81,6 +109,8 @@ pub struct Mapper {
     thoughts: HashSet<String>,
     /// Child trajectory → (the invoke_subagent call it runs under, ended).
     children: HashMap<String, (String, bool)>,
+    /// Every invoke_subagent call, in order: (our id, its trajectory, what it asked for).
+    invokes: Vec<(String, String, Option<String>)>,
     /// Retryable model API failures so far.
     retries: u32,
 }
@@ -101,6 +131,7 @@ impl Mapper {
             model_steps: HashSet::new(),
             thoughts: HashSet::new(),
             children: HashMap::new(),
+            invokes: vec![],
             retries: 0,
         }
     }
@@ -117,6 +148,10 @@ impl Mapper {
             self.model_steps.insert(step.id.clone());
         }
         let parent = self.parent_of(step, &mut out);
+        if parent.is_some() && step.is_complete_response && step.status == "DONE" && step.is_model()
+        {
+            self.end_child(&step.trajectory_id, "completed", &mut out);
+        }
         let mut bodies = vec![];
         // The complete thought, once the step moved on from thinking (or finished).
         if !step.thinking.is_empty()
@@ -182,6 +217,12 @@ impl Mapper {
             ("FINISH", _) if step.structured_output.is_some() => {
                 self.structured_output = step.structured_output.clone();
             }
+            // The harness tells the parent that a sub-agent is done.
+            ("TEXT_RESPONSE", "SYSTEM") if step.content.contains(" has gone idle") => {
+                if let Some(child) = idle_subagent(&step.content) {
+                    self.end_child(child, "completed", &mut out);
+                }
+            }
             (_, "SYSTEM") if step.status == "ERROR" => {
                 let message = if step.error.is_empty() {
                     step.content.clone()
@@ -226,20 +267,17 @@ impl Mapper {
             return Some(parent.clone());
         }
         let claimed: HashSet<&String> = self.children.values().map(|(p, _)| p).collect();
-        let mut open: Vec<&OpenTool> = self
-            .open
-            .values()
-            .filter(|t| t.name == SUBAGENT_TOOL && !claimed.contains(&t.id))
+        let mine: Vec<&(String, String, Option<String>)> = self
+            .invokes
+            .iter()
+            .filter(|(_, traj, _)| *traj == step.parent_trajectory_id)
             .collect();
-        open.sort_by_key(|t| t.began);
-        let (parent, description) = match open.first() {
-            Some(t) => (
-                t.id.clone(),
-                ["task", "prompt", "description", "name"]
-                    .iter()
-                    .find_map(|k| t.input[k].as_str())
-                    .map(str::to_string),
-            ),
+        let invoke = mine
+            .iter()
+            .find(|(id, _, _)| !claimed.contains(id))
+            .or(mine.last());
+        let (parent, description) = match invoke {
+            Some((id, _, description)) => (id.clone(), description.clone()),
             // No call to hang it on: the parent trajectory stands for it.
             None => (step.parent_trajectory_id.clone(), None),
         };
@@ -258,7 +296,30 @@ impl Mapper {
         Some(parent)
     }
 
-    /// The invoke_subagent call `id` finished: its child trajectories are over.
+    /// The child trajectory `traj` is over.
+    fn end_child(&mut self, traj: &str, status: &str, out: &mut Vec<Emitted>) {
+        let Some((parent, done)) = self.children.get_mut(traj) else {
+            return;
+        };
+        if *done {
+            return;
+        }
+        *done = true;
+        out.push(Emitted {
+            parent: Some(parent.clone()),
+            body: EventBody::SubagentCompleted(Subagent {
+                subagent_id: traj.to_string(),
+                parent_tool_call_id: parent.clone(),
+                description: None,
+                status: Some(status.to_string()),
+                usage: None,
+            }),
+        });
+    }
+
+    /// The invoke_subagent call `id` finished: the child trajectories that ran inside it (a
+    /// harness that runs sub-agents in the foreground) are over; in the pinned SDK none has
+    /// shown up yet.
     fn subagent_ended(&mut self, id: &str, ok: bool, out: &mut Vec<Emitted>) {
         let mut ended: Vec<String> = vec![];
         for (traj, (parent, done)) in self.children.iter_mut() {
@@ -282,8 +343,10 @@ impl Mapper {
         }
     }
 
-    /// Child trajectories whose invoke_subagent call has not finished.
-    #[allow(dead_code)]
+    /// Child trajectories not seen to end. Only tests read it: the harness ends the parent's
+    /// turn after its sub-agents (it wakes the parent when one goes idle), so the run loop has
+    /// nothing to wait for.
+    #[cfg(test)]
     pub fn pending_subagents(&self) -> Vec<String> {
         let mut v: Vec<String> = self
             .children
@@ -318,6 +381,13 @@ impl Mapper {
                 Some((_, id)) => (id, true),
                 None => (vendor_id.clone(), false),
             };
+            if call.name == SUBAGENT_TOOL {
+                self.invokes.push((
+                    id.clone(),
+                    step.trajectory_id.clone(),
+                    subagent_description(&call.args),
+                ));
+            }
             if !announced {
                 out.push(EventBody::ToolRequested(ToolRequested {
                     tool_call_id: id.clone(),
@@ -897,6 +967,71 @@ mod tests {
         assert_eq!(evs.len(), 1);
         assert_eq!(evs[0]["type"], "agent.context.compacted");
         assert_eq!(evs[0]["data"]["trigger"], "auto");
+    }
+
+    /// The pinned SDK (0.1.22, as the e2e test sees it): invoke_subagent is done before its child
+    /// shows up; each child belongs to its own call; one ends at its complete response, the
+    /// other when the harness tells the parent it went idle.
+    #[test]
+    fn background_sub_agents_belong_to_their_calls_and_end_on_their_own() {
+        let mut m = Mapper::new("/w".into());
+        let invoke = |n: u32, status: &str| {
+            format!(
+                r#"{{"type":"step","step":{{"id":"p:{n}","trajectory_id":"p","type":"TOOL_CALL","source":"MODEL","status":"{status}","tool_calls":[{{"name":"invoke_subagent","id":"p:{n}"}}]}}}}"#
+            )
+        };
+        let child = |c: &str, rest: &str| {
+            format!(
+                r#"{{"type":"step","step":{{"id":"{c}:1","trajectory_id":"{c}","parent_trajectory_id":"p","type":"TEXT_RESPONSE","source":"MODEL",{rest}}}}}"#
+            )
+        };
+        let lines = [
+            invoke(1, "ACTIVE"),
+            invoke(1, "DONE"),
+            child("a", r#""status":"ACTIVE","content":"A","content_delta":"A""#),
+            invoke(2, "ACTIVE"),
+            invoke(2, "DONE"),
+            child("b", r#""status":"ACTIVE","content":"B","content_delta":"B""#),
+            child("a", r#""status":"DONE","content":"A done","is_complete_response":true"#),
+            r#"{"type":"step","step":{"id":"p:3","trajectory_id":"p","type":"TEXT_RESPONSE","source":"SYSTEM","status":"DONE","content":"[Message] timestamp=2026-11-30T21:22:05Z sender=system priority=MESSAGE_PRIORITY_HIGH content=Subagent b has gone idle. This was the subagent's most recent response: B"}}"#.to_string(),
+        ]
+        .join("\n");
+        let evs = run(&mut m, &steps(&lines));
+        let brackets: Vec<(String, String, String)> = evs
+            .iter()
+            .filter(|e| e["type"].as_str().unwrap().starts_with("agent.subagent."))
+            .map(|e| {
+                (
+                    e["type"].as_str().unwrap().to_string(),
+                    e["data"]["subagentId"].as_str().unwrap().to_string(),
+                    e["parentToolCallId"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let b = |t: &str, c: &str, p: &str| (format!("agent.subagent.{t}"), c.into(), p.into());
+        assert_eq!(
+            brackets,
+            vec![
+                b("started", "a", "p:1"),
+                b("started", "b", "p:2"),
+                b("completed", "a", "p:1"),
+                b("completed", "b", "p:2"),
+            ]
+        );
+        // A child's answer is its message, inside its bracket, never output.
+        let a_msg = evs
+            .iter()
+            .position(|e| e["type"] == "agent.message")
+            .unwrap();
+        assert_eq!(evs[a_msg]["parentToolCallId"], "p:1");
+        assert!(evs.iter().all(|e| e["type"] != "agent.output.delta"));
+        assert!(m.last_message.is_none());
+        assert!(m.pending_subagents().is_empty());
+        assert_eq!(
+            idle_subagent("content=Subagent x1 has gone idle. This"),
+            Some("x1")
+        );
+        assert_eq!(idle_subagent("Subagent  has gone idle"), None);
     }
 
     #[test]

@@ -154,6 +154,9 @@ pub struct Step {
     pub structured_output: Option<Value>,
     /// Only on SYSTEM error steps: the model API's HTTP status.
     pub http_code: u16,
+    /// The agent's response is complete (set on its final text step): for a child trajectory,
+    /// the sub-agent is done.
+    pub is_complete_response: bool,
 }
 
 impl Step {

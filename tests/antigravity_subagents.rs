@@ -1,0 +1,231 @@
+//! Antigravity sub-agents end to end: the real binary over stdio, the pinned google-antigravity
+//! SDK (and its localharness) and a mock Gemini API on 127.0.0.1. The model calls the SDK's
+//! `invoke_subagent`; the harness runs a `research` sub-agent in a child trajectory in the
+//! background (the call returns at once), whose model requests the mock answers from a script of
+//! their own, then wakes the parent with "Subagent <id> has gone idle" before the turn ends.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+use std::time::Duration;
+use support::mock_gemini::{MockGemini, Reply};
+use support::sidecar::{assert_well_formed, RunOutcome};
+use support::{vendor, Sidecar};
+
+const MODEL: &str = "gemini-mock-flash";
+
+struct World {
+    sidecar: Sidecar,
+    mock: MockGemini,
+    dir: tempfile::TempDir,
+    n: u32,
+}
+
+impl World {
+    async fn start(script: impl FnOnce(&Path) -> Vec<Reply>) -> World {
+        let python = vendor("ARK_TEST_ANTIGRAVITY_PYTHON");
+        let dir = tempfile::tempdir().unwrap();
+        let work = dir.path().join("work");
+        std::fs::create_dir_all(&work).unwrap();
+        let mock = MockGemini::start(script(&work.canonicalize().unwrap())).await;
+        let root = dir.path().to_path_buf();
+        let url = mock.url.clone();
+        let sidecar = Sidecar::spawn_with(&[], |cmd| {
+            cmd.env("AGENT_RUNTIME_KIT_ANTIGRAVITY_PYTHON", &python)
+                .env("GEMINI_API_KEY", "dummy-test-key-0123456789")
+                .env("GOOGLE_GEMINI_BASE_URL", &url)
+                .env("XDG_STATE_HOME", root.join("state"))
+                .env("XDG_CACHE_HOME", root.join("cache"))
+                .current_dir(root.join("work"));
+            for var in [
+                "GOOGLE_API_KEY",
+                "GOOGLE_GENAI_USE_VERTEXAI",
+                "GOOGLE_GENAI_USE_ENTERPRISE",
+                "GOOGLE_CLOUD_PROJECT",
+                "GOOGLE_CLOUD_LOCATION",
+                "ANTIGRAVITY_HARNESS_PATH",
+            ] {
+                cmd.env_remove(var);
+            }
+        });
+        World {
+            sidecar,
+            mock,
+            dir,
+            n: 0,
+        }
+    }
+
+    fn work(&self) -> PathBuf {
+        self.dir.path().join("work").canonicalize().unwrap()
+    }
+
+    /// Run params; `extra` goes beside `task` (e.g. `options`).
+    fn params(&mut self, task: Value, extra: Value) -> Value {
+        let mut task = task;
+        let t = task.as_object_mut().unwrap();
+        t.entry("workingDirectory")
+            .or_insert(json!(self.work().display().to_string()));
+        t.entry("model").or_insert(json!(MODEL));
+        self.n += 1;
+        let mut p = json!({"taskId": format!("agy-sub-{}", self.n), "runtime": "antigravity",
+                           "task": task});
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            p[k] = v.clone();
+        }
+        p
+    }
+
+    /// Runs a task answering every `input/request` with `answer` (`None`: left unanswered).
+    async fn run(
+        &mut self,
+        task: Value,
+        extra: Value,
+        answer: impl FnMut(&Value) -> Option<Value>,
+    ) -> RunOutcome {
+        let p = self.params(task, extra);
+        let out = self
+            .sidecar
+            .run_answering(p, |_| Some(json!({"decision": "deny"})), answer)
+            .await;
+        let events: Vec<Value> = out
+            .events
+            .iter()
+            .filter(|e| e["method"] == "event")
+            .cloned()
+            .collect();
+        assert_well_formed(&events);
+        out
+    }
+}
+
+/// (type, parentToolCallId, data) of every event.
+fn events(out: &RunOutcome) -> Vec<(String, Option<String>, Value)> {
+    out.events
+        .iter()
+        .filter(|e| e["method"] == "event")
+        .map(|e| &e["params"])
+        .map(|p| {
+            (
+                p["type"].as_str().unwrap_or_default().to_string(),
+                p["parentToolCallId"].as_str().map(str::to_string),
+                p["data"].clone(),
+            )
+        })
+        .collect()
+}
+
+fn position(evs: &[(String, Option<String>, Value)], kind: &str) -> usize {
+    evs.iter()
+        .position(|(t, _, _)| t == kind)
+        .unwrap_or_else(|| panic!("no {kind}: {evs:?}"))
+}
+
+/// A slow sub-agent that reads a file: its steps carry the invoke_subagent call (not the parent
+/// trajectory), `agent.subagent.started/completed` bracket them, its text is never the main
+/// output, and the task ends after it.
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn an_invoked_sub_agent_is_bracketed_marked_and_kept_out_of_the_output() {
+    let mut w = World::start(|work| {
+        std::fs::write(work.join("notes.txt"), "three files\n").unwrap();
+        vec![
+            Reply::call(
+                "invoke_subagent",
+                json!({"Subagents": [{"TypeName": "research", "Role": "File Counter",
+                                      "Prompt": "Count the files"}],
+                       "toolSummary": "Count files", "toolAction": "Counting files"}),
+            ),
+            Reply::text(&["MAIN-WAITING"]),
+            Reply::text(&["MAIN-DONE"]),
+        ]
+    })
+    .await;
+    let notes = w.work().join("notes.txt");
+    w.mock.answer_subagents(vec![
+        Reply::call(
+            "view_file",
+            json!({"AbsolutePath": notes, "toolSummary": "Notes", "toolAction": "Reading notes"}),
+        ),
+        Reply::Hang(
+            Duration::from_millis(1500),
+            Box::new(Reply::text(&["SUBAGENT-ANSWER ", "three files"])),
+        ),
+    ]);
+    let out = w
+        .run(
+            json!({"goal": "count the files with a sub-agent"}),
+            json!({}),
+            |_| None,
+        )
+        .await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["output"], "MAIN-DONE", "{r}");
+
+    let evs = events(&out);
+    let invoke: Vec<_> = evs
+        .iter()
+        .filter(|(t, _, d)| t == "agent.tool.requested" && d["name"] == "invoke_subagent")
+        .collect();
+    assert_eq!(invoke.len(), 1, "{evs:?}");
+    assert_eq!(invoke[0].1, None);
+    let call = invoke[0].2["toolCallId"].as_str().unwrap().to_string();
+
+    let started = position(&evs, "agent.subagent.started");
+    let (_, parent, data) = &evs[started];
+    assert_eq!(parent.as_deref(), Some(call.as_str()), "{data}");
+    assert_eq!(data["parentToolCallId"], call.as_str());
+    let child = data["subagentId"].as_str().unwrap().to_string();
+    assert_ne!(child, r["sessionId"].as_str().unwrap());
+
+    let completed = position(&evs, "agent.subagent.completed");
+    let (_, parent, data) = &evs[completed];
+    assert_eq!(parent.as_deref(), Some(call.as_str()));
+    assert_eq!(data["subagentId"], child.as_str());
+    assert_eq!(data["status"], "completed");
+    assert!(started < completed);
+
+    // The sub-agent's file read and answer, inside the bracket, with the call as parent.
+    let read: Vec<_> = evs
+        .iter()
+        .enumerate()
+        .filter(|(_, (t, _, d))| t == "agent.tool.completed" && d["name"] == "view_file")
+        .collect();
+    assert_eq!(read.len(), 1, "{evs:?}");
+    assert_eq!(read[0].1 .1.as_deref(), Some(call.as_str()));
+    assert!(started < read[0].0 && read[0].0 < completed);
+    for (i, (t, parent, m)) in evs.iter().enumerate() {
+        if t != "agent.message" {
+            continue;
+        }
+        let sub = m["text"].as_str().unwrap().contains("SUBAGENT-ANSWER");
+        assert_eq!(parent.is_some(), sub, "{m}");
+        if sub {
+            assert!(started < i && i < completed, "{evs:?}");
+        }
+    }
+    let streamed: String = out
+        .of_type("agent.output.delta")
+        .iter()
+        .filter_map(|d| d["text"].as_str())
+        .collect();
+    assert!(!streamed.contains("SUBAGENT"), "{streamed}");
+    assert!(!r["output"].as_str().unwrap().contains("SUBAGENT"));
+    // The audit holds every call the task ran, the sub-agent's too (as claude's does; codex's
+    // keeps the parent's thread only).
+    let names: Vec<&str> = r["toolCalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["invoke_subagent", "view_file"], "{r}");
+    // The turn ended after the sub-agent: the parent heard it went idle and answered last.
+    let reqs = w.mock.requests();
+    assert_eq!(reqs.iter().filter(|r| r.subagent).count(), 2);
+    assert!(reqs.last().unwrap().texts().contains("has gone idle"));
+    assert!(completed < position(&evs, "agent.task.completed"));
+}
