@@ -4,6 +4,8 @@
 //! namespaced `collaboration` tools. A `collaboration.spawn_agent` call starts the sub-agent in a
 //! thread of its own; its model requests carry `x-codex-parent-thread-id`, so the mock answers
 //! them from a script of their own.
+//!
+//! Also here (same setup): the model's own hosted web search, as codex reports it.
 
 mod support;
 
@@ -252,15 +254,90 @@ async fn a_parent_that_waits_gets_the_answer_and_the_host_sees_the_bracket() {
     assert_eq!(sub.len(), 1, "{evs:?}");
     assert_eq!(sub[0].1, evs[completed].1);
     // The parent's model got the sub-agent's final answer.
-    let last = mock
-        .requests()
-        .into_iter()
-        .filter(|r| !r.subagent)
-        .last()
-        .unwrap();
+    let last = mock.requests().into_iter().rfind(|r| !r.subagent).unwrap();
     assert!(
         last.body["input"].to_string().contains("SUBAGENT-ANSWER"),
         "the parent's last request lacks the answer"
     );
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+/// A cancel while only a sub-agent still works (the parent's turn is over, the task waits):
+/// the task ends cancelled at once, and the sub-agent's command does not outlive it.
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn a_cancel_while_waiting_for_a_sub_agent_ends_it() {
+    let env = Env::new();
+    let marker = "sleep 27.1828";
+    let mock = MockResponses::start(vec![spawn_agent(), Reply::text("MAIN-DONE")]).await;
+    mock.answer_subagents(vec![Reply::Shell(marker.into()), Reply::text("late")]);
+    let mut s = env.sidecar();
+    let id = s.request("run", env.run("cancel-sub", &mock)).await;
+    let (mut main_done, mut sub_running) = (false, false);
+    while !(main_done && sub_running) {
+        let m = s.next().await.expect("sidecar running");
+        let p = &m["params"];
+        main_done |= p["type"] == "agent.message" && p["data"]["text"] == "MAIN-DONE";
+        sub_running |= p["type"] == "agent.tool.requested" && !p["parentToolCallId"].is_null();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !support::pids_matching(marker).is_empty(),
+        "the sub-agent's command runs"
+    );
+    let began = std::time::Instant::now();
+    let c = s.call("cancel", json!({ "taskId": "cancel-sub" })).await;
+    assert_eq!(c["result"]["state"], "cancelling");
+    let r = s.response(&id).await;
+    assert_eq!(r["result"]["finishReason"], "cancelled", "{r}");
+    assert_eq!(r["result"]["cancel"], "forced", "{r}");
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        began.elapsed()
+    );
+    assert_eq!(support::wait_gone(marker, 5).await, Vec::<i32>::new());
+    assert_eq!(s.wait_exit().await, Some(0));
+}
+
+/// The model's hosted web search (`web_search_call`): codex reports it as a `webSearch` item,
+/// and `agent.tool.completed` carries what it searched (`results` stays null: codex fills it only
+/// for its standalone search).
+#[tokio::test]
+#[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
+async fn a_hosted_web_search_completes_with_what_it_searched() {
+    let env = Env::new();
+    let mock = MockResponses::start(vec![Reply::WebSearch(
+        json!({"type": "search", "query": "rust serde derive"}),
+        "Found it.".into(),
+    )])
+    .await;
+    let mut s = env.sidecar();
+    let out = s.run(env.run("search", &mock)).await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "completed", "{r}");
+    assert_eq!(r["output"], "Found it.", "{r}");
+    let requested = out.of_type("agent.tool.requested");
+    let done = out.of_type("agent.tool.completed");
+    assert_eq!(requested.len(), 1, "{:?}", out.types());
+    assert_eq!(done.len(), 1, "{:?}", out.types());
+    assert_eq!(requested[0]["name"], "webSearch");
+    // Codex starts the item before it knows the query (`action: {type: other}`, `query: ""`):
+    // the completion is where the search shows.
+    assert_eq!(
+        requested[0]["input"]["action"]["type"], "other",
+        "{}",
+        requested[0]
+    );
+    assert_eq!(done[0]["name"], "webSearch");
+    assert_eq!(done[0]["status"], "ok");
+    assert_eq!(
+        done[0]["output"]["query"], "rust serde derive",
+        "{}",
+        done[0]
+    );
+    assert_eq!(done[0]["output"]["action"]["type"], "search", "{}", done[0]);
+    assert_eq!(done[0]["output"]["action"]["query"], "rust serde derive");
+    assert!(done[0]["output"].get("results").is_none(), "{}", done[0]);
     assert_eq!(s.wait_exit().await, Some(0));
 }

@@ -29,6 +29,9 @@ pub enum Reply {
     /// A call of a tool inside a namespace (codex's `collaboration` tools: `spawn_agent`, …),
     /// with these arguments.
     NamespacedCall(String, String, Value),
+    /// A hosted web search the model ran (a `web_search_call` output item with this action),
+    /// then an assistant message with this text.
+    WebSearch(Value, String),
     /// This reply, after a pause (a slow model: a sub-agent still working when the main one is done).
     Delayed(std::time::Duration, Box<Reply>),
     /// An HTTP error status with a JSON error body.
@@ -292,6 +295,28 @@ async fn respond(
             })),
             completed,
         ],
+        Reply::WebSearch(action, text) => {
+            let ws = format!("ws_{rid}");
+            let id = format!("msg_{rid}");
+            vec![
+                created,
+                sse(json!({
+                    "type": "response.output_item.added", "output_index": 0,
+                    "item": { "type": "web_search_call", "id": ws, "status": "in_progress" },
+                })),
+                sse(json!({
+                    "type": "response.output_item.done", "output_index": 0,
+                    "item": { "type": "web_search_call", "id": ws, "status": "completed",
+                              "action": action },
+                })),
+                sse(json!({
+                    "type": "response.output_item.done", "output_index": 1,
+                    "item": { "type": "message", "role": "assistant", "id": id,
+                              "content": [{ "type": "output_text", "text": text }] },
+                })),
+                completed,
+            ]
+        }
         Reply::NamespacedCall(namespace, name, args) => vec![
             created,
             sse(json!({
