@@ -214,8 +214,7 @@ async fn an_invoked_sub_agent_is_bracketed_marked_and_kept_out_of_the_output() {
         .collect();
     assert!(!streamed.contains("SUBAGENT"), "{streamed}");
     assert!(!r["output"].as_str().unwrap().contains("SUBAGENT"));
-    // The audit holds every call the task ran, the sub-agent's too (as claude's does; codex's
-    // keeps the parent's thread only).
+    // The audit holds every call the task ran, the sub-agent's too (as on claude and codex).
     let names: Vec<&str> = r["toolCalls"]
         .as_array()
         .unwrap()

@@ -194,14 +194,14 @@ async fn a_sub_agent_that_outlives_the_parent_turn_is_waited_for_and_marked() {
         .collect();
     assert!(!streamed.contains("SUBAGENT"), "{streamed}");
     assert!(!r["output"].as_str().unwrap().contains("SUBAGENT"));
-    // The parent's records hold its own call only.
+    // The audit holds every call the task ran, the sub-agent's too (as on claude and antigravity).
     let names: Vec<&str> = r["toolCalls"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, vec!["collab.spawnAgent"], "{r}");
+    assert_eq!(names, vec!["collab.spawnAgent", "commandExecution"], "{r}");
 
     // The task ended after the sub-agent's work, not with the parent's turn.
     assert_eq!(

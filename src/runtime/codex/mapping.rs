@@ -83,6 +83,8 @@ pub struct TurnState {
     pub last_message: Option<String>,
     pub tool_calls: Vec<ToolCallRecord>,
     open: HashMap<String, Instant>,
+    /// Tool items of collab sub-agents not completed yet, since when (for their records).
+    subagent_open: HashMap<String, Instant>,
     pub tools: ToolIndex,
     /// Files codex's fileChange items reported, as given (absolute paths).
     pub patched: Vec<(PathBuf, ArtifactChange)>,
@@ -115,6 +117,7 @@ impl TurnState {
             last_message: None,
             tool_calls: vec![],
             open: HashMap::new(),
+            subagent_open: HashMap::new(),
             tools: ToolIndex::default(),
             patched: vec![],
             baseline: None,
@@ -400,13 +403,15 @@ impl TurnState {
     }
 
     /// A notification of a collab sub-agent's thread: its messages, reasoning and tools, each
-    /// marked with `parent`; never the main output, never the main turn's tool records.
+    /// marked with `parent`; never the main output. Its tool calls are in the task's records
+    /// (`toolCalls` is the audit of everything the task ran, as on the other runtimes).
     async fn on_subagent_notification(&mut self, method: &str, params: &Value, parent: &str) {
         let item = &params["item"];
         let within = Some(parent);
         match method {
             "item/started" => {
                 if let Some((id, name, input)) = tool_of(item) {
+                    self.subagent_open.insert(id.clone(), Instant::now());
                     self.events
                         .emit_within(
                             within,
@@ -428,17 +433,14 @@ impl TurnState {
                     })),
                     "reasoning" => richer::reasoning_text(item)
                         .map(|text| EventBody::Reasoning(TextData { text, vendor: None })),
-                    _ => tool_of(item).map(|(id, name, _)| {
-                        let (status, output) = outcome_of(item);
-                        EventBody::ToolCompleted(crate::protocol::event::ToolCompleted {
-                            tool_call_id: id,
-                            name,
-                            status,
-                            output,
-                            vendor: Some(
-                                json!({ "itemType": item["type"], "status": item["status"] }),
-                            ),
-                        })
+                    _ => tool_of(item).map(|call| {
+                        let began = self.subagent_open.remove(&call.0);
+                        let ms = began.map_or(0, |b| b.elapsed().as_millis() as u64);
+                        let mut completed =
+                            tool_calls::complete(&mut self.tool_calls, call, outcome_of(item), ms);
+                        completed.vendor =
+                            Some(json!({ "itemType": item["type"], "status": item["status"] }));
+                        EventBody::ToolCompleted(completed)
                     }),
                 };
                 if let Some(body) = body {

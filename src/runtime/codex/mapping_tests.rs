@@ -496,9 +496,9 @@ async fn a_collab_sub_agent_is_bracketed_and_its_thread_marked() {
         within(&out, "agent.tool.output.delta")[0].0.as_deref(),
         Some("call_spawn")
     );
-    // The main turn's records hold its own two collab calls only.
+    // The records hold every call, the sub-agent's too, in the order they completed.
     let names: Vec<&str> = st.tool_calls.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, vec!["collab.spawnAgent", "collab.wait"]);
+    assert_eq!(names, vec!["collab.spawnAgent", "commandExecution", "collab.wait"]);
 }
 
 /// multi_agent_v2: the spawn is a `subAgentActivity {kind: started}` item whose id is the
