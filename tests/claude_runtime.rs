@@ -846,18 +846,13 @@ mod live {
         /// The runtime as the sidecar would build it, with the CLI's environment in
         /// `runtimeOptions.claude.env` (the test process's own is not the CLI's).
         pub fn runtime(&self) -> (ClaudeRuntime, Value) {
-            let home = self.dir.path().join("home");
-            let opts = json!({"env": {
-                "ANTHROPIC_BASE_URL": self.mock.url,
-                "ANTHROPIC_API_KEY": "dummy-test-key-0123456789",
-                "HOME": home,
-                "CLAUDE_CONFIG_DIR": home.join(".claude"),
-                "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-                "DISABLE_AUTOUPDATER": "1",
-                "DISABLE_TELEMETRY": "1",
-                "DISABLE_ERROR_REPORTING": "1",
-                "CLAUDE_CODE_MAX_RETRIES": "0",
-            }});
+            let mut env: serde_json::Map<String, Value> = self
+                .env_vars()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect();
+            env.insert("CLAUDE_CODE_MAX_RETRIES".into(), json!("0"));
+            let opts = json!({ "env": env });
             (ClaudeRuntime::new(Some(self.claude.clone())), opts)
         }
 

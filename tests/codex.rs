@@ -919,11 +919,10 @@ mod live {
             let mut v = self.run("t", mock, extra)["task"].clone();
             let mut opts = v["runtimeOptions"]["codex"].take();
             // This test's private codex home and key, as a host would pass them.
-            opts["env"] = json!({
-                "CODEX_HOME": self.root.join("codex-home"),
-                "HOME": self.root.join("home"),
-                "OPENAI_API_KEY": "dummy",
-            });
+            opts["env"] = json!(self
+                .env_vars("dummy")
+                .into_iter()
+                .collect::<std::collections::BTreeMap<_, _>>());
             v.as_object_mut().unwrap().remove("runtimeOptions");
             (
                 serde_json::from_value(v).unwrap(),

@@ -77,19 +77,29 @@ impl World {
 
     /// The world's environment and working directory on `cmd`.
     pub fn configure(&self, cmd: &mut Command) {
-        let home = self.home();
         for var in AMBIENT {
             cmd.env_remove(var);
         }
-        cmd.env("ANTHROPIC_BASE_URL", &self.mock.url)
-            .env("ANTHROPIC_API_KEY", "dummy-test-key-0123456789")
-            .env("HOME", &home)
-            .env("CLAUDE_CONFIG_DIR", home.join(".claude"))
-            .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-            .env("DISABLE_AUTOUPDATER", "1")
-            .env("DISABLE_TELEMETRY", "1")
-            .env("DISABLE_ERROR_REPORTING", "1")
-            .current_dir(self.work());
+        cmd.envs(self.env_vars()).current_dir(self.work());
+    }
+
+    /// What the CLI's environment sets: the mock, a dummy key, the private HOME and config dir,
+    /// and no traffic beyond the mock (also for tests that hand it to the runtime as options).
+    pub fn env_vars(&self) -> Vec<(&'static str, String)> {
+        let home = self.home();
+        vec![
+            ("ANTHROPIC_BASE_URL", self.mock.url.clone()),
+            ("ANTHROPIC_API_KEY", "dummy-test-key-0123456789".into()),
+            ("HOME", home.display().to_string()),
+            (
+                "CLAUDE_CONFIG_DIR",
+                home.join(".claude").display().to_string(),
+            ),
+            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".into()),
+            ("DISABLE_AUTOUPDATER", "1".into()),
+            ("DISABLE_TELEMETRY", "1".into()),
+            ("DISABLE_ERROR_REPORTING", "1".into()),
+        ]
     }
 
     /// `run` params for `task`, in the world's working directory unless the task names one.

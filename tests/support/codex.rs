@@ -46,15 +46,21 @@ impl World {
 
     /// `codex` replaces the pinned binary (a fake, a missing path); `key` is OPENAI_API_KEY.
     pub fn sidecar_with(&self, codex: &Path, key: &str) -> Sidecar {
-        let root = self.root.clone();
-        let key = key.to_string();
-        Sidecar::spawn_with(&["--codex-path", codex.to_str().unwrap()], move |cmd| {
-            cmd.env("CODEX_HOME", root.join("codex-home"))
-                .env("HOME", root.join("home"))
-                .env("OPENAI_API_KEY", key)
+        Sidecar::spawn_with(&["--codex-path", codex.to_str().unwrap()], |cmd| {
+            cmd.envs(self.env_vars(key))
                 .env_remove("CODEX_API_KEY")
                 .env_remove("AGENT_RUNTIME_KIT_CODEX_PATH");
         })
+    }
+
+    /// What codex's environment sets: the private CODEX_HOME and HOME, and `key` as
+    /// OPENAI_API_KEY (also for tests that hand it to the runtime as options).
+    pub fn env_vars(&self, key: &str) -> [(&'static str, String); 3] {
+        [
+            ("CODEX_HOME", self.codex_home()),
+            ("HOME", self.root.join("home").display().to_string()),
+            ("OPENAI_API_KEY", key.to_string()),
+        ]
     }
 
     /// A run request against `mock` ("say hello" in the working directory, model gpt-5.5, 60 s,
