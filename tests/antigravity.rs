@@ -4,100 +4,40 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::mock_gemini::{MockGemini, Reply};
-use support::sidecar::{assert_well_formed, RunOutcome};
+use support::antigravity::{writes_hello, World, MODEL};
+use support::mock_gemini::Reply;
+use support::sidecar::RunOutcome;
 use support::{pids_matching_env, vendor, Sidecar};
 
-const MODEL: &str = "gemini-mock-flash";
-
-/// One test's world: a mock model, a private directory (working dir, state, cache) and a sidecar
-/// whose environment points the SDK at both.
-struct World {
-    sidecar: Sidecar,
-    mock: MockGemini,
-    dir: tempfile::TempDir,
+/// Cancels the running task `task_id` (the `run` request `id`): the sidecar says it is
+/// cancelling, and the run ends cancelled, softly, within `within`. Returns the run's result.
+async fn cancel_softly(w: &mut World, task_id: &str, id: &Value, within: Duration) -> Value {
+    let began = Instant::now();
+    let c = w.sidecar.call("cancel", json!({"taskId": task_id})).await;
+    assert_eq!(c["result"]["state"], "cancelling", "{c}");
+    let resp = w.sidecar.response(id).await;
+    let r = resp["result"].clone();
+    assert_eq!(r["finishReason"], "cancelled", "{r}");
+    assert_eq!(r["cancel"], "soft", "{r}");
+    assert!(began.elapsed() < within, "{:?}", began.elapsed());
+    r
 }
 
-impl World {
-    async fn start(script: Vec<Reply>) -> World {
-        Self::start_with(|_| script, |_| {}).await
-    }
-
-    /// `script` gets the working directory (tool calls need absolute paths).
-    async fn start_with(
-        script: impl FnOnce(&Path) -> Vec<Reply>,
-        configure: impl FnOnce(&mut tokio::process::Command),
-    ) -> World {
-        let python = vendor("ARK_TEST_ANTIGRAVITY_PYTHON");
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("work")).unwrap();
-        let mock = MockGemini::start(script(&dir.path().join("work"))).await;
-        let root = dir.path().to_path_buf();
-        let url = mock.url.clone();
-        let sidecar = Sidecar::spawn_with(&[], |cmd| {
-            cmd.env("AGENT_RUNTIME_KIT_ANTIGRAVITY_PYTHON", &python)
-                .env("GEMINI_API_KEY", "dummy-test-key-0123456789")
-                .env("GOOGLE_GEMINI_BASE_URL", &url)
-                .env("XDG_STATE_HOME", root.join("state"))
-                .env("XDG_CACHE_HOME", root.join("cache"))
-                .current_dir(root.join("work"));
-            for var in [
-                "GOOGLE_API_KEY",
-                "GOOGLE_GENAI_USE_VERTEXAI",
-                "GOOGLE_GENAI_USE_ENTERPRISE",
-                "GOOGLE_CLOUD_PROJECT",
-                "GOOGLE_CLOUD_LOCATION",
-                "ANTIGRAVITY_HARNESS_PATH",
-            ] {
-                cmd.env_remove(var);
-            }
-            configure(cmd);
-        });
-        World { sidecar, mock, dir }
-    }
-
-    fn work(&self) -> PathBuf {
-        self.dir.path().join("work")
-    }
-
-    /// Where this world's bridge and harness live: their HOME is under it.
-    fn marker(&self) -> String {
-        self.dir.path().join("state").display().to_string()
-    }
-
-    fn params(&self, task: Value) -> Value {
-        let mut task = task;
-        let t = task.as_object_mut().unwrap();
-        t.entry("workingDirectory")
-            .or_insert(json!(self.work().display().to_string()));
-        t.entry("model").or_insert(json!(MODEL));
-        json!({
-            "taskId": format!("agy-{}", uuid_like()),
-            "runtime": "antigravity",
-            "task": task,
-        })
-    }
-
-    async fn run(&mut self, task: Value) -> RunOutcome {
-        let p = self.params(task);
-        let out = self.sidecar.run(p).await;
-        assert_well_formed(&out.events);
-        out
-    }
-}
-
-fn uuid_like() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    )
+/// A world whose model finishes with `{"answer": 4}`, then (next turn) answers "four" in plain
+/// text; and the schema that asks for it.
+async fn answers_four() -> (World, Value) {
+    let schema = json!({"type": "object", "properties": {"answer": {"type": "integer"}},
+                        "required": ["answer"]});
+    let w = World::start(vec![
+        Reply::call("finish", json!({"answer": 4})),
+        Reply::text(&["four"]),
+    ])
+    .await;
+    (w, schema)
 }
 
 fn text_of(out: &RunOutcome) -> String {
@@ -185,18 +125,7 @@ async fn system_prompt_replaces_the_default() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn write_file_tool_reports_an_artifact() {
-    let script = |work: &Path| {
-        vec![
-            Reply::call(
-                "write_to_file",
-                json!({"TargetFile": work.join("hello.txt").display().to_string(), "Overwrite": true,
-                       "CodeContent": "hi from mock\n", "Description": "create hello",
-                       "toolSummary": "File creation", "toolAction": "Creating file"}),
-            ),
-            Reply::text(&["Wrote it."]),
-        ]
-    };
-    let mut w = World::start_with(script, |_| {}).await;
+    let mut w = World::scripted(writes_hello).await;
     let target = w.work().join("hello.txt");
     let out = w.run(json!({"goal": "Write hello.txt"})).await;
     let r = out.result();
@@ -330,13 +259,7 @@ async fn mcp_stdio_tool_call_reaches_the_server() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn structured_output_present_and_missing() {
-    let schema = json!({"type": "object", "properties": {"answer": {"type": "integer"}},
-                        "required": ["answer"]});
-    let mut w = World::start(vec![
-        Reply::call("finish", json!({"answer": 4})),
-        Reply::text(&["four"]),
-    ])
-    .await;
+    let (mut w, schema) = answers_four().await;
     let out = w.run(json!({"goal": "2+2?", "outputSchema": schema})).await;
     let r = out.result();
     assert_eq!(r["finishReason"], "completed", "{r}");
@@ -522,18 +445,7 @@ async fn cancel_mid_turn_leaves_no_process_behind() {
         !pids_matching_env("localharness", &w.marker()).is_empty(),
         "the harness runs under our state dir"
     );
-    let began = Instant::now();
-    let c = w.sidecar.call("cancel", json!({"taskId": task_id})).await;
-    assert_eq!(c["result"]["state"], "cancelling", "{c}");
-    let resp = w.sidecar.response(&id).await;
-    let r = &resp["result"];
-    assert_eq!(r["finishReason"], "cancelled", "{r}");
-    assert_eq!(r["cancel"], "soft", "{r}");
-    assert!(
-        began.elapsed() < Duration::from_secs(10),
-        "{:?}",
-        began.elapsed()
-    );
+    cancel_softly(&mut w, &task_id, &id, Duration::from_secs(10)).await;
     let left = support::wait_gone_env("localharness", &w.marker(), 5).await;
     assert!(left.is_empty(), "harness left behind: {left:?}");
     let left = support::wait_gone_env("agy_bridge", &w.marker(), 5).await;
@@ -846,19 +758,8 @@ async fn cancel_interrupts_the_turn_and_the_session_goes_on() {
     w.wait_model_called(1).await;
     let bridges = w.bridges();
     assert_eq!(bridges.len(), 1);
-    let began = Instant::now();
-    let c = w.sidecar.call("cancel", json!({"taskId": task_id})).await;
-    assert_eq!(c["result"]["state"], "cancelling", "{c}");
-    let resp = w.sidecar.response(&id).await;
-    let r = &resp["result"];
-    assert_eq!(r["finishReason"], "cancelled", "{r}");
-    assert_eq!(r["cancel"], "soft", "{r}");
+    let r = cancel_softly(&mut w, &task_id, &id, Duration::from_secs(5)).await;
     assert_eq!(r["sessionLive"], true, "{r}");
-    assert!(
-        began.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        began.elapsed()
-    );
     let session = r["sessionId"].as_str().unwrap().to_string();
 
     let out = w.turn(&session, "Now answer").await;
@@ -1067,13 +968,7 @@ async fn an_idle_session_closes_after_its_timeout_and_takes_the_bridge() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn a_live_turn_reports_only_its_own_structured_output() {
-    let schema = json!({"type": "object", "properties": {"answer": {"type": "integer"}},
-                        "required": ["answer"]});
-    let mut w = World::start(vec![
-        Reply::call("finish", json!({"answer": 4})),
-        Reply::text(&["four"]),
-    ])
-    .await;
+    let (mut w, schema) = answers_four().await;
     let first = w
         .run(json!({"goal": "2+2?", "outputSchema": schema, "session": {"keepAlive": true}}))
         .await;

@@ -6,102 +6,16 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{json, Value};
-use support::mock_gemini::{MockGemini, Recorded, Reply};
-use support::sidecar::{assert_well_formed, RunOutcome};
-use support::{vendor, Sidecar};
+use support::antigravity::{writes_hello, World};
+use support::mock_gemini::{Recorded, Reply};
+use support::sidecar::RunOutcome;
 
-const MODEL: &str = "gemini-mock-flash";
 /// A 1×1 PNG.
 const PNG_B64: &str =
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
-
-struct World {
-    sidecar: Sidecar,
-    mock: MockGemini,
-    dir: tempfile::TempDir,
-    n: u32,
-}
-
-impl World {
-    async fn start(script: impl FnOnce(&Path) -> Vec<Reply>) -> World {
-        let python = vendor("ARK_TEST_ANTIGRAVITY_PYTHON");
-        let dir = tempfile::tempdir().unwrap();
-        let work = dir.path().join("work");
-        std::fs::create_dir_all(&work).unwrap();
-        let mock = MockGemini::start(script(&work.canonicalize().unwrap())).await;
-        let root = dir.path().to_path_buf();
-        let url = mock.url.clone();
-        let sidecar = Sidecar::spawn_with(&[], |cmd| {
-            cmd.env("AGENT_RUNTIME_KIT_ANTIGRAVITY_PYTHON", &python)
-                .env("GEMINI_API_KEY", "dummy-test-key-0123456789")
-                .env("GOOGLE_GEMINI_BASE_URL", &url)
-                .env("XDG_STATE_HOME", root.join("state"))
-                .env("XDG_CACHE_HOME", root.join("cache"))
-                .current_dir(root.join("work"));
-            for var in [
-                "GOOGLE_API_KEY",
-                "GOOGLE_GENAI_USE_VERTEXAI",
-                "GOOGLE_GENAI_USE_ENTERPRISE",
-                "GOOGLE_CLOUD_PROJECT",
-                "GOOGLE_CLOUD_LOCATION",
-                "ANTIGRAVITY_HARNESS_PATH",
-            ] {
-                cmd.env_remove(var);
-            }
-        });
-        World {
-            sidecar,
-            mock,
-            dir,
-            n: 0,
-        }
-    }
-
-    fn work(&self) -> PathBuf {
-        self.dir.path().join("work").canonicalize().unwrap()
-    }
-
-    /// Run params; `extra` goes beside `task` (e.g. `options`).
-    fn params(&mut self, task: Value, extra: Value) -> Value {
-        let mut task = task;
-        let t = task.as_object_mut().unwrap();
-        t.entry("workingDirectory")
-            .or_insert(json!(self.work().display().to_string()));
-        t.entry("model").or_insert(json!(MODEL));
-        self.n += 1;
-        let mut p = json!({"taskId": format!("agy-ans-{}", self.n), "runtime": "antigravity",
-                           "task": task});
-        for (k, v) in extra.as_object().into_iter().flatten() {
-            p[k] = v.clone();
-        }
-        p
-    }
-
-    /// Runs a task answering every `input/request` with `answer` (`None`: left unanswered).
-    async fn run(
-        &mut self,
-        task: Value,
-        extra: Value,
-        answer: impl FnMut(&Value) -> Option<Value>,
-    ) -> RunOutcome {
-        let p = self.params(task, extra);
-        let out = self
-            .sidecar
-            .run_answering(p, |_| Some(json!({"decision": "deny"})), answer)
-            .await;
-        let events: Vec<Value> = out
-            .events
-            .iter()
-            .filter(|e| e["method"] == "event")
-            .cloned()
-            .collect();
-        assert_well_formed(&events);
-        out
-    }
-}
 
 fn ask_question_call() -> Reply {
     Reply::call(
@@ -135,9 +49,9 @@ fn input_requests(out: &RunOutcome) -> Vec<&Value> {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn a_question_answered_by_the_host_reaches_the_model() {
-    let mut w = World::start(|_| vec![ask_question_call(), Reply::text(&["Blue it is."])]).await;
+    let mut w = World::scripted(|_| vec![ask_question_call(), Reply::text(&["Blue it is."])]).await;
     let out = w
-        .run(
+        .run_answering(
             json!({"goal": "Paint it", "permissions": {"approvals": "host"}}),
             json!({}),
             |_| Some(json!({"answers": {"0": "Blue", "1": "Grace"}})),
@@ -179,7 +93,7 @@ async fn a_question_answered_by_the_host_reaches_the_model() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn an_unanswered_question_tells_the_model_and_deny_mode_offers_no_tool() {
-    let mut w = World::start(|_| {
+    let mut w = World::scripted(|_| {
         vec![
             ask_question_call(),
             Reply::text(&["Going with red."]),
@@ -188,7 +102,7 @@ async fn an_unanswered_question_tells_the_model_and_deny_mode_offers_no_tool() {
     })
     .await;
     let out = w
-        .run(
+        .run_answering(
             json!({"goal": "Paint it", "permissions": {"approvals": "host"}}),
             json!({"options": {"approvalTimeoutMs": 500}}),
             |_| None,
@@ -206,7 +120,7 @@ async fn an_unanswered_question_tells_the_model_and_deny_mode_offers_no_tool() {
 
     // approvals "deny": nobody can answer, so the model is not offered the tool.
     let out = w
-        .run(json!({"goal": "Paint it"}), json!({}), |_| None)
+        .run_answering(json!({"goal": "Paint it"}), json!({}), |_| None)
         .await;
     assert_eq!(out.result()["finishReason"], "completed");
     let tools = w.mock.requests()[2].tool_names();
@@ -216,7 +130,7 @@ async fn an_unanswered_question_tells_the_model_and_deny_mode_offers_no_tool() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn a_live_turn_under_deny_declines_the_question_and_the_model_is_told() {
-    let mut w = World::start(|_| {
+    let mut w = World::scripted(|_| {
         vec![
             Reply::text(&["Ready."]),
             ask_question_call(),
@@ -226,7 +140,7 @@ async fn a_live_turn_under_deny_declines_the_question_and_the_model_is_told() {
     .await;
     // Opened by a host that answers: the conversation has the ask_question tool.
     let first = w
-        .run(
+        .run_answering(
             json!({"goal": "Hello", "session": {"keepAlive": true},
                    "permissions": {"approvals": "host"}}),
             json!({}),
@@ -236,7 +150,7 @@ async fn a_live_turn_under_deny_declines_the_question_and_the_model_is_told() {
     let session = first.result()["sessionId"].as_str().unwrap().to_string();
     // This turn has nobody to answer: the question is declined without asking the host.
     let out = w
-        .run(
+        .run_answering(
             json!({"goal": "Paint it", "session": {"resume": session},
                    "permissions": {"approvals": "deny"}}),
             json!({}),
@@ -261,10 +175,10 @@ async fn a_live_turn_under_deny_declines_the_question_and_the_model_is_told() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn an_image_attachment_reaches_the_model_and_gif_is_refused() {
-    let mut w = World::start(|_| vec![Reply::text(&["A red pixel."])]).await;
+    let mut w = World::scripted(|_| vec![Reply::text(&["A red pixel."])]).await;
     std::fs::write(w.work().join("notes.md"), "NOTES-MARKER-7").unwrap();
     let out = w
-        .run(
+        .run_answering(
             json!({"goal": "What is this?", "attachments": [
                 {"type": "image", "data": PNG_B64},
                 {"type": "file", "path": "notes.md"}]}),
@@ -292,7 +206,7 @@ async fn an_image_attachment_reaches_the_model_and_gif_is_refused() {
 
     // GIF: the SDK takes PNG, JPEG and WebP only; refused before anything starts.
     let gif = "R0lGODlhAQABAAAAACw=";
-    let p = w.params(
+    let p = w.params_with(
         json!({"goal": "x", "attachments": [{"type": "image", "data": gif}]}),
         json!({}),
     );
@@ -309,20 +223,9 @@ async fn an_image_attachment_reaches_the_model_and_gif_is_refused() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn a_file_tool_change_is_announced_when_the_tool_completes_once() {
-    let mut w = World::start(|work| {
-        vec![
-            Reply::call(
-                "write_to_file",
-                json!({"TargetFile": work.join("hello.txt").display().to_string(), "Overwrite": true,
-                       "CodeContent": "hi from mock\n", "Description": "create hello",
-                       "toolSummary": "File creation", "toolAction": "Creating file"}),
-            ),
-            Reply::text(&["Wrote it."]),
-        ]
-    })
-    .await;
+    let mut w = World::scripted(writes_hello).await;
     let out = w
-        .run(json!({"goal": "Write hello.txt"}), json!({}), |_| None)
+        .run_answering(json!({"goal": "Write hello.txt"}), json!({}), |_| None)
         .await;
     let r = out.result();
     assert_eq!(r["finishReason"], "completed", "{r}");
@@ -372,7 +275,7 @@ async fn run_deciding(
     goal: &str,
     decisions: Vec<Value>,
 ) -> (RunOutcome, Vec<Value>) {
-    let p = w.params(
+    let p = w.params_with(
         json!({"goal": goal, "permissions": {"approvals": "host"}}),
         json!({}),
     );
@@ -397,7 +300,7 @@ async fn run_deciding(
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn allow_for_session_covers_the_same_command_again() {
-    let mut w = World::start(|work| {
+    let mut w = World::scripted(|work| {
         vec![
             run_command_call(work, "twice.txt"),
             run_command_call(work, "twice.txt"),
@@ -432,7 +335,7 @@ async fn allow_for_session_covers_the_same_command_again() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn updated_input_is_refused_and_abort_cancels() {
-    let mut w = World::start(|work| {
+    let mut w = World::scripted(|work| {
         vec![
             run_command_call(work, "edited.txt"),
             Reply::text(&["Understood."]),

@@ -6,12 +6,12 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::{json, Value};
-use support::sidecar::{assert_well_formed, RunOutcome};
+use support::sidecar::RunOutcome;
 use support::Sidecar;
 
 /// A real 1×1 PNG (the CLIs may inspect what they are given).
@@ -50,9 +50,7 @@ async fn the_fixture_echoes_what_it_received() {
                 { "type": "file", "path": "notes.md" },
             ] } }))
         .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "completed", "{r}");
+    let r = out.assert_finished("completed");
     assert_eq!(
         r["vendor"]["attachments"],
         json!([
@@ -214,44 +212,14 @@ fn file_changed<'a>(out: &'a RunOutcome, path: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-fn claude_sidecar(claude: &Path, root: &Path, mock_url: &str) -> Sidecar {
-    let home = root.join("home");
-    std::fs::create_dir_all(home.join(".claude")).unwrap();
-    let (claude, home, mock_url) = (claude.display().to_string(), home, mock_url.to_string());
-    Sidecar::spawn_with(&["--claude-path", &claude], move |cmd| {
-        for var in [
-            "ANTHROPIC_AUTH_TOKEN",
-            "CLAUDE_CODE_OAUTH_TOKEN",
-            "CLAUDE_CODE_USE_BEDROCK",
-            "CLAUDE_CODE_USE_VERTEX",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("ANTHROPIC_BASE_URL", mock_url)
-            .env("ANTHROPIC_API_KEY", "dummy-test-key-0123456789")
-            .env("HOME", &home)
-            .env("CLAUDE_CONFIG_DIR", home.join(".claude"))
-            .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-            .env("DISABLE_AUTOUPDATER", "1")
-            .env("DISABLE_TELEMETRY", "1")
-            .env("DISABLE_ERROR_REPORTING", "1");
-    })
-}
-
 /// Claude: the image reaches the model as a base64 image block, the file as text; a file written
 /// by a Bash command (no file tool) is in `artifacts` and an `agent.file.changed` with its diff,
 /// and so is an existing file the command changed.
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn claude_sends_the_image_and_reports_a_shell_written_file() {
-    use support::mock_claude::{MockClaude, Reply};
-    let claude = support::vendor("ARK_TEST_CLAUDE");
-    let (_d, root) = workdir();
-    let wd = root.join("work");
-    std::fs::create_dir(&wd).unwrap();
-    std::fs::write(wd.join("notes.md"), "NOTES-CONTENT-7\n").unwrap();
-    std::fs::write(wd.join("old.txt"), "one\ntwo\n").unwrap();
-    let mock = MockClaude::start(vec![
+    use support::mock_claude::Reply;
+    let w = support::claude::World::new(vec![
         Reply::tool(
             "Bash",
             json!({"command": "printf 'made by shell\\n' > shell.txt && printf 'one\\nTWO\\n' > old.txt",
@@ -260,7 +228,10 @@ async fn claude_sends_the_image_and_reports_a_shell_written_file() {
         Reply::text("done"),
     ])
     .await;
-    let mut s = claude_sidecar(&claude, &root, &mock.url);
+    let wd = w.work();
+    std::fs::write(wd.join("notes.md"), "NOTES-CONTENT-7\n").unwrap();
+    std::fs::write(wd.join("old.txt"), "one\ntwo\n").unwrap();
+    let mut s = w.sidecar();
     let out = s
         .run_with(
             json!({ "taskId": "img", "runtime": "claude", "task": {
@@ -273,11 +244,9 @@ async fn claude_sends_the_image_and_reports_a_shell_written_file() {
             |_| Some(json!({"decision": "allow"})),
         )
         .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "completed", "{r}");
+    let r = out.assert_finished("completed");
 
-    let reqs = mock.requests();
+    let reqs = w.mock.requests();
     let first = &reqs[0];
     assert_eq!(
         claude_image(&first.body),
@@ -325,12 +294,8 @@ async fn claude_sends_the_image_and_reports_a_shell_written_file() {
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn codex_sends_the_image_and_reports_a_shell_written_file() {
     use support::mock_codex::{MockResponses, Reply};
-    let codex = support::vendor("ARK_TEST_CODEX");
-    let (_d, root) = workdir();
-    for d in ["home", "codex-home", "work"] {
-        std::fs::create_dir(root.join(d)).unwrap();
-    }
-    let wd = root.join("work");
+    let env = support::codex::World::new();
+    let wd = env.work.clone();
     std::fs::write(wd.join("pic.png"), png_bytes()).unwrap();
     std::fs::write(wd.join("notes.md"), "NOTES-CONTENT-9\n").unwrap();
     let mock = MockResponses::start(vec![
@@ -338,29 +303,21 @@ async fn codex_sends_the_image_and_reports_a_shell_written_file() {
         Reply::text("done"),
     ])
     .await;
-    let r2 = root.clone();
-    let mut s = Sidecar::spawn_with(&["--codex-path", codex.to_str().unwrap()], move |cmd| {
-        cmd.env("CODEX_HOME", r2.join("codex-home"))
-            .env("HOME", r2.join("home"))
-            .env("OPENAI_API_KEY", "dummy")
-            .env_remove("CODEX_API_KEY")
-            .env_remove("AGENT_RUNTIME_KIT_CODEX_PATH");
-    });
+    let mut s = env.sidecar();
     let out = s
-        .run(json!({ "taskId": "img", "runtime": "codex", "task": {
-            "goal": "What is in the image?", "workingDirectory": wd,
-            "model": "gpt-5.5", "timeoutMs": 60000,
-            "attachments": [
-                { "type": "image", "path": "pic.png", "mediaType": "image/png" },
-                { "type": "file", "path": "notes.md" },
-            ],
-            "runtimeOptions": { "codex": { "provider": {
-                "id": "mock", "baseUrl": mock.base_url, "envKey": "OPENAI_API_KEY",
-                "requestMaxRetries": 0, "streamMaxRetries": 0 } } } } }))
+        .run(env.run(
+            "img",
+            &mock,
+            json!({
+                "goal": "What is in the image?",
+                "attachments": [
+                    { "type": "image", "path": "pic.png", "mediaType": "image/png" },
+                    { "type": "file", "path": "notes.md" },
+                ],
+            }),
+        ))
         .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "completed", "{r}");
+    let r = out.assert_finished("completed");
 
     let body = &mock.requests()[0].body;
     let text = body.to_string();

@@ -4,79 +4,23 @@
 
 mod support;
 
-use std::path::PathBuf;
-
 use serde_json::{json, Value};
-use support::mock_claude::{MockClaude, Reply};
-use support::Sidecar;
+use support::claude::World;
+use support::mock_claude::Reply;
 
-struct World {
-    dir: tempfile::TempDir,
-    mock: MockClaude,
-    claude: PathBuf,
-}
-
-impl World {
-    async fn new(script: Vec<Reply>) -> World {
-        let claude = support::vendor("ARK_TEST_CLAUDE");
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("home/.claude")).unwrap();
-        std::fs::create_dir_all(dir.path().join("work")).unwrap();
-        World {
-            dir,
-            mock: MockClaude::start(script).await,
-            claude,
-        }
-    }
-
-    fn work(&self) -> PathBuf {
-        self.dir.path().join("work")
-    }
-
-    fn sidecar(&self) -> Sidecar {
-        let home = self.dir.path().join("home");
-        let claude = self.claude.display().to_string();
-        Sidecar::spawn_with(&["--claude-path", &claude], |cmd| {
-            for var in [
-                "ANTHROPIC_AUTH_TOKEN",
-                "CLAUDE_CODE_OAUTH_TOKEN",
-                "CLAUDE_CODE_USE_BEDROCK",
-                "CLAUDE_CODE_USE_VERTEX",
-            ] {
-                cmd.env_remove(var);
-            }
-            cmd.env("ANTHROPIC_BASE_URL", &self.mock.url)
-                .env("ANTHROPIC_API_KEY", "dummy-test-key-0123456789")
-                .env("HOME", &home)
-                .env("CLAUDE_CONFIG_DIR", home.join(".claude"))
-                .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-                .env("DISABLE_AUTOUPDATER", "1")
-                .env("DISABLE_TELEMETRY", "1")
-                .env("DISABLE_ERROR_REPORTING", "1")
-                .current_dir(self.work());
-        })
-    }
-
-    fn run_params(&self, task_id: &str, task: Value) -> Value {
-        let mut task = task;
-        task["workingDirectory"] = json!(self.work());
-        json!({ "taskId": task_id, "runtime": "claude", "task": task })
-    }
-
-    /// The `tool_result` blocks the model received, as text.
-    fn tool_results(&self) -> Vec<String> {
-        let mut out = vec![];
-        for r in self.mock.requests() {
-            for m in r.body["messages"].as_array().into_iter().flatten() {
-                for b in m["content"].as_array().into_iter().flatten() {
-                    if b["type"] == "tool_result" {
-                        out.push(b["content"].to_string());
-                    }
+/// The `tool_result` blocks the model received, as text.
+fn tool_results(w: &World) -> Vec<String> {
+    let mut out = vec![];
+    for r in w.mock.requests() {
+        for m in r.body["messages"].as_array().into_iter().flatten() {
+            for b in m["content"].as_array().into_iter().flatten() {
+                if b["type"] == "tool_result" {
+                    out.push(b["content"].to_string());
                 }
             }
         }
-        out
     }
+    out
 }
 
 fn color_question() -> Value {
@@ -134,7 +78,7 @@ async fn a_question_answered_by_the_host_reaches_the_model() {
     assert!(w.mock.requests()[0]
         .tool_names()
         .contains(&"AskUserQuestion".to_string()));
-    let results = w.tool_results();
+    let results = tool_results(&w);
     eprintln!("tool results the model saw: {results:?}");
     assert!(
         results
@@ -166,7 +110,7 @@ async fn an_unanswered_question_tells_the_model_and_deny_mode_removes_the_tool()
         )
         .await;
     assert_eq!(out.response["result"]["finishReason"], "completed");
-    let results = w.tool_results();
+    let results = tool_results(&w);
     assert!(
         results.iter().any(|t| t.contains("did not answer")),
         "{results:?}"

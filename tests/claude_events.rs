@@ -3,67 +3,12 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::mock_claude::{Block, MockClaude, Reply};
+use support::claude::World;
+use support::mock_claude::{Block, Reply};
 use support::sidecar::assert_well_formed;
-use support::Sidecar;
-
-/// A mock API, a private HOME and a working directory (as tests/claude_runtime.rs sets them up).
-struct World {
-    dir: tempfile::TempDir,
-    mock: MockClaude,
-    claude: PathBuf,
-}
-
-impl World {
-    async fn new(script: Vec<Reply>) -> World {
-        let claude = support::vendor("ARK_TEST_CLAUDE");
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("home/.claude")).unwrap();
-        std::fs::create_dir_all(dir.path().join("work")).unwrap();
-        World {
-            dir,
-            mock: MockClaude::start(script).await,
-            claude,
-        }
-    }
-
-    fn sidecar(&self, env: &[(&str, &str)]) -> Sidecar {
-        let home = self.dir.path().join("home");
-        let claude = self.claude.display().to_string();
-        Sidecar::spawn_with(&["--claude-path", &claude], |cmd| {
-            for var in [
-                "ANTHROPIC_AUTH_TOKEN",
-                "CLAUDE_CODE_OAUTH_TOKEN",
-                "CLAUDE_CODE_USE_BEDROCK",
-                "CLAUDE_CODE_USE_VERTEX",
-                "CLAUDE_CODE_MAX_RETRIES",
-            ] {
-                cmd.env_remove(var);
-            }
-            cmd.env("ANTHROPIC_BASE_URL", &self.mock.url)
-                .env("ANTHROPIC_API_KEY", "dummy-test-key-0123456789")
-                .env("HOME", &home)
-                .env("CLAUDE_CONFIG_DIR", home.join(".claude"))
-                .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-                .env("DISABLE_AUTOUPDATER", "1")
-                .env("DISABLE_TELEMETRY", "1")
-                .env("DISABLE_ERROR_REPORTING", "1")
-                .current_dir(self.dir.path().join("work"));
-            for (k, v) in env {
-                cmd.env(k, v);
-            }
-        })
-    }
-
-    fn run_params(&self, task_id: &str, goal: &str) -> Value {
-        json!({ "taskId": task_id, "runtime": "claude",
-                "task": { "goal": goal, "workingDirectory": self.dir.path().join("work") } })
-    }
-}
 
 fn with_parent<'a>(events: &'a [Value], kind: &str) -> Vec<(Option<&'a str>, &'a Value)> {
     events
@@ -106,11 +51,9 @@ async fn thinking_a_retried_429_and_a_background_sub_agent() {
         stop_reason: "end_turn".into(),
         delay: Duration::from_millis(1500),
     });
-    let mut s = w.sidecar(&[("CLAUDE_CODE_MAX_RETRIES", "2")]);
-    let out = s.run(w.run_params("rich", "use a sub-agent")).await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "completed", "{r}");
+    let mut s = w.sidecar_env(&[("CLAUDE_CODE_MAX_RETRIES", "2")]);
+    let out = s.run(w.goal("rich", "use a sub-agent")).await;
+    let r = out.assert_finished("completed");
 
     let retry = out.of_type("agent.retry");
     assert_eq!(retry.len(), 1, "{retry:?}");
@@ -163,11 +106,11 @@ async fn thinking_a_retried_429_and_a_background_sub_agent() {
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn a_manual_compaction_is_reported() {
     let w = World::new(vec![Reply::text("first answer")]).await;
-    let mut s = w.sidecar(&[]);
-    let out = s.run(w.run_params("one", "say something")).await;
+    let mut s = w.sidecar();
+    let out = s.run(w.goal("one", "say something")).await;
     let sid = out.result()["sessionId"].as_str().unwrap().to_string();
     w.mock.push(vec![Reply::text("Summary: said something.")]);
-    let mut params = w.run_params("two", "/compact");
+    let mut params = w.goal("two", "/compact");
     params["task"]["session"] = json!({ "resume": sid });
     let out = s.run(params).await;
     assert_well_formed(&out.events);
@@ -189,15 +132,9 @@ async fn a_plan_from_exit_plan_mode() {
         Reply::text("planned"),
     ])
     .await;
-    let mut s = w.sidecar(&[]);
-    let out = s.run(w.run_params("plan", "make a plan")).await;
-    assert_well_formed(&out.events);
-    assert_eq!(
-        out.result()["finishReason"],
-        "completed",
-        "{}",
-        out.response
-    );
+    let mut s = w.sidecar();
+    let out = s.run(w.goal("plan", "make a plan")).await;
+    out.assert_finished("completed");
     let plans = out.of_type("agent.plan.updated");
     assert_eq!(plans.len(), 1, "{:?}", out.types());
     assert_eq!(
@@ -260,16 +197,14 @@ async fn file_changes_are_announced_when_a_tool_reports_them_and_not_repeated() 
         Reply::text("SUB DONE"),
     ]);
     w.mock.answer_subagents(Reply::text("SUB DONE"));
-    let mut s = w.sidecar(&[]);
-    let mut params = w.run_params("files", "write files");
+    let mut s = w.sidecar();
+    let mut params = w.goal("files", "write files");
     params["task"]["permissions"] = json!({ "approvals": "host" });
     let out = s
         .run_with(params, |_| Some(json!({"decision": "allow"})))
         .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "completed", "{r}");
-    let work = w.dir.path().join("work");
+    let r = out.assert_finished("completed");
+    let work = w.work();
     assert_eq!(
         std::fs::read_to_string(work.join("sub.txt")).unwrap(),
         "from sub\n"

@@ -9,80 +9,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::mock_claude::{Block, MockClaude, Reply};
-use support::sidecar::{assert_well_formed, RunOutcome};
+use support::claude::World;
+use support::mock_claude::{Block, Reply};
+use support::sidecar::RunOutcome;
 use support::Sidecar;
-
-/// One test's private world: a mock API, a HOME, a working directory.
-struct World {
-    dir: tempfile::TempDir,
-    mock: MockClaude,
-    claude: PathBuf,
-}
-
-impl World {
-    async fn new(script: Vec<Reply>) -> World {
-        let claude = support::vendor("ARK_TEST_CLAUDE");
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("home/.claude")).unwrap();
-        std::fs::create_dir_all(dir.path().join("work")).unwrap();
-        World {
-            dir,
-            mock: MockClaude::start(script).await,
-            claude,
-        }
-    }
-
-    fn work(&self) -> PathBuf {
-        self.dir.path().join("work")
-    }
-
-    fn sidecar(&self) -> Sidecar {
-        self.sidecar_with(&self.claude.clone(), &[])
-    }
-
-    /// The sidecar, configured as a test user would configure the CLI: through the environment.
-    fn sidecar_with(&self, claude: &Path, env: &[(&str, &str)]) -> Sidecar {
-        let home = self.dir.path().join("home");
-        let claude = claude.display().to_string();
-        Sidecar::spawn_with(&["--claude-path", &claude], |cmd| {
-            for var in [
-                "ANTHROPIC_AUTH_TOKEN",
-                "CLAUDE_CODE_OAUTH_TOKEN",
-                "CLAUDE_CODE_USE_BEDROCK",
-                "CLAUDE_CODE_USE_VERTEX",
-                "CLAUDE_CODE_MAX_RETRIES",
-            ] {
-                cmd.env_remove(var);
-            }
-            cmd.env("ANTHROPIC_BASE_URL", &self.mock.url)
-                .env("ANTHROPIC_API_KEY", "dummy-test-key-0123456789")
-                .env("HOME", &home)
-                .env("CLAUDE_CONFIG_DIR", home.join(".claude"))
-                .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-                .env("DISABLE_AUTOUPDATER", "1")
-                .env("DISABLE_TELEMETRY", "1")
-                .env("DISABLE_ERROR_REPORTING", "1")
-                .current_dir(self.work());
-            for (k, v) in env {
-                // An empty value removes the variable.
-                if v.is_empty() {
-                    cmd.env_remove(k);
-                } else {
-                    cmd.env(k, v);
-                }
-            }
-        })
-    }
-
-    fn run_params(&self, task_id: &str, task: Value) -> Value {
-        let mut task = task;
-        if task.get("workingDirectory").is_none() {
-            task["workingDirectory"] = json!(self.work());
-        }
-        json!({ "taskId": task_id, "runtime": "claude", "task": task })
-    }
-}
 
 fn deltas(out: &RunOutcome) -> String {
     out.of_type("agent.output.delta")
@@ -134,9 +64,7 @@ async fn plain_answer_streams_deltas_and_keeps_large_inputs_off_argv() {
             }),
         ))
         .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "completed", "{r}");
+    let r = out.assert_finished("completed");
     assert_eq!(r["output"], "Hello from the mock model.");
     assert_eq!(deltas(&out), "Hello from the mock model.");
     assert_eq!(
@@ -212,8 +140,7 @@ async fn typed_text_deltas_are_redacted_and_cut_in_order() {
     let mut params = w.run_params("clean", json!({ "goal": "say it" }));
     params["options"] = json!({ "maxFieldBytes": 100 });
     let out = s.run(params).await;
-    assert_well_formed(&out.events);
-    assert_eq!(out.result()["finishReason"], "completed");
+    out.assert_finished("completed");
     let texts: Vec<&Value> = out.of_type("agent.output.delta");
     assert_eq!(texts.len(), 4, "one event per delta: {texts:?}");
     assert_eq!(texts[0]["text"], "first ");
@@ -244,9 +171,7 @@ async fn write_tool_creates_a_file_and_reports_the_artifact() {
     let out = s
         .run(w.run_params("write", json!({"goal": "write a file"})))
         .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "completed", "{r}");
+    let r = out.assert_finished("completed");
     assert_eq!(
         std::fs::read_to_string(w.work().join("notes/hello.txt")).unwrap(),
         "hi there\n"
@@ -319,9 +244,7 @@ async fn a_task_mcp_server_tool_is_called() {
             |_| Some(json!({ "decision": "allow" })),
         )
         .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "completed", "{r}");
+    let r = out.assert_finished("completed");
     let calls = std::fs::read_to_string(&log).expect("the MCP server was called");
     assert_eq!(
         calls.trim(),
@@ -474,9 +397,7 @@ async fn structured_output_valid_and_invalid() {
             json!({"goal": "answer", "outputSchema": schema}),
         ))
         .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "error", "{r}");
+    let r = out.assert_finished("error");
     assert_eq!(r["error"]["kind"], "schema", "{r}");
     // The CLI itself rejected the invalid call; its reason is in the error.
     assert!(
@@ -545,9 +466,7 @@ async fn resume_sends_the_previous_context_and_fork_gets_a_new_session() {
             json!({"goal": "x", "session": {"resume": unknown}}),
         ))
         .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "error", "{r}");
+    let r = out.assert_finished("error");
     assert!(
         r["error"]["message"]
             .as_str()
@@ -577,9 +496,7 @@ async fn auth_error_is_reported_quickly_even_with_many_retries_allowed() {
             json!({"goal": "hi", "runtimeOptions": {"claude": {"maxRetries": 8}}}),
         ))
         .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "error", "{r}");
+    let r = out.assert_finished("error");
     assert_eq!(r["error"]["kind"], "auth", "{r}");
     assert_eq!(r["error"]["vendorCode"]["apiErrorStatus"], 401);
     assert!(
@@ -596,7 +513,7 @@ async fn auth_error_is_reported_quickly_even_with_many_retries_allowed() {
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn server_error_and_max_turns() {
     let w = World::new(vec![Reply::error(500, "api_error", "mock overloaded")]).await;
-    let mut s = w.sidecar_with(&w.claude.clone(), &[("CLAUDE_CODE_MAX_RETRIES", "0")]);
+    let mut s = w.sidecar_env(&[("CLAUDE_CODE_MAX_RETRIES", "0")]);
     let out = s.run(w.run_params("e500", json!({"goal": "hi"}))).await;
     let r = out.result();
     assert_eq!(r["finishReason"], "error", "{r}");
@@ -615,9 +532,7 @@ async fn server_error_and_max_turns() {
     let out = s
         .run(w.run_params("turns", json!({"goal": "loop", "maxTurns": 2})))
         .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "maxTurns", "{r}");
+    let r = out.assert_finished("maxTurns");
     assert_eq!(r["error"]["kind"], "maxTurns");
     assert_eq!(out.of_type("agent.tool.completed").len(), 2);
 
@@ -645,11 +560,9 @@ async fn rate_limit_and_unknown_model_are_named() {
         "Number of request tokens has exceeded your per-minute rate limit",
     )])
     .await;
-    let mut s = w.sidecar_with(&w.claude.clone(), &[("CLAUDE_CODE_MAX_RETRIES", "0")]);
+    let mut s = w.sidecar_env(&[("CLAUDE_CODE_MAX_RETRIES", "0")]);
     let out = s.run(w.run_params("e429", json!({"goal": "hi"}))).await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "error", "{r}");
+    let r = out.assert_finished("error");
     assert_eq!(r["error"]["kind"], "rateLimit", "{r}");
     assert_eq!(r["error"]["vendorCode"]["apiErrorStatus"], 429, "{r}");
     assert_eq!(out.of_type("agent.task.failed").len(), 1);
@@ -665,9 +578,7 @@ async fn rate_limit_and_unknown_model_are_named() {
             json!({"goal": "hi", "model": "claude-nonexistent-9"}),
         ))
         .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "error", "{r}");
+    let r = out.assert_finished("error");
     assert_eq!(r["error"]["kind"], "model", "{r}");
     assert_eq!(s.wait_exit().await, Some(0));
 }
@@ -720,9 +631,7 @@ async fn cancel_mid_turn_is_soft() {
         "agent.output.delta",
     )
     .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "cancelled", "{r}");
+    let r = out.assert_finished("cancelled");
     assert_eq!(r["cancel"], "soft", "{r}");
     assert!(r["sessionId"].is_string());
     assert!(began.elapsed() < Duration::from_secs(15));
@@ -754,9 +663,7 @@ async fn a_wedged_cli_is_killed_and_nothing_is_left_behind() {
         "agent.task.started",
     )
     .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "cancelled", "{r}");
+    let r = out.assert_finished("cancelled");
     assert_eq!(r["cancel"], "forced", "{r}");
     assert_eq!(r["exit"]["signal"], 9, "{r}");
     assert!(began.elapsed() < Duration::from_secs(15));
@@ -784,9 +691,7 @@ async fn idle_timeout_stops_a_stalled_stream() {
     let out = s
         .run(w.run_params("idle", json!({"goal": "stall", "idleTimeoutMs": 1500})))
         .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "timeout", "{r}");
+    let r = out.assert_finished("timeout");
     assert_eq!(r["error"]["kind"], "timeout");
     assert_eq!(r["cancel"], "soft", "{r}");
     assert_eq!(s.wait_exit().await, Some(0));
@@ -854,7 +759,7 @@ async fn diagnose_and_refusals_without_a_model() {
     assert_eq!(s.wait_exit().await, Some(0));
 
     // No credentials: said without printing any value, and runs are refused.
-    let mut s = w.sidecar_with(&w.claude.clone(), &[("ANTHROPIC_API_KEY", "")]);
+    let mut s = w.sidecar_env(&[("ANTHROPIC_API_KEY", "")]);
     let d = s.call("diagnose", json!({"runtime": "claude"})).await;
     let d = &d["result"]["runtimes"][0];
     assert_eq!(d["status"], "missingCredentials", "{d}");
@@ -903,7 +808,7 @@ mod live {
     use async_trait::async_trait;
     use serde_json::{json, Value};
 
-    use super::World;
+    use crate::support::claude::World;
     use crate::support::mock_claude::{Block, Reply};
 
     #[derive(Default)]
@@ -917,6 +822,16 @@ mod live {
     }
 
     impl Recorder {
+        /// Waits up to 10 s for the first output delta (the turn is streaming).
+        pub async fn wait_for_deltas(&self) {
+            for _ in 0..400 {
+                if !self.deltas().is_empty() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        }
+
         pub fn deltas(&self) -> String {
             let events = self.0.lock().unwrap();
             events
@@ -931,18 +846,13 @@ mod live {
         /// The runtime as the sidecar would build it, with the CLI's environment in
         /// `runtimeOptions.claude.env` (the test process's own is not the CLI's).
         pub fn runtime(&self) -> (ClaudeRuntime, Value) {
-            let home = self.dir.path().join("home");
-            let opts = json!({"env": {
-                "ANTHROPIC_BASE_URL": self.mock.url,
-                "ANTHROPIC_API_KEY": "dummy-test-key-0123456789",
-                "HOME": home,
-                "CLAUDE_CONFIG_DIR": home.join(".claude"),
-                "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-                "DISABLE_AUTOUPDATER": "1",
-                "DISABLE_TELEMETRY": "1",
-                "DISABLE_ERROR_REPORTING": "1",
-                "CLAUDE_CODE_MAX_RETRIES": "0",
-            }});
+            let mut env: serde_json::Map<String, Value> = self
+                .env_vars()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect();
+            env.insert("CLAUDE_CODE_MAX_RETRIES".into(), json!("0"));
+            let opts = json!({ "env": env });
             (ClaudeRuntime::new(Some(self.claude.clone())), opts)
         }
 
@@ -1110,12 +1020,7 @@ mod live {
             let r = s.turn(t.ctx).await;
             (s, r)
         });
-        for _ in 0..400 {
-            if !events.deltas().is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        events.wait_for_deltas().await;
         assert_eq!(events.deltas(), "partial ");
         stop.stop(StopReason::Cancelled);
         let (mut s, r) = running.await.unwrap();
@@ -1206,12 +1111,7 @@ mod live {
                 let r = s.turn(t.ctx).await;
                 (s, r)
             });
-            for _ in 0..400 {
-                if !events.deltas().is_empty() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
+            events.wait_for_deltas().await;
             steer.send(steer_text.into()).await.unwrap();
             let (back, r) = running.await.unwrap();
             s = back;
@@ -1289,9 +1189,7 @@ async fn keep_alive_follow_ups_run_in_the_same_cli_and_a_killed_cli_resumes_cold
             json!({"goal": "NAME-TURN my name is Ada", "session": {"keepAlive": true}}),
         ))
         .await;
-    assert_well_formed(&first.events);
-    let r = first.result();
-    assert_eq!(r["finishReason"], "completed", "{r}");
+    let r = first.assert_finished("completed");
     assert_eq!(r["sessionSource"], "new");
     assert_eq!(r["sessionLive"], true);
     let id = r["sessionId"].as_str().unwrap().to_string();
@@ -1304,9 +1202,7 @@ async fn keep_alive_follow_ups_run_in_the_same_cli_and_a_killed_cli_resumes_cold
             json!({"goal": "what is my name?", "session": {"resume": id}}),
         ))
         .await;
-    assert_well_formed(&second.events);
-    let r = second.result();
-    assert_eq!(r["finishReason"], "completed", "{r}");
+    let r = second.assert_finished("completed");
     assert_eq!(r["sessionSource"], "live", "{r}");
     assert_eq!(r["output"], "Your name is Ada.");
     assert_eq!(live::cli_pids(&id), pids, "no new CLI for the follow-up");

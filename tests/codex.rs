@@ -8,83 +8,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use support::codex::World;
 use support::mock_codex::{
     texts_of, MockResponses, Reply, CACHED_TOKENS, INPUT_TOKENS, OUTPUT_TOKENS,
 };
-use support::sidecar::assert_well_formed;
+use support::sidecar::RunOutcome;
 use support::Sidecar;
 
-struct Env {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    work: PathBuf,
-    codex: PathBuf,
-}
-
-impl Env {
-    fn new() -> Env {
-        let codex = support::vendor("ARK_TEST_CODEX");
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        for d in ["home", "codex-home", "work"] {
-            std::fs::create_dir(root.join(d)).unwrap();
-        }
-        Env {
-            work: root.join("work"),
-            root,
-            _dir: dir,
-            codex,
-        }
-    }
-
-    fn sidecar(&self) -> Sidecar {
-        self.sidecar_with(&self.codex.clone(), "dummy")
-    }
-
-    fn sidecar_with(&self, codex: &Path, key: &str) -> Sidecar {
-        let root = self.root.clone();
-        let key = key.to_string();
-        Sidecar::spawn_with(&["--codex-path", codex.to_str().unwrap()], move |cmd| {
-            cmd.env("CODEX_HOME", root.join("codex-home"))
-                .env("HOME", root.join("home"))
-                .env("OPENAI_API_KEY", key)
-                .env_remove("CODEX_API_KEY")
-                .env_remove("AGENT_RUNTIME_KIT_CODEX_PATH");
-        })
-    }
-
-    /// A run request for `goal` against `mock`.
-    fn run(&self, id: &str, mock: &MockResponses, task: Value) -> Value {
-        let mut t = json!({
-            "goal": "say hello",
-            "workingDirectory": self.work,
-            "model": "gpt-5.5",
-            "timeoutMs": 60000,
-            "runtimeOptions": { "codex": { "provider": {
-                "id": "mock",
-                "baseUrl": mock.base_url,
-                "envKey": "OPENAI_API_KEY",
-                "requestMaxRetries": 0,
-                "streamMaxRetries": 0,
-            } } },
-        });
-        merge(&mut t, task);
-        json!({ "taskId": id, "runtime": "codex", "task": t })
-    }
-}
-
-fn merge(a: &mut Value, b: Value) {
-    match (a, b) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in b {
-                merge(a.entry(k).or_insert(Value::Null), v);
-            }
-        }
-        (a, b) => *a = b,
-    }
-}
-
-fn error_kind(out: &support::sidecar::RunOutcome) -> String {
+fn error_kind(out: &RunOutcome) -> String {
     out.result()["error"]["kind"]
         .as_str()
         .unwrap_or_default()
@@ -94,7 +25,7 @@ fn error_kind(out: &support::sidecar::RunOutcome) -> String {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn plain_answer_streams_deltas_and_reports_usage() {
-    let env = Env::new();
+    let env = World::new();
     let mock = MockResponses::start(vec![Reply::Text(vec![
         "Hello ".into(),
         "from the ".into(),
@@ -114,9 +45,7 @@ async fn plain_answer_streams_deltas_and_reports_usage() {
             }),
         ))
         .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "completed", "{r}");
+    let r = out.assert_finished("completed");
     assert_eq!(r["output"], "Hello from the mock model.");
     let deltas: String = out
         .of_type("agent.output.delta")
@@ -142,7 +71,7 @@ async fn plain_answer_streams_deltas_and_reports_usage() {
     // The answer goes out as soon as the turn is mapped; codex is reaped afterwards, still
     // under the running sidecar.
     assert!(r.get("exit").is_none(), "answered before the reap: {r}");
-    let home = env.root.join("codex-home").display().to_string();
+    let home = env.codex_home();
     assert_eq!(
         support::wait_gone_env("app-server", &home, 5).await,
         Vec::<i32>::new(),
@@ -184,7 +113,7 @@ async fn plain_answer_streams_deltas_and_reports_usage() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn typed_text_deltas_are_redacted_and_cut() {
-    let env = Env::new();
+    let env = World::new();
     let secret = "sk-ant-api03-STREAMEDsecretSTREAMED0123456789";
     let mock = MockResponses::start(vec![Reply::Text(vec![
         "first ".into(),
@@ -197,8 +126,7 @@ async fn typed_text_deltas_are_redacted_and_cut() {
     let mut params = env.run("clean", &mock, json!({ "goal": "say it" }));
     params["options"] = json!({ "maxFieldBytes": 100 });
     let out = s.run(params).await;
-    assert_well_formed(&out.events);
-    assert_eq!(out.result()["finishReason"], "completed");
+    out.assert_finished("completed");
     let deltas = out.of_type("agent.output.delta");
     let text: String = deltas.iter().map(|d| d["text"].as_str().unwrap()).collect();
     assert!(text.starts_with("first key [redacted] "), "{text}");
@@ -220,7 +148,7 @@ async fn typed_text_deltas_are_redacted_and_cut() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn shell_tool_writes_files_reported_as_artifacts() {
-    let env = Env::new();
+    let env = World::new();
     let extra = env.root.join("extra");
     std::fs::create_dir(&extra).unwrap();
     let mock = MockResponses::start(vec![
@@ -235,9 +163,7 @@ async fn shell_tool_writes_files_reported_as_artifacts() {
     let out = s
         .run(env.run("shell", &mock, json!({ "additionalDirectories": [extra] })))
         .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "completed", "{r}");
+    let r = out.assert_finished("completed");
     assert_eq!(
         std::fs::read_to_string(env.work.join("out.txt")).unwrap(),
         "hi\n"
@@ -279,7 +205,7 @@ async fn shell_tool_writes_files_reported_as_artifacts() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn reasoning_and_streamed_command_output() {
-    let env = Env::new();
+    let env = World::new();
     let mock = MockResponses::start(vec![
         Reply::Shell("printf 'line-one\\n'; sleep 0.3; printf 'line-two\\n'".into()),
         Reply::Reasoned(
@@ -290,9 +216,7 @@ async fn reasoning_and_streamed_command_output() {
     .await;
     let mut s = env.sidecar();
     let out = s.run(env.run("reason", &mock, json!({}))).await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "completed", "{r}");
+    let r = out.assert_finished("completed");
     assert_eq!(r["output"], "Both lines printed.");
 
     let deltas: String = out
@@ -338,10 +262,26 @@ async fn reasoning_and_streamed_command_output() {
     assert_eq!(s.wait_exit().await, Some(0));
 }
 
+/// Runs task `id` (workspace-write, approvals by the host) answering every approval with
+/// `decision`.
+async fn host_decides(
+    s: &mut Sidecar,
+    env: &World,
+    mock: &MockResponses,
+    id: &str,
+    decision: &str,
+) -> RunOutcome {
+    let host = json!({ "permissions": { "sandbox": "workspace-write", "approvals": "host" } });
+    s.run_with(env.run(id, mock, host), |_| {
+        Some(json!({ "decision": decision }))
+    })
+    .await
+}
+
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn host_approves_then_declines_a_command() {
-    let env = Env::new();
+    let env = World::new();
     let mock = MockResponses::start(vec![
         Reply::Shell("echo yes > allowed.txt".into()),
         Reply::text("ran it"),
@@ -350,13 +290,8 @@ async fn host_approves_then_declines_a_command() {
     ])
     .await;
     let mut s = env.sidecar();
-    let host = json!({ "permissions": { "sandbox": "workspace-write", "approvals": "host" } });
 
-    let out = s
-        .run_with(env.run("allow", &mock, host.clone()), |_| {
-            Some(json!({ "decision": "allow" }))
-        })
-        .await;
+    let out = host_decides(&mut s, &env, &mock, "allow", "allow").await;
     let r = out.result();
     assert_eq!(r["finishReason"], "completed", "{r}");
     let asked = out.of_type("agent.approval.requested");
@@ -369,14 +304,8 @@ async fn host_approves_then_declines_a_command() {
     assert_eq!(out.of_type("agent.tool.completed")[0]["status"], "ok");
     assert!(env.work.join("allowed.txt").exists());
 
-    let out = s
-        .run_with(env.run("decline", &mock, host), |_| {
-            Some(json!({ "decision": "deny" }))
-        })
-        .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "completed", "{r}");
+    let out = host_decides(&mut s, &env, &mock, "decline", "deny").await;
+    let r = out.assert_finished("completed");
     assert_eq!(out.of_type("agent.approval.requested").len(), 1);
     assert_eq!(out.of_type("agent.tool.completed")[0]["status"], "denied");
     assert_eq!(r["toolCalls"][0]["status"], "denied");
@@ -390,7 +319,7 @@ async fn host_approves_then_declines_a_command() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn host_approves_then_declines_a_file_change() {
-    let env = Env::new();
+    let env = World::new();
     let patch = |name: &str| {
         format!("apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: {name}\n+patched\n*** End Patch\nEOF\n")
     };
@@ -402,16 +331,9 @@ async fn host_approves_then_declines_a_file_change() {
     ])
     .await;
     let mut s = env.sidecar();
-    let host = json!({ "permissions": { "sandbox": "workspace-write", "approvals": "host" } });
 
-    let out = s
-        .run_with(env.run("allow", &mock, host.clone()), |_| {
-            Some(json!({ "decision": "allow" }))
-        })
-        .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "completed", "{r}");
+    let out = host_decides(&mut s, &env, &mock, "allow", "allow").await;
+    let r = out.assert_finished("completed");
     let asked = out.of_type("agent.approval.requested");
     assert_eq!(asked.len(), 1, "{:?}", out.events);
     assert_eq!(asked[0]["name"], "fileChange", "{}", asked[0]);
@@ -453,14 +375,8 @@ async fn host_approves_then_declines_a_file_change() {
         out.types()
     );
 
-    let out = s
-        .run_with(env.run("decline", &mock, host), |_| {
-            Some(json!({ "decision": "deny" }))
-        })
-        .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "completed", "{r}");
+    let out = host_decides(&mut s, &env, &mock, "decline", "deny").await;
+    let r = out.assert_finished("completed");
     assert_eq!(out.of_type("agent.approval.requested").len(), 1);
     assert_eq!(r["toolCalls"][0]["name"], "fileChange", "{r}");
     assert_eq!(r["toolCalls"][0]["status"], "denied", "{r}");
@@ -471,7 +387,7 @@ async fn host_approves_then_declines_a_file_change() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn read_only_sandbox_refuses_the_write() {
-    let env = Env::new();
+    let env = World::new();
     let mock = MockResponses::start(vec![
         Reply::Shell("echo hi > out.txt".into()),
         Reply::text("could not write"),
@@ -485,9 +401,7 @@ async fn read_only_sandbox_refuses_the_write() {
             json!({ "permissions": { "sandbox": "read-only" } }),
         ))
         .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "completed", "{r}");
+    let r = out.assert_finished("completed");
     assert!(
         !env.work.join("out.txt").exists(),
         "the sandbox let the write through"
@@ -512,7 +426,7 @@ async fn read_only_sandbox_refuses_the_write() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn structured_output_is_parsed_and_validated() {
-    let env = Env::new();
+    let env = World::new();
     let schema = json!({
         "type": "object",
         "properties": { "answer": { "type": "string" } },
@@ -545,8 +459,7 @@ async fn structured_output_is_parsed_and_validated() {
     assert_eq!(error_kind(&out), "schema");
 
     let out = s.run(env.run("not-json", &mock, task)).await;
-    assert_well_formed(&out.events);
-    assert_eq!(out.result()["finishReason"], "error");
+    out.assert_finished("error");
     assert_eq!(error_kind(&out), "schema");
     assert_eq!(out.result()["output"], "forty-two");
     assert_eq!(s.wait_exit().await, Some(0));
@@ -555,7 +468,7 @@ async fn structured_output_is_parsed_and_validated() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn resume_sends_the_history_and_fork_gets_a_new_session() {
-    let env = Env::new();
+    let env = World::new();
     let mock = MockResponses::start(vec![
         Reply::text("FIRST-ANSWER"),
         Reply::text("second answer"),
@@ -575,9 +488,7 @@ async fn resume_sends_the_history_and_fork_gets_a_new_session() {
             json!({ "goal": "SECOND-GOAL", "session": { "resume": session } }),
         ))
         .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "completed", "{r}");
+    let r = out.assert_finished("completed");
     assert_eq!(r["sessionId"], session);
     assert!(r.get("sessionChanged").is_none());
     // Only this task's tokens, not the thread's lifetime.
@@ -628,7 +539,7 @@ async fn resume_sends_the_history_and_fork_gets_a_new_session() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn http_errors_and_a_missing_key_map_to_error_kinds_fast() {
-    let env = Env::new();
+    let env = World::new();
     let mock = MockResponses::start(vec![
         Reply::Status(
             401,
@@ -643,8 +554,7 @@ async fn http_errors_and_a_missing_key_map_to_error_kinds_fast() {
     let mut s = env.sidecar();
     let began = Instant::now();
     let out = s.run(env.run("e401", &mock, json!({}))).await;
-    assert_well_formed(&out.events);
-    assert_eq!(out.result()["finishReason"], "error");
+    out.assert_finished("error");
     assert_eq!(error_kind(&out), "auth", "{}", out.result());
     assert_eq!(
         out.result()["error"]["vendorCode"]["httpConnectionFailed"]["httpStatusCode"],
@@ -683,7 +593,7 @@ async fn http_errors_and_a_missing_key_map_to_error_kinds_fast() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn cancel_interrupts_the_turn_and_leaves_no_process() {
-    let env = Env::new();
+    let env = World::new();
     let marker = "sleep 31.4159";
     let mock = MockResponses::start(vec![Reply::Shell(marker.into()), Reply::text("late")]).await;
     let mut s = env.sidecar();
@@ -717,15 +627,13 @@ async fn cancel_interrupts_the_turn_and_leaves_no_process() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn idle_timeout_ends_a_stalled_stream() {
-    let env = Env::new();
+    let env = World::new();
     let mock = MockResponses::start(vec![Reply::Stall]).await;
     let mut s = env.sidecar();
     let out = s
         .run(env.run("idle", &mock, json!({ "idleTimeoutMs": 1500 })))
         .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "timeout", "{r}");
+    let r = out.assert_finished("timeout");
     assert_eq!(r["error"]["kind"], "timeout");
     assert_eq!(r["cancel"], "soft");
     assert_eq!(s.wait_exit().await, Some(0));
@@ -734,7 +642,7 @@ async fn idle_timeout_ends_a_stalled_stream() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn max_turns_stops_before_another_model_request() {
-    let env = Env::new();
+    let env = World::new();
     let mock = MockResponses::start(vec![
         Reply::Shell("echo one > one.txt".into()),
         Reply::text("never sent"),
@@ -742,9 +650,7 @@ async fn max_turns_stops_before_another_model_request() {
     .await;
     let mut s = env.sidecar();
     let out = s.run(env.run("max", &mock, json!({ "maxTurns": 1 }))).await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "maxTurns", "{r}");
+    let r = out.assert_finished("maxTurns");
     assert_eq!(r["turns"], 1);
     assert_eq!(mock.requests().len(), 1, "no second model request");
     assert_eq!(s.wait_exit().await, Some(0));
@@ -783,7 +689,7 @@ exec sleep 1000.271
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn a_wedged_codex_is_killed_on_cancel() {
-    let env = Env::new();
+    let env = World::new();
     let fake = wedged_codex(&env.root);
     let mock = MockResponses::start(vec![]).await;
     let mut s = env.sidecar_with(&fake, "dummy");
@@ -820,7 +726,7 @@ async fn a_wedged_codex_is_killed_on_cancel() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn capabilities_diagnose_and_refusals() {
-    let env = Env::new();
+    let env = World::new();
     let mut s = env.sidecar();
     let caps = s.call("capabilities", json!({ "runtime": "codex" })).await;
     let info = &caps["result"]["runtimes"][0];
@@ -903,7 +809,7 @@ async fn capabilities_diagnose_and_refusals() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn endless_reconnects_hit_the_retry_deadline() {
-    let env = Env::new();
+    let env = World::new();
     let mock = MockResponses::start(vec![Reply::Truncate; 200]).await;
     let mut s = env.sidecar();
     let out = s
@@ -916,9 +822,7 @@ async fn endless_reconnects_hit_the_retry_deadline() {
             } } }),
         ))
         .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "error", "{r}");
+    let r = out.assert_finished("error");
     assert_eq!(r["error"]["kind"], "vendor");
     assert!(
         r["error"]["message"]
@@ -936,7 +840,7 @@ async fn endless_reconnects_hit_the_retry_deadline() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn config_overrides_reach_codex_through_thread_start() {
-    let env = Env::new();
+    let env = World::new();
     let mock = MockResponses::start(vec![Reply::text("ok"), Reply::text("ok")]).await;
     let mut s = env.sidecar();
     let mut efforts = vec![];
@@ -982,8 +886,8 @@ mod live {
     use serde_json::{json, Value};
     use tokio::sync::mpsc;
 
+    use super::support::codex::World;
     use super::support::mock_codex::{user_messages, MockResponses, Reply};
-    use super::Env;
 
     #[derive(Default)]
     struct Events(Mutex<Vec<Value>>);
@@ -1005,7 +909,7 @@ mod live {
         }
     }
 
-    impl Env {
+    impl World {
         fn runtime(&self) -> CodexRuntime {
             CodexRuntime::new(Some(self.codex.clone()))
         }
@@ -1015,11 +919,10 @@ mod live {
             let mut v = self.run("t", mock, extra)["task"].clone();
             let mut opts = v["runtimeOptions"]["codex"].take();
             // This test's private codex home and key, as a host would pass them.
-            opts["env"] = json!({
-                "CODEX_HOME": self.root.join("codex-home"),
-                "HOME": self.root.join("home"),
-                "OPENAI_API_KEY": "dummy",
-            });
+            opts["env"] = json!(self
+                .env_vars("dummy")
+                .into_iter()
+                .collect::<std::collections::BTreeMap<_, _>>());
             v.as_object_mut().unwrap().remove("runtimeOptions");
             (
                 serde_json::from_value(v).unwrap(),
@@ -1034,7 +937,7 @@ mod live {
 
     /// One turn's context: its events, its stop, and the sender of its steering.
     fn turn_ctx(
-        env: &Env,
+        env: &World,
         task: AgentTask,
     ) -> (RunContext, Arc<Events>, Stop, mpsc::Sender<String>) {
         let events = Arc::new(Events::default());
@@ -1063,7 +966,7 @@ mod live {
         (ctx, events, stop, steer_tx)
     }
 
-    async fn open(env: &Env, rt: &CodexRuntime, mock: &MockResponses) -> Box<dyn LiveSession> {
+    async fn open(env: &World, rt: &CodexRuntime, mock: &MockResponses) -> Box<dyn LiveSession> {
         let (task, opts) = env.task(mock, json!({ "goal": "" }));
         let opts = rt.plan(&task, &env.work, opts).unwrap();
         let ctx = OpenContext {
@@ -1079,7 +982,7 @@ mod live {
     }
 
     async fn turn(
-        env: &Env,
+        env: &World,
         s: &mut Box<dyn LiveSession>,
         mock: &MockResponses,
         goal: &str,
@@ -1099,7 +1002,7 @@ mod live {
     #[tokio::test]
     #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
     async fn follow_ups_run_in_the_same_app_server_and_see_earlier_turns() {
-        let env = Env::new();
+        let env = World::new();
         let rt = env.runtime();
         let mock = MockResponses::start(vec![Reply::CountUsers, Reply::CountUsers]).await;
         let mut s = open(&env, &rt, &mock).await;
@@ -1140,7 +1043,7 @@ mod live {
     #[tokio::test]
     #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
     async fn an_interrupted_turn_keeps_the_session_and_steer_joins_a_running_turn() {
-        let env = Env::new();
+        let env = World::new();
         let rt = env.runtime();
         let mock = MockResponses::start(vec![
             Reply::Stall,
@@ -1211,7 +1114,7 @@ mod live {
     #[tokio::test]
     #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
     async fn a_killed_app_server_ends_the_session_and_a_cold_resume_continues_it() {
-        let env = Env::new();
+        let env = World::new();
         let rt = env.runtime();
         let mock = MockResponses::start(vec![Reply::CountUsers, Reply::CountUsers]).await;
         let mut s = open(&env, &rt, &mock).await;
@@ -1240,19 +1143,17 @@ mod live {
         assert_eq!(r2["sessionSource"], "resumed");
         assert_eq!(r2["sessionId"], id.as_str());
         assert_eq!(r2["output"], "USERS=2", "the cold resume has the history");
-        assert!(super::support::wait_gone_env(
-            "app-server",
-            &env.root.join("codex-home").display().to_string(),
-            5
-        )
-        .await
-        .is_empty());
+        assert!(
+            super::support::wait_gone_env("app-server", &env.codex_home(), 5)
+                .await
+                .is_empty()
+        );
     }
 
     #[tokio::test]
     #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
     async fn a_session_dropped_without_close_leaves_no_process() {
-        let env = Env::new();
+        let env = World::new();
         let rt = env.runtime();
         let mock = MockResponses::start(vec![Reply::CountUsers]).await;
         let mut s = open(&env, &rt, &mock).await;
@@ -1260,7 +1161,7 @@ mod live {
         assert_eq!(r["output"], "USERS=1", "{r}");
         assert_eq!(env.codex_pids().len(), 1);
         drop(s);
-        let home = env.root.join("codex-home").display().to_string();
+        let home = env.codex_home();
         assert!(super::support::wait_gone_env("app-server", &home, 5)
             .await
             .is_empty());
@@ -1282,8 +1183,8 @@ mod live {
 /// This test's codex app-server processes (its private CODEX_HOME is in their environment),
 /// without the helpers codex starts under itself during a turn (their command lines can name
 /// the app-server too): only processes whose parent is not one of them.
-fn codex_pids(env: &Env) -> Vec<i32> {
-    let home = env.root.join("codex-home").display().to_string();
+fn codex_pids(env: &World) -> Vec<i32> {
+    let home = env.codex_home();
     top_level(support::pids_matching_env("app-server", &home))
 }
 
@@ -1306,8 +1207,8 @@ fn top_level(pids: Vec<i32>) -> Vec<i32> {
         .collect()
 }
 
-async fn codex_gone(env: &Env) -> Vec<i32> {
-    let home = env.root.join("codex-home").display().to_string();
+async fn codex_gone(env: &World) -> Vec<i32> {
+    let home = env.codex_home();
     support::wait_gone_env("app-server", &home, 5).await
 }
 
@@ -1327,7 +1228,7 @@ async fn after_requests(mock: &MockResponses, n: usize) {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn a_kept_session_takes_follow_ups_and_steer_in_one_app_server() {
-    let env = Env::new();
+    let env = World::new();
     let mock = MockResponses::start(vec![
         Reply::CountUsers,
         Reply::Shell("sleep 2".into()),
@@ -1354,9 +1255,7 @@ async fn a_kept_session_takes_follow_ups_and_steer_in_one_app_server() {
             json!({ "goal": "FIRST question", "session": { "keepAlive": true } }),
         ))
         .await;
-    assert_well_formed(&first.events);
-    let r = first.result();
-    assert_eq!(r["finishReason"], "completed", "{r}");
+    let r = first.assert_finished("completed");
     assert_eq!(r["output"], "USERS=1");
     assert_eq!(r["sessionSource"], "new");
     assert_eq!(r["sessionLive"], true);
@@ -1410,7 +1309,7 @@ async fn a_kept_session_takes_follow_ups_and_steer_in_one_app_server() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn prewarm_interrupt_then_continue_and_a_killed_codex_resumes_cold() {
-    let env = Env::new();
+    let env = World::new();
     let mock = MockResponses::start(vec![
         Reply::Stall,
         Reply::CountUsers,
@@ -1461,9 +1360,7 @@ async fn prewarm_interrupt_then_continue_and_a_killed_codex_resumes_cold() {
             json!({ "goal": "SECOND question", "session": { "resume": id } }),
         ))
         .await;
-    assert_well_formed(&next.events);
-    let r = next.result();
-    assert_eq!(r["finishReason"], "completed", "{r}");
+    let r = next.assert_finished("completed");
     assert_eq!(r["sessionSource"], "live");
     assert_eq!(
         r["output"], "USERS=2",
@@ -1510,7 +1407,7 @@ async fn prewarm_interrupt_then_continue_and_a_killed_codex_resumes_cold() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn a_killed_sidecar_leaves_no_app_server_of_its_live_sessions() {
-    let env = Env::new();
+    let env = World::new();
     let mock = MockResponses::start(vec![Reply::CountUsers]).await;
     let mut s = env.sidecar();
     let first = s
@@ -1569,7 +1466,7 @@ done
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn the_first_run_does_not_wait_for_the_version_probe_and_initialize_names_the_version() {
-    let env = Env::new();
+    let env = World::new();
     let mock = MockResponses::start(vec![]).await;
     // `--version` takes 3 s: the first run answers long before (the probe runs beside it).
     let slow = quick_fake_codex(&env.root, "0.171.0", 3);
@@ -1625,7 +1522,7 @@ async fn the_first_run_does_not_wait_for_the_version_probe_and_initialize_names_
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn a_retried_stream_then_success_is_an_agent_retry() {
-    let env = Env::new();
+    let env = World::new();
     let mock = MockResponses::start(vec![
         Reply::Status(
             429,
@@ -1643,9 +1540,7 @@ async fn a_retried_stream_then_success_is_an_agent_retry() {
     assert_eq!(mock.requests().len(), 1, "codex retried the 429 after all");
 
     let out = s.run(env.run("cut", &mock, retries)).await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "completed", "{r}");
+    let r = out.assert_finished("completed");
     assert_eq!(r["output"], "answered after the retry");
     let retry = out.of_type("agent.retry");
     assert_eq!(retry.len(), 1, "{:?}", out.types());

@@ -4,65 +4,18 @@
 
 mod support;
 
-use std::path::PathBuf;
-
 use serde_json::{json, Value};
+use support::codex::World;
 use support::mock_codex::{MockResponses, Reply};
-use support::Sidecar;
 
-struct Env {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    work: PathBuf,
-    codex: PathBuf,
-}
-
-impl Env {
-    fn new() -> Env {
-        let codex = support::vendor("ARK_TEST_CODEX");
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        for d in ["home", "codex-home", "work"] {
-            std::fs::create_dir(root.join(d)).unwrap();
-        }
-        Env {
-            work: root.join("work"),
-            root,
-            _dir: dir,
-            codex,
-        }
-    }
-
-    fn sidecar(&self) -> Sidecar {
-        let root = self.root.clone();
-        Sidecar::spawn_with(
-            &["--codex-path", self.codex.to_str().unwrap()],
-            move |cmd| {
-                cmd.env("CODEX_HOME", root.join("codex-home"))
-                    .env("HOME", root.join("home"))
-                    .env("OPENAI_API_KEY", "dummy")
-                    .env_remove("CODEX_API_KEY")
-                    .env_remove("AGENT_RUNTIME_KIT_CODEX_PATH");
-            },
-        )
-    }
-
-    fn run(&self, id: &str, mock: &MockResponses) -> Value {
-        json!({ "taskId": id, "runtime": "codex", "task": {
-            "goal": "do it",
-            "workingDirectory": self.work,
-            "model": "gpt-5.5",
-            "timeoutMs": 60000,
-            "permissions": { "sandbox": "workspace-write", "approvals": "host" },
-            "runtimeOptions": { "codex": { "provider": {
-                "id": "mock",
-                "baseUrl": mock.base_url,
-                "envKey": "OPENAI_API_KEY",
-                "requestMaxRetries": 0,
-                "streamMaxRetries": 0,
-            } } },
-        } })
-    }
+/// A host-approved, workspace-write task ("do it") against `mock`.
+fn host_task(env: &World, id: &str, mock: &MockResponses) -> Value {
+    env.run(
+        id,
+        mock,
+        json!({ "goal": "do it",
+                "permissions": { "sandbox": "workspace-write", "approvals": "host" } }),
+    )
 }
 
 /// What the model got back for its tool calls, across every request the mock saw.
@@ -81,7 +34,7 @@ fn call_outputs(mock: &MockResponses) -> Vec<String> {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn request_user_input_answered_by_the_host_reaches_the_model() {
-    let env = Env::new();
+    let env = World::new();
     let mock = MockResponses::start(vec![
         Reply::Call(
             "request_user_input".into(),
@@ -97,7 +50,7 @@ async fn request_user_input_answered_by_the_host_reaches_the_model() {
     let mut asked = vec![];
     let out = s
         .run_answering(
-            env.run("ask", &mock),
+            host_task(&env, "ask", &mock),
             |req| panic!("no approval expected: {req}"),
             |req| {
                 asked.push(req.clone());
@@ -131,7 +84,7 @@ async fn request_user_input_answered_by_the_host_reaches_the_model() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn decisions_map_to_codex_and_updated_input_is_refused() {
-    let env = Env::new();
+    let env = World::new();
     let mock = MockResponses::start(vec![
         Reply::Shell("echo one > a.txt".into()),
         Reply::Shell("echo one > a.txt".into()),
@@ -145,7 +98,7 @@ async fn decisions_map_to_codex_and_updated_input_is_refused() {
     // allowForSession: asked once, both runs of the same command go through.
     let mut asked = 0;
     let out = s
-        .run_with(env.run("afs", &mock), |_| {
+        .run_with(host_task(&env, "afs", &mock), |_| {
             asked += 1;
             Some(json!({"decision": "allowForSession"}))
         })
@@ -158,7 +111,7 @@ async fn decisions_map_to_codex_and_updated_input_is_refused() {
 
     // updatedInput: codex cannot change the command: declined, with a warning saying why.
     let out = s
-        .run_with(env.run("upd", &mock), |_| {
+        .run_with(host_task(&env, "upd", &mock), |_| {
             Some(json!({"decision": "allow", "updatedInput": {"command": "echo other > b.txt"}}))
         })
         .await;
@@ -180,7 +133,7 @@ async fn decisions_map_to_codex_and_updated_input_is_refused() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn abort_cancels_the_command_and_the_task() {
-    let env = Env::new();
+    let env = World::new();
     let mock = MockResponses::start(vec![
         Reply::Shell("echo no > c.txt".into()),
         Reply::text("SHOULD-NOT-BE-ASKED"),
@@ -188,7 +141,7 @@ async fn abort_cancels_the_command_and_the_task() {
     .await;
     let mut s = env.sidecar();
     let out = s
-        .run_with(env.run("abort", &mock), |_| {
+        .run_with(host_task(&env, "abort", &mock), |_| {
             Some(json!({"decision": "abort", "message": "stop everything"}))
         })
         .await;

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::fakes::{cmdline, descendants, Fakes};
-use support::sidecar::assert_well_formed;
 use support::Sidecar;
 
 const ENV_SECRET: &str = "planted-env-secret-7f3a9c21e4";
@@ -46,9 +45,7 @@ async fn planted_credentials_never_leave_the_sidecar() {
             }),
         ))
         .await;
-    assert_well_formed(&out.events);
-    let r = out.result();
-    assert_eq!(r["finishReason"], "error", "{r}");
+    let r = out.assert_finished("error");
     assert_eq!(r["error"]["kind"], "process", "{r}");
     // The secrets went through every path, redacted.
     let all =
@@ -125,6 +122,30 @@ async fn sample_argv(sidecar: &Sidecar, mut done: impl FnMut() -> bool) -> BTree
         assert!(Instant::now() < deadline, "the task never got going");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// Samples every command line under `s` until the model has been asked (`asked` returns the
+/// text of each request so far), then asserts that the prompt reached the model and that no
+/// marker was on any command line.
+async fn assert_prompt_only_reaches_the_model(
+    s: &Sidecar,
+    markers: &[&str],
+    asked: impl Fn() -> Vec<String>,
+) {
+    let seen = sample_argv(s, || !asked().is_empty()).await;
+    assert!(
+        asked().iter().any(|t| t.contains(markers[0])),
+        "the prompt reached the model"
+    );
+    assert_clean(&seen, markers);
+}
+
+/// Cancels task `task_id` (the `run` request `id`): it ends cancelled and the sidecar exits 0.
+async fn cancel_then_exit(s: &mut Sidecar, id: &Value, task_id: &str) {
+    s.request("cancel", json!({ "taskId": task_id })).await;
+    let r = s.response(id).await;
+    assert_eq!(r["result"]["finishReason"], "cancelled", "{r}");
+    assert_eq!(s.wait_exit().await, Some(0));
 }
 
 fn assert_clean(seen: &BTreeSet<String>, markers: &[&str]) {
@@ -222,40 +243,19 @@ async fn codex_defaults_are_workspace_write_and_never_ask() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn prompts_are_not_on_any_command_line_with_the_real_vendors() {
-    let claude = support::vendor("ARK_TEST_CLAUDE");
-    let codex = support::vendor("ARK_TEST_CODEX");
-    let python = support::vendor("ARK_TEST_ANTIGRAVITY_PYTHON");
     let markers = ["GOAL-MARKER-c4e1", "SYSTEM-MARKER-a9f3"];
     let goal = "GOAL-MARKER-c4e1 count to ten";
     let system = "SYSTEM-MARKER-a9f3 you are terse";
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().canonicalize().unwrap();
-    for d in ["work", "home/.claude", "codex-home", "state", "cache"] {
-        std::fs::create_dir_all(root.join(d)).unwrap();
-    }
-    let work = root.join("work");
 
     // Claude Code: streams two deltas, then the response stalls while we look.
     {
-        use support::mock_claude::{MockClaude, Reply};
-        let mock = MockClaude::start(vec![Reply::Stall {
+        use support::mock_claude::Reply;
+        let w = support::claude::World::new(vec![Reply::Stall {
             deltas: vec!["one ".into()],
         }])
         .await;
-        let home = root.join("home");
-        let mut s = Sidecar::spawn_with(&["--claude-path", claude.to_str().unwrap()], |cmd| {
-            cmd.env("ANTHROPIC_BASE_URL", &mock.url)
-                .env("ANTHROPIC_API_KEY", "dummy-test-key-0123456789")
-                .env_remove("ANTHROPIC_AUTH_TOKEN")
-                .env_remove("CLAUDE_CODE_OAUTH_TOKEN")
-                .env("HOME", &home)
-                .env("CLAUDE_CONFIG_DIR", home.join(".claude"))
-                .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-                .env("DISABLE_AUTOUPDATER", "1")
-                .env("DISABLE_TELEMETRY", "1")
-                .env("DISABLE_ERROR_REPORTING", "1")
-                .current_dir(&work);
-        });
+        let (mock, work) = (&w.mock, w.work());
+        let mut s = w.sidecar();
         let id = s
             .request(
                 "run",
@@ -264,32 +264,20 @@ async fn prompts_are_not_on_any_command_line_with_the_real_vendors() {
                     "mcpServers": { "m": { "command": "/bin/cat" } } } }),
             )
             .await;
-        let seen = sample_argv(&s, || !mock.requests().is_empty()).await;
-        assert!(
-            mock.requests()
-                .iter()
-                .any(|r| r.all_text().contains(markers[0])),
-            "the prompt reached the model"
-        );
-        assert_clean(&seen, &markers);
-        s.request("cancel", json!({ "taskId": "real-claude" }))
-            .await;
-        let r = s.response(&id).await;
-        assert_eq!(r["result"]["finishReason"], "cancelled", "{r}");
-        assert_eq!(s.wait_exit().await, Some(0));
+        assert_prompt_only_reaches_the_model(&s, &markers, || {
+            mock.requests().iter().map(|r| r.all_text()).collect()
+        })
+        .await;
+        cancel_then_exit(&mut s, &id, "real-claude").await;
     }
 
     // Codex app-server: the Responses stream stalls.
     {
         use support::mock_codex::{MockResponses, Reply};
         let mock = MockResponses::start(vec![Reply::Stall]).await;
-        let r2 = root.clone();
-        let mut s = Sidecar::spawn_with(&["--codex-path", codex.to_str().unwrap()], move |cmd| {
-            cmd.env("CODEX_HOME", r2.join("codex-home"))
-                .env("HOME", r2.join("home"))
-                .env("OPENAI_API_KEY", "dummy")
-                .env_remove("CODEX_API_KEY");
-        });
+        let env = support::codex::World::new();
+        let work = &env.work;
+        let mut s = env.sidecar();
         let id = s
             .request(
                 "run",
@@ -301,40 +289,23 @@ async fn prompts_are_not_on_any_command_line_with_the_real_vendors() {
                         "requestMaxRetries": 0, "streamMaxRetries": 0 } } } } }),
             )
             .await;
-        let seen = sample_argv(&s, || !mock.requests().is_empty()).await;
-        assert!(
-            mock.requests()
-                .iter()
-                .any(|r| r.body.to_string().contains(markers[0])),
-            "the prompt reached the model"
-        );
-        assert_clean(&seen, &markers);
-        s.request("cancel", json!({ "taskId": "real-codex" })).await;
-        let r = s.response(&id).await;
-        assert_eq!(r["result"]["finishReason"], "cancelled", "{r}");
-        assert_eq!(s.wait_exit().await, Some(0));
+        assert_prompt_only_reaches_the_model(&s, &markers, || {
+            mock.requests().iter().map(|r| r.body.to_string()).collect()
+        })
+        .await;
+        cancel_then_exit(&mut s, &id, "real-codex").await;
     }
 
     // Antigravity: the Python bridge and the SDK's harness; the Gemini mock hangs.
     {
-        use support::mock_gemini::{MockGemini, Reply};
-        let mock = MockGemini::start(vec![Reply::Hang(
+        use support::mock_gemini::Reply;
+        let w = support::antigravity::World::start(vec![Reply::Hang(
             Duration::from_secs(60),
             Box::new(Reply::text(&["late"])),
         )])
         .await;
-        let (url, r2) = (mock.url.clone(), root.clone());
-        let mut s = Sidecar::spawn_with(&[], move |cmd| {
-            cmd.env("AGENT_RUNTIME_KIT_ANTIGRAVITY_PYTHON", &python)
-                .env("GEMINI_API_KEY", "dummy-test-key-0123456789")
-                .env("GOOGLE_GEMINI_BASE_URL", &url)
-                .env("XDG_STATE_HOME", r2.join("state"))
-                .env("XDG_CACHE_HOME", r2.join("cache"))
-                .env_remove("GOOGLE_API_KEY")
-                .env_remove("GOOGLE_GENAI_USE_VERTEXAI")
-                .env_remove("ANTIGRAVITY_HARNESS_PATH")
-                .current_dir(r2.join("work"));
-        });
+        let (mock, work) = (&w.mock, w.work());
+        let mut s = w.sidecar;
         let id = s
             .request(
                 "run",
@@ -343,17 +314,10 @@ async fn prompts_are_not_on_any_command_line_with_the_real_vendors() {
                     "model": "gemini-mock-flash" } }),
             )
             .await;
-        let seen = sample_argv(&s, || !mock.requests().is_empty()).await;
-        assert!(
-            mock.requests()
-                .iter()
-                .any(|r| r.body.to_string().contains(markers[0])),
-            "the prompt reached the model"
-        );
-        assert_clean(&seen, &markers);
-        s.request("cancel", json!({ "taskId": "real-agy" })).await;
-        let r = s.response(&id).await;
-        assert_eq!(r["result"]["finishReason"], "cancelled", "{r}");
-        assert_eq!(s.wait_exit().await, Some(0));
+        assert_prompt_only_reaches_the_model(&s, &markers, || {
+            mock.requests().iter().map(|r| r.body.to_string()).collect()
+        })
+        .await;
+        cancel_then_exit(&mut s, &id, "real-agy").await;
     }
 }

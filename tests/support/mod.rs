@@ -1,7 +1,11 @@
 //! Test support: a host that spawns the real binary and talks to it over stdin/stdout.
-//! Mock model servers for the vendor runtimes live beside this file.
+//! Mock model servers for the vendor runtimes live beside this file, each with the one test world
+//! (vendor binary, private dirs, environment) that the vendor's end-to-end tests share.
 #![allow(dead_code)]
 
+pub mod antigravity;
+pub mod claude;
+pub mod codex;
 pub mod fakes;
 pub mod mock_claude;
 pub mod mock_codex;

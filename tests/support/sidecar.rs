@@ -44,6 +44,15 @@ impl RunOutcome {
             .map(|e| e["params"]["type"].as_str().unwrap_or_default().to_string())
             .collect()
     }
+    /// Asserts that the events are well formed and that the task ended with `finish_reason`;
+    /// returns the result.
+    #[track_caller]
+    pub fn assert_finished(&self, finish_reason: &str) -> &Value {
+        assert_well_formed(&self.events);
+        let r = self.result();
+        assert_eq!(r["finishReason"], finish_reason, "{r}");
+        r
+    }
     pub fn of_type(&self, t: &str) -> Vec<&Value> {
         self.events
             .iter()
