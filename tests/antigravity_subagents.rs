@@ -6,100 +6,12 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde_json::{json, Value};
-use std::time::Duration;
-use support::mock_gemini::{MockGemini, Reply};
-use support::sidecar::{assert_well_formed, RunOutcome};
-use support::{vendor, Sidecar};
-
-const MODEL: &str = "gemini-mock-flash";
-
-struct World {
-    sidecar: Sidecar,
-    mock: MockGemini,
-    dir: tempfile::TempDir,
-    n: u32,
-}
-
-impl World {
-    async fn start(script: impl FnOnce(&Path) -> Vec<Reply>) -> World {
-        let python = vendor("ARK_TEST_ANTIGRAVITY_PYTHON");
-        let dir = tempfile::tempdir().unwrap();
-        let work = dir.path().join("work");
-        std::fs::create_dir_all(&work).unwrap();
-        let mock = MockGemini::start(script(&work.canonicalize().unwrap())).await;
-        let root = dir.path().to_path_buf();
-        let url = mock.url.clone();
-        let sidecar = Sidecar::spawn_with(&[], |cmd| {
-            cmd.env("AGENT_RUNTIME_KIT_ANTIGRAVITY_PYTHON", &python)
-                .env("GEMINI_API_KEY", "dummy-test-key-0123456789")
-                .env("GOOGLE_GEMINI_BASE_URL", &url)
-                .env("XDG_STATE_HOME", root.join("state"))
-                .env("XDG_CACHE_HOME", root.join("cache"))
-                .current_dir(root.join("work"));
-            for var in [
-                "GOOGLE_API_KEY",
-                "GOOGLE_GENAI_USE_VERTEXAI",
-                "GOOGLE_GENAI_USE_ENTERPRISE",
-                "GOOGLE_CLOUD_PROJECT",
-                "GOOGLE_CLOUD_LOCATION",
-                "ANTIGRAVITY_HARNESS_PATH",
-            ] {
-                cmd.env_remove(var);
-            }
-        });
-        World {
-            sidecar,
-            mock,
-            dir,
-            n: 0,
-        }
-    }
-
-    fn work(&self) -> PathBuf {
-        self.dir.path().join("work").canonicalize().unwrap()
-    }
-
-    /// Run params; `extra` goes beside `task` (e.g. `options`).
-    fn params(&mut self, task: Value, extra: Value) -> Value {
-        let mut task = task;
-        let t = task.as_object_mut().unwrap();
-        t.entry("workingDirectory")
-            .or_insert(json!(self.work().display().to_string()));
-        t.entry("model").or_insert(json!(MODEL));
-        self.n += 1;
-        let mut p = json!({"taskId": format!("agy-sub-{}", self.n), "runtime": "antigravity",
-                           "task": task});
-        for (k, v) in extra.as_object().into_iter().flatten() {
-            p[k] = v.clone();
-        }
-        p
-    }
-
-    /// Runs a task answering every `input/request` with `answer` (`None`: left unanswered).
-    async fn run(
-        &mut self,
-        task: Value,
-        extra: Value,
-        answer: impl FnMut(&Value) -> Option<Value>,
-    ) -> RunOutcome {
-        let p = self.params(task, extra);
-        let out = self
-            .sidecar
-            .run_answering(p, |_| Some(json!({"decision": "deny"})), answer)
-            .await;
-        let events: Vec<Value> = out
-            .events
-            .iter()
-            .filter(|e| e["method"] == "event")
-            .cloned()
-            .collect();
-        assert_well_formed(&events);
-        out
-    }
-}
+use support::antigravity::World;
+use support::mock_gemini::Reply;
+use support::sidecar::RunOutcome;
 
 /// (type, parentToolCallId, data) of every event.
 fn events(out: &RunOutcome) -> Vec<(String, Option<String>, Value)> {
@@ -129,7 +41,7 @@ fn position(evs: &[(String, Option<String>, Value)], kind: &str) -> usize {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn an_invoked_sub_agent_is_bracketed_marked_and_kept_out_of_the_output() {
-    let mut w = World::start(|work| {
+    let mut w = World::scripted(|work| {
         std::fs::write(work.join("notes.txt"), "three files\n").unwrap();
         vec![
             Reply::call(
@@ -155,11 +67,7 @@ async fn an_invoked_sub_agent_is_bracketed_marked_and_kept_out_of_the_output() {
         ),
     ]);
     let out = w
-        .run(
-            json!({"goal": "count the files with a sub-agent"}),
-            json!({}),
-            |_| None,
-        )
+        .run(json!({"goal": "count the files with a sub-agent"}))
         .await;
     let r = out.result();
     assert_eq!(r["finishReason"], "completed", "{r}");

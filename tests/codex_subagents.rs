@@ -9,72 +9,32 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use support::codex::World;
 use support::mock_codex::{MockResponses, Reply, INPUT_TOKENS};
 use support::sidecar::{assert_well_formed, RunOutcome};
-use support::Sidecar;
 
-struct Env {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    work: PathBuf,
-    codex: PathBuf,
+/// A codex world whose own config turns collab sub-agents on.
+fn world() -> World {
+    let w = World::new();
+    std::fs::write(
+        w.root.join("codex-home/config.toml"),
+        "[features]\nmulti_agent_v2 = true\n",
+    )
+    .unwrap();
+    w
 }
 
-impl Env {
-    fn new() -> Env {
-        let codex = support::vendor("ARK_TEST_CODEX");
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        for d in ["home", "codex-home", "work"] {
-            std::fs::create_dir(root.join(d)).unwrap();
-        }
-        std::fs::write(
-            root.join("codex-home/config.toml"),
-            "[features]\nmulti_agent_v2 = true\n",
-        )
-        .unwrap();
-        Env {
-            work: root.join("work"),
-            root,
-            _dir: dir,
-            codex,
-        }
-    }
-
-    fn sidecar(&self) -> Sidecar {
-        let root = self.root.clone();
-        Sidecar::spawn_with(
-            &["--codex-path", self.codex.to_str().unwrap()],
-            move |cmd| {
-                cmd.env("CODEX_HOME", root.join("codex-home"))
-                    .env("HOME", root.join("home"))
-                    .env("OPENAI_API_KEY", "dummy")
-                    .env_remove("CODEX_API_KEY")
-                    .env_remove("AGENT_RUNTIME_KIT_CODEX_PATH");
-            },
-        )
-    }
-
-    fn run(&self, id: &str, mock: &MockResponses) -> Value {
-        json!({ "taskId": id, "runtime": "codex", "task": {
-            "goal": "use a sub-agent to count the files",
-            "workingDirectory": self.work,
-            "model": "gpt-5.5",
-            "timeoutMs": 60000,
-            "permissions": { "sandbox": "workspace-write", "approvals": "deny" },
-            "runtimeOptions": { "codex": { "provider": {
-                "id": "mock",
-                "baseUrl": mock.base_url,
-                "envKey": "OPENAI_API_KEY",
-                "requestMaxRetries": 0,
-                "streamMaxRetries": 0,
-            } } },
-        } })
-    }
+/// The run request: a goal for a sub-agent, sandboxed, approvals denied.
+fn run(w: &World, id: &str, mock: &MockResponses) -> Value {
+    w.run(
+        id,
+        mock,
+        json!({ "goal": "use a sub-agent to count the files",
+                "permissions": { "sandbox": "workspace-write", "approvals": "deny" } }),
+    )
 }
 
 fn spawn_agent() -> Reply {
@@ -112,7 +72,7 @@ fn position(evs: &[(String, Option<String>, Value)], kind: &str) -> usize {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn a_sub_agent_that_outlives_the_parent_turn_is_waited_for_and_marked() {
-    let env = Env::new();
+    let env = world();
     let mock = MockResponses::start(vec![spawn_agent(), Reply::text("MAIN-DONE")]).await;
     mock.answer_subagents(vec![
         Reply::Shell("echo sub > sub.txt".into()),
@@ -122,7 +82,7 @@ async fn a_sub_agent_that_outlives_the_parent_turn_is_waited_for_and_marked() {
         ),
     ]);
     let mut s = env.sidecar();
-    let out = s.run(env.run("sub", &mock)).await;
+    let out = s.run(run(&env, "sub", &mock)).await;
     assert_well_formed(&out.events);
     let r = out.result();
     assert_eq!(r["finishReason"], "completed", "{r}");
@@ -219,7 +179,7 @@ async fn a_sub_agent_that_outlives_the_parent_turn_is_waited_for_and_marked() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn a_parent_that_waits_gets_the_answer_and_the_host_sees_the_bracket() {
-    let env = Env::new();
+    let env = world();
     let mock = MockResponses::start(vec![
         spawn_agent(),
         Reply::NamespacedCall(
@@ -232,7 +192,7 @@ async fn a_parent_that_waits_gets_the_answer_and_the_host_sees_the_bracket() {
     .await;
     mock.answer_subagents(vec![Reply::text("SUBAGENT-ANSWER three files")]);
     let mut s = env.sidecar();
-    let out = s.run(env.run("wait", &mock)).await;
+    let out = s.run(run(&env, "wait", &mock)).await;
     assert_well_formed(&out.events);
     let r = out.result();
     assert_eq!(r["finishReason"], "completed", "{r}");
@@ -267,12 +227,12 @@ async fn a_parent_that_waits_gets_the_answer_and_the_host_sees_the_bracket() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn a_cancel_while_waiting_for_a_sub_agent_ends_it() {
-    let env = Env::new();
+    let env = world();
     let marker = "sleep 27.1828";
     let mock = MockResponses::start(vec![spawn_agent(), Reply::text("MAIN-DONE")]).await;
     mock.answer_subagents(vec![Reply::Shell(marker.into()), Reply::text("late")]);
     let mut s = env.sidecar();
-    let id = s.request("run", env.run("cancel-sub", &mock)).await;
+    let id = s.request("run", run(&env, "cancel-sub", &mock)).await;
     let (mut main_done, mut sub_running) = (false, false);
     while !(main_done && sub_running) {
         let m = s.next().await.expect("sidecar running");
@@ -306,14 +266,14 @@ async fn a_cancel_while_waiting_for_a_sub_agent_ends_it() {
 #[tokio::test]
 #[ignore = "needs pinned vendors (bash tests/vendors/install.sh)"]
 async fn a_hosted_web_search_completes_with_what_it_searched() {
-    let env = Env::new();
+    let env = world();
     let mock = MockResponses::start(vec![Reply::WebSearch(
         json!({"type": "search", "query": "rust serde derive"}),
         "Found it.".into(),
     )])
     .await;
     let mut s = env.sidecar();
-    let out = s.run(env.run("search", &mock)).await;
+    let out = s.run(run(&env, "search", &mock)).await;
     let r = out.result();
     assert_eq!(r["finishReason"], "completed", "{r}");
     assert_eq!(r["output"], "Found it.", "{r}");

@@ -498,7 +498,10 @@ async fn a_collab_sub_agent_is_bracketed_and_its_thread_marked() {
     );
     // The records hold every call, the sub-agent's too, in the order they completed.
     let names: Vec<&str> = st.tool_calls.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, vec!["collab.spawnAgent", "commandExecution", "collab.wait"]);
+    assert_eq!(
+        names,
+        vec!["collab.spawnAgent", "commandExecution", "collab.wait"]
+    );
 }
 
 /// multi_agent_v2: the spawn is a `subAgentActivity {kind: started}` item whose id is the
