@@ -8,32 +8,10 @@ mod support;
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use support::antigravity::World;
 use support::mock_gemini::Reply;
-use support::sidecar::RunOutcome;
-
-/// (type, parentToolCallId, data) of every event.
-fn events(out: &RunOutcome) -> Vec<(String, Option<String>, Value)> {
-    out.events
-        .iter()
-        .filter(|e| e["method"] == "event")
-        .map(|e| &e["params"])
-        .map(|p| {
-            (
-                p["type"].as_str().unwrap_or_default().to_string(),
-                p["parentToolCallId"].as_str().map(str::to_string),
-                p["data"].clone(),
-            )
-        })
-        .collect()
-}
-
-fn position(evs: &[(String, Option<String>, Value)], kind: &str) -> usize {
-    evs.iter()
-        .position(|(t, _, _)| t == kind)
-        .unwrap_or_else(|| panic!("no {kind}: {evs:?}"))
-}
+use support::sidecar::position;
 
 /// A slow sub-agent that reads a file: its steps carry the invoke_subagent call (not the parent
 /// trajectory), `agent.subagent.started/completed` bracket them, its text is never the main
@@ -73,7 +51,7 @@ async fn an_invoked_sub_agent_is_bracketed_marked_and_kept_out_of_the_output() {
     assert_eq!(r["finishReason"], "completed", "{r}");
     assert_eq!(r["output"], "MAIN-DONE", "{r}");
 
-    let evs = events(&out);
+    let evs = out.marked();
     let invoke: Vec<_> = evs
         .iter()
         .filter(|(t, _, d)| t == "agent.tool.requested" && d["name"] == "invoke_subagent")

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use support::codex::World;
 use support::mock_codex::{MockResponses, Reply, INPUT_TOKENS};
-use support::sidecar::{assert_well_formed, RunOutcome};
+use support::sidecar::{assert_well_formed, position};
 
 /// A codex world whose own config turns collab sub-agents on.
 fn world() -> World {
@@ -45,27 +45,6 @@ fn spawn_agent() -> Reply {
     )
 }
 
-/// (type, parentToolCallId, data) of every event.
-fn events(out: &RunOutcome) -> Vec<(String, Option<String>, Value)> {
-    out.events
-        .iter()
-        .map(|e| &e["params"])
-        .map(|p| {
-            (
-                p["type"].as_str().unwrap_or_default().to_string(),
-                p["parentToolCallId"].as_str().map(str::to_string),
-                p["data"].clone(),
-            )
-        })
-        .collect()
-}
-
-fn position(evs: &[(String, Option<String>, Value)], kind: &str) -> usize {
-    evs.iter()
-        .position(|(t, _, _)| t == kind)
-        .unwrap_or_else(|| panic!("no {kind}: {evs:?}"))
-}
-
 /// The parent answers and its turn completes while the sub-agent is still working (codex does
 /// not wait for it): the task waits, and everything the sub-agent does is marked with the
 /// `spawn_agent` call, bracketed by `agent.subagent.started/completed`, and kept out of `output`.
@@ -88,7 +67,7 @@ async fn a_sub_agent_that_outlives_the_parent_turn_is_waited_for_and_marked() {
     assert_eq!(r["finishReason"], "completed", "{r}");
     assert_eq!(r["output"], "MAIN-DONE", "{r}");
 
-    let evs = events(&out);
+    let evs = out.marked();
     // The spawn is a tool call of the parent's own.
     let spawn: Vec<_> = evs
         .iter()
@@ -198,7 +177,7 @@ async fn a_parent_that_waits_gets_the_answer_and_the_host_sees_the_bracket() {
     assert_eq!(r["finishReason"], "completed", "{r}");
     assert_eq!(r["output"], "MAIN-DONE", "{r}");
 
-    let evs = events(&out);
+    let evs = out.marked();
     let completed = position(&evs, "agent.subagent.completed");
     let wait_done = evs
         .iter()

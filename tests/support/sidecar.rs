@@ -34,9 +34,36 @@ pub struct RunOutcome {
     pub response: Value,
 }
 
+/// An event as `(type, parentToolCallId, data)`.
+pub type Marked = (String, Option<String>, Value);
+
+/// Where the first event of type `kind` is in `events`.
+pub fn position(events: &[Marked], kind: &str) -> usize {
+    events
+        .iter()
+        .position(|(t, _, _)| t == kind)
+        .unwrap_or_else(|| panic!("no {kind}: {events:?}"))
+}
+
 impl RunOutcome {
     pub fn result(&self) -> &Value {
         &self.response["result"]
+    }
+
+    /// Every event as `(type, parentToolCallId, data)`: what sub-agent tests look at.
+    pub fn marked(&self) -> Vec<Marked> {
+        self.events
+            .iter()
+            .filter(|e| e["method"] == "event")
+            .map(|e| &e["params"])
+            .map(|p| {
+                (
+                    p["type"].as_str().unwrap_or_default().to_string(),
+                    p["parentToolCallId"].as_str().map(str::to_string),
+                    p["data"].clone(),
+                )
+            })
+            .collect()
     }
     pub fn types(&self) -> Vec<String> {
         self.events
