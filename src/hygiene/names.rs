@@ -55,32 +55,33 @@ pub fn is_secret_name(name: &str) -> bool {
 /// string value is a secret wherever it appears. Names that merely mention a key
 /// (`envKey: "OPENAI_API_KEY"`) are not.
 pub fn is_credential_field(name: &str) -> bool {
-    let n: String = name
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_ascii_lowercase();
-    matches!(
-        n.as_str(),
-        "apikey"
-            | "token"
-            | "accesstoken"
-            | "authtoken"
-            | "password"
-            | "secret"
-            | "clientsecret"
-            | "authorization"
-            | "bearertoken"
-    )
+    // Compared without allocating: every key of host input passes here (a fixture script can
+    // hold hundreds of thousands).
+    const FIELDS: [&str; 9] = [
+        "apikey",
+        "token",
+        "accesstoken",
+        "authtoken",
+        "password",
+        "secret",
+        "clientsecret",
+        "authorization",
+        "bearertoken",
+    ];
+    let letters = || {
+        name.bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|b| b.to_ascii_lowercase())
+    };
+    FIELDS.iter().any(|f| letters().eq(f.bytes()))
 }
 
 /// Whether a member named `name` holds an env or header map (whose secret-named entries are
 /// secrets).
 pub fn is_env_map(name: &str) -> bool {
-    matches!(
-        name.to_ascii_lowercase().as_str(),
-        "env" | "headers" | "environment"
-    )
+    ["env", "headers", "environment"]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n))
 }
 
 #[cfg(test)]
