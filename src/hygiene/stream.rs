@@ -13,8 +13,15 @@ impl TextStream {
     /// Takes the next piece; returns the text that can go out now, redacted (`None`: all of it
     /// held back). An empty piece with nothing held goes out as it is.
     pub fn push(&mut self, r: &Redactor, piece: &str) -> Option<String> {
-        if self.held.is_empty() && piece.is_empty() {
-            return Some(String::new());
+        if self.held.is_empty() {
+            // Nothing held (the common case): split the piece itself, keeping only its tail,
+            // rather than copying it into the buffer first.
+            if piece.is_empty() {
+                return Some(String::new());
+            }
+            let (ready, at) = r.split_stream(piece);
+            self.held.push_str(&piece[at..]);
+            return (at > 0).then(|| ready.into_owned());
         }
         self.held.push_str(piece);
         let (ready, at) = r.split_stream(&self.held);
