@@ -93,21 +93,15 @@ async fn an_invoked_sub_agent_is_bracketed_marked_and_kept_out_of_the_output() {
             assert!(started < i && i < completed, "{evs:?}");
         }
     }
-    let streamed: String = out
-        .of_type("agent.output.delta")
-        .iter()
-        .filter_map(|d| d["text"].as_str())
-        .collect();
+    let streamed = out.streamed();
     assert!(!streamed.contains("SUBAGENT"), "{streamed}");
     assert!(!r["output"].as_str().unwrap().contains("SUBAGENT"));
     // The audit holds every call the task ran, the sub-agent's too (as on claude and codex).
-    let names: Vec<&str> = r["toolCalls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, vec!["invoke_subagent", "view_file"], "{r}");
+    assert_eq!(
+        out.tool_call_names(),
+        vec!["invoke_subagent", "view_file"],
+        "{r}"
+    );
     // The turn ended after the sub-agent: the parent heard it went idle and answered last.
     let reqs = w.mock.requests();
     assert_eq!(reqs.iter().filter(|r| r.subagent).count(), 2);

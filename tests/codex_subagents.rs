@@ -126,21 +126,15 @@ async fn a_sub_agent_that_outlives_the_parent_turn_is_waited_for_and_marked() {
     }
     assert!(said < completed);
     // Nothing of the sub-agent in the streamed main output or the result.
-    let streamed: String = out
-        .of_type("agent.output.delta")
-        .iter()
-        .filter_map(|d| d["text"].as_str())
-        .collect();
+    let streamed = out.streamed();
     assert!(!streamed.contains("SUBAGENT"), "{streamed}");
     assert!(!r["output"].as_str().unwrap().contains("SUBAGENT"));
     // The audit holds every call the task ran, the sub-agent's too (as on claude and antigravity).
-    let names: Vec<&str> = r["toolCalls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, vec!["collab.spawnAgent", "commandExecution"], "{r}");
+    assert_eq!(
+        out.tool_call_names(),
+        vec!["collab.spawnAgent", "commandExecution"],
+        "{r}"
+    );
 
     // The task ended after the sub-agent's work, not with the parent's turn.
     assert_eq!(

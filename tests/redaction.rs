@@ -154,11 +154,7 @@ async fn a_secret_split_across_deltas_never_goes_out_whole_or_in_halves() {
         "{}",
         out.response
     );
-    let text: String = out
-        .of_type("agent.output.delta")
-        .iter()
-        .map(|d| d["text"].as_str().unwrap())
-        .collect();
+    let text = out.streamed();
     assert_eq!(
         text,
         format!(
@@ -289,11 +285,7 @@ async fn raw_vendor_events_never_carry_a_split_secret() {
         "{}",
         out.response
     );
-    let text: String = out
-        .of_type("agent.output.delta")
-        .iter()
-        .map(|d| d["text"].as_str().unwrap())
-        .collect();
+    let text = out.streamed();
     assert_eq!(text, format!("The key is [redacted] and {ORDINARY}"));
     let raw = out.of_type("agent.vendor.event");
     assert!(raw.len() >= 4, "{:?}", out.types());

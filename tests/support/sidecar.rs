@@ -50,6 +50,24 @@ impl RunOutcome {
         &self.response["result"]
     }
 
+    /// The streamed main output: every `agent.output.delta` text, joined.
+    pub fn streamed(&self) -> String {
+        self.of_type("agent.output.delta")
+            .iter()
+            .filter_map(|d| d["text"].as_str())
+            .collect()
+    }
+
+    /// The names of the result's `toolCalls`, in order.
+    pub fn tool_call_names(&self) -> Vec<String> {
+        self.result()["toolCalls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["name"].as_str().map(str::to_string))
+            .collect()
+    }
+
     /// Every event as `(type, parentToolCallId, data)`: what sub-agent tests look at.
     pub fn marked(&self) -> Vec<Marked> {
         self.events
