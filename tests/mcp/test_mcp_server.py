@@ -35,6 +35,34 @@ def script(*steps, **result):
     return {"fixture": {"script": {"steps": list(steps), "result": result}}}
 
 
+async def abandon_and_expect_cancelled(client, task, started, on_progress, records):
+    """Calls run_task with `task`, abandons the call once `started` is set (the SDK then sends
+    notifications/cancelled), and checks that the task really stopped (the core recorded its
+    result in `records` with finishReason "cancelled", long before its 60 s delay) and that the
+    server keeps serving."""
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+
+            async def call():
+                await client.call_tool("run_task", task, progress_callback=on_progress)
+                pytest.fail("the call should have been cancelled")
+
+            tg.start_soon(call)
+            await started.wait()
+            tg.cancel_scope.cancel()
+    recorded = None
+    with anyio.fail_after(10):
+        while recorded is None:
+            files = glob.glob(os.path.join(records, "*.json"))
+            if files:
+                recorded = json.load(open(files[0]))
+            else:
+                await anyio.sleep(0.05)
+    assert recorded["result"]["finishReason"] == "cancelled"
+    again = await client.call_tool("list_runtimes", {"runtime": "fixture"})
+    assert again.is_error is False
+
+
 @pytest.fixture
 def anyio_backend():
     return "asyncio"
@@ -136,33 +164,7 @@ async def test_cancelling_the_call_cancels_the_task(mode):
         "runtimeOptions": script({"delayMs": 60_000}, output="never"),
     }
     async with Client(server("--record", records), mode=mode) as client:
-        with anyio.fail_after(10):
-            async with anyio.create_task_group() as tg:
-
-                async def call():
-                    await client.call_tool("run_task", task, progress_callback=on_progress)
-                    pytest.fail("the call should have been cancelled")
-
-                tg.start_soon(call)
-                await started.wait()
-                # Abandoning the call makes the SDK send notifications/cancelled.
-                tg.cancel_scope.cancel()
-
-        # The task really stopped: the core recorded its result, finishReason "cancelled",
-        # long before its 60 s delay.
-        recorded = None
-        with anyio.fail_after(10):
-            while recorded is None:
-                files = glob.glob(os.path.join(records, "*.json"))
-                if files:
-                    recorded = json.load(open(files[0]))
-                else:
-                    await anyio.sleep(0.05)
-        assert recorded["result"]["finishReason"] == "cancelled"
-
-        # The server keeps serving.
-        again = await client.call_tool("list_runtimes", {"runtime": "fixture"})
-        assert again.is_error is False
+        await abandon_and_expect_cancelled(client, task, started, on_progress, records)
 
 
 def refusal(result):
@@ -448,24 +450,4 @@ async def test_cancelling_a_call_with_host_approvals_cancels_the_task(mode):
     callback = answering([], content={"decision": "allow"})
     args = ("--allow-host-approvals", "--record", records)
     async with Client(server(*args), mode=mode, elicitation_callback=callback) as client:
-        with anyio.fail_after(10):
-            async with anyio.create_task_group() as tg:
-
-                async def call():
-                    await client.call_tool("run_task", task, progress_callback=on_progress)
-                    pytest.fail("the call should have been cancelled")
-
-                tg.start_soon(call)
-                await started.wait()
-                tg.cancel_scope.cancel()
-        recorded = None
-        with anyio.fail_after(10):
-            while recorded is None:
-                files = glob.glob(os.path.join(records, "*.json"))
-                if files:
-                    recorded = json.load(open(files[0]))
-                else:
-                    await anyio.sleep(0.05)
-        assert recorded["result"]["finishReason"] == "cancelled"
-        again = await client.call_tool("list_runtimes", {"runtime": "fixture"})
-        assert again.is_error is False
+        await abandon_and_expect_cancelled(client, task, started, on_progress, records)
