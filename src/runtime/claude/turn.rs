@@ -14,6 +14,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use futures::FutureExt;
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -36,6 +37,8 @@ pub const INTERRUPT_DEADLINE: Duration = Duration::from_secs(4);
 /// After the last background sub-agent ends, how long to wait for the follow-up `result` the CLI
 /// starts by itself (2.1.332: ~0.1 s) before the held one ends the turn.
 const SUBAGENT_SETTLE: Duration = Duration::from_secs(5);
+/// Most text deltas taken one after another without looking at stop, steering or answers.
+const MAX_STREAK: usize = 256;
 
 pub type Lines = JsonLines<VendorStdout>;
 
@@ -113,94 +116,125 @@ pub async fn drive(
     // Text deltas skip the `Value` tree unless the host wants every raw vendor message.
     let typed_deltas = !ctx.events.includes_vendor_events();
 
+    // A line already read, taken after a text delta without a pass through `select!` (which
+    // builds its timers and cancellation waits anew on every pass; a streamed answer is
+    // hundreds of thousands of deltas). At most `MAX_STREAK` in a row, so a stop or an answer is
+    // still seen between them.
+    let mut at_hand: Option<Option<VendorLine<Line>>> = None;
+    let mut streak = 0usize;
     loop {
         let deadline = interrupt.map(|(_, d)| d).unwrap_or(far);
-        tokio::select! {
-            line = lines.next_with(|l| parse_line(typed_deltas, l)) => match line {
-                None => {
-                    eof = true;
-                    result_line = held_result.take();
-                    break;
-                }
-                Some(VendorLine::Json(Line::TextDelta(text))) => {
-                    ctx.events
-                        .emit(EventBody::OutputDelta(TextData { text, vendor: None }))
-                        .await;
-                }
-                Some(VendorLine::Json(Line::Other(v))) => {
-                    ctx.events.vendor_event(&v).await;
-                    match v["type"].as_str().unwrap_or_default() {
-                        "result" => {
-                            // Steering text the CLI has not taken yet runs as the next vendor
-                            // turn, right away: it is part of ours (not after an interrupt).
-                            if written > 1 && taken < written && interrupt.is_none() {
-                                add_usage(&mut earlier_usage, &v["usage"]);
-                                continue;
+        let line = match at_hand.take() {
+            Some(line) => line,
+            None => {
+                streak = 0;
+                tokio::select! {
+                    line = lines.next_with(|l| parse_line(typed_deltas, l)) => line,
+                    Some(d) = decided_rx.recv() => {
+                        // A request the CLI withdrew meanwhile gets no reply.
+                        if pending.finish(&d.request_id) {
+                            if let Some(message) = &d.denied {
+                                mapper.note_denied(&d.tool_use_id, message);
                             }
-                            if let Some(earlier) = held_result.take() {
-                                add_usage(&mut earlier_usage, &earlier["usage"]);
-                            }
-                            if interrupt.is_none() && !mapper.pending_subagents().is_empty() {
-                                held_result = Some(v);
-                                settle = None;
-                                continue;
-                            }
-                            result_line = Some(v);
-                            break;
+                            tx.send(&d.reply).await;
                         }
-                        "control_request" => {
-                            on_control_request(ctx, tx, &decided_tx, &mut approvals, &mut pending, &mut dropped, &v);
-                        }
-                        // Acks of initialize / interrupt / set_*; nothing to do.
-                        "control_cancel_request" => pending.withdraw(&v),
-                        "control_response" => {}
-                        "user" if v["isReplay"] == true => taken += 1,
-                        _ => {
-                            if mapper.on_line(&ctx.events, &v).await == Action::AuthFailed
-                                && interrupt.is_none()
-                            {
-                                tx.send(&wire::interrupt("ark-auth")).await;
-                                interrupt = Some((Interrupt::Auth, Instant::now() + INTERRUPT_DEADLINE));
-                            }
-                            if held_result.is_some()
-                                && settle.is_none()
-                                && mapper.pending_subagents().is_empty()
-                            {
-                                settle = Some(Instant::now() + SUBAGENT_SETTLE);
-                            }
-                        }
+                        continue;
+                    }
+                    text = steer.next(), if interrupt.is_none() => {
+                        tx.send(&wire::user_message(&text)).await;
+                        written += 1;
+                        continue;
+                    }
+                    _ = ctx.stop.stopped(), if interrupt.is_none() => {
+                        tx.send(&wire::interrupt("ark-cancel")).await;
+                        interrupt = Some((Interrupt::Stop, Instant::now() + INTERRUPT_DEADLINE));
+                        continue;
+                    }
+                    _ = tokio::time::sleep_until(deadline), if interrupt.is_some() => break,
+                    _ = tokio::time::sleep_until(settle.unwrap_or(far)), if settle.is_some() => {
+                        result_line = held_result.take();
+                        break;
                     }
                 }
-                Some(VendorLine::Text(t)) => {
-                    ctx.events.touch();
-                    tracing::debug!(target: "vendor_stdout", "claude: {}", hygiene::redact(&t));
-                }
-                Some(VendorLine::TooLong) => {
-                    ctx.events.touch();
-                    tracing::warn!("claude wrote a line over {DEFAULT_MAX_LINE_BYTES} bytes; skipped");
-                }
-            },
-            Some(d) = decided_rx.recv() => {
-                // A request the CLI withdrew meanwhile gets no reply.
-                if pending.finish(&d.request_id) {
-                    if let Some(message) = &d.denied {
-                        mapper.note_denied(&d.tool_use_id, message);
-                    }
-                    tx.send(&d.reply).await;
-                }
             }
-            text = steer.next(), if interrupt.is_none() => {
-                tx.send(&wire::user_message(&text)).await;
-                written += 1;
-            }
-            _ = ctx.stop.stopped(), if interrupt.is_none() => {
-                tx.send(&wire::interrupt("ark-cancel")).await;
-                interrupt = Some((Interrupt::Stop, Instant::now() + INTERRUPT_DEADLINE));
-            }
-            _ = tokio::time::sleep_until(deadline), if interrupt.is_some() => break,
-            _ = tokio::time::sleep_until(settle.unwrap_or(far)), if settle.is_some() => {
+        };
+        match line {
+            None => {
+                eof = true;
                 result_line = held_result.take();
                 break;
+            }
+            Some(VendorLine::Json(Line::TextDelta(text))) => {
+                ctx.events
+                    .emit(EventBody::OutputDelta(TextData { text, vendor: None }))
+                    .await;
+                if streak < MAX_STREAK {
+                    streak += 1;
+                    at_hand = lines
+                        .next_with(|l| parse_line(typed_deltas, l))
+                        .now_or_never();
+                }
+            }
+            Some(VendorLine::Json(Line::Other(v))) => {
+                ctx.events.vendor_event(&v).await;
+                match v["type"].as_str().unwrap_or_default() {
+                    "result" => {
+                        // Steering text the CLI has not taken yet runs as the next vendor
+                        // turn, right away: it is part of ours (not after an interrupt).
+                        if written > 1 && taken < written && interrupt.is_none() {
+                            add_usage(&mut earlier_usage, &v["usage"]);
+                            continue;
+                        }
+                        if let Some(earlier) = held_result.take() {
+                            add_usage(&mut earlier_usage, &earlier["usage"]);
+                        }
+                        if interrupt.is_none() && !mapper.pending_subagents().is_empty() {
+                            held_result = Some(v);
+                            settle = None;
+                            continue;
+                        }
+                        result_line = Some(v);
+                        break;
+                    }
+                    "control_request" => {
+                        on_control_request(
+                            ctx,
+                            tx,
+                            &decided_tx,
+                            &mut approvals,
+                            &mut pending,
+                            &mut dropped,
+                            &v,
+                        );
+                    }
+                    // Acks of initialize / interrupt / set_*; nothing to do.
+                    "control_cancel_request" => pending.withdraw(&v),
+                    "control_response" => {}
+                    "user" if v["isReplay"] == true => taken += 1,
+                    _ => {
+                        if mapper.on_line(&ctx.events, &v).await == Action::AuthFailed
+                            && interrupt.is_none()
+                        {
+                            tx.send(&wire::interrupt("ark-auth")).await;
+                            interrupt =
+                                Some((Interrupt::Auth, Instant::now() + INTERRUPT_DEADLINE));
+                        }
+                        if held_result.is_some()
+                            && settle.is_none()
+                            && mapper.pending_subagents().is_empty()
+                        {
+                            settle = Some(Instant::now() + SUBAGENT_SETTLE);
+                        }
+                    }
+                }
+            }
+            Some(VendorLine::Text(t)) => {
+                ctx.events.touch();
+                tracing::debug!(target: "vendor_stdout", "claude: {}", hygiene::redact(&t));
+            }
+            Some(VendorLine::TooLong) => {
+                ctx.events.touch();
+                tracing::warn!("claude wrote a line over {DEFAULT_MAX_LINE_BYTES} bytes; skipped");
             }
         }
     }
