@@ -25,8 +25,8 @@ use crate::protocol::task::{AgentTask, SandboxMode};
 use crate::runtime::attachments::{self, Loaded};
 use crate::runtime::workspace::{self, Snapshot};
 use crate::runtime::{
-    ApprovalHost, Approvals, EventOutput, EventSink, LiveSession, OpenContext, RunContext,
-    SessionGrants, Steering, Stop, StopReason,
+    ApprovalHost, Approvals, EventOutput, EventSink, IdleClock, LiveSession, OpenContext,
+    RunContext, SessionGrants, Steering, Stop, StopReason,
 };
 
 /// How long a stopped runtime gets to return before it is dropped (and its processes killed).
@@ -623,6 +623,7 @@ async fn watch(
     if deadline.is_none() && idle.is_none() {
         return;
     }
+    let mut idle_clock = IdleClock::new(&events);
     loop {
         let tick = tokio::time::sleep(IDLE_TICK);
         match deadline {
@@ -635,7 +636,7 @@ async fn watch(
             None => tick.await,
         }
         if let Some(limit) = idle {
-            if events.idle_for() >= limit {
+            if idle_clock.idle_for(&events) >= limit {
                 stop.stop(StopReason::IdleTimeout);
                 return;
             }

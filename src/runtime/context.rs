@@ -206,8 +206,9 @@ struct SinkInner {
     include_vendor_events: bool,
     closed: AtomicBool,
     started_sent: AtomicBool,
-    started: Instant,
-    last_activity_ms: AtomicU64,
+    /// Vendor lines and events so far: the idle watchdog sees activity as this count changing.
+    /// (A count, not a time: a clock read per streamed delta showed in the relay's profile.)
+    activity: AtomicU64,
     /// Paths already sent in `agent.file.changed` (so the end-of-turn listing does not repeat them).
     files_announced: std::sync::Mutex<std::collections::HashSet<String>>,
 }
@@ -223,8 +224,7 @@ impl EventSink {
                 include_vendor_events: options.include_vendor_events,
                 closed: AtomicBool::new(false),
                 started_sent: AtomicBool::new(false),
-                started: Instant::now(),
-                last_activity_ms: AtomicU64::new(0),
+                activity: AtomicU64::new(0),
                 files_announced: Default::default(),
             }),
         }
@@ -476,16 +476,39 @@ impl EventSink {
 
     /// Records vendor activity for the idle watchdog (call on every vendor line).
     pub fn touch(&self) {
-        let ms = self.inner.started.elapsed().as_millis() as u64;
-        self.inner.last_activity_ms.store(ms, Ordering::Relaxed);
+        self.inner.activity.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Time since the last vendor activity or event.
-    pub fn idle_for(&self) -> Duration {
-        let now = self.inner.started.elapsed().as_millis() as u64;
-        Duration::from_millis(
-            now.saturating_sub(self.inner.last_activity_ms.load(Ordering::Relaxed)),
-        )
+    /// A count that changes whenever there is vendor activity or an event (see [`IdleClock`]).
+    pub fn activity(&self) -> u64 {
+        self.inner.activity.load(Ordering::Relaxed)
+    }
+}
+
+/// How long a task has been idle, as seen by a watchdog that looks every so often: activity is
+/// a change of [`EventSink::activity`] since the last look, dated to that look. So idleness is
+/// never overstated, and understated by at most the time between two looks.
+pub struct IdleClock {
+    seen: u64,
+    since: Instant,
+}
+
+impl IdleClock {
+    pub fn new(events: &EventSink) -> Self {
+        IdleClock {
+            seen: events.activity(),
+            since: Instant::now(),
+        }
+    }
+
+    /// Time since the activity count last changed, as of this look.
+    pub fn idle_for(&mut self, events: &EventSink) -> Duration {
+        let now = events.activity();
+        if now != self.seen {
+            self.seen = now;
+            self.since = Instant::now();
+        }
+        self.since.elapsed()
     }
 }
 
@@ -749,6 +772,23 @@ mod delta_tests {
         async fn send(&self, event: Value) {
             self.0.lock().unwrap().push(event);
         }
+    }
+
+    #[test]
+    fn idleness_counts_from_the_look_that_saw_the_last_activity() {
+        let sink = EventSink::new(
+            "t".into(),
+            Arc::new(Recorder(Default::default())),
+            &RunOptions::default(),
+        );
+        let mut clock = IdleClock::new(&sink);
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(clock.idle_for(&sink) >= Duration::from_millis(30));
+        sink.touch();
+        // Activity since the last look: idle from this look on.
+        assert!(clock.idle_for(&sink) < Duration::from_millis(30));
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(clock.idle_for(&sink) >= Duration::from_millis(30));
     }
 
     #[tokio::test]

@@ -32,8 +32,8 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
 pub use context::{
-    ApprovalHost, Approvals, EventOutput, EventSink, OutEvent, RunContext, SessionGrants, Stop,
-    StopReason,
+    ApprovalHost, Approvals, EventOutput, EventSink, IdleClock, OutEvent, RunContext,
+    SessionGrants, Stop, StopReason,
 };
 pub use live::{LiveSession, OpenContext, Steering};
 
