@@ -2,6 +2,8 @@
 //! not go out in halves. Each piece is appended to what was held back; what cannot be the start
 //! of a secret goes out (redacted), the rest waits for the next piece or the end of the stream.
 
+use std::borrow::Cow;
+
 use super::redactor::Redactor;
 
 #[derive(Default)]
@@ -11,19 +13,28 @@ pub struct TextStream {
 
 impl TextStream {
     /// Takes the next piece; returns the text that can go out now, redacted (`None`: all of it
-    /// held back). An empty piece with nothing held goes out as it is.
-    pub fn push(&mut self, r: &Redactor, piece: &str) -> Option<String> {
+    /// held back). An empty piece with nothing held goes out as it is. The piece is taken owned:
+    /// in the common case (nothing held, nothing to redact) it goes out as it came, uncopied.
+    pub fn push(&mut self, r: &Redactor, mut piece: String) -> Option<String> {
         if self.held.is_empty() {
-            // Nothing held (the common case): split the piece itself, keeping only its tail,
-            // rather than copying it into the buffer first.
             if piece.is_empty() {
-                return Some(String::new());
+                return Some(piece);
             }
-            let (ready, at) = r.split_stream(piece);
+            let (ready, at) = r.split_stream(&piece);
+            let redacted = match ready {
+                Cow::Owned(text) => Some(text),
+                Cow::Borrowed(_) => None,
+            };
             self.held.push_str(&piece[at..]);
-            return (at > 0).then(|| ready.into_owned());
+            if at == 0 {
+                return None;
+            }
+            return Some(redacted.unwrap_or_else(|| {
+                piece.truncate(at);
+                piece
+            }));
         }
-        self.held.push_str(piece);
+        self.held.push_str(&piece);
         let (ready, at) = r.split_stream(&self.held);
         if at == 0 {
             return None;
@@ -64,7 +75,7 @@ mod tests {
                 let mut stream = TextStream::default();
                 let mut outs = vec![];
                 for piece in [&text[..a], &text[a..b], &text[b..]] {
-                    outs.extend(stream.push(&r, piece));
+                    outs.extend(stream.push(&r, piece.to_string()));
                 }
                 outs.extend(stream.flush(&r));
                 assert_eq!(

@@ -263,14 +263,14 @@ impl EventSink {
         let body = match body {
             EventBody::OutputDelta(TextData { text, vendor }) => {
                 return self
-                    .delta(key("agent.output.delta", None), &text, vendor_rest(vendor))
+                    .delta(key("agent.output.delta", None), text, vendor_rest(vendor))
                     .await
             }
             EventBody::ReasoningDelta(TextData { text, vendor }) => {
                 return self
                     .delta(
                         key("agent.reasoning.delta", None),
-                        &text,
+                        text,
                         vendor_rest(vendor),
                     )
                     .await
@@ -279,7 +279,7 @@ impl EventSink {
                 return self
                     .delta(
                         key("agent.tool.output.delta", Some(d.tool_call_id)),
-                        &d.text,
+                        d.text,
                         None,
                     )
                     .await
@@ -326,7 +326,7 @@ impl EventSink {
 
     /// One piece of a text stream (`rest`: the delta's other members, e.g. `vendor`). What could
     /// be the start of a secret is held back until the stream's next piece or the next event.
-    async fn delta(&self, key: StreamKey, text: &str, rest: Option<Map<String, Value>>) {
+    async fn delta(&self, key: StreamKey, text: String, rest: Option<Map<String, Value>>) {
         self.touch();
         let mut ordered = self.inner.ordered.lock().await;
         if self.inner.closed.load(Ordering::SeqCst) {
