@@ -551,9 +551,16 @@ fn with_fraction(prefix: &str, nanos: u32) -> String {
     let mut out = String::with_capacity(prefix.len() + 11);
     out.push_str(prefix);
     if nanos != 0 {
-        use std::fmt::Write;
-        let _ = write!(out, ".{nanos:09}");
-        out.truncate(out.trim_end_matches('0').len());
+        // Nine digits by hand: `write!` went through the formatting machinery for every event.
+        let mut digits = [b'0'; 9];
+        let mut n = nanos;
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        let len = digits.iter().rposition(|&d| d != b'0').map_or(0, |i| i + 1);
+        out.push('.');
+        out.push_str(std::str::from_utf8(&digits[..len]).expect("ASCII digits"));
     }
     out.push('Z');
     out
