@@ -38,6 +38,9 @@ pub struct Literals {
     /// (a sorted slice, not a hash set: hashing every position of every streamed delta showed
     /// up in the relay's profile, and the keys are few).
     heads: Vec<[u8; 4]>,
+    /// Whether some form starts with this byte: checked first at every position (a table look-up
+    /// turns away nearly every position of ordinary text before any search).
+    firsts: [bool; 256],
     longest: usize,
 }
 
@@ -185,12 +188,19 @@ impl Literals {
             .collect();
         heads.sort_unstable();
         heads.dedup();
+        let mut firsts = [false; 256];
+        for f in &all {
+            if let Some(&b) = f.as_bytes().first() {
+                firsts[usize::from(b)] = true;
+            }
+        }
         let longest = all.iter().map(String::len).max().unwrap_or(0);
         Some(Literals {
             secrets,
             literals,
             sorted: all.into_iter().map(String::into_boxed_str).collect(),
             heads,
+            firsts,
             longest,
         })
     }
@@ -201,7 +211,7 @@ impl Literals {
         let b = text.as_bytes();
         (n.saturating_sub(self.longest)..n)
             .find(|&i| {
-                if !text.is_char_boundary(i) {
+                if !self.firsts[usize::from(b[i])] || !text.is_char_boundary(i) {
                     return false;
                 }
                 if let Some(head) = b.get(i..i + 4) {
