@@ -189,6 +189,38 @@ async fn claude_hang_ignoring_sigterm_is_killed_on_cancel_and_a_silent_one_times
     finish(&mut s).await;
 }
 
+/// A vendor that streams deltas without a pause: the turn takes the lines already read in runs
+/// without looking at anything else, and the cancel must still be seen between them: the
+/// interrupt goes out and the vendor's own answer ends the task (soft), long before the
+/// interrupt deadline would kill it. (This fake cannot outrun the relay for long, so the bound
+/// on a run, `MAX_STREAK` in claude/turn.rs, is not what makes this pass.)
+#[tokio::test]
+async fn claude_a_cancel_is_seen_while_deltas_pour_in() {
+    let f = Fakes::new();
+    let mut s = f.sidecar();
+    let began = Instant::now();
+    let out = run_cancel_after(
+        &mut s,
+        f.run("claude", "endless", "endless", json!({})),
+        "agent.output.delta",
+    )
+    .await;
+    let r = out.result();
+    assert_eq!(r["finishReason"], "cancelled", "{r}");
+    assert_eq!(
+        r["cancel"], "soft",
+        "the vendor answered the interrupt: {r}"
+    );
+    assert!(
+        began.elapsed() < Duration::from_secs(4),
+        "ended by the interrupt, not its deadline: {:?}",
+        began.elapsed()
+    );
+    f.assert_nothing_left().await;
+    assert_serves(&mut s, &f, "claude", "after-endless").await;
+    finish(&mut s).await;
+}
+
 #[tokio::test]
 async fn claude_garbage_lines_are_skipped_and_a_split_json_line_is_rejoined() {
     let f = Fakes::new();

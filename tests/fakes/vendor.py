@@ -9,7 +9,7 @@ Linked as `fake-claude` / `fake-codex` (the name picks the protocol). Used by te
 Environment:
   FAKE_MODE   ok | crash | noresult | hang | silent | garbage | hugeline | stderrflood | split |
               grandkids | grandkids_crash | grandkids_hang | nostdin | stream | leak | argv |
-              ctlflood
+              ctlflood | endless
   FAKE_STATE  a directory; the fake writes `<pid>.pids` there: its own pid, then any grandchild's
               (the tests check that every one of them is gone after the run), and `<pid>.env`:
               the environment it was given, as JSON (tests/security.rs checks the allowlist),
@@ -204,6 +204,40 @@ def claude():
                 "type": "content_block_delta", "index": 0,
                 "delta": {"type": "text_delta", "text": "d%05d " % i}}})
         claude_result("streamed %d" % n)
+    elif MODE == "endless":
+        # Text deltas as fast as the pipe takes them, until an interrupt comes on stdin (read by
+        # a second thread); answered as the CLI does: the control response, then a `result`.
+        # Capped (5M deltas, then a success) so that a sidecar that never interrupts fails the
+        # test instead of hanging it.
+        import threading
+        interrupt = threading.Event()
+        asked = {}
+
+        def watch_stdin():
+            for line in sys.stdin:
+                msg = json.loads(line)
+                if msg.get("type") == "control_request" and \
+                        msg.get("request", {}).get("subtype") == "interrupt":
+                    asked["id"] = msg.get("request_id")
+                    interrupt.set()
+                    return
+
+        threading.Thread(target=watch_stdin, daemon=True).start()
+        chunk = "".join(json.dumps({"type": "stream_event", "parent_tool_use_id": None, "event": {
+            "type": "content_block_delta", "index": 0,
+            "delta": {"type": "text_delta", "text": "more "}}}) + "\n" for _ in range(1000))
+        sent = 0
+        while not interrupt.is_set() and sent < 5_000_000:
+            raw(chunk)
+            sent += 1000
+        if interrupt.is_set():
+            emit({"type": "control_response", "response": {
+                "subtype": "success", "request_id": asked["id"], "response": {}}})
+            emit({"type": "result", "subtype": "error_during_execution", "is_error": True,
+                  "num_turns": 1, "session_id": "fake-%d" % os.getpid(),
+                  "usage": {"input_tokens": 3, "output_tokens": sent}})
+        else:
+            claude_result("never interrupted after %d deltas" % sent)
     elif MODE == "split":
         # Streams the pieces in FAKE_PIECES (a JSON list) as text deltas, one line each.
         for piece in json.loads(os.environ["FAKE_PIECES"]):
