@@ -98,6 +98,62 @@ async fn unknown_methods_and_notifications() {
     );
 }
 
+/// A fixture script's event steps are checked at admission (their data is kept as text until it
+/// plays): a step whose data does not fit its event, or a terminal event, is refused naming the
+/// step; a good script of the same shape plays its data as written.
+#[tokio::test]
+async fn bad_fixture_event_steps_are_refused_naming_the_step() {
+    let mut s = Sidecar::spawn(&[]);
+    let script = |steps: Value| {
+        json!({"runtime": "fixture", "task": {"goal": "x", "runtimeOptions": {"fixture": {
+            "script": {"steps": steps, "result": {"output": "done"}}}}}})
+    };
+    let good = json!({"event": "agent.output.delta", "data": {"text": "one "}});
+    for (bad, why) in [
+        (
+            json!({"event": "agent.output.delta", "data": {"txet": "x"}}),
+            "text",
+        ),
+        (json!({"event": "agent.output.delta"}), "null"),
+        (
+            json!({"event": "agent.tool.completed", "data": {"name": 3}}),
+            "expected a string",
+        ),
+        (
+            json!({"event": "agent.task.completed", "data": {"finishReason": "completed", "usage": {"inputTokens": 1, "outputTokens": 1}}}),
+            "terminal",
+        ),
+    ] {
+        let r = s.call("run", script(json!([good, bad]))).await;
+        assert_eq!(code(&r), -32602, "{bad}: {r}");
+        assert_eq!(
+            r["error"]["data"]["path"], "task.runtimeOptions.fixture.script.steps[1]",
+            "{r}"
+        );
+        let message = r["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(why), "{bad}: {message}");
+        assert!(
+            !message.contains(" at line "),
+            "no position in the text: {message}"
+        );
+    }
+    let out = s
+        .run(script(
+            json!([good, {"event": "agent.message", "data": {"text": "one é"}}]),
+        ))
+        .await;
+    assert_eq!(out.result()["finishReason"], "completed");
+    let texts: Vec<&Value> = out
+        .events
+        .iter()
+        .map(|e| &e["params"]["data"]["text"])
+        .collect();
+    assert!(
+        texts.contains(&&json!("one ")) && texts.contains(&&json!("one é")),
+        "{texts:?}"
+    );
+}
+
 #[tokio::test]
 async fn bad_params_name_the_path() {
     let mut s = Sidecar::spawn(&[]);

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-pub use parse::{parse_at, parse_str_at, StrError};
+pub use parse::{parse_at, parse_str_at, without_position, StrError};
 pub use refusal::Refusal;
 pub use registry::Registry;
 pub use run::{Admitted, STOP_DEADLINE};

@@ -66,7 +66,7 @@ fn path_error(prefix: &str, e: serde_path_to_error::Error<serde_json::Error>) ->
 
 /// The error's message without serde_json's " at line L column C": the path names the place, and
 /// the position would count from the start of the params, not of the host's line.
-fn without_position(e: &serde_json::Error) -> String {
+pub fn without_position(e: &serde_json::Error) -> String {
     let text = e.to_string();
     if e.line() == 0 {
         return text;

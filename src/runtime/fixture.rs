@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use super::{LiveSession, OpenContext, RunContext, Runtime, Steering};
-use crate::core::{parse_str_at, Refusal, StrError};
+use crate::core::{parse_str_at, without_position, Refusal, StrError};
 use crate::protocol::event::{EventBody, TaskStarted, TextData, ToolRequested};
 use crate::protocol::methods::{Answer, Decision, DiagnoseParams, Question};
 use crate::protocol::result::{
@@ -60,8 +61,11 @@ pub enum Step {
     Event {
         /// An event type other than the terminal ones (the core emits those).
         event: String,
-        #[serde(default)]
-        data: Value,
+        // Kept as the host's text until the step plays (checked at admission): a script of
+        // 100,000 steps is admitted without building a `Value` tree per step.
+        #[serde(default = "null_data")]
+        #[schemars(with = "Value")]
+        data: Box<RawValue>,
     },
     Tool {
         tool: ToolStep,
@@ -135,7 +139,7 @@ impl<'de> serde::de::Visitor<'de> for StepVisitor {
                 StepKey::DelayMs => delay_ms = Some(map.next_value::<u64>()?),
                 StepKey::IgnoreCancel => ignore_cancel = Some(map.next_value::<bool>()?),
                 StepKey::Event => event = Some(map.next_value::<String>()?),
-                StepKey::Data => data = Some(map.next_value::<Value>()?),
+                StepKey::Data => data = Some(map.next_value::<Box<RawValue>>()?),
                 StepKey::Tool => tool = Some(map.next_value::<ToolStep>()?),
                 StepKey::Approval => approval = Some(map.next_value::<ApprovalStep>()?),
                 StepKey::Question => question = Some(map.next_value::<QuestionStep>()?),
@@ -153,7 +157,7 @@ impl<'de> serde::de::Visitor<'de> for StepVisitor {
         } else if let Some(event) = event {
             Step::Event {
                 event,
-                data: data.unwrap_or(Value::Null),
+                data: data.unwrap_or_else(null_data),
             }
         } else if let Some(tool) = tool {
             Step::Tool { tool }
@@ -169,6 +173,16 @@ impl<'de> serde::de::Visitor<'de> for StepVisitor {
             ));
         })
     }
+}
+
+/// An event step's `data` when the script gives none.
+fn null_data() -> Box<RawValue> {
+    RawValue::from_string("null".into()).expect("null is JSON")
+}
+
+/// An event step's `data` from a value (the built-in scripts).
+pub(crate) fn step_data(value: &Value) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value).expect("a Value serializes")
 }
 
 fn ok_status() -> ToolStatus {
@@ -444,12 +458,17 @@ fn read_script_file(p: &Path) -> Result<String, String> {
 
 /// Whether an event step is a non-terminal event whose `data` fits its type (`emit_raw` relies
 /// on it). The common text events are checked in place; any other goes through `EventBody`.
-fn check_event(event: &str, data: &Value) -> Result<(), String> {
+fn check_event(event: &str, data: &RawValue) -> Result<(), String> {
     match event {
-        "agent.output.delta" | "agent.message" => TextData::deserialize(data)
+        "agent.output.delta" | "agent.message" => serde_json::from_str::<TextData>(data.get())
             .map(drop)
-            .map_err(|e| e.to_string()),
-        _ => match serde_json::from_value::<EventBody>(json!({ "type": event, "data": data })) {
+            .map_err(|e| without_position(&e)),
+        _ => match serde_json::from_str::<Value>(data.get())
+            .map_err(|e| e.to_string())
+            .and_then(|data| {
+                serde_json::from_value::<EventBody>(json!({ "type": event, "data": data }))
+                    .map_err(|e| e.to_string())
+            }) {
             Ok(b) if b.is_terminal() => {
                 Err("terminal events come from the result, not from steps".into())
             }
@@ -503,12 +522,12 @@ fn demo_script(goal: &str, wd: &Path) -> Script {
         });
         steps.push(Step::Event {
             event: "agent.output.delta".into(),
-            data: json!({ "text": chunk }),
+            data: step_data(&json!({ "text": chunk })),
         });
     }
     steps.push(Step::Event {
         event: "agent.message".into(),
-        data: json!({ "text": answer }),
+        data: step_data(&json!({ "text": answer })),
     });
     Script {
         steps,
@@ -628,7 +647,11 @@ impl Player {
                     }
                 }
                 // Emitted as given (not re-typed), so a recorded run replays byte for byte.
-                Step::Event { event, data } => ctx.events.emit_raw(&event, data).await,
+                Step::Event { event, data } => {
+                    // Checked at admission: it parses.
+                    let data = serde_json::from_str(data.get()).unwrap_or(Value::Null);
+                    ctx.events.emit_raw(&event, data).await
+                }
                 Step::Tool { tool } => self.tool(ctx, tool).await,
                 Step::Approval { approval } => self.approval(ctx, approval).await,
                 Step::Question { question } => self.question(ctx, question).await,
