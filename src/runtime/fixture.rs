@@ -177,7 +177,7 @@ impl<'de> serde::de::Visitor<'de> for StepVisitor {
 
 /// An event step's `data` when the script gives none.
 fn null_data() -> Box<RawValue> {
-    RawValue::from_string("null".into()).expect("null is JSON")
+    RawValue::NULL.to_owned()
 }
 
 /// An event step's `data` from a value (the built-in scripts).
@@ -463,18 +463,17 @@ fn check_event(event: &str, data: &RawValue) -> Result<(), String> {
         "agent.output.delta" | "agent.message" => serde_json::from_str::<TextData>(data.get())
             .map(drop)
             .map_err(|e| without_position(&e)),
-        _ => match serde_json::from_str::<Value>(data.get())
-            .map_err(|e| e.to_string())
-            .and_then(|data| {
-                serde_json::from_value::<EventBody>(json!({ "type": event, "data": data }))
-                    .map_err(|e| e.to_string())
-            }) {
-            Ok(b) if b.is_terminal() => {
-                Err("terminal events come from the result, not from steps".into())
+        // `data` is JSON (it was read as such); the event type is its tag.
+        _ => {
+            let data: Value = serde_json::from_str(data.get()).unwrap_or(Value::Null);
+            match serde_json::from_value::<EventBody>(json!({ "type": event, "data": data })) {
+                Ok(b) if b.is_terminal() => {
+                    Err("terminal events come from the result, not from steps".into())
+                }
+                Ok(_) => Ok(()),
+                Err(e) => Err(e.to_string()),
             }
-            Ok(_) => Ok(()),
-            Err(e) => Err(e.to_string()),
-        },
+        }
     }
 }
 
